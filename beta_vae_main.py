@@ -1,0 +1,206 @@
+"""Train a beta-VAE on vector data and checkpoint it: `python beta_vae_main.py --beta 4 --epochs 200`.
+
+Writes into --checkpoint-dir a TensorFlow checkpoint (model, optimizer, epoch), config.json (everything
+needed to rebuild the model and the data split) and history.csv (one row per epoch).
+"""
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+
+import data_processing
+from beta_vae_run import (CONFIG_FILE, HISTORY_COLUMNS, HISTORY_FILE, OneLineParser, UsageError,
+                          import_tensorflow, load_run_data, read_history, run_cli, write_history)
+
+DEFAULTS = {
+    "data": ("data/gaussian_10d.npy", str, "training data (.npy, .csv, .txt/.dat)"),
+    "test_data": (None, str, "explicit test set; default: hold out --test-fraction of --data"),
+    "test_fraction": (0.1, float, "fraction of --data held out for testing, chosen by --seed"),
+    "beta": (1.0, float, "weight of the KL term; 1 is the plain VAE, 0 an autoencoder with noise"),
+    "epochs": (200, int, "total number of epochs (with --resume: including those already done)"),
+    "batch_size": (1000, int, "rows per gradient step"),
+    "latent_dim": (2, int, "dimension of the latent z"),
+    "hidden_units": (128, int, "units in each of the two hidden layers of encoder and decoder"),
+    "mc_samples": (1, int, "reparameterised samples of z per row for E_q[log p(x|z)]"),
+    "lr": (1e-3, float, "learning rate"),
+    "optimizer": ("adam", str, "optimizer: adam or sgd"),
+    "seed": (0, int, "seed of every random choice: initialisation, split, shuffling, noise"),
+    "checkpoint_dir": ("checkpoints", str, "where the checkpoint, config.json and history.csv go"),
+    "save_every": (10, int, "epochs between checkpoints (one is also saved at the end and on Ctrl-C)"),
+    "logdir": (None, str, "also write TensorBoard scalars here"),
+}
+
+
+def build_parser():
+    """Command-line flags, generated from DEFAULTS so that defaults live in one place and --help shows them."""
+    parser = OneLineParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for name, (default, kind, help_text) in DEFAULTS.items():
+        flag = "--" + name.replace("_", "-")
+        if name == "optimizer":
+            parser.add_argument(flag, default=default, choices=("adam", "sgd"), help=help_text)
+        else:
+            parser.add_argument(flag, default=default, type=kind, help=help_text)
+    parser.add_argument("--resume", action="store_true", help="continue the run in --checkpoint-dir")
+    parser.add_argument("--overwrite", action="store_true", help="replace a run already in --checkpoint-dir")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own log messages")
+    return parser
+
+
+def validate_flags(args):
+    """Reject flag values that cannot work, before any data or TensorFlow is loaded."""
+    for name in ("epochs", "batch_size", "latent_dim", "hidden_units", "mc_samples", "save_every"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if not args.beta >= 0 or not math.isfinite(args.beta):
+        raise UsageError(f"--beta must be a finite number >= 0, got {args.beta}")
+    if not args.lr > 0 or not math.isfinite(args.lr):
+        raise UsageError(f"--lr must be a finite number > 0, got {args.lr}")
+    if not 0 < args.test_fraction < 1:
+        raise UsageError(f"--test-fraction must lie strictly between 0 and 1, got {args.test_fraction}")
+    if args.resume and args.overwrite:
+        raise UsageError("--resume and --overwrite exclude each other")
+
+
+def prepare_run(args):
+    """The run's config: from config.json when resuming, else from the flags and the data."""
+    config_path = os.path.join(args.checkpoint_dir, CONFIG_FILE)
+    if args.resume:
+        if not os.path.isfile(config_path):
+            raise UsageError(f"{args.checkpoint_dir}: nothing to resume (no {CONFIG_FILE})")
+        with open(config_path, encoding="utf-8") as handle:
+            config = json.load(handle)
+        ignored = [name for name in DEFAULTS if name not in ("epochs", "logdir", "checkpoint_dir")
+                   and getattr(args, name) != DEFAULTS[name][0] and getattr(args, name) != config.get(name)]
+        if ignored:
+            print(f"note: resuming with the settings in {config_path}; ignoring "
+                  + ", ".join("--" + name.replace("_", "-") for name in ignored))
+        config["epochs"] = args.epochs
+        return config
+    if os.path.isfile(config_path) and not args.overwrite:
+        raise UsageError(f"{args.checkpoint_dir} already holds a run; pass --resume to continue it, "
+                         "--overwrite to replace it, or choose another --checkpoint-dir")
+    config = {name: getattr(args, name) for name in DEFAULTS if name != "logdir"}
+    config["data"] = os.path.abspath(args.data)
+    config["test_data"] = os.path.abspath(args.test_data) if args.test_data else None
+    return config
+
+
+def load_split(config):
+    """Training and test rows of the run; records the data facts the model is rebuilt from."""
+    train, test = load_run_data(config)
+    config.update(data_dim=int(train.shape[1]), train_rows=len(train), test_rows=len(test))
+    config.setdefault("data_shift", train.mean(axis=0).tolist())
+    config.setdefault("data_scale", np.maximum(train.std(axis=0), 1e-6).tolist())
+    if config["batch_size"] > len(train):
+        print(f"note: --batch-size {config['batch_size']} exceeds the {len(train)} training rows; "
+              "using all of them as one batch")
+        config["batch_size"] = len(train)
+    return train, test
+
+
+class StopRequest:
+    """Remembers a Ctrl-C or SIGTERM, so training stops after the current epoch and saves it."""
+
+    def __init__(self):
+        self.signal_number = None
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, self._handle)
+
+    def _handle(self, number, _frame):
+        self.signal_number = number
+
+
+def train(config, train_rows, test_rows, args):
+    """The training loop: compiled epochs, progress lines, checkpoints, history; returns the exit status."""
+    tf = import_tensorflow(args.verbose)
+    from beta_vae_models import Trainer, make_optimizer
+    from beta_vae_run import build_model, checkpoint_manager
+
+    tf.keras.utils.set_random_seed(config["seed"])
+    model = build_model(config)
+    trainer = Trainer(model, make_optimizer(config["optimizer"], config["lr"]), config["beta"],
+                      config["seed"], config["mc_samples"])
+    checkpoint, manager = checkpoint_manager(model, trainer.optimizer, args.checkpoint_dir)
+    history = []
+    if args.resume:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        done = int(checkpoint.epoch.numpy())
+        history = [row for row in read_history(args.checkpoint_dir) if row["epoch"] <= done]
+        print(f"resuming {args.checkpoint_dir} after epoch {done}")
+    elif args.overwrite:
+        remove_run(args.checkpoint_dir)
+    os.makedirs(args.checkpoint_dir, exist_ok=True)
+    data_processing.atomic_write_text(os.path.join(args.checkpoint_dir, CONFIG_FILE),
+                                      json.dumps(config, indent=1) + "\n")
+    writer = tf.summary.create_file_writer(args.logdir) if args.logdir else None
+    steps_per_epoch = math.ceil(len(train_rows) / config["batch_size"])
+    stop = StopRequest()
+    saved_epoch = int(checkpoint.epoch.numpy())
+
+    def save(epoch):
+        manager.save(checkpoint_number=epoch)
+        write_history(args.checkpoint_dir, history)
+        return epoch
+
+    for epoch in range(saved_epoch, config["epochs"]):
+        started = time.perf_counter()
+        batches, weights = data_processing.epoch_batches(train_rows, config["batch_size"], config["seed"], epoch)
+        loss, kl, log_likelihood = trainer.run_epoch(batches, weights, epoch * steps_per_epoch)
+        test_loss = trainer.evaluate(test_rows, key=-1 - epoch)[0]
+        seconds = time.perf_counter() - started
+        if not all(map(math.isfinite, (loss, kl, log_likelihood, test_loss))):
+            print(f"error: epoch {epoch + 1}: the loss became {loss} (test {test_loss}); the last good checkpoint "
+                  f"(epoch {saved_epoch}) is kept; try a lower --lr than {config['lr']:g}", file=sys.stderr)
+            return 1
+        row = dict(zip(HISTORY_COLUMNS, (epoch + 1, loss, kl, log_likelihood, test_loss, seconds)))
+        history.append(row)
+        print(f"epoch {epoch + 1:4d}/{config['epochs']}  loss {loss:9.4f}  kl {kl:7.4f}  "
+              f"log_likelihood {log_likelihood:9.4f}  test_loss {test_loss:9.4f}  "
+              f"{len(train_rows) / seconds:9,.0f} samples/s", flush=True)
+        if writer:
+            with writer.as_default(step=epoch + 1):
+                for name in HISTORY_COLUMNS[1:]:
+                    tf.summary.scalar(name, row[name])
+        checkpoint.epoch.assign(epoch + 1)
+        if (epoch + 1) % config["save_every"] == 0 or epoch + 1 == config["epochs"] or stop.signal_number:
+            saved_epoch = save(epoch + 1)
+        if stop.signal_number:
+            print(f"stopped by {signal.Signals(stop.signal_number).name} after epoch {epoch + 1}, checkpoint "
+                  f"saved; continue with: python beta_vae_main.py --resume --checkpoint-dir "
+                  f"{args.checkpoint_dir} --epochs {config['epochs']}", file=sys.stderr)
+            return 128 + stop.signal_number
+    if saved_epoch < config["epochs"]:
+        save(config["epochs"])
+    print(f"trained {config['epochs']} epochs; checkpoint, {CONFIG_FILE} and {HISTORY_FILE} in "
+          f"{args.checkpoint_dir}")
+    return 0
+
+
+def remove_run(checkpoint_dir):
+    """Delete the files of an earlier run (only those this script writes) before --overwrite replaces it."""
+    for name in os.listdir(checkpoint_dir):
+        if name.startswith("ckpt-") or name in ("checkpoint", CONFIG_FILE, HISTORY_FILE):
+            os.remove(os.path.join(checkpoint_dir, name))
+
+
+def main(argv=None):
+    """Parse and check the flags and data, then train."""
+    args = build_parser().parse_args(argv)
+
+    def run():
+        validate_flags(args)
+        config = prepare_run(args)
+        train_rows, test_rows = load_split(config)
+        return train(config, train_rows, test_rows, args)
+
+    return run_cli(run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

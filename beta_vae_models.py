@@ -1,0 +1,202 @@
+"""The beta-VAE (Higgins et al. 2017; Kingma & Welling 2013): model, loss and training steps, free of any CLI.
+
+Objective per sample, in nats:  beta * KL(q(z|x) || N(0, I)) - E_q[log p(x|z)],
+summed over dimensions and averaged over the batch. beta = 1 is the plain VAE (the negative ELBO).
+"""
+import math
+
+import tensorflow as tf
+
+from beta_vae_layers import gaussian_decoder, gaussian_encoder
+
+keras = tf.keras
+
+LOG_2PI = math.log(2.0 * math.pi)
+NOISE_ALGORITHM = "philox"
+
+
+def gaussian_kl(mean, log_scale):
+    """KL(N(mean, diag exp(log_scale)^2) || N(0, I)) per row, summed over the last axis (closed form,
+    Kingma & Welling 2013, appendix B)."""
+    return 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(2.0 * log_scale) - 1.0 - 2.0 * log_scale, axis=-1)
+
+
+def gaussian_log_density(x, mean, log_scale):
+    """log N(x; mean, diag exp(log_scale)^2), summed over the last axis."""
+    standardized = (x - mean) * tf.exp(-log_scale)
+    return -0.5 * tf.reduce_sum(tf.square(standardized) + 2.0 * log_scale + LOG_2PI, axis=-1)
+
+
+@keras.utils.register_keras_serializable(package="beta_vae")
+class BetaVAE(keras.Model):
+    """Encoder q(z|x) and decoder p(x|z), both diagonal Gaussians, in the data's own units.
+
+    The data are standardised inside (x - shift) / scale, so any offset and scale trains alike, while every
+    mean, scale and log-density this model returns is in the data's units."""
+
+    def __init__(self, data_dim, latent_dim, hidden_units, data_shift, data_scale, **kwargs):
+        super().__init__(**kwargs)
+        self.data_dim = data_dim
+        self.latent_dim = latent_dim
+        self.hidden_units = hidden_units
+        self.data_shift = tf.constant(data_shift, dtype=tf.float32, shape=[data_dim])
+        self.data_scale = tf.constant(data_scale, dtype=tf.float32, shape=[data_dim])
+        self.encoder = gaussian_encoder(latent_dim, hidden_units)
+        self.decoder = gaussian_decoder(data_dim, hidden_units)
+        self.decode(tf.zeros([1, latent_dim]))  # create the weights now, so a checkpoint restores at once
+        self.encode(tf.zeros([1, data_dim]))
+
+    def encode(self, x):
+        """q(z|x): mean and log sigma of the latent, each [batch, latent_dim]."""
+        return self.encoder((x - self.data_shift) / self.data_scale)
+
+    @staticmethod
+    def reparameterize(mean, log_scale, noise):
+        """z = mean + sigma * noise, with noise ~ N(0, I) of shape [..., batch, latent_dim]."""
+        return mean + tf.exp(log_scale) * noise
+
+    def decode(self, z):
+        """p(x|z): mean and log-scale of x in the data's units, each [..., data_dim]."""
+        mean, log_scale = self.decoder(z)
+        return self.data_shift + self.data_scale * mean, log_scale + tf.math.log(self.data_scale)
+
+    def call(self, x):
+        """Decoder mean at the encoder mean: a deterministic reconstruction."""
+        mean, _ = self.encode(x)
+        return self.decode(mean)[0]
+
+    def get_config(self):
+        return {"data_dim": self.data_dim, "latent_dim": self.latent_dim, "hidden_units": self.hidden_units,
+                "data_shift": self.data_shift.numpy().tolist(), "data_scale": self.data_scale.numpy().tolist()}
+
+
+def loss_terms(model, x, noise):
+    """Per-sample KL and expected log-likelihood E_q[log p(x|z)] (averaged over the noise draws), [batch] each.
+
+    noise: [mc_samples, batch, latent_dim] standard normal draws for the reparameterisation."""
+    z_mean, z_log_scale = model.encode(x)
+    kl = gaussian_kl(z_mean, z_log_scale)
+    x_mean, x_log_scale = model.decode(model.reparameterize(z_mean, z_log_scale, noise))
+    log_likelihood = tf.reduce_mean(gaussian_log_density(x, x_mean, x_log_scale), axis=0)
+    return kl, log_likelihood
+
+
+def beta_objective(kl, log_likelihood, beta):
+    """The beta-VAE loss per sample (Higgins et al. 2017, eq. 4, negated): beta * KL - E_q log p(x|z)."""
+    return beta * kl - log_likelihood
+
+
+def weighted_means(weights, *per_sample):
+    """Means over the rows of a batch, each row counted with its weight (0 for padding rows)."""
+    total = tf.reduce_sum(weights)
+    return tf.stack([tf.reduce_sum(weights * values) / total for values in per_sample])
+
+
+def make_optimizer(name, learning_rate):
+    """The optimizer named by --optimizer ('adam' or 'sgd')."""
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate)
+    raise ValueError(f"optimizer '{name}': expected 'adam' or 'sgd'")
+
+
+class Trainer:
+    """Gradient steps on the beta-objective. Noise is drawn statelessly from (seed, step), so the compiled
+    whole-epoch path and the plain per-step path take exactly the same random draws. Both are compiled with
+    XLA because XLA's random kernels give other numbers than TensorFlow's for the same seed."""
+
+    def __init__(self, model, optimizer, beta, seed, mc_samples=1):
+        self.model = model
+        self.optimizer = optimizer
+        self.beta = tf.Variable(float(beta), trainable=False, dtype=tf.float32, name="beta")
+        self.seed = int(seed)
+        self.mc_samples = int(mc_samples)
+        optimizer.build(model.trainable_variables)
+        self.train_step = tf.function(self._step, jit_compile=True)
+        self._compiled_epoch = tf.function(self._epoch, jit_compile=True)
+        self._evaluate = tf.function(self._evaluate_terms, jit_compile=True)
+
+    def _noise(self, batch_size, key):
+        shape = tf.stack([self.mc_samples, batch_size, self.model.latent_dim])
+        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(key, tf.int64)])
+        return tf.random.stateless_normal(shape, seed=seed, alg=NOISE_ALGORITHM)
+
+    def _step(self, x, weights, step):
+        """One gradient step on batch x (rows weighted); returns the batch means (loss, kl, log_likelihood)."""
+        noise = self._noise(tf.shape(x)[0], step)
+        with tf.GradientTape() as tape:
+            kl, log_likelihood = loss_terms(self.model, x, noise)
+            means = weighted_means(weights, beta_objective(kl, log_likelihood, self.beta), kl, log_likelihood)
+            loss = means[0]
+        variables = self.model.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return means
+
+    def _epoch(self, batches, weights, first_step):
+        """All batches [n, B, D] in one compiled loop; returns the row-weighted means (loss, kl, log_lik)."""
+        totals = tf.zeros([3])
+        for i in tf.range(tf.shape(batches)[0]):
+            totals += self._step(batches[i], weights[i], first_step + tf.cast(i, tf.int64)) * tf.reduce_sum(weights[i])
+        return totals / tf.reduce_sum(weights)
+
+    def run_epoch(self, batches, weights, first_step, compiled=True):
+        """Train on one epoch (from data_processing.epoch_batches), in one compiled call or step by step;
+        returns the row-weighted means (loss, kl, log_likelihood) as numpy."""
+        batches = tf.constant(batches, tf.float32)
+        weights = tf.constant(weights, tf.float32)
+        if compiled:
+            return self._compiled_epoch(batches, weights, tf.constant(first_step, tf.int64)).numpy()
+        totals = sum(self.train_step(batches[i], weights[i], tf.constant(first_step + i, tf.int64))
+                     * tf.reduce_sum(weights[i]) for i in range(batches.shape[0]))
+        return (totals / tf.reduce_sum(weights)).numpy()
+
+    def _evaluate_terms(self, x, key):
+        noise = self._noise(tf.shape(x)[0], key)
+        kl, log_likelihood = loss_terms(self.model, x, noise)
+        return weighted_means(tf.ones_like(kl), beta_objective(kl, log_likelihood, self.beta), kl, log_likelihood)
+
+    def evaluate(self, x, key):
+        """Mean (loss, kl, log_likelihood) on rows x without training; `key` picks the noise draw."""
+        return self._evaluate(tf.constant(x, tf.float32), tf.constant(key, tf.int64)).numpy()
+
+
+def _draw(model, z, key, mean_only):
+    """x from p(x|z): the decoder mean, or a draw from the decoder's Gaussian (noise keyed by key)."""
+    x_mean, x_log_scale = model.decode(z)
+    if mean_only:
+        return x_mean
+    noise = tf.random.stateless_normal(tf.shape(x_mean), seed=key, alg=NOISE_ALGORITHM)
+    return x_mean + tf.exp(x_log_scale) * noise
+
+
+@tf.function(jit_compile=True)
+def _prior_chunk(model, num_samples, key, mean_only):
+    z = tf.random.stateless_normal([num_samples, model.latent_dim], seed=key, alg=NOISE_ALGORITHM)
+    return _draw(model, z, key + [0, 1], mean_only)
+
+
+@tf.function(jit_compile=True)
+def _reconstruct_chunk(model, x, key, mean_only):
+    z_mean, z_log_scale = model.encode(x)
+    noise = tf.random.stateless_normal(tf.shape(z_mean), seed=key, alg=NOISE_ALGORITHM)
+    return _draw(model, model.reparameterize(z_mean, z_log_scale, noise), key + [0, 1], mean_only)
+
+
+SAMPLING_CHUNK = 1 << 18  # rows per compiled call: large enough to amortise the call, small for memory
+
+
+def sample_prior(model, num_samples, seed, mean_only=False):
+    """Generate data: z ~ N(0, I) -> decoder -> x, as a float32 array [num_samples, data_dim]."""
+    chunks = [_prior_chunk(model, min(SAMPLING_CHUNK, num_samples - start),
+                           tf.constant([seed, 2 * start], tf.int64), mean_only)
+              for start in range(0, num_samples, SAMPLING_CHUNK)]
+    return tf.concat(chunks, axis=0).numpy()
+
+
+def reconstruct(model, x, seed, mean_only=False):
+    """Reconstruct rows x: encoder -> z ~ q(z|x) -> decoder -> x, as a float32 array like x."""
+    chunks = [_reconstruct_chunk(model, tf.constant(x[start:start + SAMPLING_CHUNK], tf.float32),
+                                 tf.constant([seed, 2 * start], tf.int64), mean_only)
+              for start in range(0, len(x), SAMPLING_CHUNK)]
+    return tf.concat(chunks, axis=0).numpy()

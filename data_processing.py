@@ -1,0 +1,263 @@
+"""Data for the beta-VAE: load and validate files, split train/test, shuffle batches, generate factor data.
+
+Pure numpy, no TensorFlow, so that bad input is reported before TensorFlow's slow import.
+Run `python data_processing.py generate --help` to make a dataset of your own.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+
+TEXT_SUFFIXES = (".txt", ".dat")
+SUFFIXES = (".npy", ".csv") + TEXT_SUFFIXES
+
+
+class DataError(ValueError):
+    """A problem with a user's data file, with a message meant to be shown to the user as it is."""
+
+
+def load_data(path):
+    """Read a 2-D float array from .npy, .csv (optional header) or whitespace text, rejecting bad values."""
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: no such file")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in SUFFIXES:
+        raise DataError(f"{path}: unknown format '{suffix}', expected one of {', '.join(SUFFIXES)}")
+    if os.path.getsize(path) == 0:
+        raise DataError(f"{path}: file is empty")
+    data = _load_npy(path) if suffix == ".npy" else _load_text(path, delimiter="," if suffix == ".csv" else None)
+    if data.ndim != 2:
+        raise DataError(f"{path}: expected a 2-D array (rows x columns), got {data.ndim}-D shape {data.shape}")
+    if data.shape[0] == 0 or data.shape[1] == 0:
+        raise DataError(f"{path}: no data (shape {data.shape})")
+    bad = np.argwhere(~np.isfinite(data))
+    if bad.size:
+        row, col = bad[0]
+        raise DataError(f"{path}: row {row + 1}, column {col + 1}: value {data[row, col]} is not finite "
+                        f"({len(bad)} non-finite values in all)")
+    return data
+
+
+def _load_npy(path):
+    try:
+        data = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise DataError(f"{path}: holds Python objects, which are never unpickled; save a numeric array") from None
+        raise DataError(f"{path}: not a valid .npy array file ({error})") from None
+    except (OSError, EOFError) as error:
+        raise DataError(f"{path}: not a valid .npy array file ({error})") from None
+    if not isinstance(data, np.ndarray):
+        raise DataError(f"{path}: expected a single array, got {type(data).__name__}")
+    if not (np.issubdtype(data.dtype, np.number) or data.dtype == bool) or np.iscomplexobj(data):
+        raise DataError(f"{path}: expected real numbers, got dtype {data.dtype}")
+    return data.astype(np.float64)
+
+
+def _load_text(path, delimiter):
+    """Parse text row by row so that errors can name the row and column."""
+    rows = []
+    header_allowed = delimiter == ","
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            tokens = [token.strip() for token in line.split(delimiter)]
+            try:
+                values = [float(token) for token in tokens]
+            except ValueError:
+                if header_allowed:  # the first line of a CSV may name the columns
+                    header_allowed = False
+                    continue
+                column = next(i for i, token in enumerate(tokens) if not _is_number(token))
+                raise DataError(f"{path}: row {line_number}, column {column + 1}: "
+                                f"'{tokens[column]}' is not a number") from None
+            if rows and len(values) != len(rows[0]):
+                raise DataError(f"{path}: row {line_number} has {len(values)} columns, "
+                                f"expected {len(rows[0])} like the rows before it")
+            rows.append(values)
+            header_allowed = False
+    if not rows:
+        raise DataError(f"{path}: file holds no data rows")
+    return np.array(rows, dtype=np.float64)
+
+
+def _is_number(token):
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def save_array(path, array):
+    """Write an array in the format named by the file's extension (.npy, .csv, .txt or .dat), atomically."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in SUFFIXES:
+        raise DataError(f"{path}: unknown output format '{suffix}', expected one of {', '.join(SUFFIXES)}")
+    temporary = f"{path}.tmp{os.getpid()}{suffix}"
+    try:
+        if suffix == ".npy":
+            np.save(temporary, array)
+        else:
+            np.savetxt(temporary, array, delimiter="," if suffix == ".csv" else " ", fmt="%.7g")
+        os.replace(temporary, path)
+    except OSError as error:
+        _remove_quietly(temporary)
+        raise DataError(f"{path}: cannot write ({error.strerror})") from None
+
+
+def atomic_write_text(path, text):
+    """Replace a text file in one step, so a kill mid-write never leaves a half-written file."""
+    temporary = f"{path}.tmp{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def file_digest(path):
+    """SHA-256 of a file, recorded with a checkpoint so a changed data file is noticed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def split_indices(num_rows, test_fraction, seed):
+    """Seeded (train, test) row indices; the same arguments always give the same split."""
+    num_test = int(round(num_rows * test_fraction))
+    if num_test < 1 or num_rows - num_test < 1:
+        raise DataError(f"{num_rows} rows are too few to hold out a test fraction of {test_fraction}: "
+                        "need at least one training and one test row")
+    order = np.random.default_rng([seed, 1]).permutation(num_rows)
+    return np.sort(order[num_test:]), np.sort(order[:num_test])
+
+
+def epoch_batches(data, batch_size, seed, epoch):
+    """One epoch's rows, shuffled (keyed by seed and epoch), as batches [n, B, D] with row weights [n, B].
+
+    A last, partial batch is padded with zero rows of weight 0, so every step has the same shape and one
+    compiled function serves the whole epoch."""
+    num_rows, dim = data.shape
+    num_batches = -(-num_rows // batch_size)
+    padded = np.zeros((num_batches * batch_size, dim), dtype=data.dtype)
+    padded[:num_rows] = data[np.random.default_rng([seed, 2, epoch]).permutation(num_rows)]
+    weights = np.zeros(num_batches * batch_size, dtype=np.float32)
+    weights[:num_rows] = 1.0
+    return padded.reshape(num_batches, batch_size, dim), weights.reshape(num_batches, batch_size)
+
+
+def moments(data):
+    """Mean vector and covariance matrix (rows are samples), used to compare outputs with data."""
+    return data.mean(axis=0), np.atleast_2d(np.cov(data, rowvar=False))
+
+
+def factor_model(dim, factors, eigenvalues, rng):
+    """Loadings W and noise variances psi of a correlation matrix W W' + diag(psi) whose top eigenvalues
+    are near `eigenvalues` (unit variances), for data a `factors`-dimensional latent can represent exactly."""
+    eigenvalues = np.asarray(eigenvalues, dtype=float)
+    if len(eigenvalues) != factors or eigenvalues.sum() >= dim or np.any(eigenvalues <= 0):
+        raise DataError(f"eigenvalues {eigenvalues.tolist()}: need {factors} positive values summing below {dim}")
+    noise_mean = (dim - eigenvalues.sum()) / dim
+    psi = noise_mean * rng.uniform(0.6, 1.4, size=dim)
+    directions = rng.standard_normal((dim, factors))
+    axis_scales = np.ones(factors)
+    for _ in range(200):  # fixed point: stretch each latent axis until its eigenvalue matches
+        rows = directions * axis_scales
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        loadings = rows * np.sqrt(1.0 - psi)[:, None]
+        achieved = np.sort(np.linalg.eigvalsh(loadings.T @ loadings))[::-1]
+        axis_scales *= np.sqrt(eigenvalues / achieved) ** 0.5
+    # Rotate the factors so that W'W is diagonal with descending entries (the PCA-like convention).
+    _, vectors = np.linalg.eigh(loadings.T @ loadings)
+    return loadings @ vectors[:, ::-1], psi
+
+
+def generate(dim, factors, rows, seed, eigenvalues=None):
+    """Sample x = mu + W z + e, z ~ N(0, I), e ~ N(0, diag psi), with random means and scales.
+
+    Returns the float32 data and a dict of the true parameters (in the data's units)."""
+    if eigenvalues is None:
+        ratios = 0.357 ** np.arange(factors)  # 7 : 2.5 for two factors
+        eigenvalues = 0.95 * dim * ratios / ratios.sum()
+    rng = np.random.default_rng(seed)
+    loadings, psi = factor_model(dim, factors, eigenvalues, rng)
+    scales = rng.uniform(0.5, 3.0, size=dim)
+    mean = rng.uniform(-5.0, 5.0, size=dim)
+    weights = loadings * scales[:, None]
+    noise_variance = psi * scales ** 2
+    z = rng.standard_normal((rows, factors))
+    noise = rng.standard_normal((rows, dim)) * np.sqrt(noise_variance)
+    data = (mean + z @ weights.T + noise).astype(np.float32)
+    covariance = weights @ weights.T + np.diag(noise_variance)
+    correlation_eigenvalues = np.sort(np.linalg.eigvalsh(loadings @ loadings.T + np.diag(psi)))[::-1]
+    truth = {"mean": mean.tolist(), "covariance": covariance.tolist(), "W": weights.tolist(),
+             "psi": noise_variance.tolist(), "seed": seed, "rows": rows, "dim": dim, "factors": factors,
+             "correlation_eigenvalues": correlation_eigenvalues.tolist()}
+    return data, truth
+
+
+def truth_path(data_path):
+    """Where the true parameters of a generated dataset are kept: beside it, as <name>.truth.json."""
+    return os.path.splitext(data_path)[0] + ".truth.json"
+
+
+def load_truth(data_path):
+    """The true parameters recorded beside a generated dataset, or None for data of unknown origin."""
+    path = truth_path(data_path)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def main(argv=None):
+    """`python data_processing.py generate`: write factor-model data and its truth JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    make = commands.add_parser("generate", help="sample Gaussian factor-model data",
+                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    make.add_argument("--dim", type=int, default=10, help="data dimension D")
+    make.add_argument("--factors", type=int, default=2, help="number of latent factors")
+    make.add_argument("--rows", type=int, default=100_000, help="number of samples")
+    make.add_argument("--seed", type=int, default=0, help="random seed")
+    make.add_argument("--eigenvalues", default=None,
+                      help="comma-separated top eigenvalues of the correlation matrix, one per factor "
+                           "(default: 95%% of D split in the ratio 1 : 0.357 : 0.357^2 ...)")
+    make.add_argument("--output", default="data/gaussian_10d.npy", help="output file (.npy, .csv, .txt)")
+    args = parser.parse_args(argv)
+    try:
+        if min(args.dim, args.factors, args.rows) < 1 or args.factors >= args.dim:
+            raise DataError(f"need 1 <= --factors < --dim and --rows >= 1, got {args.factors}, {args.dim}, "
+                            f"{args.rows}")
+        eigenvalues = None if args.eigenvalues is None else [float(v) for v in args.eigenvalues.split(",")]
+        data, truth = generate(args.dim, args.factors, args.rows, args.seed, eigenvalues)
+        save_array(args.output, data)
+    except (DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    truth["command"] = (f"python data_processing.py generate --dim {args.dim} --factors {args.factors} "
+                        f"--rows {args.rows} --seed {args.seed} --output {args.output}"
+                        + ("" if args.eigenvalues is None else f" --eigenvalues {args.eigenvalues}"))
+    atomic_write_text(truth_path(args.output), json.dumps(truth, indent=1) + "\n")
+    top = ", ".join(f"{v:.2f}" for v in truth["correlation_eigenvalues"][:args.factors + 1])
+    print(f"wrote {args.rows} x {args.dim} rows to {args.output}; correlation eigenvalues {top}, ...")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The command-line suite end to end, in subprocesses, on small data in temporary folders."""
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_script
+
+
+def read_history(folder):
+    with open(folder / "history.csv", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def without_seconds(rows):
+    return [{key: value for key, value in row.items() if key != "seconds"} for row in rows]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 6-epoch run on small 4-D data (far from standardised), trained through the CLI."""
+    from conftest import factor_data_array
+    folder = tmp_path_factory.mktemp("cli")
+    np.save(folder / "small.npy", factor_data_array())
+    result = run_script("beta_vae_main.py", "--data", folder / "small.npy", "--epochs", 6, "--batch-size", 100,
+                        "--hidden-units", 32, "--checkpoint-dir", folder / "run", "--save-every", 4, "--seed", 3)
+    assert result.returncode == 0, result.stderr
+    return folder, result
+
+
+def test_training_writes_checkpoint_config_and_history(trained):
+    folder, result = trained
+    assert "epoch    6/6" in result.stdout and "samples/s" in result.stdout
+    assert result.stderr == ""
+    config = json.loads((folder / "run" / "config.json").read_text())
+    assert config["data_dim"] == 4 and config["train_rows"] == 540 and config["test_rows"] == 60
+    rows = read_history(folder / "run")
+    assert list(rows[0]) == ["epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds"]
+    assert [int(row["epoch"]) for row in rows] == list(range(1, 7))
+    assert all(np.isfinite(float(value)) for row in rows for value in row.values())
+
+
+def test_same_seed_repeats_the_history_exactly(trained, tmp_path):
+    folder, _ = trained
+    again = run_script("beta_vae_main.py", "--data", folder / "small.npy", "--epochs", 6, "--batch-size", 100,
+                       "--hidden-units", 32, "--checkpoint-dir", tmp_path / "again", "--seed", 3)
+    assert again.returncode == 0, again.stderr
+    assert without_seconds(read_history(tmp_path / "again")) == without_seconds(read_history(folder / "run"))
+
+
+@pytest.mark.parametrize("mode, extra, rows", [("prior", ["--num-samples", 300], 300),
+                                               ("recon", [], 60),
+                                               ("recon", ["--mean-only"], 60)])
+def test_prior_and_recon_write_finite_samples_in_data_units(trained, mode, extra, rows):
+    folder, _ = trained
+    output = folder / f"{mode}{len(extra)}.csv"
+    result = run_script("beta_vae_after_training.py", "--mode", mode, "--checkpoint-dir", folder / "run",
+                        "--output", output, *extra)
+    assert result.returncode == 0, result.stderr
+    assert f"to {output}" in result.stdout and "covariance error" in result.stdout
+    samples = np.loadtxt(output, delimiter=",")
+    assert samples.shape == (rows, 4) and np.all(np.isfinite(samples))
+    assert abs(samples.mean() - 50) < 10  # the data's own units, not standardised ones
+
+
+def test_resume_continues_the_history_to_the_same_values(trained, tmp_path):
+    folder, _ = trained
+    common = ["--data", folder / "small.npy", "--batch-size", 100, "--hidden-units", 32, "--seed", 3,
+              "--checkpoint-dir", tmp_path / "run", "--save-every", 4]
+    first = run_script("beta_vae_main.py", *common, "--epochs", 4)
+    assert first.returncode == 0, first.stderr
+    resumed = run_script("beta_vae_main.py", *common, "--epochs", 6, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stdout and "epoch    5/6" in resumed.stdout
+    assert without_seconds(read_history(tmp_path / "run")) == without_seconds(read_history(folder / "run"))
+
+
+def test_short_run_on_shipped_data_lowers_the_loss(tmp_path):
+    result = run_script("beta_vae_main.py", "--epochs", 4, "--checkpoint-dir", tmp_path / "run")
+    assert result.returncode == 0, result.stderr
+    losses = [float(row["loss"]) for row in read_history(tmp_path / "run")]
+    test_losses = [float(row["test_loss"]) for row in read_history(tmp_path / "run")]
+    assert losses[-1] < losses[0] - 5 and test_losses[-1] < test_losses[0] - 1
