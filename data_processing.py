@@ -12,6 +12,11 @@ import sys
 import numpy as np
 
 TEXT_SUFFIXES = (".txt", ".dat")
+# Default correlation eigenvalues of generated data: 0.7 D, then each factor 0.23 times the one before
+# (7 and 1.6 for the shipped 10-D, 2-factor data), so that on the shipped data beta = 1 and 2 keep both
+# latent dimensions, beta = 4 keeps one and beta above about 7 none (see README, "What beta does").
+DEFAULT_TOP_EIGENVALUE = 0.7
+DEFAULT_EIGENVALUE_RATIO = 0.23
 SUFFIXES = (".npy", ".csv") + TEXT_SUFFIXES
 
 
@@ -171,7 +176,7 @@ def factor_model(dim, factors, eigenvalues, rng):
     eigenvalues = np.asarray(eigenvalues, dtype=float)
     if len(eigenvalues) != factors or eigenvalues.sum() >= dim or np.any(eigenvalues <= 0):
         raise DataError(f"eigenvalues {eigenvalues.tolist()}: need {factors} positive values summing below {dim}")
-    noise_mean = (dim - eigenvalues.sum()) / dim
+    noise_mean = (dim - eigenvalues.sum()) / (dim - factors)  # the mean of the other eigenvalues
     psi = noise_mean * rng.uniform(0.6, 1.4, size=dim)
     directions = rng.standard_normal((dim, factors))
     axis_scales = np.ones(factors)
@@ -179,8 +184,8 @@ def factor_model(dim, factors, eigenvalues, rng):
         rows = directions * axis_scales
         rows /= np.linalg.norm(rows, axis=1, keepdims=True)
         loadings = rows * np.sqrt(1.0 - psi)[:, None]
-        achieved = np.sort(np.linalg.eigvalsh(loadings.T @ loadings))[::-1]
-        axis_scales *= np.sqrt(eigenvalues / achieved) ** 0.5
+        achieved = np.linalg.eigvalsh(loadings @ loadings.T + np.diag(psi))[::-1][:factors]
+        axis_scales *= (eigenvalues / achieved) ** 0.25
     # Rotate the factors so that W'W is diagonal with descending entries (the PCA-like convention).
     _, vectors = np.linalg.eigh(loadings.T @ loadings)
     return loadings @ vectors[:, ::-1], psi
@@ -191,8 +196,7 @@ def generate(dim, factors, rows, seed, eigenvalues=None):
 
     Returns the float32 data and a dict of the true parameters (in the data's units)."""
     if eigenvalues is None:
-        ratios = 0.357 ** np.arange(factors)  # 7 : 2.5 for two factors
-        eigenvalues = 0.95 * dim * ratios / ratios.sum()
+        eigenvalues = DEFAULT_TOP_EIGENVALUE * dim * DEFAULT_EIGENVALUE_RATIO ** np.arange(factors)
     rng = np.random.default_rng(seed)
     loadings, psi = factor_model(dim, factors, eigenvalues, rng)
     scales = rng.uniform(0.5, 3.0, size=dim)
@@ -237,7 +241,8 @@ def main(argv=None):
     make.add_argument("--seed", type=int, default=0, help="random seed")
     make.add_argument("--eigenvalues", default=None,
                       help="comma-separated top eigenvalues of the correlation matrix, one per factor "
-                           "(default: 95%% of D split in the ratio 1 : 0.357 : 0.357^2 ...)")
+                           f"(default: {DEFAULT_TOP_EIGENVALUE} D, then each {DEFAULT_EIGENVALUE_RATIO} "
+                           "times the one before)")
     make.add_argument("--output", default="data/gaussian_10d.npy", help="output file (.npy, .csv, .txt)")
     args = parser.parse_args(argv)
     try:

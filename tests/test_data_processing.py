@@ -63,7 +63,7 @@ def test_generated_data_matches_its_truth_and_target_eigenvalues(tmp_path):
     np.testing.assert_allclose(np.cov(data.T), truth["covariance"], rtol=0.05, atol=0.05)
     weights, psi = np.array(truth["W"]), np.array(truth["psi"])
     np.testing.assert_allclose(weights @ weights.T + np.diag(psi), truth["covariance"], rtol=1e-9)
-    assert truth["correlation_eigenvalues"][:2] == pytest.approx([7.0, 2.5], abs=0.15)
+    assert truth["correlation_eigenvalues"][:2] == pytest.approx([7.0, 1.6], abs=0.15)
     assert "--seed 1" in truth["command"]
 
 

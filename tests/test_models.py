@@ -4,7 +4,8 @@ import pytest
 import tensorflow as tf
 
 from beta_vae_layers import LOG_SCALE_MAX, LOG_SCALE_MIN, soft_clamp
-from beta_vae_models import BetaVAE, Trainer, make_optimizer, reconstruct, sample_prior
+from beta_vae_inference import reconstruct, sample_prior
+from beta_vae_models import BetaVAE, Trainer, make_optimizer
 from conftest import factor_data_array
 from data_processing import epoch_batches
 

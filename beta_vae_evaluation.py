@@ -1,0 +1,149 @@
+"""Exact references for Gaussian data, in nats per sample: pure numpy/scipy, no TensorFlow.
+
+The best any model with a d-dimensional linear-Gaussian latent can do is known in closed form: factor
+analysis (FA) at beta = 1, and a whitened PPCA solution for any beta (see `linear_beta_optimum`).
+"""
+import numpy as np
+from scipy import linalg, optimize, stats
+
+LOG_2PI = np.log(2.0 * np.pi)
+
+
+def gaussian_nll(x, mean, covariance):
+    """Mean negative log-density of rows x under N(mean, covariance)."""
+    return -float(np.mean(stats.multivariate_normal(mean, covariance, allow_singular=False).logpdf(x)))
+
+
+def gaussian_entropy(covariance):
+    """Differential entropy of N(., covariance): the lowest expected NLL any model of that data can reach."""
+    return 0.5 * float(np.linalg.slogdet(2.0 * np.pi * np.e * np.asarray(covariance))[1])
+
+
+def frechet_distance(mean_a, cov_a, mean_b, cov_b):
+    """Squared 2-Wasserstein distance between N(mean_a, cov_a) and N(mean_b, cov_b) (the FID formula)."""
+    root_b = linalg.sqrtm(cov_b)
+    cross = np.real(linalg.sqrtm(root_b @ cov_a @ root_b))
+    distance = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(cross)
+    return float(max(distance, 0.0))
+
+
+def factor_analysis(covariance, factors, iterations=5000, tolerance=1e-12):
+    """Maximum-likelihood FA of a sample covariance by EM (Rubin & Thayer 1982): returns (W, psi) with
+    covariance ~ W W' + diag(psi), W's columns rotated so that W' diag(psi)^-1 W is diagonal, descending."""
+    covariance = np.asarray(covariance, dtype=float)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    loadings = eigenvectors[:, ::-1][:, :factors] * np.sqrt(eigenvalues[::-1][:factors] * 0.9)
+    psi = np.maximum(np.diag(covariance) - np.sum(loadings ** 2, axis=1), 1e-3 * np.diag(covariance))
+    previous = np.inf
+    for _ in range(iterations):
+        posterior_cov = np.linalg.inv(np.eye(factors) + loadings.T @ (loadings / psi[:, None]))
+        projection = posterior_cov @ (loadings / psi[:, None]).T  # E[z|x] = projection @ (x - mean)
+        loadings = covariance @ projection.T @ np.linalg.inv(posterior_cov + projection @ covariance @ projection.T)
+        psi = np.maximum(np.diag(covariance - loadings @ projection @ covariance), 1e-9 * np.diag(covariance))
+        nll = 0.5 * (np.linalg.slogdet(loadings @ loadings.T + np.diag(psi))[1]
+                     + np.trace(np.linalg.solve(loadings @ loadings.T + np.diag(psi), covariance)))
+        if previous - nll < tolerance:
+            break
+        previous = nll
+    return _rotate_to_diagonal(loadings, psi), psi
+
+
+def _rotate_to_diagonal(loadings, noise):
+    """Rotate latent axes so that W' diag(noise)^-1 W is diagonal with descending entries."""
+    _, vectors = np.linalg.eigh(loadings.T @ (loadings / noise[:, None]))
+    return loadings @ vectors[:, ::-1]
+
+
+def linear_vae(mean, loadings, psi, beta):
+    """The best encoder for a linear decoder N(mean + W z, diag psi) under the beta-objective: the FA
+    posterior computed with noise beta * psi (exact, and diagonal once W is rotated by _rotate_to_diagonal).
+
+    Returns a dict: mean, W, psi, and the encoder q(z|x) = N(B (x - mean), diag z_var)."""
+    precision = loadings.T @ (loadings / (beta * psi)[:, None])
+    z_var = 1.0 / (1.0 + np.diag(precision))
+    projection = z_var[:, None] * (loadings / (beta * psi)[:, None]).T
+    return {"mean": mean, "W": loadings, "psi": psi, "B": projection, "z_var": z_var}
+
+
+def linear_vae_objective(model, beta, data_mean, data_cov):
+    """Expected beta-objective of a linear-Gaussian VAE on data with the given mean and covariance, in
+    closed form; returns (objective, rate, distortion, kl_per_dim)."""
+    offset = data_mean - model["mean"]
+    second_moment = data_cov + np.outer(offset, offset)
+    projection, loadings, psi, z_var = model["B"], model["W"], model["psi"], model["z_var"]
+    code_second_moment = np.diag(projection @ second_moment @ projection.T)
+    kl_per_dim = 0.5 * (z_var + code_second_moment - 1.0 - np.log(z_var))
+    residual = np.eye(len(psi)) - loadings @ projection
+    distortion = 0.5 * (np.sum(np.log(2.0 * np.pi * psi))
+                        + np.trace((residual @ second_moment @ residual.T) / psi[:, None])
+                        + np.sum(z_var * np.diag(loadings.T @ (loadings / psi[:, None]))))
+    rate = float(np.sum(kl_per_dim))
+    return beta * rate + distortion, rate, float(distortion), kl_per_dim
+
+
+def _whitened_eigen(covariance, noise):
+    """Eigen-decomposition (descending) of noise^-1/2 covariance noise^-1/2 for a diagonal noise."""
+    root = 1.0 / np.sqrt(noise)
+    values, vectors = np.linalg.eigh(covariance * np.outer(root, root))
+    return values[::-1], vectors[:, ::-1]
+
+
+def _profile_objective(log_psi, covariance, beta, latent_dim):
+    """beta/2 [sum_{i<=d} h(l_i) + sum_{i>d} l_i] + 1/2 sum log(2 pi psi): the beta-objective minimised over
+    encoder and W for a fixed decoder variance psi."""
+    psi = np.exp(log_psi)
+    values, _ = _whitened_eigen(covariance, beta * psi)
+    top, rest = values[:latent_dim], values[latent_dim:]
+    h = np.where(top > 1.0, 1.0 + np.log(np.maximum(top, 1.0)), top)
+    return 0.5 * beta * (np.sum(h) + np.sum(rest)) + 0.5 * np.sum(LOG_2PI + log_psi)
+
+
+def linear_beta_optimum(data_mean, data_cov, beta, latent_dim):
+    """The best beta-objective of the linear-Gaussian VAE family with a learned diagonal decoder variance
+    (fitted to the given moments): minimise the profile objective over log psi with L-BFGS from a few
+    starts, then rebuild W (whitened PPCA, Tipping & Bishop 1999) and the encoder.
+
+    Returns the model dict of linear_vae plus objective, rate, distortion, kl_per_dim, active_units."""
+    if beta <= 0:
+        raise ValueError(f"beta {beta}: the linear optimum needs beta > 0 (at beta = 0 the rate is free)")
+    data_cov = np.atleast_2d(np.asarray(data_cov, dtype=float))
+    variances = np.diag(data_cov)
+    starts = [np.log(variances * fraction) for fraction in (0.02, 0.2, 0.9)]
+    _, fa_psi = factor_analysis(data_cov, latent_dim)
+    starts.append(np.log(fa_psi))
+    # Bounds keep the line search from steps where the whitened covariance overflows.
+    bounds = list(zip(np.log(variances * 1e-8), np.log(variances * 10.0)))
+    best = min((optimize.minimize(_profile_objective, np.clip(start, *np.transpose(bounds)),
+                                  args=(data_cov, beta, latent_dim), method="L-BFGS-B", bounds=bounds)
+                for start in starts), key=lambda result: result.fun)
+    psi = np.exp(best.x)
+    values, vectors = _whitened_eigen(data_cov, beta * psi)
+    top = np.maximum(values[:latent_dim], 1.0)
+    loadings = np.sqrt(beta * psi)[:, None] * vectors[:, :latent_dim] * np.sqrt(top - 1.0)
+    model = linear_vae(np.asarray(data_mean, dtype=float), loadings, psi, beta)
+    objective, rate, distortion, kl_per_dim = linear_vae_objective(model, beta, data_mean, data_cov)
+    return {**model, "objective": objective, "rate": rate, "distortion": distortion,
+            "kl_per_dim": kl_per_dim, "active_units": int(np.sum(kl_per_dim > 0.01)),
+            "profile_objective": float(best.fun)}
+
+
+def collapse_beta(data_cov):
+    """The beta at and above which total collapse (no active latent unit) is optimal: the largest
+    eigenvalue of the data's correlation matrix."""
+    scale = 1.0 / np.sqrt(np.diag(data_cov))
+    return float(np.linalg.eigvalsh(data_cov * np.outer(scale, scale))[-1])
+
+
+def active_units(code_means, threshold=0.01):
+    """Latent dimensions whose encoder mean varies across the data, Cov_x(E_q[z_j]) > threshold
+    (Burda et al. 2016)."""
+    return int(np.sum(np.var(code_means, axis=0) > threshold))
+
+
+def moment_errors(samples, mean, covariance):
+    """How far samples' moments are from a reference: L2 mean error, relative Frobenius covariance error,
+    and the Frechet distance."""
+    sample_mean, sample_cov = np.mean(samples, axis=0), np.atleast_2d(np.cov(samples, rowvar=False))
+    return {"mean_error": float(np.linalg.norm(sample_mean - mean)),
+            "cov_error": float(np.linalg.norm(sample_cov - covariance) / np.linalg.norm(covariance)),
+            "frechet": frechet_distance(sample_mean, sample_cov, np.asarray(mean), np.asarray(covariance))}

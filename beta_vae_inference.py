@@ -1,0 +1,132 @@
+"""What a trained beta-VAE is used for: prior samples, reconstructions and log-likelihood estimates.
+
+Each works in chunks of rows, each chunk one XLA-compiled call, so there is no Python loop per sample and
+memory stays bounded. Noise is stateless, keyed by (seed, position), so results repeat exactly.
+"""
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from beta_vae_models import LOG_2PI, NOISE_ALGORITHM, gaussian_kl, gaussian_log_density, loss_terms
+
+
+def _draw(model, z, key, mean_only):
+    """x from p(x|z): the decoder mean, or a draw from the decoder's Gaussian (noise keyed by key)."""
+    x_mean, x_log_scale = model.decode(z)
+    if mean_only:
+        return x_mean
+    noise = tf.random.stateless_normal(tf.shape(x_mean), seed=key, alg=NOISE_ALGORITHM)
+    return x_mean + tf.exp(x_log_scale) * noise
+
+
+@tf.function(jit_compile=True)
+def _prior_chunk(model, num_samples, key, mean_only):
+    z = tf.random.stateless_normal([num_samples, model.latent_dim], seed=key, alg=NOISE_ALGORITHM)
+    return _draw(model, z, key + [0, 1], mean_only)
+
+
+@tf.function(jit_compile=True)
+def _reconstruct_chunk(model, x, key, mean_only):
+    z_mean, z_log_scale = model.encode(x)
+    noise = tf.random.stateless_normal(tf.shape(z_mean), seed=key, alg=NOISE_ALGORITHM)
+    return _draw(model, model.reparameterize(z_mean, z_log_scale, noise), key + [0, 1], mean_only)
+
+
+SAMPLING_CHUNK = 1 << 18  # rows per compiled call: large enough to amortise the call, small for memory
+
+
+def sample_prior(model, num_samples, seed, mean_only=False):
+    """Generate data: z ~ N(0, I) -> decoder -> x, as a float32 array [num_samples, data_dim]."""
+    chunks = [_prior_chunk(model, min(SAMPLING_CHUNK, num_samples - start),
+                           tf.constant([seed, 2 * start], tf.int64), mean_only)
+              for start in range(0, num_samples, SAMPLING_CHUNK)]
+    return tf.concat(chunks, axis=0).numpy()
+
+
+def reconstruct(model, x, seed, mean_only=False):
+    """Reconstruct rows x: encoder -> z ~ q(z|x) -> decoder -> x, as a float32 array like x."""
+    chunks = [_reconstruct_chunk(model, tf.constant(x[start:start + SAMPLING_CHUNK], tf.float32),
+                                 tf.constant([seed, 2 * start], tf.int64), mean_only)
+              for start in range(0, len(x), SAMPLING_CHUNK)]
+    return tf.concat(chunks, axis=0).numpy()
+
+
+def _log_joint(model, x, z):
+    """log p(x|z) + log p(z) for z [..., rows, latent_dim] and rows x [rows, data_dim]."""
+    x_mean, x_log_scale = model.decode(z)
+    log_prior = -0.5 * tf.reduce_sum(tf.square(z) + LOG_2PI, axis=-1)
+    return gaussian_log_density(x, x_mean, x_log_scale) + log_prior
+
+
+@tf.function(jit_compile=True)
+def _iwae_chunk(model, x, num_samples, key):
+    z_mean, z_log_scale = model.encode(x)
+    noise = tf.random.stateless_normal(tf.stack([num_samples, tf.shape(x)[0], model.latent_dim]), seed=key,
+                                       alg=NOISE_ALGORITHM)
+    z = model.reparameterize(z_mean, z_log_scale, noise)
+    log_q = gaussian_log_density(z, z_mean, z_log_scale)
+    log_weights = _log_joint(model, x, z) - log_q
+    return tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(tf.cast(num_samples, tf.float32))
+
+
+def iwae_log_likelihood(model, x, num_samples, seed, max_evaluations=1 << 18):
+    """Importance-weighted estimate of log p(x) per row (Burda et al. 2016) with q(z|x) as proposal;
+    rows go in chunks so that at most max_evaluations decoder passes are held in memory at once."""
+    rows = max(1, max_evaluations // num_samples)
+    return np.concatenate([_iwae_chunk(model, tf.constant(x[start:start + rows], tf.float32), num_samples,
+                                       tf.constant([seed, start], tf.int64)).numpy()
+                           for start in range(0, len(x), rows)])
+
+
+@tf.function(jit_compile=True)
+def _quadrature_chunk(model, x, nodes, log_weights):
+    z_mean, z_log_scale = model.encode(x)
+    z = z_mean[None] + math.sqrt(2.0) * tf.exp(z_log_scale)[None] * nodes[:, None, :]  # [points, rows, d]
+    log_volume = tf.reduce_sum(z_log_scale, axis=-1) + 0.5 * model.latent_dim * math.log(2.0)
+    return tf.reduce_logsumexp(_log_joint(model, x, z) + log_weights[:, None], axis=0) + log_volume
+
+
+def quadrature_log_likelihood(model, x, nodes_per_dim=32, max_evaluations=1 << 18):
+    """log p(x) per row by adaptive Gauss-Hermite quadrature centred and scaled on q(z|x): deterministic,
+    for a latent of 1 or 2 dimensions (nodes_per_dim ** latent_dim decoder passes per row)."""
+    if model.latent_dim > 2:
+        raise ValueError(f"latent_dim {model.latent_dim}: quadrature is for 1 or 2 latent dimensions")
+    points, weights = np.polynomial.hermite.hermgauss(nodes_per_dim)
+    grids = np.meshgrid(*[points] * model.latent_dim, indexing="ij")
+    nodes = np.stack([grid.ravel() for grid in grids], axis=-1)
+    # Gauss-Hermite integrates against exp(-t^2); the weights below fold that factor back in.
+    log_weights = sum(np.log(np.meshgrid(*[weights] * model.latent_dim, indexing="ij")[i]).ravel()
+                      for i in range(model.latent_dim)) + np.sum(nodes ** 2, axis=-1)
+    rows = max(1, max_evaluations // len(nodes))
+    return np.concatenate([_quadrature_chunk(model, tf.constant(x[start:start + rows], tf.float32),
+                                             tf.constant(nodes, tf.float32), tf.constant(log_weights, tf.float32))
+                           .numpy() for start in range(0, len(x), rows)])
+
+
+@tf.function(jit_compile=True)
+def _encode_chunk(model, x):
+    z_mean, z_log_scale = model.encode(x)
+    return z_mean, gaussian_kl(z_mean[:, :, None], z_log_scale[:, :, None])
+
+
+def encode_with_kl(model, x):
+    """Encoder means [rows, latent_dim] and the KL of each latent dimension [rows, latent_dim]."""
+    parts = [_encode_chunk(model, tf.constant(x[start:start + SAMPLING_CHUNK], tf.float32))
+             for start in range(0, len(x), SAMPLING_CHUNK)]
+    return tuple(np.concatenate([part[i].numpy() for part in parts]) for i in (0, 1))
+
+
+@tf.function(jit_compile=True)
+def _terms_chunk(model, x, num_samples, key):
+    noise = tf.random.stateless_normal(tf.stack([num_samples, tf.shape(x)[0], model.latent_dim]), seed=key,
+                                       alg=NOISE_ALGORITHM)
+    return loss_terms(model, x, noise)
+
+
+def expected_loss_terms(model, x, num_samples, seed, max_evaluations=1 << 18):
+    """Per-row KL and E_q[log p(x|z)] with num_samples draws of z: precise estimates for evaluation."""
+    rows = max(1, max_evaluations // num_samples)
+    parts = [_terms_chunk(model, tf.constant(x[start:start + rows], tf.float32), num_samples,
+                          tf.constant([seed, start], tf.int64)) for start in range(0, len(x), rows)]
+    return tuple(np.concatenate([part[i].numpy() for part in parts]) for i in (0, 1))
