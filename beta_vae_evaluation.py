@@ -29,23 +29,34 @@ def frechet_distance(mean_a, cov_a, mean_b, cov_b):
 
 def factor_analysis(covariance, factors, iterations=5000, tolerance=1e-12):
     """Maximum-likelihood FA of a sample covariance by EM (Rubin & Thayer 1982): returns (W, psi) with
-    covariance ~ W W' + diag(psi), W's columns rotated so that W' diag(psi)^-1 W is diagonal, descending."""
+    covariance ~ W W' + diag(psi), W's columns rotated so that W' diag(psi)^-1 W is diagonal, descending.
+
+    EM can stop in a local optimum, so it runs from a few starts and keeps the most likely fit."""
     covariance = np.asarray(covariance, dtype=float)
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-    loadings = eigenvectors[:, ::-1][:, :factors] * np.sqrt(eigenvalues[::-1][:factors] * 0.9)
-    psi = np.maximum(np.diag(covariance) - np.sum(loadings ** 2, axis=1), 1e-3 * np.diag(covariance))
+    fits = [_factor_analysis_em(covariance, factors, np.diag(covariance) * fraction, iterations, tolerance)
+            for fraction in (0.05, 0.3, 0.7)]
+    loadings, psi, _ = min(fits, key=lambda fit: fit[2])
+    return _rotate_to_diagonal(loadings, psi), psi
+
+
+def _factor_analysis_em(covariance, factors, psi, iterations, tolerance):
+    """EM for FA from noise psi (loadings from the top eigenvectors of covariance - psi); returns
+    (W, psi, expected NLL up to a constant)."""
+    values, vectors = _whitened_eigen(covariance, psi)
+    loadings = np.sqrt(psi)[:, None] * vectors[:, :factors] * np.sqrt(np.maximum(values[:factors] - 1.0, 1e-3))
+    floor = 1e-9 * np.diag(covariance)
     previous = np.inf
     for _ in range(iterations):
         posterior_cov = np.linalg.inv(np.eye(factors) + loadings.T @ (loadings / psi[:, None]))
         projection = posterior_cov @ (loadings / psi[:, None]).T  # E[z|x] = projection @ (x - mean)
         loadings = covariance @ projection.T @ np.linalg.inv(posterior_cov + projection @ covariance @ projection.T)
-        psi = np.maximum(np.diag(covariance - loadings @ projection @ covariance), 1e-9 * np.diag(covariance))
-        nll = 0.5 * (np.linalg.slogdet(loadings @ loadings.T + np.diag(psi))[1]
-                     + np.trace(np.linalg.solve(loadings @ loadings.T + np.diag(psi), covariance)))
+        psi = np.maximum(np.diag(covariance - loadings @ projection @ covariance), floor)
+        model_cov = loadings @ loadings.T + np.diag(psi)
+        nll = 0.5 * (np.linalg.slogdet(model_cov)[1] + np.trace(np.linalg.solve(model_cov, covariance)))
         if previous - nll < tolerance:
             break
         previous = nll
-    return _rotate_to_diagonal(loadings, psi), psi
+    return loadings, psi, nll
 
 
 def _rotate_to_diagonal(loadings, noise):
