@@ -15,7 +15,8 @@ import numpy as np
 
 import data_processing
 from beta_vae_run import (CONFIG_FILE, HISTORY_COLUMNS, HISTORY_FILE, OneLineParser, UsageError,
-                          import_tensorflow, load_run_data, read_history, run_cli, write_history)
+                          import_tensorflow, load_run_data, read_history, restore_checkpoint, run_cli,
+                          write_history)
 
 DEFAULTS = {
     "data": ("data/gaussian_10d.npy", str, "training data (.npy, .csv, .txt/.dat)"),
@@ -34,6 +35,9 @@ DEFAULTS = {
     "save_every": (10, int, "epochs between checkpoints (one is also saved at the end and on Ctrl-C)"),
     "logdir": (None, str, "also write TensorBoard scalars here"),
 }
+
+# What --resume may change: how long to train, and a lower learning rate after a blow-up.
+RESUME_OVERRIDES = ("epochs", "lr")
 
 
 def build_parser():
@@ -75,12 +79,13 @@ def prepare_run(args):
             raise UsageError(f"{args.checkpoint_dir}: nothing to resume (no {CONFIG_FILE})")
         with open(config_path, encoding="utf-8") as handle:
             config = json.load(handle)
-        ignored = [name for name in DEFAULTS if name not in ("epochs", "logdir", "checkpoint_dir")
+        ignored = [name for name in DEFAULTS if name not in RESUME_OVERRIDES + ("logdir", "checkpoint_dir")
                    and getattr(args, name) != DEFAULTS[name][0] and getattr(args, name) != config.get(name)]
         if ignored:
             print(f"note: resuming with the settings in {config_path}; ignoring "
                   + ", ".join("--" + name.replace("_", "-") for name in ignored))
-        config["epochs"] = args.epochs
+        config.update({name: getattr(args, name) for name in RESUME_OVERRIDES
+                       if name == "epochs" or getattr(args, name) != DEFAULTS[name][0]})
         return config
     if os.path.isfile(config_path) and not args.overwrite:
         raise UsageError(f"{args.checkpoint_dir} already holds a run; pass --resume to continue it, "
@@ -129,7 +134,8 @@ def train(config, train_rows, test_rows, args):
     checkpoint, manager = checkpoint_manager(model, trainer.optimizer, args.checkpoint_dir)
     history = []
     if args.resume:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        restore_checkpoint(checkpoint, manager.latest_checkpoint)
+        trainer.optimizer.learning_rate.assign(config["lr"])
         done = int(checkpoint.epoch.numpy())
         history = [row for row in read_history(args.checkpoint_dir) if row["epoch"] <= done]
         print(f"resuming {args.checkpoint_dir} after epoch {done}")
@@ -140,6 +146,7 @@ def train(config, train_rows, test_rows, args):
                                       json.dumps(config, indent=1) + "\n")
     writer = tf.summary.create_file_writer(args.logdir) if args.logdir else None
     steps_per_epoch = math.ceil(len(train_rows) / config["batch_size"])
+    train_tensor, test_tensor = tf.constant(train_rows), tf.constant(test_rows)
     stop = StopRequest()
     saved_epoch = int(checkpoint.epoch.numpy())
 
@@ -150,13 +157,18 @@ def train(config, train_rows, test_rows, args):
 
     for epoch in range(saved_epoch, config["epochs"]):
         started = time.perf_counter()
-        batches, weights = data_processing.epoch_batches(train_rows, config["batch_size"], config["seed"], epoch)
-        loss, kl, log_likelihood = trainer.run_epoch(batches, weights, epoch * steps_per_epoch)
-        test_loss = trainer.evaluate(test_rows, key=-1 - epoch)[0]
+        indices, weights = data_processing.epoch_order(len(train_rows), config["batch_size"], config["seed"], epoch)
+        loss, kl, log_likelihood = trainer.run_epoch(train_tensor, indices, weights, epoch * steps_per_epoch)
+        test_loss = trainer.evaluate(test_tensor, key=-1 - epoch)[0]
         seconds = time.perf_counter() - started
-        if not all(map(math.isfinite, (loss, kl, log_likelihood, test_loss))):
-            print(f"error: epoch {epoch + 1}: the loss became {loss} (test {test_loss}); the last good checkpoint "
-                  f"(epoch {saved_epoch}) is kept; try a lower --lr than {config['lr']:g}", file=sys.stderr)
+        if not (all(map(math.isfinite, (loss, kl, log_likelihood, test_loss)))
+                and all(np.all(np.isfinite(variable.numpy())) for variable in model.trainable_variables)):
+            remedy = (f"the last good checkpoint (epoch {saved_epoch}) is kept; continue from it with a lower "
+                      f"learning rate: python beta_vae_main.py --resume --checkpoint-dir {args.checkpoint_dir} "
+                      f"--epochs {config['epochs']} --lr {config['lr'] / 10:g}" if saved_epoch else
+                      f"nothing was saved; start again with a --lr lower than {config['lr']:g}")
+            print(f"error: epoch {epoch + 1}: the loss became {loss} (test loss {test_loss}); {remedy}",
+                  file=sys.stderr)
             return 1
         row = dict(zip(HISTORY_COLUMNS, (epoch + 1, loss, kl, log_likelihood, test_loss, seconds)))
         history.append(row)
@@ -184,7 +196,7 @@ def train(config, train_rows, test_rows, args):
 
 def remove_run(checkpoint_dir):
     """Delete the files of an earlier run (only those this script writes) before --overwrite replaces it."""
-    for name in os.listdir(checkpoint_dir):
+    for name in os.listdir(checkpoint_dir) if os.path.isdir(checkpoint_dir) else ():
         if name.startswith("ckpt-") or name in ("checkpoint", CONFIG_FILE, HISTORY_FILE):
             os.remove(os.path.join(checkpoint_dir, name))
 

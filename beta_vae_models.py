@@ -133,22 +133,25 @@ class Trainer:
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return means
 
-    def _epoch(self, batches, weights, first_step):
-        """All batches [n, B, D] in one compiled loop; returns the row-weighted means (loss, kl, log_lik)."""
+    def _epoch(self, data, indices, weights, first_step):
+        """All batches of an epoch (rows of data picked by indices [n, B]) in one compiled loop; returns the
+        row-weighted means (loss, kl, log_likelihood)."""
         totals = tf.zeros([3])
-        for i in tf.range(tf.shape(batches)[0]):
-            totals += self._step(batches[i], weights[i], first_step + tf.cast(i, tf.int64)) * tf.reduce_sum(weights[i])
+        for i in tf.range(tf.shape(indices)[0]):
+            batch = tf.gather(data, indices[i])
+            totals += self._step(batch, weights[i], first_step + tf.cast(i, tf.int64)) * tf.reduce_sum(weights[i])
         return totals / tf.reduce_sum(weights)
 
-    def run_epoch(self, batches, weights, first_step, compiled=True):
-        """Train on one epoch (from data_processing.epoch_batches), in one compiled call or step by step;
-        returns the row-weighted means (loss, kl, log_likelihood) as numpy."""
-        batches = tf.constant(batches, tf.float32)
+    def run_epoch(self, data, indices, weights, first_step, compiled=True):
+        """Train on one epoch: data [rows, D] (a tensor, kept on the device across epochs), the order from
+        data_processing.epoch_order; in one compiled call, or step by step. Returns the row-weighted means
+        (loss, kl, log_likelihood) as numpy."""
+        indices = tf.constant(indices)
         weights = tf.constant(weights, tf.float32)
         if compiled:
-            return self._compiled_epoch(batches, weights, tf.constant(first_step, tf.int64)).numpy()
-        totals = sum(self.train_step(batches[i], weights[i], tf.constant(first_step + i, tf.int64))
-                     * tf.reduce_sum(weights[i]) for i in range(batches.shape[0]))
+            return self._compiled_epoch(data, indices, weights, tf.constant(first_step, tf.int64)).numpy()
+        totals = sum(self.train_step(tf.gather(data, indices[i]), weights[i], tf.constant(first_step + i, tf.int64))
+                     * tf.reduce_sum(weights[i]) for i in range(indices.shape[0]))
         return (totals / tf.reduce_sum(weights)).numpy()
 
     def _evaluate_terms(self, x, key):
@@ -158,5 +161,5 @@ class Trainer:
 
     def evaluate(self, x, key):
         """Mean (loss, kl, log_likelihood) on rows x without training; `key` picks the noise draw."""
-        return self._evaluate(tf.constant(x, tf.float32), tf.constant(key, tf.int64)).numpy()
+        return self._evaluate(tf.convert_to_tensor(x, tf.float32), tf.constant(key, tf.int64)).numpy()
 

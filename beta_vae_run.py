@@ -88,7 +88,10 @@ def load_run_data(config):
             raise UsageError(f"{config['test_data']}: has {test.shape[1]} columns, the training data "
                              f"{train.shape[1]}")
     else:
-        train_rows, test_rows = data_processing.split_indices(len(data), config["test_fraction"], config["seed"])
+        try:
+            train_rows, test_rows = data_processing.split_indices(len(data), config["test_fraction"], config["seed"])
+        except data_processing.DataError as error:
+            raise data_processing.DataError(f"{config['data']}: {error}") from None
         train, test = data[train_rows], data[test_rows]
     return train.astype("float32"), test.astype("float32")
 
@@ -137,10 +140,18 @@ def restore_model(checkpoint_dir, verbose=False):
     if latest is None:
         raise UsageError(f"{checkpoint_dir}: {CONFIG_FILE} but no checkpoint files; was training stopped "
                          "before its first save?")
+    restore_checkpoint(tf.train.Checkpoint(model=model), latest, partial=True)
+    return model, config
+
+
+def restore_checkpoint(checkpoint, path, partial=False):
+    """Restore a tf.train.Checkpoint, turning a mismatch (another architecture, a damaged file) into a
+    one-line UsageError. partial: the file may hold more than checkpoint asks for (the optimizer)."""
+    import tensorflow as tf
     try:
-        tf.train.Checkpoint(model=model).restore(latest).expect_partial().assert_existing_objects_matched()
+        status = checkpoint.restore(path)
+        (status.expect_partial() if partial else status).assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise UsageError(f"{latest}: does not match the architecture in {CONFIG_FILE} ({first_line[:200]})") \
-            from None
-    return model, config
+        raise UsageError(f"{path}: does not match the model described by {CONFIG_FILE} "
+                         f"({first_line[:200]})") from None

@@ -47,6 +47,9 @@ def load_data(path):
 
 
 def _load_npy(path):
+    with open(path, "rb") as handle:
+        if handle.read(6) != b"\x93NUMPY":
+            raise DataError(f"{path}: not a valid .npy array file (no NumPy header)")
     try:
         data = np.load(path, allow_pickle=False)
     except ValueError as error:
@@ -151,18 +154,17 @@ def split_indices(num_rows, test_fraction, seed):
     return np.sort(order[num_test:]), np.sort(order[:num_test])
 
 
-def epoch_batches(data, batch_size, seed, epoch):
-    """One epoch's rows, shuffled (keyed by seed and epoch), as batches [n, B, D] with row weights [n, B].
+def epoch_order(num_rows, batch_size, seed, epoch):
+    """One epoch's shuffled row order (keyed by seed and epoch) as row indices [n, B] and row weights [n, B].
 
-    A last, partial batch is padded with zero rows of weight 0, so every step has the same shape and one
-    compiled function serves the whole epoch."""
-    num_rows, dim = data.shape
+    A last, partial batch is padded with row 0 at weight 0, so every step has the same shape and one
+    compiled function serves the whole epoch; the rows themselves stay where they are (on the device)."""
     num_batches = -(-num_rows // batch_size)
-    padded = np.zeros((num_batches * batch_size, dim), dtype=data.dtype)
-    padded[:num_rows] = data[np.random.default_rng([seed, 2, epoch]).permutation(num_rows)]
+    indices = np.zeros(num_batches * batch_size, dtype=np.int32)
+    indices[:num_rows] = np.random.default_rng([seed, 2, epoch]).permutation(num_rows)
     weights = np.zeros(num_batches * batch_size, dtype=np.float32)
     weights[:num_rows] = 1.0
-    return padded.reshape(num_batches, batch_size, dim), weights.reshape(num_batches, batch_size)
+    return indices.reshape(num_batches, batch_size), weights.reshape(num_batches, batch_size)
 
 
 def moments(data):

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -11,6 +12,24 @@ sys.path.insert(0, REPO)
 from beta_vae_run import import_tensorflow  # noqa: E402  (needs the path above)
 
 import_tensorflow()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help="also run the tests marked slow (CI=true does too)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: end-to-end runs of a minute or so; run by CI and with --slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip slow tests unless asked for (--slow) or on CI, keeping a local run under a few minutes."""
+    if config.getoption("--slow") or os.environ.get("CI") == "true":
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow (CI runs it)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 def run_script(script, *args, timeout=300):

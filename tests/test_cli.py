@@ -1,11 +1,17 @@
 """The command-line suite end to end, in subprocesses, on small data in temporary folders."""
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import run_script
+import data_processing
+from beta_vae_evaluation import linear_beta_optimum
+from conftest import REPO, factor_data_array, run_script
 
 
 def read_history(folder):
@@ -20,7 +26,6 @@ def without_seconds(rows):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A 6-epoch run on small 4-D data (far from standardised), trained through the CLI."""
-    from conftest import factor_data_array
     folder = tmp_path_factory.mktemp("cli")
     np.save(folder / "small.npy", factor_data_array())
     result = run_script("beta_vae_main.py", "--data", folder / "small.npy", "--epochs", 6, "--batch-size", 100,
@@ -64,6 +69,7 @@ def test_prior_and_recon_write_finite_samples_in_data_units(trained, mode, extra
     assert abs(samples.mean() - 50) < 10  # the data's own units, not standardised ones
 
 
+@pytest.mark.slow
 def test_resume_continues_the_history_to_the_same_values(trained, tmp_path):
     folder, _ = trained
     common = ["--data", folder / "small.npy", "--batch-size", 100, "--hidden-units", 32, "--seed", 3,
@@ -76,9 +82,34 @@ def test_resume_continues_the_history_to_the_same_values(trained, tmp_path):
     assert without_seconds(read_history(tmp_path / "run")) == without_seconds(read_history(folder / "run"))
 
 
-def test_short_run_on_shipped_data_lowers_the_loss(tmp_path):
+def test_short_run_on_shipped_data_lowers_the_loss_towards_the_optimum(tmp_path):
     result = run_script("beta_vae_main.py", "--epochs", 4, "--checkpoint-dir", tmp_path / "run")
     assert result.returncode == 0, result.stderr
-    losses = [float(row["loss"]) for row in read_history(tmp_path / "run")]
-    test_losses = [float(row["test_loss"]) for row in read_history(tmp_path / "run")]
-    assert losses[-1] < losses[0] - 5 and test_losses[-1] < test_losses[0] - 1
+    rows = read_history(tmp_path / "run")
+    losses, test_losses = [float(row["loss"]) for row in rows], [float(row["test_loss"]) for row in rows]
+    data = data_processing.load_data(os.path.join(REPO, "data", "gaussian_10d.npy"))
+    best = linear_beta_optimum(data.mean(axis=0), np.cov(data, rowvar=False), 1.0, 2)["objective"]
+    assert losses[-1] < losses[0] - 2 and test_losses[-1] < best + 0.3 < test_losses[0]
+
+
+@pytest.mark.slow
+def test_sigterm_saves_the_last_epoch_and_resume_completes_the_history(trained, tmp_path):
+    folder, _ = trained
+    common = ["--data", str(folder / "small.npy"), "--batch-size", "100", "--hidden-units", "32", "--seed", "3",
+              "--checkpoint-dir", str(tmp_path / "run"), "--save-every", "1000"]
+    process = subprocess.Popen([sys.executable, f"{REPO}/beta_vae_main.py", *common, "--epochs", "400"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    for line in process.stdout:
+        if line.startswith("epoch    8/"):
+            process.send_signal(signal.SIGTERM)
+            break
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr and "--resume" in stderr
+    stopped_at = len(read_history(tmp_path / "run"))
+    assert 8 <= stopped_at < 400
+    resumed = run_script("beta_vae_main.py", *common, "--epochs", 400, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    rows = read_history(tmp_path / "run")
+    assert [int(row["epoch"]) for row in rows] == list(range(1, 401))
+    assert without_seconds(rows[:6]) == without_seconds(read_history(folder / "run"))

@@ -44,15 +44,14 @@ def test_split_is_seeded_disjoint_and_complete():
     assert sorted(np.concatenate([train, test]).tolist()) == list(range(1000))
 
 
-def test_epoch_batches_hold_every_row_once_in_a_new_order_each_epoch():
-    data = np.arange(1, 2351, dtype=float).reshape(1175, 2)
-    batches, weights = data_processing.epoch_batches(data, 100, seed=0, epoch=0)
-    assert batches.shape == (12, 100, 2) and weights.shape == (12, 100)
-    assert weights.sum() == 1175 and np.all(weights[-1, 75:] == 0) and np.all(batches[-1, 75:] == 0)
-    rows = batches.reshape(-1, 2)[weights.ravel() == 1]
-    assert sorted(rows[:, 0].tolist()) == data[:, 0].tolist()
-    next_batches, _ = data_processing.epoch_batches(data, 100, seed=0, epoch=1)
-    assert not np.array_equal(batches, next_batches)
+def test_epoch_order_holds_every_row_once_in_a_new_order_each_epoch():
+    indices, weights = data_processing.epoch_order(1175, 100, seed=0, epoch=0)
+    assert indices.shape == (12, 100) and weights.shape == (12, 100)
+    assert weights.sum() == 1175 and np.all(weights[-1, 75:] == 0) and np.all(indices[-1, 75:] == 0)
+    assert sorted(indices.ravel()[weights.ravel() == 1].tolist()) == list(range(1175))
+    next_indices, _ = data_processing.epoch_order(1175, 100, seed=0, epoch=1)
+    assert not np.array_equal(indices, next_indices)
+    np.testing.assert_array_equal(indices, data_processing.epoch_order(1175, 100, seed=0, epoch=0)[0])
 
 
 def test_generated_data_matches_its_truth_and_target_eigenvalues(tmp_path):

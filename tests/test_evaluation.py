@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from scipy import stats
 
 import beta_vae_evaluation as evaluation
 from beta_vae_inference import encode_with_kl, iwae_log_likelihood, quadrature_log_likelihood
 from beta_vae_layers import LOG_SCALE_MAX, LOG_SCALE_MIN
-from beta_vae_models import BetaVAE
+from beta_vae_models import BetaVAE, gaussian_kl
 from data_processing import generate
 
 
@@ -69,9 +70,12 @@ def test_frechet_distance_is_zero_for_equal_moments_and_matches_a_hand_computed_
 
 
 def test_entropy_and_gaussian_nll_agree_with_scipy():
-    from scipy import stats
     cov = np.array([[2.0, 0.3], [0.3, 1.0]])
     assert evaluation.gaussian_entropy(cov) == pytest.approx(stats.multivariate_normal(np.zeros(2), cov).entropy())
+    x = np.random.default_rng(0).normal(size=(7, 2))
+    by_hand = 0.5 * (2 * np.log(2 * np.pi) + np.log(np.linalg.det(cov))
+                     + np.einsum("ij,jk,ik->i", x - 1.0, np.linalg.inv(cov), x - 1.0))
+    assert evaluation.gaussian_nll(x, np.ones(2), cov) == pytest.approx(by_hand.mean())
 
 
 def raw_for_log_scale(target):
@@ -124,7 +128,6 @@ def test_iwae_and_quadrature_match_the_exact_likelihood_of_a_linear_gaussian_mod
 
 
 def test_kl_per_dimension_sums_to_the_kl():
-    from beta_vae_models import gaussian_kl
     model, _, _ = linear_gaussian_model()
     x = np.random.default_rng(3).normal(size=(50, 3)).astype(np.float32)
     means, kl_by_dim = encode_with_kl(model, x)

@@ -1,0 +1,63 @@
+"""Prior sampling and reconstruction throughput, and the wall time of 1M prior samples from the CLI.
+
+    python benchmarks/bench_sampling.py
+
+Trains a one-epoch model on the shipped data in a temporary folder first (the speed of sampling does not
+depend on how well the model is trained). Each figure is one line `name key=value ...`.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from beta_vae_run import import_tensorflow, restore_model  # noqa: E402  (needs the path above)
+
+SAMPLES = 1_000_000
+
+
+def best_rate(function, rounds=3):
+    """Rows per second of the fastest of a few calls, after one warm-up (compile) call."""
+    function()
+    best = np.inf
+    for _ in range(rounds):
+        started = time.perf_counter()
+        rows = len(function())
+        best = min(best, time.perf_counter() - started)
+    return rows / best
+
+
+def run(*args):
+    """Run a CLI in a subprocess; returns its wall time in seconds."""
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark run failed: {result.stderr.strip()}")
+    return time.perf_counter() - started
+
+
+def main():
+    with tempfile.TemporaryDirectory() as folder:
+        checkpoint_dir = os.path.join(folder, "run")
+        run("beta_vae_main.py", "--epochs", "1", "--checkpoint-dir", checkpoint_dir)
+        import_tensorflow()
+        from beta_vae_inference import reconstruct, sample_prior
+        model, _ = restore_model(checkpoint_dir)
+        prior = best_rate(lambda: sample_prior(model, SAMPLES, seed=0))
+        rows = np.load(os.path.join(REPO, "data", "gaussian_10d.npy"))
+        rows = np.tile(rows, (SAMPLES // len(rows), 1))
+        recon = best_rate(lambda: reconstruct(model, rows, seed=0))
+        print(f"prior samples_per_s={prior:.0f} target_samples_per_s=1000000", flush=True)
+        print(f"recon samples_per_s={recon:.0f} target_samples_per_s=1000000", flush=True)
+        seconds = run("beta_vae_after_training.py", "--mode", "prior", "--num-samples", str(SAMPLES),
+                      "--checkpoint-dir", checkpoint_dir, "--output", os.path.join(folder, "prior.npy"))
+        print(f"cli_prior_1m_to_npy seconds={seconds:.1f} (TensorFlow start-up included)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Training throughput against this machine's own FLOP-bound limit, measured in the same run.
+
+    python benchmarks/bench_training.py            # throughput figures (about a minute)
+    python benchmarks/bench_training.py --full     # also the 200-epoch CLI run and peak memory on 1M rows
+
+Reference workload: 10-D data, 100,000 rows, batch 1000, hidden 128, latent 2, beta 4, Adam, CPU.
+Each figure is one line `name key=value ...`.
+"""
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import data_processing  # noqa: E402  (needs the path above)
+from beta_vae_run import import_tensorflow  # noqa: E402
+
+BATCH, HIDDEN, LATENT, BETA = 1000, 128, 2, 4.0
+
+
+def layer_shapes(data_dim):
+    """(inputs, outputs) of the six dense layers: encoder 10-128-128-(2+2), decoder 2-128-128-(10+10)."""
+    return [(data_dim, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, 2 * LATENT),
+            (LATENT, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, 2 * data_dim)]
+
+
+def matmul_limit(data_dim, repeats=300):
+    """Samples/s if a step cost only its 18 float32 matrix products in numpy (for each layer X@W, dY@W.T
+    and X.T@dY at the batch size): the arithmetic floor of one training step on this machine now."""
+    rng = np.random.default_rng(0)
+    operands = [(rng.standard_normal((BATCH, n_in), dtype=np.float32), rng.standard_normal((n_in, n_out), dtype=np.float32),
+                 rng.standard_normal((BATCH, n_out), dtype=np.float32)) for n_in, n_out in layer_shapes(data_dim)]
+
+    def step():
+        for x, w, dy in operands:
+            x @ w, dy @ w.T, x.T @ dy
+
+    for _ in range(20):
+        step()
+    best = np.inf
+    for _ in range(5):  # the best of a few rounds: the machine is shared and noisy
+        started = time.perf_counter()
+        for _ in range(repeats // 5):
+            step()
+        best = min(best, (time.perf_counter() - started) / (repeats // 5))
+    return BATCH / best
+
+
+def trainer_throughput(train, compiled, epochs):
+    """Samples/s of whole epochs through Trainer.run_epoch, after one warm-up (compile) epoch."""
+    import tensorflow as tf
+    from beta_vae_models import BetaVAE, Trainer, make_optimizer
+    model = BetaVAE(train.shape[1], LATENT, HIDDEN, train.mean(axis=0), train.std(axis=0))
+    trainer = Trainer(model, make_optimizer("adam", 1e-3), BETA, seed=0)
+    steps = -(-len(train) // BATCH)
+    rows = tf.constant(train)
+    trainer.run_epoch(rows, *data_processing.epoch_order(len(train), BATCH, 0, 0), first_step=0, compiled=compiled)
+    best = np.inf
+    for epoch in range(1, epochs + 1):
+        started = time.perf_counter()
+        indices, weights = data_processing.epoch_order(len(train), BATCH, 0, epoch)
+        trainer.run_epoch(rows, indices, weights, first_step=epoch * steps, compiled=compiled)
+        best = min(best, time.perf_counter() - started)
+    return len(train) / best
+
+
+def timed_cli(*args):
+    """Wall time and peak resident memory (MB) of one CLI run in a subprocess."""
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark run failed: {result.stderr.strip()}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return time.perf_counter() - started, peak_kb / 1024
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=5, help="timed epochs per path (best one counts)")
+    parser.add_argument("--full", action="store_true", help="also time the 200-epoch CLI and 1M-row memory")
+    args = parser.parse_args()
+    import_tensorflow()
+    data = data_processing.load_data(os.path.join(REPO, "data", "gaussian_10d.npy")).astype(np.float32)
+    limit = matmul_limit(data.shape[1])
+    compiled = trainer_throughput(data, compiled=True, epochs=args.epochs)
+    per_step = trainer_throughput(data, compiled=False, epochs=max(2, args.epochs // 2))
+    print(f"train samples_per_s={compiled:.0f} limit_samples_per_s={limit:.0f} fraction={compiled / limit:.3f} "
+          f"per_step_samples_per_s={per_step:.0f} per_step_fraction={per_step / limit:.3f}", flush=True)
+    if not args.full:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        seconds, _ = timed_cli("beta_vae_main.py", "--beta", "4", "--epochs", "200", "--checkpoint-dir",
+                               os.path.join(folder, "run"))
+        print(f"cli_train_200_epochs seconds={seconds:.1f} target_seconds=60", flush=True)
+        big = os.path.join(folder, "million.npy")
+        data_processing.save_array(big, data_processing.generate(10, 2, 1_000_000, seed=1)[0])
+        seconds, peak_mb = timed_cli("beta_vae_main.py", "--data", big, "--epochs", "2", "--checkpoint-dir",
+                                     os.path.join(folder, "million"))
+        print(f"train_1m_rows epochs=2 seconds={seconds:.1f} peak_rss_mb={peak_mb:.0f} target_mb=2048", flush=True)
+
+
+if __name__ == "__main__":
+    main()
