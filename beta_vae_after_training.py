@@ -68,6 +68,7 @@ def references(config, train, test, truth):
     """The exact references of Gaussian data (beta_vae_evaluation), fitted to the training rows and
     scored on the test rows; truth is the dataset's truth JSON, or None."""
     import beta_vae_evaluation as evaluation
+    from beta_vae_layers import LOG_SCALE_MIN
     train_mean, train_cov = train.mean(axis=0), np.atleast_2d(np.cov(train, rowvar=False, bias=True))
     test_mean, test_cov = test.mean(axis=0), np.atleast_2d(np.cov(test, rowvar=False, bias=True))
     loadings, psi = evaluation.factor_analysis(train_cov, config["latent_dim"])
@@ -78,7 +79,8 @@ def references(config, train, test, truth):
         result["true_nll"] = evaluation.gaussian_nll(test, truth["mean"], truth["covariance"])
         result["entropy"] = evaluation.gaussian_entropy(truth["covariance"])
     if config["beta"] > 0:
-        optimum = evaluation.linear_beta_optimum(train_mean, train_cov, config["beta"], config["latent_dim"])
+        optimum = evaluation.linear_beta_optimum(train_mean, train_cov, config["beta"], config["latent_dim"],
+                                                 min_log_scale=LOG_SCALE_MIN)
         objective, rate, distortion, kl_per_dim = evaluation.linear_vae_objective(
             optimum, config["beta"], test_mean, test_cov)
         result["linear_beta_optimum"] = {
@@ -93,12 +95,13 @@ def evaluate(model, config, train, test, truth, args):
     import beta_vae_evaluation as evaluation
     from beta_vae_inference import (encode_with_kl, expected_loss_terms, iwae_log_likelihood,
                                     quadrature_log_likelihood, reconstruct, sample_prior)
+    from beta_vae_models import beta_objective
     beta = config["beta"]
     kl, log_likelihood = expected_loss_terms(model, test, EXPECTATION_SAMPLES, args.seed)
     code_means, kl_by_dim = encode_with_kl(model, test)
     report = {"beta": beta, "latent_dim": config["latent_dim"], "test_rows": len(test),
               "test_elbo": float(np.mean(log_likelihood - kl)),
-              "test_beta_objective": float(np.mean(beta * kl - log_likelihood)),
+              "test_beta_objective": float(np.mean(beta_objective(kl, log_likelihood, beta))),
               "test_nll_iwae": -float(np.mean(iwae_log_likelihood(model, test, args.iwae_samples, args.seed))),
               "iwae_samples": args.iwae_samples, "kl": float(np.mean(kl)),
               "kl_per_dim": kl_by_dim.mean(axis=0).tolist(), "active_units": evaluation.active_units(code_means),

@@ -109,10 +109,14 @@ def _profile_objective(log_psi, covariance, beta, latent_dim):
     return 0.5 * beta * (np.sum(h) + np.sum(rest)) + 0.5 * np.sum(LOG_2PI + log_psi)
 
 
-def linear_beta_optimum(data_mean, data_cov, beta, latent_dim):
+def linear_beta_optimum(data_mean, data_cov, beta, latent_dim, min_log_scale=-7.0):
     """The best beta-objective of the linear-Gaussian VAE family with a learned diagonal decoder variance
     (fitted to the given moments): minimise the profile objective over log psi with L-BFGS from a few
     starts, then rebuild W (whitened PPCA, Tipping & Bishop 1999) and the encoder.
+
+    Below beta = 1 the objective is unbounded (a latent unit spent on one coordinate lets its variance go
+    to 0), so decoder scales are bounded below by exp(min_log_scale) data standard deviations, the same
+    floor as the model's soft clamp (beta_vae_layers.LOG_SCALE_MIN).
 
     Returns the model dict of linear_vae plus objective, rate, distortion, kl_per_dim, active_units."""
     if beta <= 0:
@@ -123,7 +127,7 @@ def linear_beta_optimum(data_mean, data_cov, beta, latent_dim):
     _, fa_psi = factor_analysis(data_cov, latent_dim)
     starts.append(np.log(fa_psi))
     # Bounds keep the line search from steps where the whitened covariance overflows.
-    bounds = list(zip(np.log(variances * 1e-8), np.log(variances * 10.0)))
+    bounds = list(zip(np.log(variances) + 2.0 * min_log_scale, np.log(variances * 10.0)))
     best = min((optimize.minimize(_profile_objective, np.clip(start, *np.transpose(bounds)),
                                   args=(data_cov, beta, latent_dim), method="L-BFGS-B", bounds=bounds)
                 for start in starts), key=lambda result: result.fun)

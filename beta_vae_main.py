@@ -28,6 +28,11 @@ DEFAULTS = {
     "latent_dim": (2, int, "dimension of the latent z"),
     "hidden_units": (128, int, "units in each of the two hidden layers of encoder and decoder"),
     "mc_samples": (1, int, "reparameterised samples of z per row for E_q[log p(x|z)]"),
+    "kl_warmup_epochs": (0, int, "KL warm-up: beta rises linearly from 0 to --beta over this many epochs"),
+    "capacity": (None, float, "train the capacity objective gamma |KL - C| - E_q log p(x|z) (Burgess et al. "
+                              "2018) with C rising from 0 to this many nats; default: the beta-objective"),
+    "capacity_epochs": (100, int, "epochs over which C rises to --capacity"),
+    "gamma": (100.0, float, "weight gamma of |KL - C| in the capacity objective"),
     "lr": (1e-3, float, "learning rate"),
     "optimizer": ("adam", str, "optimizer: adam or sgd"),
     "seed": (0, int, "seed of every random choice: initialisation, split, shuffling, noise"),
@@ -61,6 +66,13 @@ def validate_flags(args):
     for name in ("epochs", "batch_size", "latent_dim", "hidden_units", "mc_samples", "save_every"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    for name in ("kl_warmup_epochs", "capacity_epochs"):
+        if getattr(args, name) < 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 0, got {getattr(args, name)}")
+    if args.capacity is not None and not (args.capacity >= 0 and math.isfinite(args.capacity)):
+        raise UsageError(f"--capacity must be a finite number of nats >= 0, got {args.capacity}")
+    if not args.gamma > 0 or not math.isfinite(args.gamma):
+        raise UsageError(f"--gamma must be a finite number > 0, got {args.gamma}")
     if not args.beta >= 0 or not math.isfinite(args.beta):
         raise UsageError(f"--beta must be a finite number >= 0, got {args.beta}")
     if not args.lr > 0 or not math.isfinite(args.lr):
@@ -124,13 +136,13 @@ class StopRequest:
 def train(config, train_rows, test_rows, args):
     """The training loop: compiled epochs, progress lines, checkpoints, history; returns the exit status."""
     tf = import_tensorflow(args.verbose)
-    from beta_vae_models import Trainer, make_optimizer
+    from beta_vae_models import Trainer, linear_ramp, make_optimizer
     from beta_vae_run import build_model, checkpoint_manager
 
     tf.keras.utils.set_random_seed(config["seed"])
     model = build_model(config)
-    trainer = Trainer(model, make_optimizer(config["optimizer"], config["lr"]), config["beta"],
-                      config["seed"], config["mc_samples"])
+    trainer = Trainer(model, make_optimizer(config["optimizer"], config["lr"]), config["beta"], config["seed"],
+                      config["mc_samples"], gamma=None if config["capacity"] is None else config["gamma"])
     checkpoint, manager = checkpoint_manager(model, trainer.optimizer, args.checkpoint_dir)
     history = []
     if args.resume:
@@ -157,6 +169,8 @@ def train(config, train_rows, test_rows, args):
 
     for epoch in range(saved_epoch, config["epochs"]):
         started = time.perf_counter()
+        trainer.beta.assign(linear_ramp(epoch, config["beta"], config["kl_warmup_epochs"]))
+        trainer.capacity.assign(linear_ramp(epoch, config["capacity"] or 0.0, config["capacity_epochs"]))
         indices, weights = data_processing.epoch_order(len(train_rows), config["batch_size"], config["seed"], epoch)
         loss, kl, log_likelihood = trainer.run_epoch(train_tensor, indices, weights, epoch * steps_per_epoch)
         test_loss = trainer.evaluate(test_tensor, key=-1 - epoch)[0]
@@ -170,9 +184,12 @@ def train(config, train_rows, test_rows, args):
             print(f"error: epoch {epoch + 1}: the loss became {loss} (test loss {test_loss}); {remedy}",
                   file=sys.stderr)
             return 1
-        row = dict(zip(HISTORY_COLUMNS, (epoch + 1, loss, kl, log_likelihood, test_loss, seconds)))
+        row = dict(zip(HISTORY_COLUMNS, (epoch + 1, loss, kl, log_likelihood, test_loss, seconds,
+                                         trainer.beta.numpy(), trainer.capacity.numpy())))
         history.append(row)
-        print(f"epoch {epoch + 1:4d}/{config['epochs']}  loss {loss:9.4f}  kl {kl:7.4f}  "
+        schedule = (f"  beta {row['beta']:.3g}" if config["kl_warmup_epochs"] else "") + \
+            (f"  C {row['capacity']:.3g}" if config["capacity"] is not None else "")
+        print(f"epoch {epoch + 1:4d}/{config['epochs']}{schedule}  loss {loss:9.4f}  kl {kl:7.4f}  "
               f"log_likelihood {log_likelihood:9.4f}  test_loss {test_loss:9.4f}  "
               f"{len(train_rows) / seconds:9,.0f} samples/s", flush=True)
         if writer:

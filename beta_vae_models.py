@@ -86,6 +86,18 @@ def beta_objective(kl, log_likelihood, beta):
     return beta * kl - log_likelihood
 
 
+def capacity_objective(kl, log_likelihood, gamma, capacity):
+    """The capacity-annealed objective (Burgess et al. 2018, eq. 8, negated): gamma * |KL - C| - E_q log p(x|z),
+    on batch means, so the KL is pulled towards the target capacity C rather than towards 0."""
+    return gamma * tf.abs(kl - capacity) - log_likelihood
+
+
+def linear_ramp(epoch, final, ramp_epochs):
+    """A value rising linearly from 0 at epoch 0 to `final` at epoch `ramp_epochs`, then constant: the
+    schedule of KL warm-up (beta) and of the capacity C. ramp_epochs 0 means `final` from the start."""
+    return float(final) if ramp_epochs <= 0 else float(final) * min(1.0, epoch / ramp_epochs)
+
+
 def weighted_means(weights, *per_sample):
     """Means over the rows of a batch, each row counted with its weight (0 for padding rows)."""
     total = tf.reduce_sum(weights)
@@ -106,10 +118,14 @@ class Trainer:
     whole-epoch path and the plain per-step path take exactly the same random draws. Both are compiled with
     XLA because XLA's random kernels give other numbers than TensorFlow's for the same seed."""
 
-    def __init__(self, model, optimizer, beta, seed, mc_samples=1):
+    def __init__(self, model, optimizer, beta, seed, mc_samples=1, gamma=None):
+        """gamma None trains the beta-objective; a number trains the capacity objective with that gamma.
+        `beta` and `capacity` are variables, so schedules change them between epochs without recompiling."""
         self.model = model
         self.optimizer = optimizer
         self.beta = tf.Variable(float(beta), trainable=False, dtype=tf.float32, name="beta")
+        self.capacity = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="capacity")
+        self.gamma = gamma
         self.seed = int(seed)
         self.mc_samples = int(mc_samples)
         optimizer.build(model.trainable_variables)
@@ -127,11 +143,20 @@ class Trainer:
         noise = self._noise(tf.shape(x)[0], step)
         with tf.GradientTape() as tape:
             kl, log_likelihood = loss_terms(self.model, x, noise)
-            means = weighted_means(weights, beta_objective(kl, log_likelihood, self.beta), kl, log_likelihood)
+            means = self._objective(weights, kl, log_likelihood)
             loss = means[0]
         variables = self.model.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return means
+
+    def _objective(self, weights, kl, log_likelihood):
+        """Batch means (loss, kl, log_likelihood) of per-row terms; the loss is the run's objective."""
+        kl_mean, log_likelihood_mean = tf.unstack(weighted_means(weights, kl, log_likelihood))
+        if self.gamma is None:
+            loss = beta_objective(kl_mean, log_likelihood_mean, self.beta)
+        else:
+            loss = capacity_objective(kl_mean, log_likelihood_mean, self.gamma, self.capacity)
+        return tf.stack([loss, kl_mean, log_likelihood_mean])
 
     def _epoch(self, data, indices, weights, first_step):
         """All batches of an epoch (rows of data picked by indices [n, B]) in one compiled loop; returns the
@@ -157,7 +182,7 @@ class Trainer:
     def _evaluate_terms(self, x, key):
         noise = self._noise(tf.shape(x)[0], key)
         kl, log_likelihood = loss_terms(self.model, x, noise)
-        return weighted_means(tf.ones_like(kl), beta_objective(kl, log_likelihood, self.beta), kl, log_likelihood)
+        return self._objective(tf.ones_like(kl), kl, log_likelihood)
 
     def evaluate(self, x, key):
         """Mean (loss, kl, log_likelihood) on rows x without training; `key` picks the noise draw."""

@@ -14,7 +14,8 @@ import data_processing
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
-HISTORY_COLUMNS = ("epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds")
+# beta and capacity: the effective values of the epoch under --kl-warmup-epochs and --capacity.
+HISTORY_COLUMNS = ("epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds", "beta", "capacity")
 
 
 class UsageError(ValueError):

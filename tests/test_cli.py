@@ -41,7 +41,7 @@ def test_training_writes_checkpoint_config_and_history(trained):
     config = json.loads((folder / "run" / "config.json").read_text())
     assert config["data_dim"] == 4 and config["train_rows"] == 540 and config["test_rows"] == 60
     rows = read_history(folder / "run")
-    assert list(rows[0]) == ["epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds"]
+    assert list(rows[0]) == ["epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds", "beta", "capacity"]
     assert [int(row["epoch"]) for row in rows] == list(range(1, 7))
     assert all(np.isfinite(float(value)) for row in rows for value in row.values())
 
@@ -113,3 +113,34 @@ def test_sigterm_saves_the_last_epoch_and_resume_completes_the_history(trained, 
     rows = read_history(tmp_path / "run")
     assert [int(row["epoch"]) for row in rows] == list(range(1, 401))
     assert without_seconds(rows[:6]) == without_seconds(read_history(folder / "run"))
+
+
+@pytest.mark.parametrize("flags, column, expected", [
+    (["--beta", "2", "--kl-warmup-epochs", "2"], "beta", [0.0, 1.0, 2.0]),
+    (["--capacity", "3", "--capacity-epochs", "2", "--gamma", "20"], "capacity", [0.0, 1.5, 3.0]),
+])
+def test_schedules_are_recorded_per_epoch(trained, tmp_path, flags, column, expected):
+    folder, _ = trained
+    result = run_script("beta_vae_main.py", "--data", folder / "small.npy", "--epochs", 3, "--batch-size", 100,
+                        "--hidden-units", 16, "--checkpoint-dir", tmp_path / "run", *flags)
+    assert result.returncode == 0, result.stderr
+    assert [float(row[column]) for row in read_history(tmp_path / "run")] == expected
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert all(config[flag.lstrip("-").replace("-", "_")] == float(value)
+               for flag, value in zip(flags[::2], flags[1::2]))
+
+
+@pytest.mark.slow
+def test_tiny_sweep_writes_the_table_and_plots(trained, tmp_path):
+    folder, _ = trained
+    result = run_script("beta_vae_sweep.py", "--betas", "0.5,4", "--epochs", 2, "--jobs", 2, "--iwae-samples", 20,
+                        "--sweep-dir", tmp_path, "--", "--data", folder / "small.npy", "--batch-size", 100,
+                        "--hidden-units", 16, timeout=600)
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "sweep.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [float(row["beta"]) for row in rows] == [0.5, 4.0]
+    for row in rows:
+        assert float(row["rate"]) >= 0 and np.isfinite(float(row["distortion"]))
+        assert float(row["optimum_objective"]) <= float(row["beta"]) * float(row["rate"]) + float(row["distortion"])
+    assert sorted(os.listdir(tmp_path / "plots")) == ["active_units.png", "kl_per_dim.png", "rate_distortion.png"]

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from beta_vae_layers import LOG_SCALE_MAX, LOG_SCALE_MIN, soft_clamp
 from beta_vae_inference import reconstruct, sample_prior
-from beta_vae_models import BetaVAE, Trainer, make_optimizer
+from beta_vae_models import BetaVAE, Trainer, capacity_objective, linear_ramp, make_optimizer
 from conftest import factor_data_array
 from data_processing import epoch_order
 
@@ -84,3 +84,17 @@ def test_prior_samples_and_reconstructions_are_seeded_shaped_and_finite():
     assert means.std(axis=0).sum() < samples.std(axis=0).sum()
     x = np.random.default_rng(0).normal(50, 10, size=(20, 4)).astype(np.float32)
     assert reconstruct(model, x, seed=0).shape == (20, 4)
+
+
+def test_linear_ramp_rises_from_zero_and_then_holds():
+    assert [linear_ramp(epoch, 4.0, 4) for epoch in range(6)] == [0.0, 1.0, 2.0, 3.0, 4.0, 4.0]
+    assert linear_ramp(0, 4.0, 0) == 4.0
+
+
+def test_capacity_objective_pulls_the_kl_towards_the_capacity():
+    data = tf.constant(factor_data_array(200))
+    trainer = Trainer(small_model(), make_optimizer("adam", 1e-3), beta=1.0, seed=0, gamma=50.0)
+    trainer.capacity.assign(2.0)
+    loss, kl, log_likelihood = trainer.evaluate(data, key=0)
+    assert loss == pytest.approx(50.0 * abs(kl - 2.0) - log_likelihood, rel=1e-5)
+    assert capacity_objective(tf.constant(3.0), tf.constant(-1.0), 10.0, 2.0).numpy() == pytest.approx(11.0)
