@@ -38,6 +38,9 @@ DEFAULTS = {
     "seed": (0, int, "seed of every random choice: initialisation, split, shuffling, noise"),
     "checkpoint_dir": ("checkpoints", str, "where the checkpoint, config.json and history.csv go"),
     "save_every": (10, int, "epochs between checkpoints (one is also saved at the end and on Ctrl-C)"),
+    "streaming": (False, bool, "read training rows from the memory-mapped .npy file batch by batch (tf.data), "
+                               "for data larger than memory; default: all rows on the device, one compiled "
+                               "call per epoch"),
     "logdir": (None, str, "also write TensorBoard scalars here"),
 }
 
@@ -53,6 +56,8 @@ def build_parser():
         flag = "--" + name.replace("_", "-")
         if name == "optimizer":
             parser.add_argument(flag, default=default, choices=("adam", "sgd"), help=help_text)
+        elif kind is bool:
+            parser.add_argument(flag, action="store_true", help=help_text)
         else:
             parser.add_argument(flag, default=default, type=kind, help=help_text)
     parser.add_argument("--resume", action="store_true", help="continue the run in --checkpoint-dir")
@@ -110,10 +115,11 @@ def prepare_run(args):
 
 def load_split(config):
     """Training and test rows of the run; records the data facts the model is rebuilt from."""
-    train, test = load_run_data(config)
+    train, test = load_run_data(config, stream=config["streaming"])
     config.update(data_dim=int(train.shape[1]), train_rows=len(train), test_rows=len(test))
-    config.setdefault("data_shift", train.mean(axis=0).tolist())
-    config.setdefault("data_scale", np.maximum(train.std(axis=0), 1e-6).tolist())
+    if "data_shift" not in config:
+        mean, std = data_processing.column_mean_std(train)
+        config.update(data_shift=mean.tolist(), data_scale=np.maximum(std, 1e-6).tolist())
     if config["batch_size"] > len(train):
         print(f"note: --batch-size {config['batch_size']} exceeds the {len(train)} training rows; "
               "using all of them as one batch")
@@ -158,7 +164,8 @@ def train(config, train_rows, test_rows, args):
                                       json.dumps(config, indent=1) + "\n")
     writer = tf.summary.create_file_writer(args.logdir) if args.logdir else None
     steps_per_epoch = math.ceil(len(train_rows) / config["batch_size"])
-    train_tensor, test_tensor = tf.constant(train_rows), tf.constant(test_rows)
+    train_tensor = None if config["streaming"] else tf.constant(train_rows)
+    test_tensor = tf.constant(test_rows)
     stop = StopRequest()
     saved_epoch = int(checkpoint.epoch.numpy())
 
@@ -172,7 +179,11 @@ def train(config, train_rows, test_rows, args):
         trainer.beta.assign(linear_ramp(epoch, config["beta"], config["kl_warmup_epochs"]))
         trainer.capacity.assign(linear_ramp(epoch, config["capacity"] or 0.0, config["capacity_epochs"]))
         indices, weights = data_processing.epoch_order(len(train_rows), config["batch_size"], config["seed"], epoch)
-        loss, kl, log_likelihood = trainer.run_epoch(train_tensor, indices, weights, epoch * steps_per_epoch)
+        if config["streaming"]:
+            loss, kl, log_likelihood = trainer.run_batches(streamed_batches(tf, train_rows, indices, weights),
+                                                           epoch * steps_per_epoch)
+        else:
+            loss, kl, log_likelihood = trainer.run_epoch(train_tensor, indices, weights, epoch * steps_per_epoch)
         test_loss = trainer.evaluate(test_tensor, key=-1 - epoch)[0]
         seconds = time.perf_counter() - started
         if not (all(map(math.isfinite, (loss, kl, log_likelihood, test_loss)))
@@ -209,6 +220,19 @@ def train(config, train_rows, test_rows, args):
     print(f"trained {config['epochs']} epochs; checkpoint, {CONFIG_FILE} and {HISTORY_FILE} in "
           f"{args.checkpoint_dir}")
     return 0
+
+
+def streamed_batches(tf, rows, indices, weights):
+    """A tf.data pipeline reading each batch's rows from disk (a RowSubset), one batch ahead of training."""
+    batch_shape = [indices.shape[1], rows.shape[1]]
+
+    def read(positions):
+        return rows[positions]
+
+    dataset = tf.data.Dataset.from_tensor_slices((indices, weights)).map(
+        lambda positions, row_weights: (tf.ensure_shape(tf.numpy_function(read, [positions], tf.float32),
+                                                        batch_shape), row_weights))
+    return dataset.prefetch(2)
 
 
 def remove_run(checkpoint_dir):

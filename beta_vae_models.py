@@ -175,9 +175,18 @@ class Trainer:
         weights = tf.constant(weights, tf.float32)
         if compiled:
             return self._compiled_epoch(data, indices, weights, tf.constant(first_step, tf.int64)).numpy()
-        totals = sum(self.train_step(tf.gather(data, indices[i]), weights[i], tf.constant(first_step + i, tf.int64))
-                     * tf.reduce_sum(weights[i]) for i in range(indices.shape[0]))
-        return (totals / tf.reduce_sum(weights)).numpy()
+        return self.run_batches(((tf.gather(data, indices[i]), weights[i]) for i in range(indices.shape[0])),
+                                first_step)
+
+    def run_batches(self, batches, first_step):
+        """Train step by step on (rows, row weights) batches, e.g. streamed from disk by tf.data; returns the
+        row-weighted means (loss, kl, log_likelihood) as numpy."""
+        totals, rows = tf.zeros([3]), 0.0
+        for step, (x, weights) in enumerate(batches, start=first_step):
+            batch_rows = tf.reduce_sum(weights)
+            totals += self.train_step(x, weights, tf.constant(step, tf.int64)) * batch_rows
+            rows += batch_rows
+        return (totals / rows).numpy()
 
     def _evaluate_terms(self, x, key):
         noise = self._noise(tf.shape(x)[0], key)

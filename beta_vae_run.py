@@ -10,6 +10,8 @@ import json
 import os
 import sys
 
+import numpy as np
+
 import data_processing
 
 CONFIG_FILE = "config.json"
@@ -77,24 +79,27 @@ def load_config(checkpoint_dir):
         raise UsageError(f"{path}: not valid JSON ({error})") from None
 
 
-def load_run_data(config):
-    """The training and test rows of a run, as float32; refuses a data file changed since training."""
-    data = data_processing.load_data(config["data"])
+def load_run_data(config, stream=False):
+    """The training and test rows of a run, as float32; refuses a data file changed since training.
+
+    stream: leave the training rows in the memory-mapped .npy file (a data_processing.RowSubset)."""
+    data = data_processing.load_data(config["data"], memory_map=stream)
     digest = data_processing.file_digest(config["data"])
     if config.setdefault("data_sha256", digest) != digest:
         raise UsageError(f"{config['data']}: file changed since this run was trained")
     if config["test_data"]:
-        train, test = data, data_processing.load_data(config["test_data"])
-        if test.shape[1] != train.shape[1]:
+        train_rows, test = np.arange(len(data)), data_processing.load_data(config["test_data"])
+        if test.shape[1] != data.shape[1]:
             raise UsageError(f"{config['test_data']}: has {test.shape[1]} columns, the training data "
-                             f"{train.shape[1]}")
+                             f"{data.shape[1]}")
     else:
         try:
             train_rows, test_rows = data_processing.split_indices(len(data), config["test_fraction"], config["seed"])
         except data_processing.DataError as error:
             raise data_processing.DataError(f"{config['data']}: {error}") from None
-        train, test = data[train_rows], data[test_rows]
-    return train.astype("float32"), test.astype("float32")
+        test = data[test_rows]
+    train = data_processing.RowSubset(data, train_rows) if stream else data[train_rows].astype(np.float32)
+    return train, np.asarray(test, dtype=np.float32)
 
 
 def write_history(checkpoint_dir, rows):

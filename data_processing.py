@@ -18,14 +18,17 @@ TEXT_SUFFIXES = (".txt", ".dat")
 DEFAULT_TOP_EIGENVALUE = 0.7
 DEFAULT_EIGENVALUE_RATIO = 0.23
 SUFFIXES = (".npy", ".csv") + TEXT_SUFFIXES
+CHUNK_ROWS = 1 << 16  # rows per pass when scanning data that may be memory-mapped
 
 
 class DataError(ValueError):
     """A problem with a user's data file, with a message meant to be shown to the user as it is."""
 
 
-def load_data(path):
-    """Read a 2-D float array from .npy, .csv (optional header) or whitespace text, rejecting bad values."""
+def load_data(path, memory_map=False):
+    """Read a 2-D float array from .npy, .csv (optional header) or whitespace text, rejecting bad values.
+
+    memory_map: leave a .npy file on disk and read rows on demand (for data larger than memory)."""
     if not os.path.isfile(path):
         raise DataError(f"{path}: no such file")
     suffix = os.path.splitext(path)[1].lower()
@@ -33,25 +36,31 @@ def load_data(path):
         raise DataError(f"{path}: unknown format '{suffix}', expected one of {', '.join(SUFFIXES)}")
     if os.path.getsize(path) == 0:
         raise DataError(f"{path}: file is empty")
-    data = _load_npy(path) if suffix == ".npy" else _load_text(path, delimiter="," if suffix == ".csv" else None)
+    if memory_map and suffix != ".npy":
+        raise DataError(f"{path}: streaming reads .npy files (memory-mapped); save the data with numpy.save")
+    if suffix == ".npy":
+        data = _load_npy(path, memory_map)
+    else:
+        data = _load_text(path, delimiter="," if suffix == ".csv" else None)
     if data.ndim != 2:
         raise DataError(f"{path}: expected a 2-D array (rows x columns), got {data.ndim}-D shape {data.shape}")
     if data.shape[0] == 0 or data.shape[1] == 0:
         raise DataError(f"{path}: no data (shape {data.shape})")
-    bad = np.argwhere(~np.isfinite(data))
-    if bad.size:
-        row, col = bad[0]
-        raise DataError(f"{path}: row {row + 1}, column {col + 1}: value {data[row, col]} is not finite "
-                        f"({len(bad)} non-finite values in all)")
+    for start in range(0, len(data), CHUNK_ROWS):  # in chunks, so a memory map is never read whole
+        bad = np.argwhere(~np.isfinite(data[start:start + CHUNK_ROWS]))
+        if bad.size:
+            row, col = bad[0]
+            raise DataError(f"{path}: row {start + row + 1}, column {col + 1}: value "
+                            f"{data[start + row, col]} is not finite")
     return data
 
 
-def _load_npy(path):
+def _load_npy(path, memory_map):
     with open(path, "rb") as handle:
         if handle.read(6) != b"\x93NUMPY":
             raise DataError(f"{path}: not a valid .npy array file (no NumPy header)")
     try:
-        data = np.load(path, allow_pickle=False)
+        data = np.load(path, allow_pickle=False, mmap_mode="r" if memory_map else None)
     except ValueError as error:
         if "pickle" in str(error):
             raise DataError(f"{path}: holds Python objects, which are never unpickled; save a numeric array") from None
@@ -62,7 +71,7 @@ def _load_npy(path):
         raise DataError(f"{path}: expected a single array, got {type(data).__name__}")
     if not (np.issubdtype(data.dtype, np.number) or data.dtype == bool) or np.iscomplexobj(data):
         raise DataError(f"{path}: expected real numbers, got dtype {data.dtype}")
-    return data.astype(np.float64)
+    return data if memory_map else data.astype(np.float64)
 
 
 def _load_text(path, delimiter):
@@ -165,6 +174,35 @@ def epoch_order(num_rows, batch_size, seed, epoch):
     weights = np.zeros(num_batches * batch_size, dtype=np.float32)
     weights[:num_rows] = 1.0
     return indices.reshape(num_batches, batch_size), weights.reshape(num_batches, batch_size)
+
+
+class RowSubset:
+    """Some rows of a (possibly memory-mapped) array, read only when asked for: the training rows when
+    streaming data larger than memory. Slicing gives float32 rows, like an in-memory training array."""
+
+    def __init__(self, array, rows):
+        self.array = array
+        self.rows = np.asarray(rows)
+        self.shape = (len(self.rows), array.shape[1])
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, positions):
+        return np.asarray(self.array[self.rows[positions]], dtype=np.float32)
+
+
+def column_mean_std(rows):
+    """Per-column mean and standard deviation, accumulated in chunks so a RowSubset is never loaded whole."""
+    total = np.zeros(rows.shape[1])
+    squares = np.zeros(rows.shape[1])
+    shift = np.asarray(rows[0:1], dtype=np.float64)[0]  # shifted sums keep the variance accurate
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = np.asarray(rows[start:start + CHUNK_ROWS], dtype=np.float64) - shift
+        total += chunk.sum(axis=0)
+        squares += (chunk ** 2).sum(axis=0)
+    mean = total / len(rows)
+    return shift + mean, np.sqrt(np.maximum(squares / len(rows) - mean ** 2, 0.0))
 
 
 def moments(data):

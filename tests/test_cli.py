@@ -69,6 +69,16 @@ def test_prior_and_recon_write_finite_samples_in_data_units(trained, mode, extra
     assert abs(samples.mean() - 50) < 10  # the data's own units, not standardised ones
 
 
+def test_streaming_from_disk_gives_the_in_memory_history(trained, tmp_path):
+    folder, _ = trained
+    streamed = run_script("beta_vae_main.py", "--data", folder / "small.npy", "--epochs", 6, "--batch-size", 100,
+                          "--hidden-units", 32, "--checkpoint-dir", tmp_path / "run", "--seed", 3, "--streaming")
+    assert streamed.returncode == 0, streamed.stderr
+    for got, expected in zip(read_history(tmp_path / "run"), read_history(folder / "run")):
+        for key in ("loss", "kl", "log_likelihood", "test_loss"):
+            assert float(got[key]) == pytest.approx(float(expected[key]), rel=1e-4)
+
+
 @pytest.mark.slow
 def test_resume_continues_the_history_to_the_same_values(trained, tmp_path):
     folder, _ = trained
