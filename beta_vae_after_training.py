@@ -56,12 +56,10 @@ def output_path(args):
 
 def compare_line(output, reference, label):
     """One line comparing the output's mean and covariance with the reference data's."""
-    out_mean, out_cov = data_processing.moments(output)
-    ref_mean, ref_cov = data_processing.moments(reference)
-    mean_error = np.linalg.norm(out_mean - ref_mean)
-    cov_error = np.linalg.norm(out_cov - ref_cov) / np.linalg.norm(ref_cov)
-    return (f"vs {label} ({len(reference)} rows): mean error {mean_error:.4g} (L2), "
-            f"covariance error {100 * cov_error:.2f}% (Frobenius, relative)")
+    from beta_vae_evaluation import moment_errors
+    errors = moment_errors(output, *data_processing.moments(reference))
+    return (f"vs {label} ({len(reference)} rows): mean error {errors['mean_error']:.4g} (L2), covariance error "
+            f"{100 * errors['cov_error']:.2f}% (Frobenius, relative), Frechet distance {errors['frechet']:.4g}")
 
 
 def references(config, train, test, truth):
