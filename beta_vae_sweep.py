@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from beta_vae_run import OneLineParser, UsageError, load_config, load_run_data, run_cli
+from beta_vae_run import OneLineParser, UsageError, import_tensorflow, load_config, load_run_data, run_cli
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLUMNS = ("beta", "rate", "distortion", "test_nll_iwae", "active_units", "kl_per_dim", "optimum_objective",
@@ -67,6 +67,7 @@ def sweep_row(report):
 def optimum_curve(config, betas):
     """The linear optimum (fitted to the training rows, scored on the test rows) over a grid of beta."""
     from beta_vae_evaluation import linear_beta_optimum, linear_vae_objective
+    import_tensorflow()  # quietly, before beta_vae_layers imports it for the scale floor
     from beta_vae_layers import LOG_SCALE_MIN
     train, test = load_run_data(config)
     train_cov = np.cov(train, rowvar=False, bias=True)
