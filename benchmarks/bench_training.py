@@ -35,8 +35,9 @@ def matmul_limit(data_dim, repeats=300):
     """Samples/s if a step cost only its 18 float32 matrix products in numpy (for each layer X@W, dY@W.T
     and X.T@dY at the batch size): the arithmetic floor of one training step on this machine now."""
     rng = np.random.default_rng(0)
-    operands = [(rng.standard_normal((BATCH, n_in), dtype=np.float32), rng.standard_normal((n_in, n_out), dtype=np.float32),
-                 rng.standard_normal((BATCH, n_out), dtype=np.float32)) for n_in, n_out in layer_shapes(data_dim)]
+    operands = [tuple(rng.standard_normal(shape, dtype=np.float32)
+                      for shape in ((BATCH, n_in), (n_in, n_out), (BATCH, n_out)))
+                for n_in, n_out in layer_shapes(data_dim)]
 
     def step():
         for x, w, dy in operands:
