@@ -13,8 +13,8 @@ import sys
 import numpy as np
 
 import data_processing
-from beta_vae_run import (OneLineParser, UsageError, load_config, load_run_data, read_history, restore_model,
-                          run_cli)
+from beta_vae_run import (OneLineParser, UsageError, check_minimum, load_config, load_run_data, read_history,
+                          restore_model, run_cli)
 
 MODES = ("prior", "recon", "evaluate", "plot")
 EXPECTATION_SAMPLES = 64  # z draws per row for the test ELBO and beta-objective
@@ -173,9 +173,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
 
     def run():
-        for flag in ("num_samples", "iwae_samples"):
-            if getattr(args, flag) < 1:
-                raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
+        check_minimum(args, ("num_samples", "iwae_samples"), 1)
         config = load_config(args.checkpoint_dir)
         path = output_path(args) if args.mode in ("prior", "recon") else None
         train_rows, test_rows = load_run_data(config)

@@ -14,9 +14,9 @@ import time
 import numpy as np
 
 import data_processing
-from beta_vae_run import (CONFIG_FILE, HISTORY_COLUMNS, HISTORY_FILE, OneLineParser, UsageError,
-                          import_tensorflow, load_run_data, read_history, restore_checkpoint, run_cli,
-                          write_history)
+from beta_vae_run import (CONFIG_FILE, HISTORY_COLUMNS, HISTORY_FILE, OneLineParser, UsageError, check_minimum,
+                          import_tensorflow, load_config, load_run_data, read_history, restore_checkpoint,
+                          run_cli, write_history)
 
 DEFAULTS = {
     "data": ("data/gaussian_10d.npy", str, "training data (.npy, .csv, .txt/.dat)"),
@@ -68,12 +68,8 @@ def build_parser():
 
 def validate_flags(args):
     """Reject flag values that cannot work, before any data or TensorFlow is loaded."""
-    for name in ("epochs", "batch_size", "latent_dim", "hidden_units", "mc_samples", "save_every"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    for name in ("kl_warmup_epochs", "capacity_epochs"):
-        if getattr(args, name) < 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 0, got {getattr(args, name)}")
+    check_minimum(args, ("epochs", "batch_size", "latent_dim", "hidden_units", "mc_samples", "save_every"), 1)
+    check_minimum(args, ("kl_warmup_epochs", "capacity_epochs"), 0)
     if args.capacity is not None and not (args.capacity >= 0 and math.isfinite(args.capacity)):
         raise UsageError(f"--capacity must be a finite number of nats >= 0, got {args.capacity}")
     if not args.gamma > 0 or not math.isfinite(args.gamma):
@@ -94,8 +90,7 @@ def prepare_run(args):
     if args.resume:
         if not os.path.isfile(config_path):
             raise UsageError(f"{args.checkpoint_dir}: nothing to resume (no {CONFIG_FILE})")
-        with open(config_path, encoding="utf-8") as handle:
-            config = json.load(handle)
+        config = load_config(args.checkpoint_dir)
         ignored = [name for name in DEFAULTS if name not in RESUME_OVERRIDES + ("logdir", "checkpoint_dir")
                    and getattr(args, name) != DEFAULTS[name][0] and getattr(args, name) != config.get(name)]
         if ignored:

@@ -32,6 +32,13 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def check_minimum(args, names, minimum):
+    """Raise a UsageError naming the first of the flags `names` whose value is below `minimum`."""
+    for name in names:
+        if getattr(args, name) < minimum:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least {minimum}, got {getattr(args, name)}")
+
+
 def run_cli(body):
     """Run a CLI body; report user errors as one line on stderr with exit status 2 instead of a traceback."""
     try:

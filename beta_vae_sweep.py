@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from beta_vae_run import OneLineParser, UsageError, import_tensorflow, load_config, load_run_data, run_cli
+from beta_vae_run import (OneLineParser, UsageError, check_minimum, import_tensorflow, load_config, load_run_data,
+                          run_cli)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLUMNS = ("beta", "rate", "distortion", "test_nll_iwae", "active_units", "kl_per_dim", "optimum_objective",
@@ -96,9 +97,7 @@ def main(argv=None):
 
     def run():
         betas = parse_betas(args.betas)
-        for name in ("epochs", "jobs", "iwae_samples"):
-            if getattr(args, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+        check_minimum(args, ("epochs", "jobs", "iwae_samples"), 1)
         os.makedirs(args.sweep_dir, exist_ok=True)
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             reports = list(pool.map(lambda beta: run_one(beta, args, training_flags), betas))
