@@ -4,6 +4,7 @@ Writes into --checkpoint-dir a TensorFlow checkpoint (model, optimizer, epoch), 
 needed to rebuild the model and the data split) and history.csv (one row per epoch).
 """
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -82,6 +83,8 @@ def validate_flags(args):
         raise UsageError(f"--test-fraction must lie strictly between 0 and 1, got {args.test_fraction}")
     if args.resume and args.overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
+    if args.logdir and importlib.util.find_spec("tensorboard") is None:
+        raise UsageError("--logdir needs the tensorboard package: pip install -r requirements.txt")
 
 
 def prepare_run(args):

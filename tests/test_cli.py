@@ -29,7 +29,8 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     np.save(folder / "small.npy", factor_data_array())
     result = run_script("beta_vae_main.py", "--data", folder / "small.npy", "--epochs", 6, "--batch-size", 100,
-                        "--hidden-units", 32, "--checkpoint-dir", folder / "run", "--save-every", 4, "--seed", 3)
+                        "--hidden-units", 32, "--checkpoint-dir", folder / "run", "--save-every", 4, "--seed", 3,
+                        "--logdir", folder / "tensorboard")
     assert result.returncode == 0, result.stderr
     return folder, result
 
@@ -44,6 +45,7 @@ def test_training_writes_checkpoint_config_and_history(trained):
     assert list(rows[0]) == ["epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds", "beta", "capacity"]
     assert [int(row["epoch"]) for row in rows] == list(range(1, 7))
     assert all(np.isfinite(float(value)) for row in rows for value in row.values())
+    assert any(name.startswith("events.out.tfevents") for name in os.listdir(folder / "tensorboard"))
 
 
 def test_same_seed_repeats_the_history_exactly(trained, tmp_path):
