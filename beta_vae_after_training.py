@@ -77,13 +77,8 @@ def references(config, train, test, truth):
         result["true_nll"] = evaluation.gaussian_nll(test, truth["mean"], truth["covariance"])
         result["entropy"] = evaluation.gaussian_entropy(truth["covariance"])
     if config["beta"] > 0:
-        optimum = evaluation.linear_beta_optimum(train_mean, train_cov, config["beta"], config["latent_dim"],
-                                                 min_log_scale=LOG_SCALE_MIN)
-        objective, rate, distortion, kl_per_dim = evaluation.linear_vae_objective(
-            optimum, config["beta"], test_mean, test_cov)
-        result["linear_beta_optimum"] = {
-            "objective": objective, "rate": rate, "distortion": distortion, "kl_per_dim": kl_per_dim.tolist(),
-            "active_units": int(np.sum(kl_per_dim > 0.01)), "train_objective": optimum["objective"]}
+        result["linear_beta_optimum"] = evaluation.held_out_linear_optimum(
+            (train_mean, train_cov), (test_mean, test_cov), config["beta"], config["latent_dim"], LOG_SCALE_MIN)
     return result
 
 
@@ -103,7 +98,7 @@ def evaluate(model, config, train, test, truth, args):
               "test_nll_iwae": -float(np.mean(iwae_log_likelihood(model, test, args.iwae_samples, args.seed))),
               "iwae_samples": args.iwae_samples, "kl": float(np.mean(kl)),
               "kl_per_dim": kl_by_dim.mean(axis=0).tolist(), "active_units": evaluation.active_units(code_means),
-              "active_units_kl": int(np.sum(kl_by_dim.mean(axis=0) > 0.01))}
+              "active_units_kl": int(np.sum(kl_by_dim.mean(axis=0) > evaluation.ACTIVE_THRESHOLD))}
     if config["latent_dim"] <= 2:
         report["test_nll_quadrature"] = -float(np.mean(quadrature_log_likelihood(model, test)))
     report["reference"] = references(config, train, test, truth)

@@ -7,6 +7,7 @@ import numpy as np
 from scipy import linalg, optimize, stats
 
 LOG_2PI = np.log(2.0 * np.pi)
+ACTIVE_THRESHOLD = 0.01  # a latent unit is active above this: variance of its mean, or its KL in nats
 
 
 def gaussian_nll(x, mean, covariance):
@@ -138,8 +139,17 @@ def linear_beta_optimum(data_mean, data_cov, beta, latent_dim, min_log_scale=-7.
     model = linear_vae(np.asarray(data_mean, dtype=float), loadings, psi, beta)
     objective, rate, distortion, kl_per_dim = linear_vae_objective(model, beta, data_mean, data_cov)
     return {**model, "objective": objective, "rate": rate, "distortion": distortion,
-            "kl_per_dim": kl_per_dim, "active_units": int(np.sum(kl_per_dim > 0.01)),
+            "kl_per_dim": kl_per_dim, "active_units": int(np.sum(kl_per_dim > ACTIVE_THRESHOLD)),
             "profile_objective": float(best.fun)}
+
+
+def held_out_linear_optimum(train_moments, test_moments, beta, latent_dim, min_log_scale=-7.0):
+    """The linear beta-optimum fitted to training moments (mean, covariance) and scored on test moments:
+    a dict of objective, rate, distortion, kl_per_dim (list), active_units and train_objective."""
+    optimum = linear_beta_optimum(*train_moments, beta, latent_dim, min_log_scale=min_log_scale)
+    objective, rate, distortion, kl_per_dim = linear_vae_objective(optimum, beta, *test_moments)
+    return {"objective": objective, "rate": rate, "distortion": distortion, "kl_per_dim": kl_per_dim.tolist(),
+            "active_units": int(np.sum(kl_per_dim > ACTIVE_THRESHOLD)), "train_objective": optimum["objective"]}
 
 
 def collapse_beta(data_cov):
@@ -149,7 +159,7 @@ def collapse_beta(data_cov):
     return float(np.linalg.eigvalsh(data_cov * np.outer(scale, scale))[-1])
 
 
-def active_units(code_means, threshold=0.01):
+def active_units(code_means, threshold=ACTIVE_THRESHOLD):
     """Latent dimensions whose encoder mean varies across the data, Cov_x(E_q[z_j]) > threshold
     (Burda et al. 2016)."""
     return int(np.sum(np.var(code_means, axis=0) > threshold))

@@ -7,6 +7,8 @@ matplotlib.use("Agg")  # files only: works without a display
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 
+from beta_vae_evaluation import ACTIVE_THRESHOLD  # noqa: E402
+
 CURVES = (("loss", "loss (train)"), ("test_loss", "loss (test)"), ("kl", "KL"), ("log_likelihood", "E_q log p(x|z)"))
 
 
@@ -77,7 +79,8 @@ def collapse_thresholds(curve):
     """For each latent dimension (by size), the first beta of the optimum curve at which it is inactive."""
     thresholds = []
     for dim in range(len(curve[0]["kl_per_dim"])):
-        inactive = [point["beta"] for point in curve if sorted(point["kl_per_dim"], reverse=True)[dim] <= 0.01]
+        inactive = [point["beta"] for point in curve
+                    if sorted(point["kl_per_dim"], reverse=True)[dim] <= ACTIVE_THRESHOLD]
         thresholds.append(inactive[0] if inactive else None)
     return thresholds
 

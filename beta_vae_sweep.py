@@ -67,19 +67,14 @@ def sweep_row(report):
 
 def optimum_curve(config, betas):
     """The linear optimum (fitted to the training rows, scored on the test rows) over a grid of beta."""
-    from beta_vae_evaluation import linear_beta_optimum, linear_vae_objective
+    from beta_vae_evaluation import held_out_linear_optimum
     import_tensorflow()  # quietly, before beta_vae_layers imports it for the scale floor
     from beta_vae_layers import LOG_SCALE_MIN
     train, test = load_run_data(config)
-    train_cov = np.cov(train, rowvar=False, bias=True)
-    test_mean, test_cov = test.mean(axis=0), np.cov(test, rowvar=False, bias=True)
-    curve = []
-    for beta in betas:
-        optimum = linear_beta_optimum(train.mean(axis=0), train_cov, beta, config["latent_dim"], LOG_SCALE_MIN)
-        _, rate, distortion, kl_per_dim = linear_vae_objective(optimum, beta, test_mean, test_cov)
-        curve.append({"beta": beta, "rate": rate, "distortion": distortion, "kl_per_dim": kl_per_dim,
-                      "active_units": int(np.sum(kl_per_dim > 0.01))})
-    return curve
+    train_moments = (train.mean(axis=0), np.cov(train, rowvar=False, bias=True))
+    test_moments = (test.mean(axis=0), np.cov(test, rowvar=False, bias=True))
+    return [{"beta": beta, **held_out_linear_optimum(train_moments, test_moments, beta, config["latent_dim"],
+                                                     LOG_SCALE_MIN)} for beta in betas]
 
 
 def main(argv=None):
