@@ -4,15 +4,18 @@ The best any model with a d-dimensional linear-Gaussian latent can do is known i
 analysis (FA) at beta = 1, and a whitened PPCA solution for any beta (see `linear_beta_optimum`).
 """
 import numpy as np
-from scipy import linalg, optimize, stats
 
 LOG_2PI = np.log(2.0 * np.pi)
 ACTIVE_THRESHOLD = 0.01  # a latent unit is active above this: variance of its mean, or its KL in nats
 
 
 def gaussian_nll(x, mean, covariance):
-    """Mean negative log-density of rows x under N(mean, covariance)."""
-    return -float(np.mean(stats.multivariate_normal(mean, covariance, allow_singular=False).logpdf(x)))
+    """Mean negative log-density of rows x under N(mean, covariance), by Cholesky (which refuses a covariance
+    that is not positive definite)."""
+    cholesky = np.linalg.cholesky(np.atleast_2d(covariance))
+    whitened = np.linalg.solve(cholesky, (np.atleast_2d(x) - mean).T)
+    log_det = 2.0 * np.sum(np.log(np.diag(cholesky)))
+    return 0.5 * float(np.mean(np.sum(whitened ** 2, axis=0)) + log_det + len(cholesky) * LOG_2PI)
 
 
 def gaussian_entropy(covariance):
@@ -20,10 +23,17 @@ def gaussian_entropy(covariance):
     return 0.5 * float(np.linalg.slogdet(2.0 * np.pi * np.e * np.asarray(covariance))[1])
 
 
+def symmetric_sqrt(matrix):
+    """The symmetric square root of a symmetric positive semi-definite matrix, by its eigendecomposition
+    (round-off below zero is clipped)."""
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
 def frechet_distance(mean_a, cov_a, mean_b, cov_b):
     """Squared 2-Wasserstein distance between N(mean_a, cov_a) and N(mean_b, cov_b) (the FID formula)."""
-    root_b = linalg.sqrtm(cov_b)
-    cross = np.real(linalg.sqrtm(root_b @ cov_a @ root_b))
+    root_b = symmetric_sqrt(np.atleast_2d(cov_b))
+    cross = symmetric_sqrt(root_b @ np.atleast_2d(cov_a) @ root_b)
     distance = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(cross)
     return float(max(distance, 0.0))
 
@@ -129,6 +139,7 @@ def linear_beta_optimum(data_mean, data_cov, beta, latent_dim, min_log_scale=-7.
     starts.append(np.log(fa_psi))
     # Bounds keep the line search from steps where the whitened covariance overflows.
     bounds = list(zip(np.log(variances) + 2.0 * min_log_scale, np.log(variances * 10.0)))
+    from scipy import optimize  # here, not at the top: it takes a second to import, and only this needs it
     best = min((optimize.minimize(_profile_objective, np.clip(start, *np.transpose(bounds)),
                                   args=(data_cov, beta, latent_dim), method="L-BFGS-B", bounds=bounds)
                 for start in starts), key=lambda result: result.fun)

@@ -36,20 +36,33 @@ def _reconstruct_chunk(model, x, key, mean_only):
 SAMPLING_CHUNK = 1 << 14  # rows per compiled call: amortises the call while the activations stay in cache
 
 
+def _map_chunks(compute, x, rows, seed=0):
+    """compute(chunk, key) over the rows of x in chunks of one size, at most `rows` (the last chunk padded
+    with zero rows, whose outputs are dropped), so that the compiled function meets a single shape and
+    compiles once. key = (seed, 2 * first row) seeds the chunk's noise; the chunk may also use key + (0, 1).
+    compute returns a tensor or a tuple of tensors; this returns the same as numpy arrays."""
+    size = max(1, min(rows, len(x)))
+    parts = []
+    for start in range(0, len(x), size):
+        chunk = np.asarray(x[start:start + size], np.float32)
+        padding = np.zeros((size - len(chunk), chunk.shape[1]), np.float32)
+        parts.append(compute(tf.constant(np.concatenate([chunk, padding])), tf.constant([seed, 2 * start], tf.int64)))
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate([part[i].numpy() for part in parts])[:len(x)] for i in range(len(parts[0])))
+    return np.concatenate([part.numpy() for part in parts])[:len(x)]
+
+
 def sample_prior(model, num_samples, seed, mean_only=False):
     """Generate data: z ~ N(0, I) -> decoder -> x, as a float32 array [num_samples, data_dim]."""
-    chunks = [_prior_chunk(model, min(SAMPLING_CHUNK, num_samples - start),
-                           tf.constant([seed, 2 * start], tf.int64), mean_only)
-              for start in range(0, num_samples, SAMPLING_CHUNK)]
-    return tf.concat(chunks, axis=0).numpy()
+    size = max(1, min(SAMPLING_CHUNK, num_samples))  # one chunk size, so one compilation
+    chunks = [_prior_chunk(model, size, tf.constant([seed, 2 * start], tf.int64), mean_only)
+              for start in range(0, num_samples, size)]
+    return tf.concat(chunks, axis=0).numpy()[:num_samples]
 
 
 def reconstruct(model, x, seed, mean_only=False):
     """Reconstruct rows x: encoder -> z ~ q(z|x) -> decoder -> x, as a float32 array like x."""
-    chunks = [_reconstruct_chunk(model, tf.constant(x[start:start + SAMPLING_CHUNK], tf.float32),
-                                 tf.constant([seed, 2 * start], tf.int64), mean_only)
-              for start in range(0, len(x), SAMPLING_CHUNK)]
-    return tf.concat(chunks, axis=0).numpy()
+    return _map_chunks(lambda chunk, key: _reconstruct_chunk(model, chunk, key, mean_only), x, SAMPLING_CHUNK, seed)
 
 
 def _log_joint(model, x, z):
@@ -73,10 +86,8 @@ def _iwae_chunk(model, x, num_samples, key):
 def iwae_log_likelihood(model, x, num_samples, seed, max_evaluations=1 << 18):
     """Importance-weighted estimate of log p(x) per row (Burda et al. 2016) with q(z|x) as proposal;
     rows go in chunks so that at most max_evaluations decoder passes are held in memory at once."""
-    rows = max(1, max_evaluations // num_samples)
-    return np.concatenate([_iwae_chunk(model, tf.constant(x[start:start + rows], tf.float32), num_samples,
-                                       tf.constant([seed, start], tf.int64)).numpy()
-                           for start in range(0, len(x), rows)])
+    return _map_chunks(lambda chunk, key: _iwae_chunk(model, chunk, num_samples, key),
+                       x, max_evaluations // num_samples, seed)
 
 
 @tf.function(jit_compile=True)
@@ -98,10 +109,9 @@ def quadrature_log_likelihood(model, x, nodes_per_dim=32, max_evaluations=1 << 1
     # Gauss-Hermite integrates against exp(-t^2); the weights below fold that factor back in.
     log_weights = sum(np.log(np.meshgrid(*[weights] * model.latent_dim, indexing="ij")[i]).ravel()
                       for i in range(model.latent_dim)) + np.sum(nodes ** 2, axis=-1)
-    rows = max(1, max_evaluations // len(nodes))
-    return np.concatenate([_quadrature_chunk(model, tf.constant(x[start:start + rows], tf.float32),
-                                             tf.constant(nodes, tf.float32), tf.constant(log_weights, tf.float32))
-                           .numpy() for start in range(0, len(x), rows)])
+    nodes, log_weights = tf.constant(nodes, tf.float32), tf.constant(log_weights, tf.float32)
+    return _map_chunks(lambda chunk, _: _quadrature_chunk(model, chunk, nodes, log_weights),
+                       x, max_evaluations // len(nodes))
 
 
 @tf.function(jit_compile=True)
@@ -112,9 +122,7 @@ def _encode_chunk(model, x):
 
 def encode_with_kl(model, x):
     """Encoder means [rows, latent_dim] and the KL of each latent dimension [rows, latent_dim]."""
-    parts = [_encode_chunk(model, tf.constant(x[start:start + SAMPLING_CHUNK], tf.float32))
-             for start in range(0, len(x), SAMPLING_CHUNK)]
-    return tuple(np.concatenate([part[i].numpy() for part in parts]) for i in (0, 1))
+    return _map_chunks(lambda chunk, _: _encode_chunk(model, chunk), x, SAMPLING_CHUNK)
 
 
 @tf.function(jit_compile=True)
@@ -126,7 +134,5 @@ def _terms_chunk(model, x, num_samples, key):
 
 def expected_loss_terms(model, x, num_samples, seed, max_evaluations=1 << 18):
     """Per-row KL and E_q[log p(x|z)] with num_samples draws of z: precise estimates for evaluation."""
-    rows = max(1, max_evaluations // num_samples)
-    parts = [_terms_chunk(model, tf.constant(x[start:start + rows], tf.float32), num_samples,
-                          tf.constant([seed, start], tf.int64)) for start in range(0, len(x), rows)]
-    return tuple(np.concatenate([part[i].numpy() for part in parts]) for i in (0, 1))
+    return _map_chunks(lambda chunk, key: _terms_chunk(model, chunk, num_samples, key),
+                       x, max_evaluations // num_samples, seed)

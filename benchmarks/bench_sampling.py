@@ -1,4 +1,5 @@
-"""Prior sampling and reconstruction throughput, and the wall time of 1M prior samples from the CLI.
+"""Prior sampling and reconstruction throughput against this machine's own limit, measured in the same run,
+and the wall time of 1M prior samples from the CLI.
 
     python benchmarks/bench_sampling.py
 
@@ -17,6 +18,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from beta_vae_run import import_tensorflow, restore_model  # noqa: E402  (needs the path above)
+from matmul_limits import decoder_shapes, encoder_shapes, forward_limit, import_seconds  # noqa: E402
 
 SAMPLES = 1_000_000
 
@@ -46,17 +48,21 @@ def main():
         checkpoint_dir = os.path.join(folder, "run")
         run("beta_vae_main.py", "--epochs", "1", "--checkpoint-dir", checkpoint_dir)
         import_tensorflow()
-        from beta_vae_inference import reconstruct, sample_prior
+        from beta_vae_inference import SAMPLING_CHUNK, reconstruct, sample_prior
         model, _ = restore_model(checkpoint_dir)
-        prior = best_rate(lambda: sample_prior(model, SAMPLES, seed=0))
         rows = np.load(os.path.join(REPO, "data", "gaussian_10d.npy"))
         rows = np.tile(rows, (SAMPLES // len(rows), 1))
-        recon = best_rate(lambda: reconstruct(model, rows, seed=0))
-        print(f"prior samples_per_s={prior:.0f} target_samples_per_s=1000000", flush=True)
-        print(f"recon samples_per_s={recon:.0f} target_samples_per_s=1000000", flush=True)
+        data_dim = rows.shape[1]
+        figures = (("prior", lambda: sample_prior(model, SAMPLES, seed=0), decoder_shapes(data_dim)),
+                   ("recon", lambda: reconstruct(model, rows, seed=0),
+                    encoder_shapes(data_dim) + decoder_shapes(data_dim)))
+        for name, function, shapes in figures:
+            rate, limit = best_rate(function), forward_limit(shapes, SAMPLING_CHUNK)
+            print(f"{name} samples_per_s={rate:.0f} limit_samples_per_s={limit:.0f} fraction={rate / limit:.3f} "
+                  "target_samples_per_s=1000000", flush=True)
         seconds = run("beta_vae_after_training.py", "--mode", "prior", "--num-samples", str(SAMPLES),
                       "--checkpoint-dir", checkpoint_dir, "--output", os.path.join(folder, "prior.npy"))
-        print(f"cli_prior_1m_to_npy seconds={seconds:.1f} (TensorFlow start-up included)", flush=True)
+        print(f"cli_prior_1m_to_npy seconds={seconds:.1f} tf_import_seconds={import_seconds():.1f}", flush=True)
 
 
 if __name__ == "__main__":

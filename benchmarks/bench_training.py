@@ -20,38 +20,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 import data_processing  # noqa: E402  (needs the path above)
-from beta_vae_run import import_tensorflow  # noqa: E402
+from beta_vae_run import import_tensorflow, load_config, read_history  # noqa: E402
+from matmul_limits import HIDDEN, LATENT, import_seconds, training_limit  # noqa: E402
 
-BATCH, HIDDEN, LATENT, BETA = 1000, 128, 2, 4.0
-
-
-def layer_shapes(data_dim):
-    """(inputs, outputs) of the six dense layers: encoder 10-128-128-(2+2), decoder 2-128-128-(10+10)."""
-    return [(data_dim, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, 2 * LATENT),
-            (LATENT, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, 2 * data_dim)]
-
-
-def matmul_limit(data_dim, repeats=300):
-    """Samples/s if a step cost only its 18 float32 matrix products in numpy (for each layer X@W, dY@W.T
-    and X.T@dY at the batch size): the arithmetic floor of one training step on this machine now."""
-    rng = np.random.default_rng(0)
-    operands = [tuple(rng.standard_normal(shape, dtype=np.float32)
-                      for shape in ((BATCH, n_in), (n_in, n_out), (BATCH, n_out)))
-                for n_in, n_out in layer_shapes(data_dim)]
-
-    def step():
-        for x, w, dy in operands:
-            x @ w, dy @ w.T, x.T @ dy
-
-    for _ in range(20):
-        step()
-    best = np.inf
-    for _ in range(5):  # the best of a few rounds: the machine is shared and noisy
-        started = time.perf_counter()
-        for _ in range(repeats // 5):
-            step()
-        best = min(best, (time.perf_counter() - started) / (repeats // 5))
-    return BATCH / best
+BATCH, BETA = 1000, 4.0
 
 
 def trainer_throughput(train, compiled, epochs):
@@ -82,6 +54,16 @@ def timed_cli(*args):
     return time.perf_counter() - started, peak_kb / 1024
 
 
+def cli_breakdown(seconds, run_dir, limit):
+    """Where the CLI's wall time went, and its floor: the same run if every epoch after the first (which
+    compiles) ran at the matmul limit. fraction = floor / seconds, 1 at the limit."""
+    epoch_seconds = [row["seconds"] for row in read_history(run_dir)]
+    train_rows = load_config(run_dir)["train_rows"]
+    floor = (seconds - sum(epoch_seconds)) + epoch_seconds[0] + (len(epoch_seconds) - 1) * train_rows / limit
+    return (f"floor_seconds={floor:.1f} fraction={floor / seconds:.3f} tf_import_seconds={import_seconds():.1f} "
+            f"first_epoch_seconds={epoch_seconds[0]:.1f} median_epoch_seconds={np.median(epoch_seconds):.3f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per path (best one counts)")
@@ -89,7 +71,7 @@ def main():
     args = parser.parse_args()
     import_tensorflow()
     data = data_processing.load_data(os.path.join(REPO, "data", "gaussian_10d.npy")).astype(np.float32)
-    limit = matmul_limit(data.shape[1])
+    limit = training_limit(data.shape[1], BATCH)
     compiled = trainer_throughput(data, compiled=True, epochs=args.epochs)
     per_step = trainer_throughput(data, compiled=False, epochs=max(2, args.epochs // 2))
     print(f"train samples_per_s={compiled:.0f} limit_samples_per_s={limit:.0f} fraction={compiled / limit:.3f} "
@@ -97,9 +79,10 @@ def main():
     if not args.full:
         return
     with tempfile.TemporaryDirectory() as folder:
-        seconds, _ = timed_cli("beta_vae_main.py", "--beta", "4", "--epochs", "200", "--checkpoint-dir",
-                               os.path.join(folder, "run"))
-        print(f"cli_train_200_epochs seconds={seconds:.1f} target_seconds=60", flush=True)
+        run_dir = os.path.join(folder, "run")
+        seconds, _ = timed_cli("beta_vae_main.py", "--beta", "4", "--epochs", "200", "--checkpoint-dir", run_dir)
+        print(f"cli_train_200_epochs seconds={seconds:.1f} target_seconds=60 "
+              + cli_breakdown(seconds, run_dir, limit), flush=True)
         big = os.path.join(folder, "million.npy")
         data_processing.save_array(big, data_processing.generate(10, 2, 1_000_000, seed=1)[0])
         seconds, peak_mb = timed_cli("beta_vae_main.py", "--data", big, "--epochs", "2", "--checkpoint-dir",

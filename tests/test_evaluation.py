@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from scipy import stats
+from scipy import linalg, stats
 
 import beta_vae_evaluation as evaluation
 from beta_vae_inference import encode_with_kl, iwae_log_likelihood, quadrature_log_likelihood
@@ -69,6 +69,16 @@ def test_frechet_distance_is_zero_for_equal_moments_and_matches_a_hand_computed_
     assert distance == pytest.approx(7.0)
 
 
+def test_frechet_distance_matches_scipy_sqrtm_for_covariances_that_do_not_commute():
+    rng = np.random.default_rng(3)
+    factors_a, factors_b = rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
+    cov_a, cov_b = factors_a @ factors_a.T + 0.1 * np.eye(4), factors_b @ factors_b.T + 0.1 * np.eye(4)
+    mean_a, mean_b = rng.normal(size=4), rng.normal(size=4)
+    expected = (np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b)
+                - 2.0 * np.trace(np.real(linalg.sqrtm(cov_a @ cov_b))))
+    assert evaluation.frechet_distance(mean_a, cov_a, mean_b, cov_b) == pytest.approx(expected, rel=1e-9)
+
+
 def test_entropy_and_gaussian_nll_agree_with_scipy():
     cov = np.array([[2.0, 0.3], [0.3, 1.0]])
     assert evaluation.gaussian_entropy(cov) == pytest.approx(stats.multivariate_normal(np.zeros(2), cov).entropy())
@@ -76,6 +86,10 @@ def test_entropy_and_gaussian_nll_agree_with_scipy():
     by_hand = 0.5 * (2 * np.log(2 * np.pi) + np.log(np.linalg.det(cov))
                      + np.einsum("ij,jk,ik->i", x - 1.0, np.linalg.inv(cov), x - 1.0))
     assert evaluation.gaussian_nll(x, np.ones(2), cov) == pytest.approx(by_hand.mean())
+    assert evaluation.gaussian_nll(x, np.ones(2), cov) == pytest.approx(
+        -stats.multivariate_normal(np.ones(2), cov).logpdf(x).mean(), rel=1e-12)
+    with pytest.raises(np.linalg.LinAlgError):
+        evaluation.gaussian_nll(x, np.ones(2), np.array([[1.0, 1.0], [1.0, 1.0]]))
 
 
 def raw_for_log_scale(target):

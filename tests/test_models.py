@@ -4,7 +4,8 @@ import pytest
 import tensorflow as tf
 
 from beta_vae_layers import LOG_SCALE_MAX, LOG_SCALE_MIN, soft_clamp
-from beta_vae_inference import reconstruct, sample_prior
+import beta_vae_inference
+from beta_vae_inference import encode_with_kl, quadrature_log_likelihood, reconstruct, sample_prior
 from beta_vae_models import BetaVAE, Trainer, capacity_objective, linear_ramp, make_optimizer
 from conftest import factor_data_array
 from data_processing import epoch_order
@@ -84,6 +85,19 @@ def test_prior_samples_and_reconstructions_are_seeded_shaped_and_finite():
     assert means.std(axis=0).sum() < samples.std(axis=0).sum()
     x = np.random.default_rng(0).normal(50, 10, size=(20, 4)).astype(np.float32)
     assert reconstruct(model, x, seed=0).shape == (20, 4)
+
+
+def test_chunks_of_one_padded_size_give_the_unchunked_results_and_compile_once():
+    model = small_model()
+    x = np.random.default_rng(1).normal(50, 10, size=(7, 4)).astype(np.float32)
+    whole = quadrature_log_likelihood(model, x, nodes_per_dim=4)
+    traces = beta_vae_inference._quadrature_chunk.experimental_get_tracing_count()
+    chunked = quadrature_log_likelihood(model, x, nodes_per_dim=4, max_evaluations=3 * 16)  # 3 + 3 + 1 rows
+    assert beta_vae_inference._quadrature_chunk.experimental_get_tracing_count() == traces + 1
+    np.testing.assert_allclose(chunked, whole, rtol=1e-6)
+    means, kl = encode_with_kl(model, x)
+    assert means.shape == kl.shape == (7, 2)
+    assert len(sample_prior(model, 5, seed=0)) == 5
 
 
 def test_linear_ramp_rises_from_zero_and_then_holds():
