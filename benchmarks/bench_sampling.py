@@ -18,20 +18,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from beta_vae_run import import_tensorflow, restore_model  # noqa: E402  (needs the path above)
-from matmul_limits import decoder_shapes, encoder_shapes, forward_limit, import_seconds  # noqa: E402
+from matmul_limits import best_seconds, decoder_shapes, encoder_shapes, forward_limit, import_seconds  # noqa: E402
 
 SAMPLES = 1_000_000
-
-
-def best_rate(function, rounds=3):
-    """Rows per second of the fastest of a few calls, after one warm-up (compile) call."""
-    function()
-    best = np.inf
-    for _ in range(rounds):
-        started = time.perf_counter()
-        rows = len(function())
-        best = min(best, time.perf_counter() - started)
-    return rows / best
 
 
 def run(*args):
@@ -57,7 +46,8 @@ def main():
                    ("recon", lambda: reconstruct(model, rows, seed=0),
                     encoder_shapes(data_dim) + decoder_shapes(data_dim)))
         for name, function, shapes in figures:
-            rate, limit = best_rate(function), forward_limit(shapes, SAMPLING_CHUNK)
+            rate = SAMPLES / best_seconds(function, rounds=3, calls=1)
+            limit = forward_limit(shapes, SAMPLING_CHUNK)
             print(f"{name} samples_per_s={rate:.0f} limit_samples_per_s={limit:.0f} fraction={rate / limit:.3f} "
                   "target_samples_per_s=1000000", flush=True)
         seconds = run("beta_vae_after_training.py", "--mode", "prior", "--num-samples", str(SAMPLES),
