@@ -36,17 +36,23 @@ def _reconstruct_chunk(model, x, key, mean_only):
 SAMPLING_CHUNK = 1 << 14  # rows per compiled call: amortises the call while the activations stay in cache
 
 
+def _chunk_key(seed, start):
+    """The noise seed of the chunk starting at row `start`: (seed, 2 * start), leaving (seed, 2 * start + 1)
+    free for the chunk's second draw, so no two chunks or draws share a key."""
+    return tf.constant([seed, 2 * start], tf.int64)
+
+
 def _map_chunks(compute, x, rows, seed=0):
     """compute(chunk, key) over the rows of x in chunks of one size, at most `rows` (the last chunk padded
     with zero rows, whose outputs are dropped), so that the compiled function meets a single shape and
-    compiles once. key = (seed, 2 * first row) seeds the chunk's noise; the chunk may also use key + (0, 1).
+    compiles once. key (from _chunk_key) seeds the chunk's noise; the chunk may also use key + (0, 1).
     compute returns a tensor or a tuple of tensors; this returns the same as numpy arrays."""
     size = max(1, min(rows, len(x)))
     parts = []
     for start in range(0, len(x), size):
         chunk = np.asarray(x[start:start + size], np.float32)
         padding = np.zeros((size - len(chunk), chunk.shape[1]), np.float32)
-        parts.append(compute(tf.constant(np.concatenate([chunk, padding])), tf.constant([seed, 2 * start], tf.int64)))
+        parts.append(compute(tf.constant(np.concatenate([chunk, padding])), _chunk_key(seed, start)))
     if isinstance(parts[0], tuple):
         return tuple(np.concatenate([part[i].numpy() for part in parts])[:len(x)] for i in range(len(parts[0])))
     return np.concatenate([part.numpy() for part in parts])[:len(x)]
@@ -55,7 +61,7 @@ def _map_chunks(compute, x, rows, seed=0):
 def sample_prior(model, num_samples, seed, mean_only=False):
     """Generate data: z ~ N(0, I) -> decoder -> x, as a float32 array [num_samples, data_dim]."""
     size = max(1, min(SAMPLING_CHUNK, num_samples))  # one chunk size, so one compilation
-    chunks = [_prior_chunk(model, size, tf.constant([seed, 2 * start], tf.int64), mean_only)
+    chunks = [_prior_chunk(model, size, _chunk_key(seed, start), mean_only)
               for start in range(0, num_samples, size)]
     return tf.concat(chunks, axis=0).numpy()[:num_samples]
 
