@@ -6,6 +6,7 @@
   python beta_vae_after_training.py --mode plot       # the plots alone
 """
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -13,8 +14,8 @@ import sys
 import numpy as np
 
 import data_processing
-from beta_vae_run import (OneLineParser, UsageError, check_minimum, load_config, load_run_data, read_history,
-                          restore_model, run_cli)
+from array_output import ArrayWriter, StreamMoments, check_output_path
+from beta_vae_run import OneLineParser, RunFolder, UsageError, check_minimum, check_seed, load_run_data, run_cli
 
 MODES = ("prior", "recon", "evaluate", "plot")
 EXPECTATION_SAMPLES = 64  # z draws per row for the test ELBO and beta-objective
@@ -42,24 +43,31 @@ def build_parser():
     return parser
 
 
-def output_path(args):
-    """Where to write, checked before any work: an existing folder and a known format."""
-    path = args.output or os.path.join(args.checkpoint_dir, "prior_samples.npy" if args.mode == "prior"
-                                       else "recon.npy")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise UsageError(f"{path}: cannot write there (folder {folder} does not exist or is not writable)")
-    if os.path.splitext(path)[1].lower() not in data_processing.SUFFIXES:
-        raise UsageError(f"{path}: unknown output format, expected one of {', '.join(data_processing.SUFFIXES)}")
+def output_path(args, folder, config, rows):
+    """Where to write, checked before any work: not a file of the run or one it reads, a known format, an
+    existing writable folder, room on the disk."""
+    path = args.output or folder.file("prior_samples.npy" if args.mode == "prior" else "recon.npy")
+    folder.check_output(path, inputs=(config.data, config.test_data, args.data))
+    check_output_path(path, rows, config.data_dim)
     return path
 
 
-def compare_line(output, reference, label):
-    """One line comparing the output's mean and covariance with the reference data's."""
-    from beta_vae_evaluation import moment_errors
-    errors = moment_errors(output, *data_processing.moments(reference))
+def compare_line(moments, reference, label):
+    """One line comparing the output's mean and covariance (moments) with the reference data's."""
+    from beta_vae_evaluation import moment_errors_of
+    errors = moment_errors_of(*moments, *data_processing.moments(reference))
     return (f"vs {label} ({len(reference)} rows): mean error {errors['mean_error']:.4g} (L2), covariance error "
             f"{100 * errors['cov_error']:.2f}% (Frobenius, relative), Frechet distance {errors['frechet']:.4g}")
+
+
+def write_output(path, chunks, rows, columns):
+    """Stream chunks of output rows into path (atomically); returns their (mean, covariance)."""
+    moments = StreamMoments()
+    with ArrayWriter(path, rows, columns) as writer:
+        for chunk in chunks:
+            writer.write(chunk)
+            moments.add(chunk)
+    return moments.mean_cov()
 
 
 def references(config, train, test, truth):
@@ -69,16 +77,16 @@ def references(config, train, test, truth):
     from beta_vae_layers import LOG_SCALE_MIN
     train_mean, train_cov = train.mean(axis=0), np.atleast_2d(np.cov(train, rowvar=False, bias=True))
     test_mean, test_cov = test.mean(axis=0), np.atleast_2d(np.cov(test, rowvar=False, bias=True))
-    loadings, psi = evaluation.factor_analysis(train_cov, config["latent_dim"])
+    loadings, psi = evaluation.factor_analysis(train_cov, config.latent_dim)
     result = {"gaussian_nll": evaluation.gaussian_nll(test, train_mean, np.atleast_2d(np.cov(train, rowvar=False))),
               "fa_nll": evaluation.gaussian_nll(test, train_mean, loadings @ loadings.T + np.diag(psi)),
               "collapse_beta": evaluation.collapse_beta(train_cov)}
     if truth is not None:
         result["true_nll"] = evaluation.gaussian_nll(test, truth["mean"], truth["covariance"])
         result["entropy"] = evaluation.gaussian_entropy(truth["covariance"])
-    if config["beta"] > 0:
+    if config.beta > 0:
         result["linear_beta_optimum"] = evaluation.held_out_linear_optimum(
-            (train_mean, train_cov), (test_mean, test_cov), config["beta"], config["latent_dim"], LOG_SCALE_MIN)
+            (train_mean, train_cov), (test_mean, test_cov), config.beta, config.latent_dim, LOG_SCALE_MIN)
     return result
 
 
@@ -89,17 +97,17 @@ def evaluate(model, config, train, test, truth, args):
     from beta_vae_inference import (encode_with_kl, expected_loss_terms, iwae_log_likelihood,
                                     quadrature_log_likelihood, reconstruct, sample_prior)
     from beta_vae_models import beta_objective
-    beta = config["beta"]
+    beta = config.beta
     kl, log_likelihood = expected_loss_terms(model, test, EXPECTATION_SAMPLES, args.seed)
     code_means, kl_by_dim = encode_with_kl(model, test)
-    report = {"beta": beta, "latent_dim": config["latent_dim"], "test_rows": len(test),
+    report = {"beta": beta, "latent_dim": config.latent_dim, "test_rows": len(test),
               "test_elbo": float(np.mean(log_likelihood - kl)),
               "test_beta_objective": float(np.mean(beta_objective(kl, log_likelihood, beta))),
               "test_nll_iwae": -float(np.mean(iwae_log_likelihood(model, test, args.iwae_samples, args.seed))),
               "iwae_samples": args.iwae_samples, "kl": float(np.mean(kl)),
               "kl_per_dim": kl_by_dim.mean(axis=0).tolist(), "active_units": evaluation.active_units(code_means),
               "active_units_kl": int(np.sum(kl_by_dim.mean(axis=0) > evaluation.ACTIVE_THRESHOLD))}
-    if config["latent_dim"] <= 2:
+    if config.latent_dim <= 2:
         report["test_nll_quadrature"] = -float(np.mean(quadrature_log_likelihood(model, test)))
     report["reference"] = references(config, train, test, truth)
     report["gap_to_fa"] = report["test_nll_iwae"] - report["reference"]["fa_nll"]
@@ -148,12 +156,12 @@ def format_report(report, checkpoint_dir):
     return "\n".join(lines)
 
 
-def write_plots(checkpoint_dir, test, samples, code_means, truth):
-    """The run's PNG plots into <checkpoint-dir>/plots/; returns their paths."""
+def write_plots(folder, test, samples, code_means, truth):
+    """The run's PNG plots into <checkpoint-dir>/plots/ (folder: its RunFolder); returns their paths."""
     import beta_vae_plots as plots
-    folder = os.path.join(checkpoint_dir, "plots")
-    paths = {name: os.path.join(folder, f"{name}.png") for name in ("history", "pairs", "latent", "covariances")}
-    plots.plot_history(read_history(checkpoint_dir), paths["history"])
+    paths = {name: folder.file(os.path.join("plots", f"{name}.png"))
+             for name in ("history", "pairs", "latent", "covariances")}
+    plots.plot_history(folder.read_history(), paths["history"])
     plots.plot_pairs(test, samples, paths["pairs"])
     plots.plot_latent(code_means, paths["latent"])
     matrices = {"test data": data_processing.moments(test)[1], "prior samples": data_processing.moments(samples)[1]}
@@ -163,48 +171,59 @@ def write_plots(checkpoint_dir, test, samples, code_means, truth):
     return list(paths.values())
 
 
+def act(args, folder, config, train_rows, rows, label, path):
+    """Rebuild the model, then write the samples or reconstructions to path, or evaluate, or plot."""
+    model, _ = folder.restore_model(args.verbose)
+    from beta_vae_inference import encode_with_kl, prior_chunks, reconstruct, sample_prior
+    if path:
+        if args.mode == "prior":
+            chunks, count = prior_chunks(model, args.num_samples, args.seed, args.mean_only), args.num_samples
+            what = f"{count} prior samples"
+        else:
+            chunks, count = [reconstruct(model, rows, args.seed, args.mean_only)], len(rows)
+            what = f"{count} reconstructions of {label}"
+        moments = write_output(path, chunks, count, config.data_dim)
+        print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
+        print(compare_line(moments, rows, label))
+        return 0
+    truth = data_processing.load_truth(config.data)
+    if args.mode == "evaluate":
+        report, samples, code_means = evaluate(model, config, train_rows, rows, truth, args)
+        report_path = folder.file("evaluation.json")
+        data_processing.atomic_write_text(report_path, json.dumps(report, indent=1) + "\n")
+        print(format_report(report, args.checkpoint_dir))
+        print(f"wrote {report_path}")
+    else:
+        samples = sample_prior(model, args.num_samples, args.seed)
+        code_means = encode_with_kl(model, rows)[0]
+    paths = write_plots(folder, rows, samples, code_means, truth)
+    print(f"wrote {len(paths)} plots to {os.path.dirname(paths[0])}: "
+          + ", ".join(os.path.basename(p) for p in paths))
+    return 0
+
+
 def main(argv=None):
     """Check flags and files, rebuild the model, then sample, reconstruct, evaluate or plot."""
     args = build_parser().parse_args(argv)
 
     def run():
         check_minimum(args, ("num_samples", "iwae_samples"), 1)
-        config = load_config(args.checkpoint_dir)
-        path = output_path(args) if args.mode in ("prior", "recon") else None
+        check_seed(args.seed)
+        folder = RunFolder(args.checkpoint_dir)
+        config = folder.load_config()
         train_rows, test_rows = load_run_data(config)
         rows, label = test_rows, "held-out test rows"
         if args.data:
             rows, label = data_processing.load_data(args.data).astype(np.float32), args.data
-            if rows.shape[1] != config["data_dim"]:
+            if rows.shape[1] != config.data_dim:
                 raise UsageError(f"{args.data}: has {rows.shape[1]} columns, the model in "
-                                 f"{args.checkpoint_dir} was trained on {config['data_dim']}")
-        model, _ = restore_model(args.checkpoint_dir, args.verbose)
-        from beta_vae_inference import encode_with_kl, reconstruct, sample_prior
-        if path:
-            if args.mode == "prior":
-                output = sample_prior(model, args.num_samples, args.seed, args.mean_only)
-                what = f"{len(output)} prior samples"
-            else:
-                output = reconstruct(model, rows, args.seed, args.mean_only)
-                what = f"{len(output)} reconstructions of {label}"
-            data_processing.save_array(path, output)
-            print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
-            print(compare_line(output, rows, label))
-            return 0
-        truth = data_processing.load_truth(config["data"])
-        if args.mode == "evaluate":
-            report, samples, code_means = evaluate(model, config, train_rows, rows, truth, args)
-            report_path = os.path.join(args.checkpoint_dir, "evaluation.json")
-            data_processing.atomic_write_text(report_path, json.dumps(report, indent=1) + "\n")
-            print(format_report(report, args.checkpoint_dir))
-            print(f"wrote {report_path}")
-        else:
-            samples = sample_prior(model, args.num_samples, args.seed)
-            code_means = encode_with_kl(model, rows)[0]
-        paths = write_plots(args.checkpoint_dir, rows, samples, code_means, truth)
-        print(f"wrote {len(paths)} plots to {os.path.dirname(paths[0])}: "
-              + ", ".join(os.path.basename(p) for p in paths))
-        return 0
+                                 f"{args.checkpoint_dir} was trained on {config.data_dim}")
+        path = None
+        if args.mode in ("prior", "recon"):
+            path = output_path(args, folder, config, args.num_samples if args.mode == "prior" else len(rows))
+        # Writing inside the run needs its lock: never into a run that a training is still writing.
+        with folder.writing() if path is None or folder.holds(path) else contextlib.nullcontext():
+            return act(args, folder, config, train_rows, rows, label, path)
 
     return run_cli(run)
 

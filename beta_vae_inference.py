@@ -58,12 +58,16 @@ def _map_chunks(compute, x, rows, seed=0):
     return np.concatenate([part.numpy() for part in parts])[:len(x)]
 
 
+def prior_chunks(model, num_samples, seed, mean_only=False):
+    """The rows of sample_prior, chunk by chunk (float32 arrays), so that any number can be streamed."""
+    size = max(1, min(SAMPLING_CHUNK, num_samples))  # one chunk size, so one compilation
+    for start in range(0, num_samples, size):
+        yield _prior_chunk(model, size, _chunk_key(seed, start), mean_only).numpy()[:num_samples - start]
+
+
 def sample_prior(model, num_samples, seed, mean_only=False):
     """Generate data: z ~ N(0, I) -> decoder -> x, as a float32 array [num_samples, data_dim]."""
-    size = max(1, min(SAMPLING_CHUNK, num_samples))  # one chunk size, so one compilation
-    chunks = [_prior_chunk(model, size, _chunk_key(seed, start), mean_only)
-              for start in range(0, num_samples, size)]
-    return tf.concat(chunks, axis=0).numpy()[:num_samples]
+    return np.concatenate(list(prior_chunks(model, num_samples, seed, mean_only)))
 
 
 def reconstruct(model, x, seed, mean_only=False):

@@ -4,8 +4,8 @@ Writes into --checkpoint-dir a TensorFlow checkpoint (model, optimizer, epoch), 
 needed to rebuild the model and the data split) and history.csv (one row per epoch).
 """
 import argparse
+import dataclasses
 import importlib.util
-import json
 import math
 import os
 import signal
@@ -15,9 +15,9 @@ import time
 import numpy as np
 
 import data_processing
-from beta_vae_run import (CONFIG_FILE, HISTORY_COLUMNS, HISTORY_FILE, OneLineParser, UsageError, check_minimum,
-                          import_tensorflow, load_config, load_run_data, read_history, restore_checkpoint,
-                          run_cli, write_history)
+from beta_vae_run import (CONFIG_FILE, HISTORY_COLUMNS, HISTORY_FILE, OneLineParser, RunFolder, UsageError,
+                          import_tensorflow, load_run_data, load_split, run_cli)
+from run_config import SCHEMA_VERSION, RunConfig, check_flags
 
 DEFAULTS = {
     "data": ("data/gaussian_10d.npy", str, "training data (.npy, .csv, .txt/.dat)"),
@@ -69,60 +69,53 @@ def build_parser():
 
 def validate_flags(args):
     """Reject flag values that cannot work, before any data or TensorFlow is loaded."""
-    check_minimum(args, ("epochs", "batch_size", "latent_dim", "hidden_units", "mc_samples", "save_every"), 1)
-    check_minimum(args, ("kl_warmup_epochs", "capacity_epochs"), 0)
-    if args.capacity is not None and not (args.capacity >= 0 and math.isfinite(args.capacity)):
-        raise UsageError(f"--capacity must be a finite number of nats >= 0, got {args.capacity}")
-    if not args.gamma > 0 or not math.isfinite(args.gamma):
-        raise UsageError(f"--gamma must be a finite number > 0, got {args.gamma}")
-    if not args.beta >= 0 or not math.isfinite(args.beta):
-        raise UsageError(f"--beta must be a finite number >= 0, got {args.beta}")
-    if not args.lr > 0 or not math.isfinite(args.lr):
-        raise UsageError(f"--lr must be a finite number > 0, got {args.lr}")
-    if not 0 < args.test_fraction < 1:
-        raise UsageError(f"--test-fraction must lie strictly between 0 and 1, got {args.test_fraction}")
+    check_flags(args, DEFAULTS)
     if args.resume and args.overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
     if args.logdir and importlib.util.find_spec("tensorboard") is None:
         raise UsageError("--logdir needs the tensorboard package: pip install -r requirements.txt")
 
 
-def prepare_run(args):
-    """The run's config: from config.json when resuming, else from the flags and the data."""
-    config_path = os.path.join(args.checkpoint_dir, CONFIG_FILE)
-    if args.resume:
-        if not os.path.isfile(config_path):
-            raise UsageError(f"{args.checkpoint_dir}: nothing to resume (no {CONFIG_FILE})")
-        config = load_config(args.checkpoint_dir)
-        ignored = [name for name in DEFAULTS if name not in RESUME_OVERRIDES + ("logdir", "checkpoint_dir")
-                   and getattr(args, name) != DEFAULTS[name][0] and getattr(args, name) != config.get(name)]
-        if ignored:
-            print(f"note: resuming with the settings in {config_path}; ignoring "
-                  + ", ".join("--" + name.replace("_", "-") for name in ignored))
-        config.update({name: getattr(args, name) for name in RESUME_OVERRIDES
-                       if name == "epochs" or getattr(args, name) != DEFAULTS[name][0]})
-        return config
-    if os.path.isfile(config_path) and not args.overwrite:
-        raise UsageError(f"{args.checkpoint_dir} already holds a run; pass --resume to continue it, "
-                         "--overwrite to replace it, or choose another --checkpoint-dir")
-    config = {name: getattr(args, name) for name in DEFAULTS if name != "logdir"}
-    config["data"] = os.path.abspath(args.data)
-    config["test_data"] = os.path.abspath(args.test_data) if args.test_data else None
-    return config
+def given_flags(parser, argv):
+    """The names of the flags given on the command line (not left at their defaults)."""
+    unset = object()
+    given = parser.parse_args(argv, argparse.Namespace(**{name: unset for name in DEFAULTS}))
+    return {name for name in DEFAULTS if getattr(given, name) is not unset}
 
 
-def load_split(config):
-    """Training and test rows of the run; records the data facts the model is rebuilt from."""
-    train, test = load_run_data(config, stream=config["streaming"])
-    config.update(data_dim=int(train.shape[1]), train_rows=len(train), test_rows=len(test))
-    if "data_shift" not in config:
-        mean, std = data_processing.column_mean_std(train)
-        config.update(data_shift=mean.tolist(), data_scale=np.maximum(std, 1e-6).tolist())
-    if config["batch_size"] > len(train):
-        print(f"note: --batch-size {config['batch_size']} exceeds the {len(train)} training rows; "
+def resume_config(args, folder, given):
+    """The run's config for --resume: its config.json with the allowed overrides; other flags given with
+    other values than the run's are named in a warning. Refuses an --epochs that leaves nothing to train."""
+    config = folder.load_config()
+    done = folder.checkpoints()[0][0]
+    if args.epochs < done:
+        raise UsageError(f"--epochs {args.epochs} is below the {done} epochs already trained in {folder.path}; "
+                         "nothing changed")
+    flags = {name: os.path.abspath(getattr(args, name)) if name in ("data", "test_data") else getattr(args, name)
+             for name in given if hasattr(config, name) and name not in RESUME_OVERRIDES}
+    ignored = [f"--{name.replace('_', '-')} {value} (the run has {getattr(config, name)})"
+               for name, value in sorted(flags.items()) if value != getattr(config, name)]
+    if ignored:
+        print(f"warning: resuming with the settings in {folder.file(CONFIG_FILE)}; ignoring " + ", ".join(ignored),
+              file=sys.stderr)
+    return dataclasses.replace(config, **{name: getattr(args, name) for name in RESUME_OVERRIDES
+                                          if name == "epochs" or name in given})
+
+
+def new_config(args, train, test):
+    """The config of a new run: the flags, and the facts of its data that the model is rebuilt from."""
+    if args.batch_size > len(train):
+        print(f"note: --batch-size {args.batch_size} exceeds the {len(train)} training rows; "
               "using all of them as one batch")
-        config["batch_size"] = len(train)
-    return train, test
+    mean, std = data_processing.column_mean_std(train)
+    digest = lambda path: path and data_processing.file_digest(path)  # noqa: E731
+    flags = {name: getattr(args, name) for name in DEFAULTS if name not in ("checkpoint_dir", "logdir")}
+    return RunConfig(**{**flags, "schema_version": SCHEMA_VERSION, "data": os.path.abspath(args.data),
+                        "data_sha256": digest(args.data),
+                        "test_data": args.test_data and os.path.abspath(args.test_data),
+                        "test_data_sha256": digest(args.test_data), "batch_size": min(args.batch_size, len(train)),
+                        "data_dim": int(train.shape[1]), "train_rows": len(train), "test_rows": len(test),
+                        "data_shift": tuple(mean.tolist()), "data_scale": tuple(np.maximum(std, 1e-6).tolist())})
 
 
 class StopRequest:
@@ -137,47 +130,46 @@ class StopRequest:
         self.signal_number = number
 
 
-def train(config, train_rows, test_rows, args):
-    """The training loop: compiled epochs, progress lines, checkpoints, history; returns the exit status."""
+def train(config, train_rows, test_rows, args, folder):
+    """The training loop: compiled epochs, progress lines, and a commit into the run folder at every save;
+    returns the exit status."""
     tf = import_tensorflow(args.verbose)
     from beta_vae_models import Trainer, linear_ramp, make_optimizer
-    from beta_vae_run import build_model, checkpoint_manager
+    from beta_vae_run import build_model
 
-    tf.keras.utils.set_random_seed(config["seed"])
+    tf.keras.utils.set_random_seed(config.seed)
     model = build_model(config)
-    trainer = Trainer(model, make_optimizer(config["optimizer"], config["lr"]), config["beta"], config["seed"],
-                      config["mc_samples"], gamma=None if config["capacity"] is None else config["gamma"])
-    checkpoint, manager = checkpoint_manager(model, trainer.optimizer, args.checkpoint_dir)
+    trainer = Trainer(model, make_optimizer(config.optimizer, config.lr), config.beta, config.seed,
+                      config.mc_samples, gamma=None if config.capacity is None else config.gamma)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=trainer.optimizer, epoch=tf.Variable(0, dtype=tf.int64))
     history = []
     if args.resume:
-        restore_checkpoint(checkpoint, manager.latest_checkpoint)
-        trainer.optimizer.learning_rate.assign(config["lr"])
-        done = int(checkpoint.epoch.numpy())
-        history = [row for row in read_history(args.checkpoint_dir) if row["epoch"] <= done]
+        done = folder.restore(checkpoint)
+        trainer.optimizer.learning_rate.assign(config.lr)
+        history = folder.read_history(through=done)
+        if len(history) != done:
+            print(f"warning: {folder.file(HISTORY_FILE)} holds {len(history)} of the {done} epochs trained "
+                  "(written by an older version?); the missing rows stay missing", file=sys.stderr)
         print(f"resuming {args.checkpoint_dir} after epoch {done}")
-    elif args.overwrite:
-        remove_run(args.checkpoint_dir)
-    os.makedirs(args.checkpoint_dir, exist_ok=True)
-    data_processing.atomic_write_text(os.path.join(args.checkpoint_dir, CONFIG_FILE),
-                                      json.dumps(config, indent=1) + "\n")
+    else:
+        folder.begin(replace=args.overwrite)
     writer = tf.summary.create_file_writer(args.logdir) if args.logdir else None
-    steps_per_epoch = math.ceil(len(train_rows) / config["batch_size"])
-    train_tensor = None if config["streaming"] else tf.constant(train_rows)
+    steps_per_epoch = math.ceil(len(train_rows) / config.batch_size)
+    train_tensor = None if config.streaming else tf.constant(train_rows)
     test_tensor = tf.constant(test_rows)
     stop = StopRequest()
     saved_epoch = int(checkpoint.epoch.numpy())
 
     def save(epoch):
-        manager.save(checkpoint_number=epoch)
-        write_history(args.checkpoint_dir, history)
+        folder.commit(config, history, checkpoint)
         return epoch
 
-    for epoch in range(saved_epoch, config["epochs"]):
+    for epoch in range(saved_epoch, config.epochs):
         started = time.perf_counter()
-        trainer.beta.assign(linear_ramp(epoch, config["beta"], config["kl_warmup_epochs"]))
-        trainer.capacity.assign(linear_ramp(epoch, config["capacity"] or 0.0, config["capacity_epochs"]))
-        indices, weights = data_processing.epoch_order(len(train_rows), config["batch_size"], config["seed"], epoch)
-        if config["streaming"]:
+        trainer.beta.assign(linear_ramp(epoch, config.beta, config.kl_warmup_epochs))
+        trainer.capacity.assign(linear_ramp(epoch, config.capacity or 0.0, config.capacity_epochs))
+        indices, weights = data_processing.epoch_order(len(train_rows), config.batch_size, config.seed, epoch)
+        if config.streaming:
             loss, kl, log_likelihood = trainer.run_batches(streamed_batches(tf, train_rows, indices, weights),
                                                            epoch * steps_per_epoch)
         else:
@@ -188,17 +180,17 @@ def train(config, train_rows, test_rows, args):
                 and all(np.all(np.isfinite(variable.numpy())) for variable in model.trainable_variables)):
             remedy = (f"the last good checkpoint (epoch {saved_epoch}) is kept; continue from it with a lower "
                       f"learning rate: python beta_vae_main.py --resume --checkpoint-dir {args.checkpoint_dir} "
-                      f"--epochs {config['epochs']} --lr {config['lr'] / 10:g}" if saved_epoch else
-                      f"nothing was saved; start again with a --lr lower than {config['lr']:g}")
+                      f"--epochs {config.epochs} --lr {config.lr / 10:g}" if saved_epoch else
+                      f"nothing was saved; start again with a --lr lower than {config.lr:g}")
             print(f"error: epoch {epoch + 1}: the loss became {loss} (test loss {test_loss}); {remedy}",
                   file=sys.stderr)
             return 1
         row = dict(zip(HISTORY_COLUMNS, (epoch + 1, loss, kl, log_likelihood, test_loss, seconds,
                                          trainer.beta.numpy(), trainer.capacity.numpy())))
         history.append(row)
-        schedule = (f"  beta {row['beta']:.3g}" if config["kl_warmup_epochs"] else "") + \
-            (f"  C {row['capacity']:.3g}" if config["capacity"] is not None else "")
-        print(f"epoch {epoch + 1:4d}/{config['epochs']}{schedule}  loss {loss:9.4f}  kl {kl:7.4f}  "
+        schedule = (f"  beta {row['beta']:.3g}" if config.kl_warmup_epochs else "") + \
+            (f"  C {row['capacity']:.3g}" if config.capacity is not None else "")
+        print(f"epoch {epoch + 1:4d}/{config.epochs}{schedule}  loss {loss:9.4f}  kl {kl:7.4f}  "
               f"log_likelihood {log_likelihood:9.4f}  test_loss {test_loss:9.4f}  "
               f"{len(train_rows) / seconds:9,.0f} samples/s", flush=True)
         if writer:
@@ -206,16 +198,14 @@ def train(config, train_rows, test_rows, args):
                 for name in HISTORY_COLUMNS[1:]:
                     tf.summary.scalar(name, row[name])
         checkpoint.epoch.assign(epoch + 1)
-        if (epoch + 1) % config["save_every"] == 0 or epoch + 1 == config["epochs"] or stop.signal_number:
+        if (epoch + 1) % config.save_every == 0 or epoch + 1 == config.epochs or stop.signal_number:
             saved_epoch = save(epoch + 1)
         if stop.signal_number:
             print(f"stopped by {signal.Signals(stop.signal_number).name} after epoch {epoch + 1}, checkpoint "
                   f"saved; continue with: python beta_vae_main.py --resume --checkpoint-dir "
-                  f"{args.checkpoint_dir} --epochs {config['epochs']}", file=sys.stderr)
+                  f"{args.checkpoint_dir} --epochs {config.epochs}", file=sys.stderr)
             return 128 + stop.signal_number
-    if saved_epoch < config["epochs"]:
-        save(config["epochs"])
-    print(f"trained {config['epochs']} epochs; checkpoint, {CONFIG_FILE} and {HISTORY_FILE} in "
+    print(f"trained {config.epochs} epochs; checkpoint, {CONFIG_FILE} and {HISTORY_FILE} in "
           f"{args.checkpoint_dir}")
     return 0
 
@@ -233,22 +223,27 @@ def streamed_batches(tf, rows, indices, weights):
     return dataset.prefetch(2)
 
 
-def remove_run(checkpoint_dir):
-    """Delete the files of an earlier run (only those this script writes) before --overwrite replaces it."""
-    for name in os.listdir(checkpoint_dir) if os.path.isdir(checkpoint_dir) else ():
-        if name.startswith("ckpt-") or name in ("checkpoint", CONFIG_FILE, HISTORY_FILE):
-            os.remove(os.path.join(checkpoint_dir, name))
-
-
 def main(argv=None):
     """Parse and check the flags and data, then train."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
 
     def run():
         validate_flags(args)
-        config = prepare_run(args)
-        train_rows, test_rows = load_split(config)
-        return train(config, train_rows, test_rows, args)
+        folder = RunFolder(args.checkpoint_dir)
+        with folder.writing():
+            if args.resume:
+                config = resume_config(args, folder, given_flags(parser, argv))
+                if config.epochs == folder.checkpoints()[0][0]:
+                    print(f"{args.checkpoint_dir} already holds {config.epochs} epochs: nothing to train")
+                    return 0
+                train_rows, test_rows = load_run_data(config, stream=config.streaming)
+            else:
+                train_rows, test_rows = load_split(args.data, args.test_data, args.test_fraction, args.seed,
+                                                   stream=args.streaming)
+                config = new_config(args, train_rows, test_rows)
+            return train(config, train_rows, test_rows, args, folder)
 
     return run_cli(run)
 

@@ -1,54 +1,238 @@
-"""A training run on disk (config.json, history.csv, checkpoint) and the plumbing both CLIs share.
+"""A training run on disk, and the only code that reads or writes one: config.json, history.csv, the
+checkpoints, the writer's lock and the after-training outputs kept inside the run.
 
-Importing this module does not import TensorFlow: the CLIs check flags and data first, so that bad input
-fails in a fraction of a second, and only then pay for TensorFlow's start-up.
+Guarantees (README, "What checkpoints/ holds"): one writer at a time (run_lock.RunLock); each save is one
+commit, its checkpoint's .index file appearing last, after the config and the history it needs; --overwrite
+trains into a staging folder beside the run and swaps it in whole at its first commit; a folder without a
+checkpoint holds nothing to lose. Importing this module does not import TensorFlow.
 """
-import argparse
+import contextlib
 import csv
+import glob
 import io
 import json
 import os
+import re
+import shutil
 import sys
 
 import numpy as np
 
 import data_processing
+from cli_errors import OneLineParser, UsageError, check_minimum, check_seed, run_cli  # noqa: F401  (the CLIs' plumbing)
+from run_config import config_from_dict
+from run_lock import LOCK_FILE, RunLock, exchange_folders
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 # beta and capacity: the effective values of the epoch under --kl-warmup-epochs and --capacity.
 HISTORY_COLUMNS = ("epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds", "beta", "capacity")
+KEEP_CHECKPOINTS = 3
+# What after-training writes inside a run: replaced with the run by --overwrite, never moved across.
+OUTPUTS = ("evaluation.json", "plots", "prior_samples", "recon")
+_CHECKPOINT = re.compile(r"ckpt-(\d+)\.index$")
 
 
-class UsageError(ValueError):
-    """A mistake in the flags or files a user gave, reported as one line with exit status 2."""
+def is_run_file(name):
+    """Whether a file name in a run folder is one of the files training writes (or its leftovers)."""
+    return (name in (CONFIG_FILE, HISTORY_FILE, "checkpoint", LOCK_FILE) or name.startswith("ckpt-")
+            or ".tmp" in name)
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr (exit status 2), like every other user error."""
-
-    def error(self, message):
-        print(f"error: {message} (see --help)", file=sys.stderr)
-        sys.exit(2)
+def _is_foreign(name):
+    """Whether an entry of a run folder belongs to neither the run nor its outputs (e.g. checkpoints/sweep/)."""
+    return not is_run_file(name) and os.path.splitext(name)[0] not in OUTPUTS
 
 
-def check_minimum(args, names, minimum):
-    """Raise a UsageError naming the first of the flags `names` whose value is below `minimum`."""
-    for name in names:
-        if getattr(args, name) < minimum:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least {minimum}, got {getattr(args, name)}")
+class RunFolder:
+    """One run folder. Readers may use it at any time; writers enter `writing()` first."""
 
+    def __init__(self, path):
+        self.path = path
+        self.restored_epoch = None  # the epoch of the checkpoint restore() used, once it has run
+        self._lock = None
+        self._staging = None
 
-def run_cli(body):
-    """Run a CLI body; report user errors as one line on stderr with exit status 2 instead of a traceback."""
-    try:
-        return body()
-    except (UsageError, data_processing.DataError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    def file(self, name):
+        """The path of a file inside the run."""
+        return os.path.join(self.path, name)
+
+    def checkpoints(self):
+        """The committed checkpoints as (epoch, path prefix), newest first."""
+        found = (_CHECKPOINT.match(os.path.basename(path)) for path in glob.glob(self.file("ckpt-*.index")))
+        return sorted(((int(match[1]), self.file(f"ckpt-{match[1]}")) for match in found if match), reverse=True)
+
+    def is_run(self):
+        """Whether the folder holds a run: at least one committed checkpoint (else there is nothing to lose)."""
+        return bool(self.checkpoints())
+
+    @contextlib.contextmanager
+    def writing(self):
+        """Hold the run's lock while writing; a second writer gets a UsageError naming this process. A folder
+        this call had to create is removed again if nothing was committed into it."""
+        created = not os.path.isdir(self.path)
+        self._lock = RunLock(self.path).acquire()
+        try:
+            self._recover_staging()
+            yield self
+        finally:
+            self._abandon_staging()
+            if created and os.listdir(self.path) == [LOCK_FILE]:
+                os.remove(self._lock.path)
+                os.rmdir(self.path)
+            self._lock.release()
+
+    def load_config(self):
+        """The run's RunConfig, checked field by field; a UsageError for no run or a damaged config.json."""
+        path = self.file(CONFIG_FILE)
+        if not self.is_run():
+            hint = "training stopped before its first save" if os.path.isfile(path) else "no checkpoint"
+            raise UsageError(f"{self.path}: no trained model here ({hint}); train one with "
+                             f"python beta_vae_main.py --checkpoint-dir {self.path}")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                values = json.load(handle)
+        except FileNotFoundError:
+            raise UsageError(f"{path}: missing, although the folder holds checkpoints") from None
+        except (ValueError, UnicodeDecodeError) as error:
+            raise UsageError(f"{path}: not valid JSON ({str(error)[:120]})") from None
+        return config_from_dict(values, path)
+
+    def read_history(self, through=None):
+        """history.csv as dicts of numbers (epoch as int) up to the committed epoch (or `through`); rows a
+        save wrote before its checkpoint landed are not part of the run. Empty when there is none yet."""
+        path = self.file(HISTORY_FILE)
+        if through is None:
+            through = self.restored_epoch or next(iter(self.checkpoints()), (0,))[0]
+        if not os.path.isfile(path):
+            return []
+        rows = []
+        try:
+            with open(path, encoding="utf-8", newline="") as handle:
+                reader = csv.reader(handle)
+                if tuple(next(reader, ())) != HISTORY_COLUMNS:
+                    raise ValueError(f"expected the header {','.join(HISTORY_COLUMNS)}")
+                for number, values in enumerate(reader, start=2):
+                    if len(values) != len(HISTORY_COLUMNS):
+                        raise ValueError(f"row {number} has {len(values)} fields, expected {len(HISTORY_COLUMNS)}")
+                    row = {name: float(value) for name, value in zip(HISTORY_COLUMNS, values)}
+                    row["epoch"] = int(row["epoch"])
+                    if row["epoch"] != len(rows) + 1:
+                        raise ValueError(f"row {number} is epoch {row['epoch']}, expected {len(rows) + 1}")
+                    rows.append(row)
+        except (ValueError, UnicodeDecodeError, csv.Error) as error:
+            raise UsageError(f"{path}: damaged ({str(error)[:120]})") from None
+        return rows[:through]
+
+    def restore(self, checkpoint, partial=False):
+        """Restore a tf.train.Checkpoint from the newest readable checkpoint and return its epoch; an
+        unreadable one is skipped with a one-line warning. All unreadable: the newest one's UsageError."""
+        failures = []
+        for epoch, prefix in self.checkpoints():
+            try:
+                restore_checkpoint(checkpoint, prefix, partial)
+            except UsageError as error:
+                failures.append(error)
+                continue
+            if failures:
+                print(f"warning: {failures[0]}; using the previous checkpoint, epoch {epoch}", file=sys.stderr)
+            self.restored_epoch = epoch
+            return epoch
+        raise failures[0] if failures else UsageError(f"{self.path}: no checkpoint to restore")
+
+    def restore_model(self, verbose=False):
+        """Rebuild the trained model from config.json and the newest readable checkpoint; returns
+        (model, config)."""
+        config = self.load_config()
+        tf = import_tensorflow(verbose)
+        model = build_model(config)
+        self.restore(tf.train.Checkpoint(model=model), partial=True)
+        return model, config
+
+    def begin(self, replace):
+        """Prepare to train a new run here (under writing()). A folder holding a run is refused unless
+        replace; then the new run trains in a staging folder until its first commit swaps it in."""
+        if not self.is_run():
+            self._remove_entries(self.path, is_run_file, keep=(LOCK_FILE,))
+            return
+        if not replace:
+            raise UsageError(f"{self.path} already holds a run; pass --resume to continue it, --overwrite to "
+                             "replace it, or choose another --checkpoint-dir")
+        self._staging = RunLock(self._staging_path(os.getpid())).acquire()
+
+    def commit(self, config, history, checkpoint):
+        """Save one consistent state: config.json and history.csv first, then the checkpoint of the last
+        history row, whose .index file appearing is the commit; then keep only the newest checkpoints."""
+        folder = self._staging.folder if self._staging else self.path
+        data_processing.atomic_write_text(os.path.join(folder, CONFIG_FILE),
+                                          json.dumps(config.to_dict(), indent=1) + "\n")
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({name: row[name] for name in HISTORY_COLUMNS} for row in history)
+        data_processing.atomic_write_text(os.path.join(folder, HISTORY_FILE), text.getvalue())
+        checkpoint.write(os.path.join(folder, f"ckpt-{history[-1]['epoch']}"))
+        if self._staging:
+            self._swap_in_staging()
+        kept = {f"ckpt-{epoch}" for epoch, _ in self.checkpoints()[:KEEP_CHECKPOINTS]}
+        # The .index (sorted before .data) goes first: a checkpoint is never listed with its data gone.
+        self._remove_entries(self.path, lambda name: name.startswith("ckpt-")
+                             and re.split(r"[._]", name)[0] not in kept, key=lambda name: ".index" not in name)
+
+    def _swap_in_staging(self):
+        """Move what is not the old run's across (e.g. checkpoints/sweep/), then swap the folders in one
+        step and delete the old run, now in the staging folder."""
+        staging = self._staging.folder
+        for name in filter(_is_foreign, os.listdir(self.path)):
+            os.rename(self.file(name), os.path.join(staging, name))
+        exchange_folders(staging, self.path)
+        shutil.rmtree(staging)
+        self._lock.release()
+        self._lock, self._staging = self._staging, None
+
+    def _staging_path(self, pid):
+        parent, name = os.path.split(os.path.abspath(self.path))
+        return os.path.join(parent, f".{name}.overwrite-{pid}")
+
+    def _recover_staging(self):
+        """Clear the staging folders of --overwrite runs killed before their swap (this process holds the
+        lock, so they are dead): entries moved out of the run go back, the rest is deleted."""
+        for staging in glob.glob(self._staging_path("*")):
+            for name in filter(_is_foreign, os.listdir(staging)):
+                if not os.path.exists(self.file(name)):
+                    os.rename(os.path.join(staging, name), self.file(name))
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _abandon_staging(self):
+        if self._staging:
+            shutil.rmtree(self._staging.folder, ignore_errors=True)
+            self._staging.release()
+            self._staging = None
+
+    @staticmethod
+    def _remove_entries(folder, select, keep=(), key=None):
+        for name in sorted(os.listdir(folder), key=key):
+            path = os.path.join(folder, name)
+            if select(name) and name not in keep:
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+    def check_output(self, path, inputs=()):
+        """Refuse (UsageError) an output path that is one of the run's own files or one of `inputs` (the
+        data the run was trained or tested on, the rows given to after-training): writing would destroy it."""
+        real = os.path.realpath(path)
+        name = os.path.basename(real)
+        if os.path.dirname(real) == os.path.realpath(self.path) and is_run_file(name):
+            raise UsageError(f"{path}: is this run's own {name}; writing there would destroy the run; "
+                             "choose another --output")
+        for source in filter(None, inputs):
+            if real == os.path.realpath(source) or (os.path.exists(path) and os.path.exists(source)
+                                                    and os.path.samefile(path, source)):
+                raise UsageError(f"{path}: is {source}, which this run reads; writing there would destroy it; "
+                                 "choose another --output")
+
+    def holds(self, path):
+        """Whether path lies inside this run folder (writing there needs the run's lock)."""
+        return os.path.realpath(path).startswith(os.path.realpath(self.path) + os.sep)
 
 
 def import_tensorflow(verbose=False):
@@ -73,88 +257,37 @@ def import_tensorflow(verbose=False):
     return tf
 
 
-def load_config(checkpoint_dir):
-    """The config.json of a finished run, or a UsageError saying that the folder holds no run."""
-    path = os.path.join(checkpoint_dir, CONFIG_FILE)
-    if not os.path.isfile(path):
-        raise UsageError(f"{checkpoint_dir}: no trained model here (no {CONFIG_FILE}); train one with "
-                         f"python beta_vae_main.py --checkpoint-dir {checkpoint_dir}")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except ValueError as error:
-        raise UsageError(f"{path}: not valid JSON ({error})") from None
-
-
-def load_run_data(config, stream=False):
-    """The training and test rows of a run, as float32; refuses a data file changed since training.
-
-    stream: leave the training rows in the memory-mapped .npy file (a data_processing.RowSubset)."""
-    data = data_processing.load_data(config["data"], memory_map=stream)
-    digest = data_processing.file_digest(config["data"])
-    if config.setdefault("data_sha256", digest) != digest:
-        raise UsageError(f"{config['data']}: file changed since this run was trained")
-    if config["test_data"]:
-        train_rows, test = np.arange(len(data)), data_processing.load_data(config["test_data"])
+def load_split(data_path, test_path, test_fraction, seed, stream=False):
+    """The training and test rows (float32) of a data file and an optional test file, or of the file's
+    seeded split. stream: leave the training rows in the memory-mapped .npy file (a RowSubset)."""
+    data = data_processing.load_data(data_path, memory_map=stream)
+    if test_path:
+        train_rows, test = np.arange(len(data)), data_processing.load_data(test_path)
         if test.shape[1] != data.shape[1]:
-            raise UsageError(f"{config['test_data']}: has {test.shape[1]} columns, the training data "
-                             f"{data.shape[1]}")
+            raise UsageError(f"{test_path}: has {test.shape[1]} columns, the training data {data.shape[1]}")
     else:
         try:
-            train_rows, test_rows = data_processing.split_indices(len(data), config["test_fraction"], config["seed"])
+            train_rows, test_rows = data_processing.split_indices(len(data), test_fraction, seed)
         except data_processing.DataError as error:
-            raise data_processing.DataError(f"{config['data']}: {error}") from None
+            raise data_processing.DataError(f"{data_path}: {error}") from None
         test = data[test_rows]
     train = data_processing.RowSubset(data, train_rows) if stream else data[train_rows].astype(np.float32)
     return train, np.asarray(test, dtype=np.float32)
 
 
-def write_history(checkpoint_dir, rows):
-    """Write history.csv atomically, one row per epoch."""
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({name: row[name] for name in HISTORY_COLUMNS} for row in rows)
-    data_processing.atomic_write_text(os.path.join(checkpoint_dir, HISTORY_FILE), text.getvalue())
-
-
-def read_history(checkpoint_dir):
-    """The rows of history.csv as dicts of numbers (epoch as int); empty when there is none yet."""
-    path = os.path.join(checkpoint_dir, HISTORY_FILE)
-    if not os.path.isfile(path):
-        return []
-    with open(path, encoding="utf-8") as handle:
-        return [{name: int(value) if name == "epoch" else float(value) for name, value in row.items()}
-                for row in csv.DictReader(handle)]
+def load_run_data(config, stream=False):
+    """The training and test rows of a run; refuses a data file changed since training."""
+    for path, digest in ((config.data, config.data_sha256), (config.test_data, config.test_data_sha256)):
+        if path and os.path.isfile(path) and data_processing.file_digest(path) != digest:
+            raise UsageError(f"{path}: file changed since this run was trained")
+    return load_split(config.data, config.test_data, config.test_fraction, config.seed, stream)
 
 
 def build_model(config):
     """A fresh BetaVAE with the architecture and data standardisation recorded in config."""
     from beta_vae_models import BetaVAE
-    return BetaVAE(config["data_dim"], config["latent_dim"], config["hidden_units"],
-                   config["data_shift"], config["data_scale"])
-
-
-def checkpoint_manager(model, optimizer, checkpoint_dir):
-    """A tf.train.Checkpoint of model, optimizer and epoch, and the manager that saves it in checkpoint_dir."""
-    import tensorflow as tf
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=tf.Variable(0, dtype=tf.int64))
-    return checkpoint, tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=3)
-
-
-def restore_model(checkpoint_dir, verbose=False):
-    """Rebuild the trained model from config.json and the latest checkpoint; returns (model, config).
-
-    A checkpoint of another architecture, or a missing one, is a UsageError naming the folder."""
-    config = load_config(checkpoint_dir)
-    tf = import_tensorflow(verbose)
-    model = build_model(config)
-    latest = tf.train.latest_checkpoint(checkpoint_dir)
-    if latest is None:
-        raise UsageError(f"{checkpoint_dir}: {CONFIG_FILE} but no checkpoint files; was training stopped "
-                         "before its first save?")
-    restore_checkpoint(tf.train.Checkpoint(model=model), latest, partial=True)
-    return model, config
+    return BetaVAE(config.data_dim, config.latent_dim, config.hidden_units, list(config.data_shift),
+                   list(config.data_scale))
 
 
 def restore_checkpoint(checkpoint, path, partial=False):
@@ -166,5 +299,5 @@ def restore_checkpoint(checkpoint, path, partial=False):
         (status.expect_partial() if partial else status).assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise UsageError(f"{path}: does not match the model described by {CONFIG_FILE} "
+        raise UsageError(f"{path}: unreadable or does not match the model described by {CONFIG_FILE} "
                          f"({first_line[:200]})") from None

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from beta_vae_run import (OneLineParser, UsageError, check_minimum, import_tensorflow, load_config, load_run_data,
+from beta_vae_run import (OneLineParser, RunFolder, UsageError, check_minimum, import_tensorflow, load_run_data,
                           run_cli)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,7 +38,7 @@ def parse_betas(text):
 def run_one(beta, args, training_flags):
     """Train and evaluate the model of one beta in subprocesses; returns its evaluation report."""
     folder = os.path.join(args.sweep_dir, f"beta_{beta:g}")
-    resume = ["--resume"] if os.path.isfile(os.path.join(folder, "config.json")) else []
+    resume = ["--resume"] if RunFolder(folder).is_run() else []
     commands = [[sys.executable, os.path.join(HERE, "beta_vae_main.py"), "--beta", repr(beta), "--epochs",
                  str(args.epochs), "--checkpoint-dir", folder, *resume, *training_flags],
                 [sys.executable, os.path.join(HERE, "beta_vae_after_training.py"), "--mode", "evaluate",
@@ -49,7 +49,7 @@ def run_one(beta, args, training_flags):
             raise UsageError(f"beta {beta:g}: {os.path.basename(command[1])} failed: "
                              f"{(result.stderr.strip().splitlines() or ['no message'])[-1]}")
     print(f"beta {beta:g}: done ({folder})", flush=True)
-    with open(os.path.join(folder, "evaluation.json"), encoding="utf-8") as handle:
+    with open(RunFolder(folder).file("evaluation.json"), encoding="utf-8") as handle:
         return json.load(handle)
 
 
@@ -73,7 +73,7 @@ def optimum_curve(config, betas):
     train, test = load_run_data(config)
     train_moments = (train.mean(axis=0), np.cov(train, rowvar=False, bias=True))
     test_moments = (test.mean(axis=0), np.cov(test, rowvar=False, bias=True))
-    return [{"beta": beta, **held_out_linear_optimum(train_moments, test_moments, beta, config["latent_dim"],
+    return [{"beta": beta, **held_out_linear_optimum(train_moments, test_moments, beta, config.latent_dim,
                                                      LOG_SCALE_MIN)} for beta in betas]
 
 
@@ -103,7 +103,7 @@ def main(argv=None):
             writer.writeheader()
             writer.writerows(rows)
         print(format_table(rows))
-        config = load_config(os.path.join(args.sweep_dir, f"beta_{betas[0]:g}"))
+        config = RunFolder(os.path.join(args.sweep_dir, f"beta_{betas[0]:g}")).load_config()
         grid = np.geomspace(min(b for b in betas if b > 0) / 1.5, max(betas) * 1.5, 60) if max(betas) > 0 else []
         import beta_vae_plots as plots
         curve = optimum_curve(config, grid)

@@ -11,17 +11,19 @@ import sys
 
 import numpy as np
 
-TEXT_SUFFIXES = (".txt", ".dat")
+from array_output import SUFFIXES, ArrayWriter
+from cli_errors import UsageError
+
 # Default correlation eigenvalues of generated data: 0.7 D, then each factor 0.23 times the one before
 # (7 and 1.6 for the shipped 10-D, 2-factor data), so that on the shipped data beta = 1 and 2 keep both
 # latent dimensions, beta = 4 keeps one and beta above about 7 none (see README, "What beta does").
 DEFAULT_TOP_EIGENVALUE = 0.7
 DEFAULT_EIGENVALUE_RATIO = 0.23
-SUFFIXES = (".npy", ".csv") + TEXT_SUFFIXES
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model computes in float32
 CHUNK_ROWS = 1 << 16  # rows per pass when scanning data that may be memory-mapped
 
 
-class DataError(ValueError):
+class DataError(UsageError):
     """A problem with a user's data file, with a message meant to be shown to the user as it is."""
 
 
@@ -47,11 +49,13 @@ def load_data(path, memory_map=False):
     if data.shape[0] == 0 or data.shape[1] == 0:
         raise DataError(f"{path}: no data (shape {data.shape})")
     for start in range(0, len(data), CHUNK_ROWS):  # in chunks, so a memory map is never read whole
-        bad = np.argwhere(~np.isfinite(data[start:start + CHUNK_ROWS]))
+        chunk = data[start:start + CHUNK_ROWS]
+        bad = np.argwhere(~np.isfinite(chunk) | (np.abs(chunk) > FLOAT32_MAX))
         if bad.size:
             row, col = bad[0]
-            raise DataError(f"{path}: row {start + row + 1}, column {col + 1}: value "
-                            f"{data[start + row, col]} is not finite")
+            value = data[start + row, col]
+            problem = "is not finite" if not np.isfinite(value) else f"overflows float32 (largest {FLOAT32_MAX:.4g})"
+            raise DataError(f"{path}: row {start + row + 1}, column {col + 1}: value {value} {problem}")
     return data
 
 
@@ -75,23 +79,28 @@ def _load_npy(path, memory_map):
 
 
 def _load_text(path, delimiter):
-    """Parse text row by row so that errors can name the row and column."""
+    """Parse UTF-8 text row by row so that errors can name the row and column. A byte-order mark is
+    ignored, quoted numbers are read, and only a first line that is not all numbers is a header."""
     rows = []
-    header_allowed = delimiter == ","
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line_number, line in enumerate(handle, start=1):
+    header_allowed = True
+    with open(path, "rb") as handle:
+        start = handle.read(1 << 16)
+    if b"\0" in start or start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise DataError(f"{path}: not a text file (binary, or UTF-16); save it as UTF-8 text or as .npy")
+    with open(path, encoding="utf-8-sig") as handle:
+        for line_number, line in enumerate(_text_lines(handle, path), start=1):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            tokens = [token.strip() for token in line.split(delimiter)]
+            tokens = [_unquote(token.strip()) for token in line.split(delimiter)]
             try:
                 values = [float(token) for token in tokens]
             except ValueError:
-                if header_allowed:  # the first line of a CSV may name the columns
+                if header_allowed:  # the first line may name the columns
                     header_allowed = False
                     continue
                 column = next(i for i, token in enumerate(tokens) if not _is_number(token))
                 raise DataError(f"{path}: row {line_number}, column {column + 1}: "
-                                f"'{tokens[column]}' is not a number") from None
+                                f"'{tokens[column][:40]}' is not a number") from None
             if rows and len(values) != len(rows[0]):
                 raise DataError(f"{path}: row {line_number} has {len(values)} columns, "
                                 f"expected {len(rows[0])} like the rows before it")
@@ -100,6 +109,19 @@ def _load_text(path, delimiter):
     if not rows:
         raise DataError(f"{path}: file holds no data rows")
     return np.array(rows, dtype=np.float64)
+
+
+def _text_lines(handle, path):
+    """The lines of a text file, with a file that is not UTF-8 reported as one DataError."""
+    try:
+        yield from handle
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a UTF-8 text file; save it as UTF-8 text or as .npy") from None
+
+
+def _unquote(token):
+    """A number written in quotes ("1.5" or '1.5'), as spreadsheets export it, without them."""
+    return token[1:-1].strip() if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'" else token
 
 
 def _is_number(token):
@@ -111,20 +133,9 @@ def _is_number(token):
 
 
 def save_array(path, array):
-    """Write an array in the format named by the file's extension (.npy, .csv, .txt or .dat), atomically."""
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix not in SUFFIXES:
-        raise DataError(f"{path}: unknown output format '{suffix}', expected one of {', '.join(SUFFIXES)}")
-    temporary = f"{path}.tmp{os.getpid()}{suffix}"
-    try:
-        if suffix == ".npy":
-            np.save(temporary, array)
-        else:
-            np.savetxt(temporary, array, delimiter="," if suffix == ".csv" else " ", fmt="%.7g")
-        os.replace(temporary, path)
-    except OSError as error:
-        _remove_quietly(temporary)
-        raise DataError(f"{path}: cannot write ({error.strerror})") from None
+    """Write a 2-D array in the format named by the file's extension (.npy, .csv, .txt or .dat), atomically."""
+    with ArrayWriter(path, *array.shape, dtype=array.dtype) as writer:
+        writer.write(array)
 
 
 def atomic_write_text(path, text):
@@ -135,13 +146,6 @@ def atomic_write_text(path, text):
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
-
-
-def _remove_quietly(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def file_digest(path):

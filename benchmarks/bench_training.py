@@ -20,7 +20,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 import data_processing  # noqa: E402  (needs the path above)
-from beta_vae_run import import_tensorflow, load_config, read_history  # noqa: E402
+from beta_vae_run import RunFolder, import_tensorflow  # noqa: E402
 from matmul_limits import HIDDEN, LATENT, import_seconds, training_limit  # noqa: E402
 
 BATCH, BETA = 1000, 4.0
@@ -57,8 +57,8 @@ def timed_cli(*args):
 def cli_breakdown(seconds, run_dir, limit):
     """Where the CLI's wall time went, and its floor: the same run if every epoch after the first (which
     compiles) ran at the matmul limit. fraction = floor / seconds, 1 at the limit."""
-    epoch_seconds = [row["seconds"] for row in read_history(run_dir)]
-    train_rows = load_config(run_dir)["train_rows"]
+    epoch_seconds = [row["seconds"] for row in RunFolder(run_dir).read_history()]
+    train_rows = RunFolder(run_dir).load_config().train_rows
     floor = (seconds - sum(epoch_seconds)) + epoch_seconds[0] + (len(epoch_seconds) - 1) * train_rows / limit
     return (f"floor_seconds={floor:.1f} fraction={floor / seconds:.3f} tf_import_seconds={import_seconds():.1f} "
             f"first_epoch_seconds={epoch_seconds[0]:.1f} median_epoch_seconds={np.median(epoch_seconds):.3f}")

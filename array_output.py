@@ -1,0 +1,109 @@
+"""Arrays written to disk in chunks: atomically (a temporary file replaces the target only when complete),
+with memory bounded by one chunk whatever the number of rows, and refused up front if they cannot fit.
+
+numpy only, so data_processing.py can use it without TensorFlow.
+"""
+import os
+import shutil
+
+import numpy as np
+from numpy.lib.format import open_memmap
+
+from cli_errors import UsageError
+
+SUFFIXES = (".npy", ".csv", ".txt", ".dat")
+TEXT_BYTES_PER_VALUE = 12  # what "%.7g" plus a separator takes for typical values
+
+
+def output_bytes(path, rows, columns, dtype=np.float32):
+    """About how many bytes writing rows x columns values to path (format by extension) takes."""
+    if os.path.splitext(path)[1].lower() == ".npy":
+        return rows * columns * np.dtype(dtype).itemsize + 128
+    return rows * columns * TEXT_BYTES_PER_VALUE
+
+
+def check_output_path(path, rows, columns, dtype=np.float32):
+    """Raise a UsageError, before any work, for an output path of an unknown format, in a folder that does
+    not exist or cannot be written, or on a disk without room for it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.splitext(path)[1].lower() not in SUFFIXES:
+        raise UsageError(f"{path}: unknown output format, expected one of {', '.join(SUFFIXES)}")
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UsageError(f"{path}: cannot write there (folder {folder} does not exist or is not writable)")
+    needed, free = output_bytes(path, rows, columns, dtype), shutil.disk_usage(folder).free
+    if needed > free:
+        raise UsageError(f"{path}: {rows} rows need about {needed / 1e9:.3g} GB, but only {free / 1e9:.3g} GB "
+                         f"are free in {folder}")
+
+
+class ArrayWriter:
+    """A context manager writing a [rows, columns] array chunk by chunk; the file appears at path only if
+    the block completes with every row written (else the temporary file is removed).
+
+    .npy goes through a memory map (numpy.lib.format.open_memmap), text through np.savetxt per chunk."""
+
+    def __init__(self, path, rows, columns, dtype=np.float32):
+        check_output_path(path, rows, columns, dtype)
+        self.path, self.rows, self.position = path, rows, 0
+        suffix = os.path.splitext(path)[1].lower()
+        self.temporary = f"{path}.tmp{os.getpid()}{suffix}"
+        self.delimiter = "," if suffix == ".csv" else " "
+        try:
+            if suffix == ".npy":
+                self.target = open_memmap(self.temporary, mode="w+", dtype=dtype, shape=(rows, columns))
+            else:
+                self.target = open(self.temporary, "w", encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"{path}: cannot write ({error.strerror})") from None
+
+    def write(self, chunk):
+        """Append the next rows."""
+        if isinstance(self.target, np.ndarray):
+            self.target[self.position:self.position + len(chunk)] = chunk
+        else:
+            np.savetxt(self.target, chunk, delimiter=self.delimiter, fmt="%.7g")
+        self.position += len(chunk)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, _traceback):
+        try:
+            if isinstance(self.target, np.ndarray):
+                self.target.flush()
+                del self.target  # closes the memory map
+            else:
+                self.target.close()
+            if kind is None:
+                os.replace(self.temporary, self.path)
+            elif issubclass(kind, OSError):  # e.g. the disk filled up after all
+                raise error
+        except OSError as failure:
+            raise UsageError(f"{self.path}: cannot write ({failure.strerror})") from None
+        finally:
+            if os.path.exists(self.temporary):
+                os.remove(self.temporary)
+
+
+class StreamMoments:
+    """Mean and covariance of rows seen chunk by chunk (shifted sums, in float64), so that outputs too
+    large for memory can still be compared with the data."""
+
+    def __init__(self):
+        self.count, self.shift, self.total, self.squares = 0, None, 0.0, 0.0
+
+    def add(self, chunk):
+        """Account for more rows."""
+        chunk = np.asarray(chunk, dtype=np.float64)
+        if self.shift is None:
+            self.shift = chunk[0]
+        centred = chunk - self.shift
+        self.count += len(chunk)
+        self.total = self.total + centred.sum(axis=0)
+        self.squares = self.squares + centred.T @ centred
+
+    def mean_cov(self):
+        """(mean, covariance with the n - 1 denominator), like data_processing.moments."""
+        mean = self.total / self.count
+        cov = (self.squares - self.count * np.outer(mean, mean)) / max(self.count - 1, 1)
+        return self.shift + mean, np.atleast_2d(cov)

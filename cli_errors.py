@@ -1,0 +1,48 @@
+"""One error format for every CLI of the suite: `error: <what>` on one line of stderr, exit status 2.
+
+Plain Python (no numpy, no TensorFlow), so that any script, data_processing.py's included, can check its
+flags with it before paying for a slow import.
+"""
+import argparse
+import sys
+
+# np.random.seed (called by tf.keras.utils.set_random_seed) accepts exactly this range; the split and the
+# stateless noise keys accept it too.
+SEED_MIN, SEED_MAX = 0, 2 ** 32 - 1
+
+
+class UsageError(ValueError):
+    """A mistake in the flags or files a user gave, reported as one line with exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit status 2), like every other user error."""
+
+    def error(self, message):
+        print(f"error: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def check_minimum(args, names, minimum):
+    """Raise a UsageError naming the first of the flags `names` whose value is below `minimum`."""
+    for name in names:
+        if getattr(args, name) < minimum:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least {minimum}, got {getattr(args, name)}")
+
+
+def check_seed(seed, flag="--seed"):
+    """Raise a UsageError unless seed lies in the range every random generator of the suite accepts."""
+    if not SEED_MIN <= seed <= SEED_MAX:
+        raise UsageError(f"{flag} must be an integer from {SEED_MIN} to {SEED_MAX}, got {seed}")
+
+
+def run_cli(body):
+    """Run a CLI body; report user errors as one line on stderr with exit status 2 instead of a traceback."""
+    try:
+        return body()
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,90 @@
+"""The two operating-system guarantees a run folder rests on: one writer at a time, and an atomic swap.
+
+Plain Python (no numpy, no TensorFlow), so that a second writer is turned away before any slow import.
+"""
+import ctypes
+import errno
+import fcntl
+import os
+import socket
+import sys
+
+from cli_errors import UsageError
+
+LOCK_FILE = ".lock"
+
+
+class RunLock:
+    """An exclusive advisory lock (flock) on <folder>/.lock, holding the pid, host and command of its holder.
+
+    The kernel drops a flock when its process dies, however it dies, so a lock left behind by a killed
+    process is never an obstacle; the file's text only names the holder while the lock is held."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.path = os.path.join(folder, LOCK_FILE)
+        self.handle = None
+
+    def acquire(self):
+        """Take the lock or raise a UsageError naming the process that holds it; creates the folder."""
+        os.makedirs(self.folder, exist_ok=True)
+        while True:
+            handle = open(self.path, "a+", encoding="utf-8")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                handle.close()
+                raise UsageError(f"{self.folder} is being written by {holder}; wait for it to finish, or "
+                                 "choose another --checkpoint-dir") from None
+            # The folder may have been swapped (see exchange_folders) between open and flock: then the lock
+            # is on a file that is no longer <folder>/.lock, and worthless.
+            if _same_file(handle, self.path):
+                break
+            handle.close()
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()} ({' '.join(sys.argv)[:200]})\n")
+        handle.flush()
+        self.handle = handle
+        return self
+
+    def release(self):
+        """Let go of the lock (closing the file releases the flock)."""
+        if self.handle is not None:
+            self.handle.truncate(0)  # the holder's line is only true while the lock is held
+            self.handle.close()
+            self.handle = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *_):
+        self.release()
+
+
+def _same_file(handle, path):
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def exchange_folders(first, second):
+    """Swap two folders of one file system in one step (Linux renameat2 RENAME_EXCHANGE): at no instant is
+    either path missing or half-swapped. Where the call is missing, two renames with a moment between."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is not None:
+        if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
+            return
+        if ctypes.get_errno() not in (errno.ENOSYS, errno.EINVAL):
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), first)
+    parked = second + ".swap"
+    os.rename(second, parked)
+    os.rename(first, second)
+    os.rename(parked, first)
