@@ -82,35 +82,65 @@ def _log_joint(model, x, z):
     return gaussian_log_density(x, x_mean, x_log_scale) + log_prior
 
 
+def _log_sum_exp(log_sum_exp_of, count, block):
+    """log(sum_k exp(w_k)) per row over count terms, where log_sum_exp_of(first) is the log-sum-exp of the
+    terms first .. first + block - 1 (those from count on masked out): accumulated block by block in log
+    space, so that memory holds one block of terms whatever count is."""
+    total = None
+    for first in range(0, count, block):
+        part = log_sum_exp_of(tf.constant(first))
+        total = part if total is None else tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
+    return total
+
+
+def _terms_per_block(count, rows, max_evaluations):
+    """How many importance samples or quadrature points go in one block, at most max_evaluations decoder
+    passes over a chunk of `rows` rows (at least one)."""
+    return max(1, min(count, max_evaluations // rows))
+
+
+def _masked_log_sum_exp(log_terms, first, count):
+    """log-sum-exp over the leading axis of [block, rows] terms, ignoring the terms numbered count or more."""
+    number = first + tf.range(tf.shape(log_terms)[0])
+    return tf.reduce_logsumexp(tf.where((number < count)[:, None], log_terms, -math.inf), axis=0)
+
+
 @tf.function(jit_compile=True)
-def _iwae_chunk(model, x, num_samples, key):
+def _iwae_block(model, x, key, first, count, block):
     z_mean, z_log_scale = model.encode(x)
-    noise = tf.random.stateless_normal(tf.stack([num_samples, tf.shape(x)[0], model.latent_dim]), seed=key,
-                                       alg=NOISE_ALGORITHM)
+    # Each importance sample's noise is keyed by its own number, so blocking never changes the draws.
+    noise = tf.map_fn(lambda number: tf.random.stateless_normal(
+        tf.shape(z_mean), seed=tf.random.experimental.stateless_fold_in(key, number), alg=NOISE_ALGORITHM),
+        first + tf.range(block), fn_output_signature=tf.float32)
     z = model.reparameterize(z_mean, z_log_scale, noise)
-    log_q = gaussian_log_density(z, z_mean, z_log_scale)
-    log_weights = _log_joint(model, x, z) - log_q
-    return tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(tf.cast(num_samples, tf.float32))
+    log_weights = _log_joint(model, x, z) - gaussian_log_density(z, z_mean, z_log_scale)
+    return _masked_log_sum_exp(log_weights, first, count)
 
 
 def iwae_log_likelihood(model, x, num_samples, seed, max_evaluations=1 << 18):
-    """Importance-weighted estimate of log p(x) per row (Burda et al. 2016) with q(z|x) as proposal;
-    rows go in chunks so that at most max_evaluations decoder passes are held in memory at once."""
-    return _map_chunks(lambda chunk, key: _iwae_chunk(model, chunk, num_samples, key),
-                       x, max_evaluations // num_samples, seed)
+    """Importance-weighted estimate of log p(x) per row (Burda et al. 2016) with q(z|x) as proposal; the
+    samples go in blocks so that at most about max_evaluations decoder passes are held at once."""
+    rows = max(1, min(SAMPLING_CHUNK, len(x)))
+    block = _terms_per_block(num_samples, rows, max_evaluations)
+    return _map_chunks(lambda chunk, key: _log_sum_exp(
+        lambda first: _iwae_block(model, chunk, key, first, num_samples, block), num_samples, block)
+        - math.log(num_samples), x, rows, seed)
 
 
 @tf.function(jit_compile=True)
-def _quadrature_chunk(model, x, nodes, log_weights):
+def _quadrature_block(model, x, nodes, log_weights, first, block):
     z_mean, z_log_scale = model.encode(x)
-    z = z_mean[None] + math.sqrt(2.0) * tf.exp(z_log_scale)[None] * nodes[:, None, :]  # [points, rows, d]
+    count = tf.shape(nodes)[0]
+    taken = tf.minimum(first + tf.range(block), count - 1)  # past the last node: repeats, masked below
+    block_nodes, block_log_weights = tf.gather(nodes, taken), tf.gather(log_weights, taken)
+    z = z_mean[None] + math.sqrt(2.0) * tf.exp(z_log_scale)[None] * block_nodes[:, None, :]  # [points, rows, d]
     log_volume = tf.reduce_sum(z_log_scale, axis=-1) + 0.5 * model.latent_dim * math.log(2.0)
-    return tf.reduce_logsumexp(_log_joint(model, x, z) + log_weights[:, None], axis=0) + log_volume
+    return _masked_log_sum_exp(_log_joint(model, x, z) + block_log_weights[:, None], first, count) + log_volume
 
 
 def quadrature_log_likelihood(model, x, nodes_per_dim=32, max_evaluations=1 << 18):
     """log p(x) per row by adaptive Gauss-Hermite quadrature centred and scaled on q(z|x): deterministic,
-    for a latent of 1 or 2 dimensions (nodes_per_dim ** latent_dim decoder passes per row)."""
+    for a latent of 1 or 2 dimensions (nodes_per_dim ** latent_dim decoder passes per row, in blocks)."""
     if model.latent_dim > 2:
         raise ValueError(f"latent_dim {model.latent_dim}: quadrature is for 1 or 2 latent dimensions")
     points, weights = np.polynomial.hermite.hermgauss(nodes_per_dim)
@@ -120,8 +150,11 @@ def quadrature_log_likelihood(model, x, nodes_per_dim=32, max_evaluations=1 << 1
     log_weights = sum(np.log(np.meshgrid(*[weights] * model.latent_dim, indexing="ij")[i]).ravel()
                       for i in range(model.latent_dim)) + np.sum(nodes ** 2, axis=-1)
     nodes, log_weights = tf.constant(nodes, tf.float32), tf.constant(log_weights, tf.float32)
-    return _map_chunks(lambda chunk, _: _quadrature_chunk(model, chunk, nodes, log_weights),
-                       x, max_evaluations // len(nodes))
+    rows = max(1, min(SAMPLING_CHUNK, len(x)))
+    block = _terms_per_block(len(nodes), rows, max_evaluations)
+    return _map_chunks(lambda chunk, _: _log_sum_exp(
+        lambda first: _quadrature_block(model, chunk, nodes, log_weights, first, block), len(nodes), block),
+        x, rows)
 
 
 @tf.function(jit_compile=True)
