@@ -29,7 +29,7 @@ HISTORY_FILE = "history.csv"
 HISTORY_COLUMNS = ("epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds", "beta", "capacity")
 KEEP_CHECKPOINTS = 3
 # What after-training writes inside a run: replaced with the run by --overwrite, never moved across.
-OUTPUTS = ("evaluation.json", "plots", "prior_samples", "recon")
+OUTPUTS = ("evaluation", "plots", "prior_samples", "recon")  # names without their extension
 _CHECKPOINT = re.compile(r"ckpt-(\d+)\.index$")
 
 
@@ -74,6 +74,7 @@ class RunFolder:
         self._lock = RunLock(self.path).acquire()
         try:
             self._recover_staging()
+            self._remove_entries(self.path, lambda name: ".tmp" in name or name.endswith("_temp"))
             yield self
         finally:
             self._abandon_staging()
@@ -171,6 +172,7 @@ class RunFolder:
         writer.writeheader()
         writer.writerows({name: row[name] for name in HISTORY_COLUMNS} for row in history)
         data_processing.atomic_write_text(os.path.join(folder, HISTORY_FILE), text.getvalue())
+        checkpoint.save_counter  # noqa: B018  (creates it: restore() expects it in the file, as save() writes it)
         checkpoint.write(os.path.join(folder, f"ckpt-{history[-1]['epoch']}"))
         if self._staging:
             self._swap_in_staging()
@@ -297,7 +299,7 @@ def restore_checkpoint(checkpoint, path, partial=False):
     try:
         status = checkpoint.restore(path)
         (status.expect_partial() if partial else status).assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as error:
+    except (AssertionError, ValueError, IndexError, KeyError, OSError, tf.errors.OpError) as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise UsageError(f"{path}: unreadable or does not match the model described by {CONFIG_FILE} "
                          f"({first_line[:200]})") from None

@@ -1,0 +1,151 @@
+"""The run folder in-process: commits, fallback to an older checkpoint, --overwrite's swap, the lock."""
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import beta_vae_main
+from beta_vae_run import HISTORY_COLUMNS, RunFolder, UsageError
+from run_config import config_from_dict
+from run_lock import RunLock
+
+
+def make_config(folder, data_file, **flags):
+    """The RunConfig training would build for `folder` on data_file (4 columns)."""
+    args = beta_vae_main.build_parser().parse_args(
+        ["--data", str(data_file), "--checkpoint-dir", str(folder), "--hidden-units", "8",
+         *[f"--{name.replace('_', '-')}={value}" for name, value in flags.items()]])
+    train, test = beta_vae_main.load_split(args.data, None, args.test_fraction, args.seed)
+    return beta_vae_main.new_config(args, train, test)
+
+
+def history(epochs):
+    return [dict(zip(HISTORY_COLUMNS, (epoch, 1.0 / epoch, 0.5, -1.0, 2.0, 0.1, 1.0, 0.0)))
+            for epoch in range(1, epochs + 1)]
+
+
+@pytest.fixture
+def data_file(tmp_path):
+    np.save(tmp_path / "data.npy", np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32))
+    return tmp_path / "data.npy"
+
+
+def commit_epochs(folder, config, epochs, value=0.0, replace=False):
+    """Commit epochs 1..epochs of a stand-in checkpoint (one variable set to value + epoch)."""
+    variable = tf.Variable(0.0)
+    with folder.writing():
+        folder.begin(replace=replace)
+        for epoch in range(1, epochs + 1):
+            variable.assign(value + epoch)
+            folder.commit(config, history(epoch), tf.train.Checkpoint(v=variable))
+
+
+def restored_value(folder):
+    variable = tf.Variable(-1.0)
+    folder.restore(tf.train.Checkpoint(v=variable))
+    return float(variable.numpy())
+
+
+def test_commits_keep_three_checkpoints_and_the_config_round_trips(tmp_path, data_file):
+    folder = RunFolder(str(tmp_path / "run"))
+    config = make_config(folder.path, data_file)
+    commit_epochs(folder, config, 5)
+    assert [epoch for epoch, _ in folder.checkpoints()] == [5, 4, 3]
+    assert folder.load_config() == config and folder.read_history() == history(5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.beta = 2.0
+    assert restored_value(folder) == 5.0
+
+
+def test_history_rows_beyond_the_committed_checkpoint_are_not_part_of_the_run(tmp_path, data_file):
+    folder = RunFolder(str(tmp_path / "run"))
+    commit_epochs(folder, make_config(folder.path, data_file), 3)
+    for name in ("ckpt-3.index", "ckpt-3.data-00000-of-00001"):  # a kill before epoch 3's commit landed
+        os.remove(folder.file(name))
+    assert [row["epoch"] for row in folder.read_history()] == [1, 2]
+
+
+def test_an_unreadable_newest_checkpoint_falls_back_with_one_warning(tmp_path, data_file, capsys):
+    folder = RunFolder(str(tmp_path / "run"))
+    commit_epochs(folder, make_config(folder.path, data_file), 3)
+    with open(folder.file("ckpt-3.data-00000-of-00001"), "r+b") as handle:
+        handle.truncate(3)
+    assert restored_value(folder) == 2.0 and folder.restored_epoch == 2
+    warning = capsys.readouterr().err.strip().splitlines()
+    assert len(warning) == 1 and warning[0].startswith("warning: ") and "ckpt-3" in warning[0]
+    os.remove(folder.file("ckpt-2.index"))  # a missing checkpoint is skipped the same way
+    assert [epoch for epoch, _ in folder.checkpoints()] == [3, 1] and restored_value(folder) == 1.0
+
+
+def test_a_folder_without_a_checkpoint_holds_no_run(tmp_path, data_file):
+    folder = RunFolder(str(tmp_path / "run"))
+    os.makedirs(folder.path)
+    for name in ("config.json", "history.csv", "ckpt-1_temp", "config.json.tmp99"):
+        open(folder.file(name), "w").close()
+    assert not folder.is_run()
+    with pytest.raises(UsageError, match="stopped before its first save"):
+        folder.load_config()
+    commit_epochs(folder, make_config(folder.path, data_file), 1)  # no replace needed
+    assert sorted(os.listdir(folder.path)) == [".lock", "ckpt-1.data-00000-of-00001", "ckpt-1.index",
+                                               "config.json", "history.csv"]
+
+
+def test_overwrite_keeps_the_old_run_until_the_first_commit_and_foreign_entries_survive(tmp_path, data_file):
+    folder = RunFolder(str(tmp_path / "run"))
+    old = make_config(folder.path, data_file)
+    commit_epochs(folder, old, 2)
+    os.makedirs(folder.file("sweep"))
+    open(folder.file(".gitkeep"), "w").close()
+    open(folder.file("evaluation.json"), "w").close()
+    new = make_config(folder.path, data_file, beta=3)
+    with pytest.raises(UsageError, match="already holds a run"):
+        commit_epochs(folder, new, 1)
+    with folder.writing():
+        folder.begin(replace=True)
+        assert folder.load_config() == old and restored_value(folder) == 2.0  # nothing committed yet
+    assert folder.load_config() == old and not any(".overwrite" in name for name in os.listdir(tmp_path))
+    commit_epochs(folder, new, 1, value=10.0, replace=True)
+    assert folder.load_config() == new and folder.read_history() == history(1) and restored_value(folder) == 11.0
+    assert sorted(os.listdir(folder.path)) == [".gitkeep", ".lock", "ckpt-1.data-00000-of-00001", "ckpt-1.index",
+                                               "config.json", "history.csv", "sweep"]
+
+
+def test_a_killed_overwrite_leaves_the_old_run_and_its_neighbours(tmp_path, data_file):
+    folder = RunFolder(str(tmp_path / "run"))
+    commit_epochs(folder, make_config(folder.path, data_file), 1)
+    staging = tmp_path / ".run.overwrite-99999"  # as a kill during the swap's moves leaves it
+    os.makedirs(staging / "sweep")
+    open(staging / "config.json", "w").close()
+    with folder.writing():
+        pass
+    assert os.path.isdir(folder.file("sweep")) and not staging.exists() and restored_value(folder) == 1.0
+
+
+def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
+    with RunLock(str(tmp_path)):
+        with pytest.raises(UsageError, match=f"being written by pid {os.getpid()} on "):
+            RunLock(str(tmp_path)).acquire()
+    RunLock(str(tmp_path)).acquire().release()  # released: free again
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (lambda values: [values], "expected a JSON object"),
+    (lambda values: {**values, "beta": "4"}, "field beta: expected float, got str"),
+    (lambda values: {**values, "latent_dim": 2.5}, "field latent_dim: expected int"),
+    (lambda values: {**values, "streaming": 1}, "field streaming: expected bool"),
+    (lambda values: {**values, "latent_dim": 0}, "field latent_dim must be at least 1"),
+    (lambda values: {**values, "lr": -1}, "field lr must be a finite number > 0"),
+    (lambda values: {**values, "data_scale": [1.0]}, "field data_scale: expected 4 entries"),
+    (lambda values: {**values, "data_shift": ["a"] * 4}, "field data_shift: expected a list of numbers"),
+    (lambda values: {**values, "schema_version": 7}, "field schema_version is 7"),
+    (lambda values: {name: value for name, value in values.items() if name != "seed"}, "field seed is missing"),
+    (lambda values: {**values, "colour": "red"}, "unknown field colour"),
+])
+def test_a_damaged_config_names_the_field(tmp_path, data_file, change, fragment):
+    values = json.loads(json.dumps(make_config(str(tmp_path), data_file).to_dict()))
+    assert config_from_dict(values, "c.json") == make_config(str(tmp_path), data_file)
+    with pytest.raises(UsageError, match=fragment):
+        config_from_dict(change(values), "c.json")
