@@ -44,3 +44,27 @@ def factor_data_array(rows=600, seed=5):
     z = rng.standard_normal((rows, 1))
     return (50 + 10 * (z @ np.array([[1.0, 0.8, -0.6, 0.3]]) + 0.3 * rng.standard_normal((rows, 4)))) \
         .astype(np.float32)
+
+
+def run_config_for(folder, data_file, *flags):
+    """The RunConfig that `beta_vae_main.py --data data_file --checkpoint-dir folder --hidden-units 8 *flags`
+    builds (no training)."""
+    import beta_vae_main
+    args = beta_vae_main.build_parser().parse_args(["--data", str(data_file), "--checkpoint-dir", str(folder),
+                                                    "--hidden-units", "8", *map(str, flags)])
+    train, test = beta_vae_main.load_split(args.data, args.test_data, args.test_fraction, args.seed)
+    return beta_vae_main.new_config(args, train, test)
+
+
+def committed_run(folder, data_file, epochs=2):
+    """A run of an untrained model committed after `epochs` epochs (made-up history), in-process and fast."""
+    import tensorflow as tf
+    from beta_vae_run import HISTORY_COLUMNS, RunFolder, build_model
+    run, config = RunFolder(str(folder)), run_config_for(folder, data_file)
+    checkpoint = tf.train.Checkpoint(model=build_model(config))
+    with run.writing():
+        run.begin(replace=False)
+        history = [dict(zip(HISTORY_COLUMNS, (epoch, 5.0 / epoch, 1.0, -4.0, 5.0, 0.1, 1.0, 0.0)))
+                   for epoch in range(1, epochs + 1)]
+        run.commit(config, history, checkpoint)
+    return run

@@ -7,19 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import beta_vae_main
 from beta_vae_run import HISTORY_COLUMNS, RunFolder, UsageError
+from conftest import run_config_for
 from run_config import config_from_dict
 from run_lock import RunLock
 
 
 def make_config(folder, data_file, **flags):
-    """The RunConfig training would build for `folder` on data_file (4 columns)."""
-    args = beta_vae_main.build_parser().parse_args(
-        ["--data", str(data_file), "--checkpoint-dir", str(folder), "--hidden-units", "8",
-         *[f"--{name.replace('_', '-')}={value}" for name, value in flags.items()]])
-    train, test = beta_vae_main.load_split(args.data, None, args.test_fraction, args.seed)
-    return beta_vae_main.new_config(args, train, test)
+    return run_config_for(folder, data_file, *[f"--{name.replace('_', '-')}={value}" for name, value in flags.items()])
 
 
 def history(epochs):

@@ -1,0 +1,140 @@
+"""Every CLI answers bad input with one line `error: ...` and exit status 2, and a good run survives it all.
+
+The table runs the CLIs' main() in-process (fast); the slow tests below run real trainings in
+subprocesses: two at once into one folder, an --overwrite that fails, and SIGKILLs at random moments."""
+import hashlib
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import beta_vae_after_training
+import beta_vae_main
+import beta_vae_sweep
+from conftest import committed_run, factor_data_array
+from run_lock import RunLock
+
+
+def call(main, argv, capsys):
+    """Run a CLI's main in-process: (exit status, stdout, stderr)."""
+    try:
+        status = main([str(arg) for arg in argv])
+    except SystemExit as exit_:  # argparse's own usage errors
+        status = exit_.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def fingerprint(folder):
+    """The names and contents of every file of a run, to show that nothing was touched."""
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+            for name in sorted(os.listdir(folder)) if (folder / name).is_file() and name != ".lock"}
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    """A committed run (2 epochs) of an untrained model on small 4-D data, and its fingerprint."""
+    folder = tmp_path_factory.mktemp("good")
+    np.save(folder / "data.npy", factor_data_array(200))
+    committed_run(folder / "run", folder / "data.npy")
+    return folder, fingerprint(folder / "run")
+
+
+def damage(name, edit):
+    """A setup that copies the good run and damages one of its files with edit(path)."""
+    def setup(run, tmp_path):
+        copy = tmp_path / "copy"
+        shutil.copytree(run, copy)
+        edit(copy / name)
+        return copy
+    return setup
+
+
+def rewrite_config(change):
+    return damage("config.json", lambda path: path.write_text(json.dumps(change(json.loads(path.read_text())))))
+
+
+def truncate_every_checkpoint(path):
+    for data in path.parent.glob("ckpt-*.data-*"):
+        with open(data, "r+b") as handle:
+            handle.truncate(10)
+
+
+TRAIN, AFTER, SWEEP = beta_vae_main.main, beta_vae_after_training.main, beta_vae_sweep.main
+# (CLI, arguments with RUN/DATA/TMP placeholders, setup of the run folder used, fragment of the error line)
+CASES = {
+    "unknown flag": (TRAIN, ["--bogus"], None, "unrecognized arguments: --bogus"),
+    "flag type": (TRAIN, ["--epochs", "ten"], None, "invalid int value"),
+    "negative seed": (TRAIN, ["--seed", -1, "--checkpoint-dir", "TMP/new"], None, "--seed must be an integer from 0"),
+    "seed beyond 2^32": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN", "--seed", 2 ** 32], None, "--seed"),
+    "missing --mode": (AFTER, ["--checkpoint-dir", "RUN"], None, "--mode"),
+    "sweep usage": (SWEEP, ["--jobs"], None, "--jobs"),
+    "sweep betas": (SWEEP, ["--betas", "x"], None, "--betas"),
+    "epochs below done": (TRAIN, ["--resume", "--checkpoint-dir", "RUN", "--epochs", 1], None,
+                          "below the 2 epochs already trained"),
+    "second writer": (TRAIN, ["--resume", "--checkpoint-dir", "RUN", "--epochs", 5], "lock",
+                      f"being written by pid {os.getpid()}"),
+    "output is the history": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN", "--output", "RUN/history.csv"],
+                              None, "this run's own history.csv"),
+    "output is the training data": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN", "--output", "DATA"], None,
+                                    "which this run reads"),
+    "output is the rows given": (AFTER, ["--mode", "recon", "--checkpoint-dir", "RUN", "--data", "TMP/rows.csv",
+                                         "--output", "TMP/rows.csv"], "rows", "which this run reads"),
+    "output beyond the disk": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN", "--num-samples", 10 ** 14,
+                                       "--output", "TMP/huge.npy"], None, "GB are free"),
+    "data overflow float32": (TRAIN, ["--data", "TMP/big.csv", "--checkpoint-dir", "TMP/new"], "overflow",
+                              "overflows float32"),
+    "data in UTF-16": (TRAIN, ["--data", "TMP/wide.csv", "--checkpoint-dir", "TMP/new"], "utf16", "not a text file"),
+    "config not an object": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN"],
+                             rewrite_config(lambda values: [values]), "expected a JSON object"),
+    "config wrong type": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN"],
+                          rewrite_config(lambda values: {**values, "latent_dim": "2"}), "field latent_dim: expected int"),
+    "config out of range": (TRAIN, ["--resume", "--checkpoint-dir", "RUN", "--epochs", 5],
+                            rewrite_config(lambda values: {**values, "beta": -1}), "field beta must be"),
+    "config field missing": (AFTER, ["--mode", "recon", "--checkpoint-dir", "RUN"],
+                             rewrite_config(lambda values: {k: v for k, v in values.items() if k != "data_scale"}),
+                             "field data_scale is missing"),
+    "config not JSON": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN"],
+                        damage("config.json", lambda path: path.write_text("{oops")), "not valid JSON"),
+    "history damaged": (AFTER, ["--mode", "plot", "--checkpoint-dir", "RUN", "--num-samples", 50],
+                        damage("history.csv", lambda path: path.write_text("epoch,loss\n1,x\n")), "damaged"),
+    "checkpoint data truncated": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN", "--output", "TMP/s.npy"],
+                                  damage("config.json", truncate_every_checkpoint), "unreadable"),
+    "no checkpoint": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN"],
+                      damage("config.json", lambda path: [p.unlink() for p in path.parent.glob("ckpt-*.index")]),
+                      "no trained model here"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_one_line_with_status_2_and_the_good_run_survives(good, case, tmp_path, capsys):
+    main, argv, setup, fragment = CASES[case]
+    folder, before = good
+    run = folder / "run"
+    if setup == "rows":
+        np.savetxt(tmp_path / "rows.csv", factor_data_array(20), delimiter=",")
+    elif setup == "overflow":
+        (tmp_path / "big.csv").write_text("1,2,3,4\n" * 20 + "1,2,1e39,4\n")
+    elif setup == "utf16":
+        (tmp_path / "wide.csv").write_bytes("1,2,3,4\n5,6,7,8\n".encode("utf-16"))
+    elif setup not in (None, "lock"):
+        run = setup(run, tmp_path)
+    arguments = [str(arg).replace("RUN", str(run)).replace("DATA", str(folder / "data.npy"))
+                 .replace("TMP", str(tmp_path)) for arg in argv]
+    lock = RunLock(str(run)).acquire() if setup == "lock" else None
+    status, _, stderr = call(main, arguments, capsys)
+    if lock:
+        lock.release()
+    lines = stderr.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], stderr
+    assert fingerprint(folder / "run") == before
+
+
+def test_the_good_run_still_loads_and_samples_after_the_table(good, tmp_path, capsys):
+    folder, before = good
+    status, stdout, stderr = call(AFTER, ["--mode", "prior", "--checkpoint-dir", folder / "run", "--num-samples", 30,
+                                          "--output", tmp_path / "after.npy"], capsys)
+    assert status == 0 and "wrote 30 prior samples" in stdout, stderr
+    assert np.all(np.isfinite(np.load(tmp_path / "after.npy"))) and fingerprint(folder / "run") == before
