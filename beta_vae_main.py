@@ -74,6 +74,11 @@ def validate_flags(args):
         raise UsageError("--resume and --overwrite exclude each other")
     if args.logdir and importlib.util.find_spec("tensorboard") is None:
         raise UsageError("--logdir needs the tensorboard package: pip install -r requirements.txt")
+    if args.logdir:
+        try:
+            os.makedirs(args.logdir, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"--logdir {args.logdir}: cannot create it ({error.strerror})") from None
 
 
 def given_flags(parser, argv):

@@ -6,6 +6,9 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -13,7 +16,8 @@ import pytest
 import beta_vae_after_training
 import beta_vae_main
 import beta_vae_sweep
-from conftest import committed_run, factor_data_array
+from beta_vae_run import RunFolder
+from conftest import REPO, committed_run, factor_data_array
 from run_lock import RunLock
 
 
@@ -138,3 +142,75 @@ def test_the_good_run_still_loads_and_samples_after_the_table(good, tmp_path, ca
                                           "--output", tmp_path / "after.npy"], capsys)
     assert status == 0 and "wrote 30 prior samples" in stdout, stderr
     assert np.all(np.isfinite(np.load(tmp_path / "after.npy"))) and fingerprint(folder / "run") == before
+
+
+def training(data, folder, *flags):
+    """The command line of a small training (4-D data, 8 hidden units) into folder."""
+    return [sys.executable, os.path.join(REPO, "beta_vae_main.py"), "--data", str(data), "--batch-size", "100",
+            "--hidden-units", "8", "--seed", "1", "--checkpoint-dir", str(folder), *map(str, flags)]
+
+
+def history_values(folder):
+    """The history's rows without the wall-time column, which differs between runs."""
+    return [{key: value for key, value in row.items() if key != "seconds"} for row in RunFolder(str(folder)).read_history()]
+
+
+@pytest.mark.slow
+def test_two_trainings_into_one_folder_one_trains_the_other_names_it(tmp_path):
+    np.save(tmp_path / "data.npy", factor_data_array(300))
+    command = training(tmp_path / "data.npy", tmp_path / "run", "--epochs", 3)
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+                 for _ in range(2)]
+    results = [(process.pid, process.wait(timeout=300), process.stderr.read()) for process in processes]
+    (winner, won, _), (_, lost, message) = sorted(results, key=lambda result: result[1])
+    assert (won, lost) == (0, 2) and len(message.strip().splitlines()) == 1, results
+    assert message.startswith("error: ") and f"being written by pid {winner} " in message
+    assert [row["epoch"] for row in history_values(tmp_path / "run")] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_a_failing_overwrite_leaves_the_old_run_loadable(good, tmp_path, capsys):
+    folder, before = good
+    run = tmp_path / "run"
+    shutil.copytree(folder / "run", run)
+    failed = subprocess.run(training(folder / "data.npy", run, "--epochs", 3, "--overwrite", "--lr", "1e30"),
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert failed.returncode == 1 and "nothing was saved" in failed.stderr, failed.stderr
+    assert fingerprint(run) == before and sorted(os.listdir(tmp_path)) == ["run"]
+    status, _, stderr = call(AFTER, ["--mode", "prior", "--checkpoint-dir", run, "--num-samples", 20,
+                                     "--output", tmp_path / "s.npy"], capsys)
+    assert status == 0, stderr
+
+
+KILLS = 20
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_loses_and_repeats_no_epoch(tmp_path):
+    """Kill a training again and again, resuming each time: every kill leaves a consistent run, and the
+    final history equals an uninterrupted run's, value for value."""
+    np.save(tmp_path / "data.npy", factor_data_array(300))
+    flags = ("--epochs", 60, "--save-every", 1)
+    reference = subprocess.run(training(tmp_path / "data.npy", tmp_path / "reference", *flags), cwd=REPO,
+                               capture_output=True, text=True, timeout=300)
+    assert reference.returncode == 0, reference.stderr
+    rng, run = np.random.default_rng(0), RunFolder(str(tmp_path / "run"))
+    for kill in range(KILLS):
+        command = training(tmp_path / "data.npy", run.path, *flags, *(["--resume"] if run.is_run() else []))
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+        if kill % 3 == 2:  # during training: some epochs after the compiled first one
+            next((line for line in process.stdout if line.startswith("epoch")), None)
+            time.sleep(rng.uniform(0.0, 0.3))
+        else:  # anywhere in start-up: holding the lock, before or around the first save
+            time.sleep(rng.uniform(0.0, 2.5))
+        process.kill()
+        process.wait()
+        process.stdout.close()
+        if run.is_run():
+            epochs = [row["epoch"] for row in run.read_history()]
+            assert epochs == list(range(1, run.checkpoints()[0][0] + 1)) and run.load_config()
+    finished = subprocess.run(training(tmp_path / "data.npy", run.path, *flags,
+                                       *(["--resume"] if run.is_run() else [])),
+                              capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert history_values(run.path) == history_values(tmp_path / "reference")
