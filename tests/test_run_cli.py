@@ -195,6 +195,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_no_epoch(tmp_path):
                                capture_output=True, text=True, timeout=300)
     assert reference.returncode == 0, reference.stderr
     rng, run = np.random.default_rng(0), RunFolder(str(tmp_path / "run"))
+    states = []  # the epoch each kill left committed (0: no run yet)
     for kill in range(KILLS):
         command = training(tmp_path / "data.npy", run.path, *flags, *(["--resume"] if run.is_run() else []))
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
@@ -206,9 +207,11 @@ def test_sigkill_at_random_moments_loses_and_repeats_no_epoch(tmp_path):
         process.kill()
         process.wait()
         process.stdout.close()
+        states.append(run.checkpoints()[0][0] if run.is_run() else 0)
         if run.is_run():
             epochs = [row["epoch"] for row in run.read_history()]
-            assert epochs == list(range(1, run.checkpoints()[0][0] + 1)) and run.load_config()
+            assert epochs == list(range(1, states[-1] + 1)) and run.load_config()
+    assert 0 in states and any(0 < state < 60 for state in states), states  # before the first save, and during
     finished = subprocess.run(training(tmp_path / "data.npy", run.path, *flags,
                                        *(["--resume"] if run.is_run() else [])),
                               capture_output=True, text=True, cwd=REPO, timeout=300)
