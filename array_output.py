@@ -7,7 +7,7 @@ import os
 import shutil
 
 import numpy as np
-from numpy.lib.format import open_memmap
+from numpy.lib import format as npy_format
 
 from cli_errors import UsageError
 
@@ -40,40 +40,36 @@ class ArrayWriter:
     """A context manager writing a [rows, columns] array chunk by chunk; the file appears at path only if
     the block completes with every row written (else the temporary file is removed).
 
-    .npy goes through a memory map (numpy.lib.format.open_memmap), text through np.savetxt per chunk."""
+    .npy: its header, then each chunk's bytes appended (a memory map would keep every written page resident);
+    text: np.savetxt per chunk."""
 
     def __init__(self, path, rows, columns, dtype=np.float32):
         check_output_path(path, rows, columns, dtype)
-        self.path, self.rows, self.position = path, rows, 0
+        self.path, self.dtype = path, np.dtype(dtype)
         suffix = os.path.splitext(path)[1].lower()
         self.temporary = f"{path}.tmp{os.getpid()}{suffix}"
-        self.delimiter = "," if suffix == ".csv" else " "
+        self.delimiter = None if suffix == ".npy" else "," if suffix == ".csv" else " "
         try:
-            if suffix == ".npy":
-                self.target = open_memmap(self.temporary, mode="w+", dtype=dtype, shape=(rows, columns))
-            else:
-                self.target = open(self.temporary, "w", encoding="utf-8")
+            self.target = open(self.temporary, "wb")
+            if self.delimiter is None:
+                npy_format.write_array_header_1_0(self.target, {"descr": npy_format.dtype_to_descr(self.dtype),
+                                                                "fortran_order": False, "shape": (rows, columns)})
         except OSError as error:
             raise UsageError(f"{path}: cannot write ({error.strerror})") from None
 
     def write(self, chunk):
         """Append the next rows."""
-        if isinstance(self.target, np.ndarray):
-            self.target[self.position:self.position + len(chunk)] = chunk
+        if self.delimiter is None:
+            np.ascontiguousarray(chunk, dtype=self.dtype).tofile(self.target)
         else:
             np.savetxt(self.target, chunk, delimiter=self.delimiter, fmt="%.7g")
-        self.position += len(chunk)
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, error, _traceback):
         try:
-            if isinstance(self.target, np.ndarray):
-                self.target.flush()
-                del self.target  # closes the memory map
-            else:
-                self.target.close()
+            self.target.close()
             if kind is None:
                 os.replace(self.temporary, self.path)
             elif issubclass(kind, OSError):  # e.g. the disk filled up after all
