@@ -122,6 +122,9 @@ def config_from_dict(values, source):
     """A RunConfig from a parsed config.json; a UsageError naming source and the missing or bad field."""
     if not isinstance(values, dict):
         raise UsageError(f"{source}: expected a JSON object of settings, got {type(values).__name__}")
+    if "schema_version" not in values:
+        raise UsageError(f"{source}: no schema_version: written by an older version of this code; train the run "
+                         "again")
     unknown = sorted(set(values) - set(_FIELDS))
     missing = [name for name, item in _FIELDS.items() if name not in values
                and item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING]

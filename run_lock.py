@@ -27,9 +27,12 @@ class RunLock:
 
     def acquire(self):
         """Take the lock or raise a UsageError naming the process that holds it; creates the folder."""
-        os.makedirs(self.folder, exist_ok=True)
         while True:
-            handle = open(self.path, "a+", encoding="utf-8")
+            try:
+                os.makedirs(self.folder, exist_ok=True)
+                handle = open(self.path, "a+", encoding="utf-8")
+            except OSError as error:
+                raise UsageError(f"{self.folder}: cannot write there ({error.strerror})") from None
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

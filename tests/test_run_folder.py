@@ -138,6 +138,7 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
     (lambda values: {**values, "schema_version": 7}, "field schema_version is 7"),
     (lambda values: {name: value for name, value in values.items() if name != "seed"}, "field seed is missing"),
     (lambda values: {**values, "colour": "red"}, "unknown field colour"),
+    (lambda values: {name: value for name, value in values.items() if name != "schema_version"}, "older version"),
 ])
 def test_a_damaged_config_names_the_field(tmp_path, data_file, change, fragment):
     values = json.loads(json.dumps(make_config(str(tmp_path), data_file).to_dict()))
