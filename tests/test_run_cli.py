@@ -95,7 +95,8 @@ CASES = {
     "config not an object": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN"],
                              rewrite_config(lambda values: [values]), "expected a JSON object"),
     "config wrong type": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN"],
-                          rewrite_config(lambda values: {**values, "latent_dim": "2"}), "field latent_dim: expected int"),
+                          rewrite_config(lambda values: {**values, "latent_dim": "2"}),
+                          "field latent_dim: expected int"),
     "config out of range": (TRAIN, ["--resume", "--checkpoint-dir", "RUN", "--epochs", 5],
                             rewrite_config(lambda values: {**values, "beta": -1}), "field beta must be"),
     "config field missing": (AFTER, ["--mode", "recon", "--checkpoint-dir", "RUN"],
@@ -153,7 +154,8 @@ def training(data, folder, *flags):
 
 def history_values(folder):
     """The history's rows without the wall-time column, which differs between runs."""
-    return [{key: value for key, value in row.items() if key != "seconds"} for row in RunFolder(str(folder)).read_history()]
+    return [{key: value for key, value in row.items() if key != "seconds"}
+            for row in RunFolder(str(folder)).read_history()]
 
 
 @pytest.mark.slow
