@@ -176,7 +176,9 @@ class RunFolder:
         checkpoint.write(os.path.join(folder, f"ckpt-{history[-1]['epoch']}"))
         if self._staging:
             self._swap_in_staging()
-        kept = {f"ckpt-{epoch}" for epoch, _ in self.checkpoints()[:KEEP_CHECKPOINTS]}
+        # Checkpoints newer than this one are unreadable ones that a resume fell back from.
+        kept = {f"ckpt-{epoch}" for epoch, _ in
+                [item for item in self.checkpoints() if item[0] <= history[-1]["epoch"]][:KEEP_CHECKPOINTS]}
         # The .index (sorted before .data) goes first: a checkpoint is never listed with its data gone.
         self._remove_entries(self.path, lambda name: name.startswith("ckpt-")
                              and re.split(r"[._]", name)[0] not in kept, key=lambda name: ".index" not in name)

@@ -3,7 +3,8 @@
 Plain Python (no numpy, no TensorFlow). Each field's range check lives here once and serves both the
 training flags (`--beta must be ...`) and a loaded config.json (`config.json: field beta must be ...`).
 A field added later takes a default, so that runs saved before it still load: one line, e.g.
-`lr_schedule: str = field(default="cosine", metadata=rule(one_of("constant", "cosine")))`.
+`lr_schedule: str = rule(one_of("constant", "cosine"), default="cosine")`. Every training flag in
+beta_vae_main.DEFAULTS but --checkpoint-dir and --logdir is a field of the same name.
 """
 import dataclasses
 import math
@@ -43,9 +44,9 @@ def each(check):
                                 if (problem := check(value))), None)
 
 
-def rule(check):
-    """Attach a range check to a dataclass field."""
-    return field(metadata={"check": check})
+def rule(check, **default):
+    """Attach a range check to a dataclass field (and a default=, for a field added after version 1)."""
+    return field(metadata={"check": check}, **default)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,9 @@ def test_an_unreadable_newest_checkpoint_falls_back_with_one_warning(tmp_path, d
     assert len(warning) == 1 and warning[0].startswith("warning: ") and "ckpt-3" in warning[0]
     os.remove(folder.file("ckpt-2.index"))  # a missing checkpoint is skipped the same way
     assert [epoch for epoch, _ in folder.checkpoints()] == [3, 1] and restored_value(folder) == 1.0
+    with folder.writing():  # resuming from epoch 1: the next commit drops the unreadable ckpt-3
+        folder.commit(folder.load_config(), history(2), tf.train.Checkpoint(v=tf.Variable(7.0)))
+    assert [epoch for epoch, _ in folder.checkpoints()] == [2, 1] and restored_value(folder) == 7.0
 
 
 def test_a_folder_without_a_checkpoint_holds_no_run(tmp_path, data_file):
