@@ -8,7 +8,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from beta_vae_models import LOG_2PI, NOISE_ALGORITHM, gaussian_kl, gaussian_log_density, loss_terms
+from beta_vae_models import LOG_2PI, NOISE_ALGORITHM, gaussian_kl, gaussian_log_density
 
 
 def _draw(model, z, key, mean_only):
@@ -58,11 +58,14 @@ def _map_chunks(compute, x, rows, seed=0):
     return np.concatenate([part.numpy() for part in parts])[:len(x)]
 
 
-def sample_prior(model, num_samples, seed, mean_only=False):
-    """Generate data: z ~ N(0, I) -> decoder -> x, as a float32 array [num_samples, data_dim]."""
+def sample_prior(model, num_samples, seed, mean_only=False, compiled=True):
+    """Generate data: z ~ N(0, I) -> decoder -> x, as a float32 array [num_samples, data_dim].
+
+    compiled=False runs the same ops eagerly: slower per sample, but without the XLA compilation that
+    costs more than a few thousand samples do (XLA's random streams differ, so the samples do too)."""
     size = max(1, min(SAMPLING_CHUNK, num_samples))  # one chunk size, so one compilation
-    chunks = [_prior_chunk(model, size, _chunk_key(seed, start), mean_only)
-              for start in range(0, num_samples, size)]
+    chunk = _prior_chunk if compiled else _prior_chunk.python_function
+    chunks = [chunk(model, size, _chunk_key(seed, start), mean_only) for start in range(0, num_samples, size)]
     return tf.concat(chunks, axis=0).numpy()[:num_samples]
 
 
@@ -72,21 +75,33 @@ def reconstruct(model, x, seed, mean_only=False):
 
 
 def _log_joint(model, x, z):
-    """log p(x|z) + log p(z) for z [..., rows, latent_dim] and rows x [rows, data_dim]."""
+    """log p(x|z) and log p(z), each [..., rows], for z [..., rows, latent_dim] and rows x [rows, data_dim]."""
     x_mean, x_log_scale = model.decode(z)
     log_prior = -0.5 * tf.reduce_sum(tf.square(z) + LOG_2PI, axis=-1)
-    return gaussian_log_density(x, x_mean, x_log_scale) + log_prior
+    return gaussian_log_density(x, x_mean, x_log_scale), log_prior
+
+
+def _importance_weighted(model, x, z_mean, z_log_scale, noise):
+    """Per row, the IWAE estimate of log p(x) from the draws z = mean + sigma * noise [K, rows, latent_dim]
+    of q(z|x), and E_q[log p(x|z)] estimated from the same draws."""
+    z = model.reparameterize(z_mean, z_log_scale, noise)
+    log_likelihood, log_prior = _log_joint(model, x, z)
+    log_weights = log_likelihood + log_prior - gaussian_log_density(z, z_mean, z_log_scale)
+    num_samples = tf.cast(tf.shape(noise)[0], tf.float32)
+    return tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(num_samples), tf.reduce_mean(log_likelihood, 0)
+
+
+def _importance_noise(x, num_samples, latent_dim, key):
+    """num_samples standard normal draws per row of x, [num_samples, rows, latent_dim], keyed by key."""
+    return tf.random.stateless_normal(tf.stack([num_samples, tf.shape(x)[0], latent_dim]), seed=key,
+                                      alg=NOISE_ALGORITHM)
 
 
 @tf.function(jit_compile=True)
 def _iwae_chunk(model, x, num_samples, key):
     z_mean, z_log_scale = model.encode(x)
-    noise = tf.random.stateless_normal(tf.stack([num_samples, tf.shape(x)[0], model.latent_dim]), seed=key,
-                                       alg=NOISE_ALGORITHM)
-    z = model.reparameterize(z_mean, z_log_scale, noise)
-    log_q = gaussian_log_density(z, z_mean, z_log_scale)
-    log_weights = _log_joint(model, x, z) - log_q
-    return tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(tf.cast(num_samples, tf.float32))
+    noise = _importance_noise(x, num_samples, model.latent_dim, key)
+    return _importance_weighted(model, x, z_mean, z_log_scale, noise)[0]
 
 
 def iwae_log_likelihood(model, x, num_samples, seed, max_evaluations=1 << 18):
@@ -96,34 +111,50 @@ def iwae_log_likelihood(model, x, num_samples, seed, max_evaluations=1 << 18):
                        x, max_evaluations // num_samples, seed)
 
 
+def _quadrature(model, x, z_mean, z_log_scale, nodes, log_weights):
+    """log p(x) per row by Gauss-Hermite quadrature on the grid `nodes` centred and scaled on q(z|x)."""
+    z = z_mean[None] + math.sqrt(2.0) * tf.exp(z_log_scale)[None] * nodes[:, None, :]  # [points, rows, d]
+    log_volume = tf.reduce_sum(z_log_scale, axis=-1) + 0.5 * model.latent_dim * math.log(2.0)
+    return tf.reduce_logsumexp(tf.add_n(_log_joint(model, x, z)) + log_weights[:, None], axis=0) + log_volume
+
+
 @tf.function(jit_compile=True)
 def _quadrature_chunk(model, x, nodes, log_weights):
     z_mean, z_log_scale = model.encode(x)
-    z = z_mean[None] + math.sqrt(2.0) * tf.exp(z_log_scale)[None] * nodes[:, None, :]  # [points, rows, d]
-    log_volume = tf.reduce_sum(z_log_scale, axis=-1) + 0.5 * model.latent_dim * math.log(2.0)
-    return tf.reduce_logsumexp(_log_joint(model, x, z) + log_weights[:, None], axis=0) + log_volume
+    return _quadrature(model, x, z_mean, z_log_scale, nodes, log_weights)
+
+
+def _hermite_grid(latent_dim, nodes_per_dim):
+    """The Gauss-Hermite nodes [nodes_per_dim ** latent_dim, latent_dim] and their log-weights for
+    integrating against N(0, I) centred nodes; latent_dim must be 1 or 2."""
+    if latent_dim > 2:
+        raise ValueError(f"latent_dim {latent_dim}: quadrature is for 1 or 2 latent dimensions")
+    points, weights = np.polynomial.hermite.hermgauss(nodes_per_dim)
+    grids = np.meshgrid(*[points] * latent_dim, indexing="ij")
+    nodes = np.stack([grid.ravel() for grid in grids], axis=-1)
+    # Gauss-Hermite integrates against exp(-t^2); the weights below fold that factor back in.
+    log_weights = sum(np.log(np.meshgrid(*[weights] * latent_dim, indexing="ij")[i]).ravel()
+                      for i in range(latent_dim)) + np.sum(nodes ** 2, axis=-1)
+    return tf.constant(nodes, tf.float32), tf.constant(log_weights, tf.float32)
 
 
 def quadrature_log_likelihood(model, x, nodes_per_dim=32, max_evaluations=1 << 18):
     """log p(x) per row by adaptive Gauss-Hermite quadrature centred and scaled on q(z|x): deterministic,
     for a latent of 1 or 2 dimensions (nodes_per_dim ** latent_dim decoder passes per row)."""
-    if model.latent_dim > 2:
-        raise ValueError(f"latent_dim {model.latent_dim}: quadrature is for 1 or 2 latent dimensions")
-    points, weights = np.polynomial.hermite.hermgauss(nodes_per_dim)
-    grids = np.meshgrid(*[points] * model.latent_dim, indexing="ij")
-    nodes = np.stack([grid.ravel() for grid in grids], axis=-1)
-    # Gauss-Hermite integrates against exp(-t^2); the weights below fold that factor back in.
-    log_weights = sum(np.log(np.meshgrid(*[weights] * model.latent_dim, indexing="ij")[i]).ravel()
-                      for i in range(model.latent_dim)) + np.sum(nodes ** 2, axis=-1)
-    nodes, log_weights = tf.constant(nodes, tf.float32), tf.constant(log_weights, tf.float32)
+    nodes, log_weights = _hermite_grid(model.latent_dim, nodes_per_dim)
     return _map_chunks(lambda chunk, _: _quadrature_chunk(model, chunk, nodes, log_weights),
                        x, max_evaluations // len(nodes))
+
+
+def _kl_per_dim(z_mean, z_log_scale):
+    """KL(q(z_j|x) || N(0, 1)) of each latent dimension j, [rows, latent_dim]."""
+    return gaussian_kl(z_mean[:, :, None], z_log_scale[:, :, None])
 
 
 @tf.function(jit_compile=True)
 def _encode_chunk(model, x):
     z_mean, z_log_scale = model.encode(x)
-    return z_mean, gaussian_kl(z_mean[:, :, None], z_log_scale[:, :, None])
+    return z_mean, _kl_per_dim(z_mean, z_log_scale)
 
 
 def encode_with_kl(model, x):
@@ -131,14 +162,28 @@ def encode_with_kl(model, x):
     return _map_chunks(lambda chunk, _: _encode_chunk(model, chunk), x, SAMPLING_CHUNK)
 
 
-@tf.function(jit_compile=True)
-def _terms_chunk(model, x, num_samples, key):
-    noise = tf.random.stateless_normal(tf.stack([num_samples, tf.shape(x)[0], model.latent_dim]), seed=key,
-                                       alg=NOISE_ALGORITHM)
-    return loss_terms(model, x, noise)
+SCORES = ("code_means", "kl_per_dim", "iwae", "log_likelihood", "recon_means", "quadrature")
 
 
-def expected_loss_terms(model, x, num_samples, seed, max_evaluations=1 << 18):
-    """Per-row KL and E_q[log p(x|z)] with num_samples draws of z: precise estimates for evaluation."""
-    return _map_chunks(lambda chunk, key: _terms_chunk(model, chunk, num_samples, key),
-                       x, max_evaluations // num_samples, seed)
+def score_rows(model, x, iwae_samples, seed, nodes_per_dim=None, max_evaluations=1 << 17):
+    """Every per-row score of an evaluation from one encoder pass, as a dict of arrays named by SCORES:
+    encoder means, KL per latent dimension, IWAE log p(x) and E_q[log p(x|z)] from the same iwae_samples
+    draws, the decoder mean at the encoder mean, and the quadrature log p(x) (None without nodes_per_dim).
+
+    One graph function, traced afresh per call (it closes over this model) and not XLA-compiled: on a
+    CPU, XLA's compilation takes longer than this function's run on 10k rows."""
+    nodes, log_weights = (_hermite_grid(model.latent_dim, nodes_per_dim) if nodes_per_dim
+                          else (tf.zeros([0, model.latent_dim]), None))
+
+    def chunk(x, key):
+        z_mean, z_log_scale = model.encode(x)
+        noise = _importance_noise(x, iwae_samples, model.latent_dim, key)
+        iwae, log_likelihood = _importance_weighted(model, x, z_mean, z_log_scale, noise)
+        quadrature = (_quadrature(model, x, z_mean, z_log_scale, nodes, log_weights) if nodes_per_dim
+                      else tf.zeros_like(iwae))
+        return (z_mean, _kl_per_dim(z_mean, z_log_scale), iwae, log_likelihood, model.decode(z_mean)[0],
+                quadrature)
+
+    rows = max(1, max_evaluations // (iwae_samples + len(nodes)))
+    scores = dict(zip(SCORES, _map_chunks(tf.function(chunk), x, rows, seed)))
+    return {**scores, "quadrature": scores["quadrature"] if nodes_per_dim else None}
