@@ -81,7 +81,7 @@ def evaluate_run(checkpoint_dir, *, iwae_samples=IWAE_SAMPLES, num_samples=10_00
         quadrature = f", quadrature on {'x'.join([str(nodes)] * config['latent_dim'])} nodes" if nodes else ""
         with _stage(progress, "IWAE" + (" and quadrature" if nodes else ""),
                     f"{len(test)} rows, K={iwae_samples} importance samples{quadrature}"):
-            report.update(model_scores(model, test, config["beta"], iwae_samples, seed, nodes))
+            report.update(model_scores(model, test, config["beta"], iwae_samples, seed, nodes, unavailable))
         with _stage(progress, "prior samples", f"{num_samples} draws"):
             report["prior_samples"] = prior_sample_scores(model, num_samples, seed, test, truth, unavailable)
     reference = report["reference"]
@@ -97,21 +97,27 @@ def _difference(value, reference):
     return None if value is None or reference is None else value - reference
 
 
-def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim):
+def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailable):
     """The model's own scores on the test rows (inference.score_rows, averaged): ELBO, beta-objective,
-    -log p(x), the rate per latent dimension, active units and the reconstruction error."""
+    -log p(x), the rate per latent dimension, active units and the reconstruction error (with the reason
+    under its name in `unavailable` where a test column does not vary)."""
     import beta_vae_evaluation as evaluation
     from beta_vae_inference import score_rows
     scores = score_rows(model, test, iwae_samples, seed, nodes_per_dim)
     kl_per_dim = scores["kl_per_dim"].mean(axis=0)
     kl, log_likelihood = float(kl_per_dim.sum()), float(scores["log_likelihood"].mean())
     squared_errors = (scores["recon_means"] - test) ** 2
+    variances = test.var(axis=0)
+    if np.any(variances <= 0):
+        still = ", ".join(f"x{j + 1}" for j in np.flatnonzero(variances <= 0)[:5])
+        unavailable["recon.explained_variance"] = f"the {len(test)} test rows do not vary in {still}"
     result = {"test_elbo": log_likelihood - kl, "test_beta_objective": beta * kl - log_likelihood,
               "test_nll_iwae": -float(scores["iwae"].mean()), "kl": kl, "kl_per_dim": kl_per_dim.tolist(),
               "active_units": evaluation.active_units(scores["code_means"]),
               "active_units_kl": int(np.sum(kl_per_dim > evaluation.ACTIVE_THRESHOLD)),
               "recon": {"mse": float(squared_errors.mean()),
-                        "explained_variance": (1 - squared_errors.mean(axis=0) / test.var(axis=0)).tolist()}}
+                        "explained_variance": [1 - error / variance if variance > 0 else None
+                                               for error, variance in zip(squared_errors.mean(axis=0), variances)]}}
     if scores["quadrature"] is not None:
         result["test_nll_quadrature"] = -float(scores["quadrature"].mean())
         result["quadrature_nodes"] = nodes_per_dim
