@@ -10,24 +10,13 @@ exposes both to the same load.
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from matmul_limits import import_seconds  # noqa: E402  (needs the path above)
-
-
-def run_seconds(*args):
-    """Wall time of a CLI of the suite in a fresh process, or exit with its error."""
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"benchmark run failed: {result.stderr.strip()}")
-    return time.perf_counter() - started
+from bench_sampling import run as run_seconds  # noqa: E402  (needs the path above)
+from matmul_limits import import_seconds  # noqa: E402
 
 
 def main():
@@ -36,7 +25,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the two commands")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        run = args.checkpoint_dir
+        run = args.checkpoint_dir and os.path.abspath(args.checkpoint_dir)
         if run is None:
             run = os.path.join(folder, "run")
             run_seconds("beta_vae_main.py", "--epochs", "20", "--checkpoint-dir", run)
