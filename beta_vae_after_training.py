@@ -12,9 +12,10 @@ import sys
 
 import numpy as np
 
-import data_processing
 import beta_vae_scoring as scoring
-from beta_vae_run import OneLineParser, UsageError, check_minimum, load_config, load_run_data, restore_model, run_cli
+import data_processing
+from beta_vae_run import (OneLineParser, UsageError, check_minimum, import_tensorflow, load_config, load_run_data,
+                          restore_model, run_cli)
 
 MODES = ("prior", "recon", "evaluate", "plot")
 
@@ -102,9 +103,13 @@ def score_and_plot(args, rows):
     def progress(line):
         print(line, flush=True)
 
+    if args.verbose:
+        import_tensorflow(verbose=True)  # before the scoring functions import it quietly
+
     if args.mode == "evaluate":
         report = scoring.evaluate_run(args.checkpoint_dir, iwae_samples=args.iwae_samples,
-                                      num_samples=args.num_samples, seed=args.seed, rows=rows, progress=progress)
+                                      num_samples=args.num_samples, seed=args.seed, rows=rows,
+                                      rows_label=f"rows of {args.data}", progress=progress)
         print(scoring.format_report(report, args.checkpoint_dir))
         print(f"wrote {scoring.save_report(args.checkpoint_dir, report)}")
     if args.mode == "plot" or args.plots:

@@ -58,13 +58,14 @@ def _quiet(_line):
 
 
 def evaluate_run(checkpoint_dir, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=0, rows=None,
-                 progress=_quiet):
-    """Every score of the run in checkpoint_dir on `rows` (default: its held-out test rows), in nats per
-    sample and the data's units, against the exact references fitted to its training rows; returns the
-    report dict. Raises beta_vae_run.UsageError or data_processing.DataError for a bad run folder."""
+                 rows_label="given rows", progress=_quiet):
+    """Every score of the run in checkpoint_dir on `rows` (default: its held-out test rows; rows_label names
+    them in the report), in nats per sample and the data's units, against the exact references fitted to
+    its training rows; returns the report dict. Raises beta_vae_run.UsageError or data_processing.DataError
+    for a bad run folder."""
     config = load_config(checkpoint_dir)
     train, test = load_run_data(config)
-    label = "held-out test rows" if rows is None else "given rows"
+    label = "held-out test rows" if rows is None else rows_label
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
     truth = data_processing.load_truth(config["data"])
     unavailable = {}
@@ -235,18 +236,18 @@ def format_report(report, checkpoint_dir):
     checkpoint = (report.get("checkpoint") or {}).get("file", "no checkpoint")
     quadrature = (f", quadrature ({report['quadrature_nodes']} nodes per dim) "
                   f"{_nats(report['test_nll_quadrature'])}" if "test_nll_quadrature" in report else "")
-    truth = (f"; truth {_nats(reference['true_nll'])} (its entropy {_nats(reference['entropy'])})"
-             if "true_nll" in reference else "")
+    truth = (f"; truth {_nats(reference['true_nll'])}" if "true_nll" in reference else "") + (
+        f" (its entropy {_nats(reference['entropy'])})" if "entropy" in reference else "")
     order = sorted(range(len(report["kl_per_dim"])), key=lambda j: -(report["kl_per_dim"][j] or 0.0))
     collapse = reference["collapse_beta"]
     lines = [
         f"evaluation of {checkpoint_dir} ({checkpoint}): beta {report['beta']:g}, latent dim "
         f"{report['latent_dim']}, {report['test_rows']} {report['rows']}",
         "  in nats per sample, summed over data dimensions:",
-        f"  beta-objective {_nats(report['test_beta_objective'])}, ELBO {_nats(report['test_elbo'])}; "
-        f"linear optimum {_nats(optimum.get('objective'))}, gap {_nats(report['gap_to_linear_optimum'])}",
+        f"  beta-objective {_nats(report['test_beta_objective'])} (linear optimum {_nats(optimum.get('objective'))}, "
+        f"gap_to_linear_optimum {_nats(report['gap_to_linear_optimum'])}); ELBO {_nats(report['test_elbo'])}",
         f"  -log p(x): IWAE (K={report['iwae_samples']}) {_nats(report['test_nll_iwae'])}{quadrature}",
-        f"  references: factor analysis {_nats(reference['fa_nll'])} (gap {_nats(report['gap_to_fa'])}); "
+        f"  references: factor analysis {_nats(reference['fa_nll'])} (gap_to_fa {_nats(report['gap_to_fa'])}); "
         f"full-covariance Gaussian {_nats(reference['gaussian_nll'])}{truth}",
         "  KL per latent dim, sorted by KL (descending): "
         + ", ".join(f"z{j + 1} {_nats(report['kl_per_dim'][j])}" for j in order)
