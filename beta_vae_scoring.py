@@ -74,7 +74,7 @@ def evaluate_run(checkpoint_dir, *, iwae_samples=IWAE_SAMPLES, num_samples=10_00
               "num_samples": num_samples, "seed": seed}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # degenerate data: handled below as null + reason
-        with _stage(progress, "model", "importing TensorFlow, restoring the checkpoint"):
+        with _stage(progress, "model", "TensorFlow (imported once per process) and the checkpoint"):
             model, _ = restore_model(checkpoint_dir)
         with _stage(progress, "references", "full-covariance Gaussian, factor analysis, linear optimum"):
             report["reference"] = references(config, train, test, truth, unavailable)
@@ -110,8 +110,8 @@ def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailab
     squared_errors = (scores["recon_means"] - test) ** 2
     variances = test.var(axis=0)
     if np.any(variances <= 0):
-        still = ", ".join(f"x{j + 1}" for j in np.flatnonzero(variances <= 0)[:5])
-        unavailable["recon.explained_variance"] = f"the {len(test)} test rows do not vary in {still}"
+        constant = ", ".join(f"x{j + 1}" for j in np.flatnonzero(variances <= 0)[:5])
+        unavailable["recon.explained_variance"] = f"the {len(test)} test rows do not vary in {constant}"
     result = {"test_elbo": log_likelihood - kl, "test_beta_objective": beta * kl - log_likelihood,
               "test_nll_iwae": -float(scores["iwae"].mean()), "kl": kl, "kl_per_dim": kl_per_dim.tolist(),
               "active_units": evaluation.active_units(scores["code_means"]),
