@@ -10,7 +10,9 @@ import beta_vae_after_training
 import beta_vae_evaluation as evaluation
 import beta_vae_main
 import beta_vae_scoring as scoring
+from beta_vae_inference import encode_with_kl, quadrature_log_likelihood, score_rows
 from conftest import REPO, factor_data_array
+from test_evaluation import linear_gaussian_model
 
 
 def train_in_process(folder, data, *flags):
@@ -113,3 +115,18 @@ def test_report_lines_stay_under_100_characters_for_wide_data():
     text = scoring.format_report(report, "/a/rather/long/folder/name/for/a/run/" * 2)
     assert all(len(line) < 100 for line in text.splitlines())
     assert "z2 0.1500, z1 0.1000, z3 0.0500" in text and text.count("0.123") == 40
+
+
+def test_score_rows_matches_the_exact_likelihood_and_the_separate_estimators():
+    model, mean, covariance = linear_gaussian_model()
+    x = np.random.default_rng(4).multivariate_normal(mean, covariance, size=200).astype(np.float32)
+    exact = -evaluation.gaussian_nll(x, mean, covariance)
+    scores = score_rows(model, x, 500, seed=0, nodes_per_dim=8, max_evaluations=508 * 64)  # 4 chunks
+    assert np.mean(scores["quadrature"]) == pytest.approx(exact, abs=1e-3)
+    assert np.mean(scores["iwae"]) == pytest.approx(exact, abs=0.01)
+    np.testing.assert_allclose(scores["quadrature"], quadrature_log_likelihood(model, x, nodes_per_dim=8), rtol=1e-5)
+    means, kl_by_dim = encode_with_kl(model, x)
+    np.testing.assert_allclose(scores["kl_per_dim"], kl_by_dim, rtol=1e-4, atol=1e-5)
+    elbo = scores["log_likelihood"] - scores["kl_per_dim"].sum(axis=1)
+    assert np.mean(elbo) < np.mean(scores["iwae"])  # the diagonal encoder is not the exact posterior
+    np.testing.assert_allclose(scores["recon_means"], model(x).numpy(), rtol=1e-5, atol=1e-4)
