@@ -1,4 +1,4 @@
-"""Exact references for Gaussian data, in nats per sample: pure numpy/scipy, no TensorFlow.
+"""Exact references for Gaussian data, in nats per sample: pure numpy, no TensorFlow or scipy.
 
 The best any model with a d-dimensional linear-Gaussian latent can do is known in closed form: factor
 analysis (FA) at beta = 1, and a whitened PPCA solution for any beta (see `linear_beta_optimum`).
@@ -110,54 +110,74 @@ def _whitened_eigen(covariance, noise):
     return values[::-1], vectors[:, ::-1]
 
 
-def _profile_objective(log_psi, covariance, beta, latent_dim):
+def _profile_objective(psi, covariance, beta, latent_dim):
     """beta/2 [sum_{i<=d} h(l_i) + sum_{i>d} l_i] + 1/2 sum log(2 pi psi): the beta-objective minimised over
     encoder and W for a fixed decoder variance psi."""
-    psi = np.exp(log_psi)
     values, _ = _whitened_eigen(covariance, beta * psi)
     top, rest = values[:latent_dim], values[latent_dim:]
     h = np.where(top > 1.0, 1.0 + np.log(np.maximum(top, 1.0)), top)
-    return 0.5 * beta * (np.sum(h) + np.sum(rest)) + 0.5 * np.sum(LOG_2PI + log_psi)
+    return 0.5 * beta * (np.sum(h) + np.sum(rest)) + 0.5 * np.sum(LOG_2PI + np.log(psi))
 
 
-def linear_beta_optimum(data_mean, data_cov, beta, latent_dim, min_log_scale=-7.0):
+def linear_beta_optimum(data_mean, data_cov, beta, latent_dim, min_log_scale=-7.0, fa_psi=None):
     """The best beta-objective of the linear-Gaussian VAE family with a learned diagonal decoder variance
-    (fitted to the given moments): minimise the profile objective over log psi with L-BFGS from a few
-    starts, then rebuild W (whitened PPCA, Tipping & Bishop 1999) and the encoder.
+    (fitted to the given moments): minimise the profile objective over psi by block coordinate descent from
+    a few starts, each step rebuilding W (whitened PPCA, Tipping & Bishop 1999) and the encoder.
 
     Below beta = 1 the objective is unbounded (a latent unit spent on one coordinate lets its variance go
     to 0), so decoder scales are bounded below by exp(min_log_scale) data standard deviations, the same
-    floor as the model's soft clamp (beta_vae_layers.LOG_SCALE_MIN).
+    floor as the model's soft clamp (beta_vae_layers.LOG_SCALE_MIN). fa_psi: the noise of a factor analysis
+    of data_cov with latent_dim factors, if already fitted (a start; fitted here when None). Latent units
+    beyond the data dimension get zero loadings (they are never worth their KL).
 
     Returns the model dict of linear_vae plus objective, rate, distortion, kl_per_dim, active_units."""
     if beta <= 0:
         raise ValueError(f"beta {beta}: the linear optimum needs beta > 0 (at beta = 0 the rate is free)")
     data_cov = np.atleast_2d(np.asarray(data_cov, dtype=float))
     variances = np.diag(data_cov)
-    starts = [np.log(variances * fraction) for fraction in (0.02, 0.2, 0.9)]
-    _, fa_psi = factor_analysis(data_cov, latent_dim)
-    starts.append(np.log(fa_psi))
-    # Bounds keep the line search from steps where the whitened covariance overflows.
-    bounds = list(zip(np.log(variances) + 2.0 * min_log_scale, np.log(variances * 10.0)))
-    from scipy import optimize  # here, not at the top: it takes a second to import, and only this needs it
-    best = min((optimize.minimize(_profile_objective, np.clip(start, *np.transpose(bounds)),
-                                  args=(data_cov, beta, latent_dim), method="L-BFGS-B", bounds=bounds)
-                for start in starts), key=lambda result: result.fun)
-    psi = np.exp(best.x)
-    values, vectors = _whitened_eigen(data_cov, beta * psi)
-    top = np.maximum(values[:latent_dim], 1.0)
-    loadings = np.sqrt(beta * psi)[:, None] * vectors[:, :latent_dim] * np.sqrt(top - 1.0)
-    model = linear_vae(np.asarray(data_mean, dtype=float), loadings, psi, beta)
+    bounds = (variances * np.exp(2.0 * min_log_scale), variances * 10.0)
+    if fa_psi is None:
+        fa_psi = factor_analysis(data_cov, min(latent_dim, len(variances)))[1]
+    starts = [variances * fraction for fraction in (0.02, 0.2, 0.9)] + [np.asarray(fa_psi, dtype=float)]
+    psi, profile = min((_descend(data_cov, beta, latent_dim, np.clip(start, *bounds), bounds) for start in starts),
+                       key=lambda fit: fit[1])
+    model = linear_vae(np.asarray(data_mean, dtype=float), _ppca_loadings(data_cov, beta, latent_dim, psi), psi, beta)
     objective, rate, distortion, kl_per_dim = linear_vae_objective(model, beta, data_mean, data_cov)
     return {**model, "objective": objective, "rate": rate, "distortion": distortion,
             "kl_per_dim": kl_per_dim, "active_units": int(np.sum(kl_per_dim > ACTIVE_THRESHOLD)),
-            "profile_objective": float(best.fun)}
+            "profile_objective": profile}
 
 
-def held_out_linear_optimum(train_moments, test_moments, beta, latent_dim, min_log_scale=-7.0):
+def _ppca_loadings(covariance, beta, latent_dim, psi):
+    """The best W for decoder noise psi: the whitened PPCA solution, zero columns past the data dimension."""
+    values, vectors = _whitened_eigen(covariance, beta * psi)
+    used = min(latent_dim, len(psi))
+    loadings = np.sqrt(beta * psi)[:, None] * vectors[:, :used] * np.sqrt(np.maximum(values[:used], 1.0) - 1.0)
+    return np.pad(loadings, ((0, 0), (0, latent_dim - used)))
+
+
+def _descend(covariance, beta, latent_dim, psi, bounds, iterations=5000, tolerance=1e-13):
+    """Block coordinate descent on the beta-objective: W and the encoder are optimal for psi in closed form,
+    and psi optimal for them is the expected squared residual (clipped to bounds), so each step lowers the
+    profile objective. Returns (psi, profile objective). Needs no optimizer library (scipy takes ~1 s to
+    import, more than the whole fit)."""
+    previous = np.inf
+    for _ in range(iterations):
+        loadings = _ppca_loadings(covariance, beta, latent_dim, psi)
+        model = linear_vae(np.zeros(len(psi)), loadings, psi, beta)
+        residual = np.eye(len(psi)) - loadings @ model["B"]
+        psi = np.clip(np.diag(residual @ covariance @ residual.T) + (loadings ** 2) @ model["z_var"], *bounds)
+        objective = _profile_objective(psi, covariance, beta, latent_dim)
+        if previous - objective < tolerance:
+            break
+        previous = objective
+    return psi, float(objective)
+
+
+def held_out_linear_optimum(train_moments, test_moments, beta, latent_dim, min_log_scale=-7.0, fa_psi=None):
     """The linear beta-optimum fitted to training moments (mean, covariance) and scored on test moments:
     a dict of objective, rate, distortion, kl_per_dim (list), active_units and train_objective."""
-    optimum = linear_beta_optimum(*train_moments, beta, latent_dim, min_log_scale=min_log_scale)
+    optimum = linear_beta_optimum(*train_moments, beta, latent_dim, min_log_scale=min_log_scale, fa_psi=fa_psi)
     objective, rate, distortion, kl_per_dim = linear_vae_objective(optimum, beta, *test_moments)
     return {"objective": objective, "rate": rate, "distortion": distortion, "kl_per_dim": kl_per_dim.tolist(),
             "active_units": int(np.sum(kl_per_dim > ACTIVE_THRESHOLD)), "train_objective": optimum["objective"]}

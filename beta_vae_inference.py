@@ -8,7 +8,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from beta_vae_models import LOG_2PI, NOISE_ALGORITHM, gaussian_kl, gaussian_log_density, loss_terms
+from beta_vae_models import LOG_2PI, NOISE_ALGORITHM, gaussian_kl, gaussian_log_density
 
 
 def _draw(model, z, key, mean_only):
@@ -58,16 +58,20 @@ def _map_chunks(compute, x, rows, seed=0):
     return np.concatenate([part.numpy() for part in parts])[:len(x)]
 
 
-def prior_chunks(model, num_samples, seed, mean_only=False):
-    """The rows of sample_prior, chunk by chunk (float32 arrays), so that any number can be streamed."""
+def prior_chunks(model, num_samples, seed, mean_only=False, compiled=True):
+    """The rows of sample_prior, chunk by chunk (float32 arrays), so that any number can be streamed.
+
+    compiled=False runs the same ops eagerly: slower per sample, but without the XLA compilation that
+    costs more than a few thousand samples do (XLA's random streams differ, so the samples do too)."""
     size = max(1, min(SAMPLING_CHUNK, num_samples))  # one chunk size, so one compilation
+    chunk = _prior_chunk if compiled else _prior_chunk.python_function
     for start in range(0, num_samples, size):
-        yield _prior_chunk(model, size, _chunk_key(seed, start), mean_only).numpy()[:num_samples - start]
+        yield chunk(model, size, _chunk_key(seed, start), mean_only).numpy()[:num_samples - start]
 
 
-def sample_prior(model, num_samples, seed, mean_only=False):
+def sample_prior(model, num_samples, seed, mean_only=False, compiled=True):
     """Generate data: z ~ N(0, I) -> decoder -> x, as a float32 array [num_samples, data_dim]."""
-    return np.concatenate(list(prior_chunks(model, num_samples, seed, mean_only)))
+    return np.concatenate(list(prior_chunks(model, num_samples, seed, mean_only, compiled)))
 
 
 def reconstruct(model, x, seed, mean_only=False):
@@ -76,91 +80,112 @@ def reconstruct(model, x, seed, mean_only=False):
 
 
 def _log_joint(model, x, z):
-    """log p(x|z) + log p(z) for z [..., rows, latent_dim] and rows x [rows, data_dim]."""
+    """log p(x|z) and log p(z), each [..., rows], for z [..., rows, latent_dim] and rows x [rows, data_dim]."""
     x_mean, x_log_scale = model.decode(z)
     log_prior = -0.5 * tf.reduce_sum(tf.square(z) + LOG_2PI, axis=-1)
-    return gaussian_log_density(x, x_mean, x_log_scale) + log_prior
+    return gaussian_log_density(x, x_mean, x_log_scale), log_prior
 
 
-def _log_sum_exp(log_sum_exp_of, count, block):
-    """log(sum_k exp(w_k)) per row over count terms, where log_sum_exp_of(first) is the log-sum-exp of the
-    terms first .. first + block - 1 (those from count on masked out): accumulated block by block in log
-    space, so that memory holds one block of terms whatever count is."""
-    total = None
-    for first in range(0, count, block):
-        part = log_sum_exp_of(tf.constant(first))
-        total = part if total is None else tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
-    return total
+def _per_block(count, rows, max_evaluations):
+    """(rows per chunk, terms per block): how to split `count` importance samples or quadrature nodes over
+    `rows` rows so that one block holds at most about max_evaluations decoder passes."""
+    chunk_rows = max(1, min(SAMPLING_CHUNK, rows, max_evaluations // count))
+    return chunk_rows, max(1, min(count, max_evaluations // chunk_rows))
 
 
-def _terms_per_block(count, rows, max_evaluations):
-    """How many importance samples or quadrature points go in one block, at most max_evaluations decoder
-    passes over a chunk of `rows` rows (at least one)."""
-    return max(1, min(count, max_evaluations // rows))
+def _log_add(total, terms, valid):
+    """total (per row) + the log-sum-exp over the leading axis of terms [block, rows] where valid [block]."""
+    part = tf.reduce_logsumexp(tf.where(valid[:, None], terms, -math.inf), axis=0)
+    return tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
 
 
-def _masked_log_sum_exp(log_terms, first, count):
-    """log-sum-exp over the leading axis of [block, rows] terms, ignoring the terms numbered count or more."""
-    number = first + tf.range(tf.shape(log_terms)[0])
-    return tf.reduce_logsumexp(tf.where((number < count)[:, None], log_terms, -math.inf), axis=0)
+def _importance_weighted(model, x, z_mean, z_log_scale, key, count, block):
+    """Per row, the IWAE estimate of log p(x) from `count` draws of q(z|x), and E_q[log p(x|z)] from the
+    same draws, `block` draws at a time so that memory is bounded whatever count is. Draw k's noise is
+    keyed by (key, k), so the blocking never changes the draws."""
+    rows = tf.shape(x)[0]
+    log_total, likelihood_total = tf.fill([rows], -math.inf), tf.zeros([rows])
+    for first in tf.range(0, count, block):
+        number = first + tf.range(block)
+        noise = tf.map_fn(lambda k: tf.random.stateless_normal(
+            tf.shape(z_mean), seed=tf.random.experimental.stateless_fold_in(key, k), alg=NOISE_ALGORITHM),
+            number, fn_output_signature=tf.float32)
+        z = model.reparameterize(z_mean, z_log_scale, noise)
+        log_likelihood, log_prior = _log_joint(model, x, z)
+        valid = number < count
+        log_total = _log_add(log_total, log_likelihood + log_prior - gaussian_log_density(z, z_mean, z_log_scale),
+                             valid)
+        likelihood_total += tf.reduce_sum(tf.where(valid[:, None], log_likelihood, 0.0), axis=0)
+    num_samples = tf.cast(count, tf.float32)
+    return log_total - tf.math.log(num_samples), likelihood_total / num_samples
 
 
 @tf.function(jit_compile=True)
-def _iwae_block(model, x, key, first, count, block):
+def _iwae_chunk(model, x, key, count, block):
     z_mean, z_log_scale = model.encode(x)
-    # Each importance sample's noise is keyed by its own number, so blocking never changes the draws.
-    noise = tf.map_fn(lambda number: tf.random.stateless_normal(
-        tf.shape(z_mean), seed=tf.random.experimental.stateless_fold_in(key, number), alg=NOISE_ALGORITHM),
-        first + tf.range(block), fn_output_signature=tf.float32)
-    z = model.reparameterize(z_mean, z_log_scale, noise)
-    log_weights = _log_joint(model, x, z) - gaussian_log_density(z, z_mean, z_log_scale)
-    return _masked_log_sum_exp(log_weights, first, count)
+    return _importance_weighted(model, x, z_mean, z_log_scale, key, count, block)[0]
 
 
 def iwae_log_likelihood(model, x, num_samples, seed, max_evaluations=1 << 18):
-    """Importance-weighted estimate of log p(x) per row (Burda et al. 2016) with q(z|x) as proposal; the
-    samples go in blocks so that at most about max_evaluations decoder passes are held at once."""
-    rows = max(1, min(SAMPLING_CHUNK, len(x)))
-    block = _terms_per_block(num_samples, rows, max_evaluations)
-    return _map_chunks(lambda chunk, key: _log_sum_exp(
-        lambda first: _iwae_block(model, chunk, key, first, num_samples, block), num_samples, block)
-        - math.log(num_samples), x, rows, seed)
+    """Importance-weighted estimate of log p(x) per row (Burda et al. 2016) with q(z|x) as proposal; rows
+    go in chunks and samples in blocks, so that about max_evaluations decoder passes are held at once."""
+    rows, block = _per_block(num_samples, len(x), max_evaluations)
+    count, block = tf.constant(num_samples), tf.constant(block)
+    return _map_chunks(lambda chunk, key: _iwae_chunk(model, chunk, key, count, block), x, rows, seed)
+
+
+def _quadrature(model, x, z_mean, z_log_scale, nodes, log_weights, block):
+    """log p(x) per row by Gauss-Hermite quadrature on the grid `nodes` centred and scaled on q(z|x),
+    `block` nodes at a time."""
+    count = tf.shape(nodes)[0]
+    log_total = tf.fill([tf.shape(x)[0]], -math.inf)
+    for first in tf.range(0, count, block):
+        number = first + tf.range(block)
+        taken = tf.minimum(number, count - 1)  # past the last node: repeats, masked out below
+        z = z_mean[None] + math.sqrt(2.0) * tf.exp(z_log_scale)[None] * tf.gather(nodes, taken)[:, None, :]
+        log_total = _log_add(log_total, tf.add_n(_log_joint(model, x, z)) + tf.gather(log_weights, taken)[:, None],
+                             number < count)
+    return log_total + tf.reduce_sum(z_log_scale, axis=-1) + 0.5 * model.latent_dim * math.log(2.0)
 
 
 @tf.function(jit_compile=True)
-def _quadrature_block(model, x, nodes, log_weights, first, block):
+def _quadrature_chunk(model, x, nodes, log_weights, block):
     z_mean, z_log_scale = model.encode(x)
-    count = tf.shape(nodes)[0]
-    taken = tf.minimum(first + tf.range(block), count - 1)  # past the last node: repeats, masked below
-    block_nodes, block_log_weights = tf.gather(nodes, taken), tf.gather(log_weights, taken)
-    z = z_mean[None] + math.sqrt(2.0) * tf.exp(z_log_scale)[None] * block_nodes[:, None, :]  # [points, rows, d]
-    log_volume = tf.reduce_sum(z_log_scale, axis=-1) + 0.5 * model.latent_dim * math.log(2.0)
-    return _masked_log_sum_exp(_log_joint(model, x, z) + block_log_weights[:, None], first, count) + log_volume
+    return _quadrature(model, x, z_mean, z_log_scale, nodes, log_weights, block)
+
+
+def _hermite_grid(latent_dim, nodes_per_dim):
+    """The Gauss-Hermite nodes [nodes_per_dim ** latent_dim, latent_dim] and their log-weights for
+    integrating against N(0, I) centred nodes; latent_dim must be 1 or 2."""
+    if latent_dim > 2:
+        raise ValueError(f"latent_dim {latent_dim}: quadrature is for 1 or 2 latent dimensions")
+    points, weights = np.polynomial.hermite.hermgauss(nodes_per_dim)
+    grids = np.meshgrid(*[points] * latent_dim, indexing="ij")
+    nodes = np.stack([grid.ravel() for grid in grids], axis=-1)
+    # Gauss-Hermite integrates against exp(-t^2); the weights below fold that factor back in.
+    log_weights = sum(np.log(np.meshgrid(*[weights] * latent_dim, indexing="ij")[i]).ravel()
+                      for i in range(latent_dim)) + np.sum(nodes ** 2, axis=-1)
+    return tf.constant(nodes, tf.float32), tf.constant(log_weights, tf.float32)
 
 
 def quadrature_log_likelihood(model, x, nodes_per_dim=32, max_evaluations=1 << 18):
     """log p(x) per row by adaptive Gauss-Hermite quadrature centred and scaled on q(z|x): deterministic,
     for a latent of 1 or 2 dimensions (nodes_per_dim ** latent_dim decoder passes per row, in blocks)."""
-    if model.latent_dim > 2:
-        raise ValueError(f"latent_dim {model.latent_dim}: quadrature is for 1 or 2 latent dimensions")
-    points, weights = np.polynomial.hermite.hermgauss(nodes_per_dim)
-    grids = np.meshgrid(*[points] * model.latent_dim, indexing="ij")
-    nodes = np.stack([grid.ravel() for grid in grids], axis=-1)
-    # Gauss-Hermite integrates against exp(-t^2); the weights below fold that factor back in.
-    log_weights = sum(np.log(np.meshgrid(*[weights] * model.latent_dim, indexing="ij")[i]).ravel()
-                      for i in range(model.latent_dim)) + np.sum(nodes ** 2, axis=-1)
-    nodes, log_weights = tf.constant(nodes, tf.float32), tf.constant(log_weights, tf.float32)
-    rows = max(1, min(SAMPLING_CHUNK, len(x)))
-    block = _terms_per_block(len(nodes), rows, max_evaluations)
-    return _map_chunks(lambda chunk, _: _log_sum_exp(
-        lambda first: _quadrature_block(model, chunk, nodes, log_weights, first, block), len(nodes), block),
-        x, rows)
+    nodes, log_weights = _hermite_grid(model.latent_dim, nodes_per_dim)
+    rows, block = _per_block(len(nodes), len(x), max_evaluations)
+    block = tf.constant(block)
+    return _map_chunks(lambda chunk, _: _quadrature_chunk(model, chunk, nodes, log_weights, block), x, rows)
+
+
+def _kl_per_dim(z_mean, z_log_scale):
+    """KL(q(z_j|x) || N(0, 1)) of each latent dimension j, [rows, latent_dim]."""
+    return gaussian_kl(z_mean[:, :, None], z_log_scale[:, :, None])
 
 
 @tf.function(jit_compile=True)
 def _encode_chunk(model, x):
     z_mean, z_log_scale = model.encode(x)
-    return z_mean, gaussian_kl(z_mean[:, :, None], z_log_scale[:, :, None])
+    return z_mean, _kl_per_dim(z_mean, z_log_scale)
 
 
 def encode_with_kl(model, x):
@@ -168,14 +193,30 @@ def encode_with_kl(model, x):
     return _map_chunks(lambda chunk, _: _encode_chunk(model, chunk), x, SAMPLING_CHUNK)
 
 
-@tf.function(jit_compile=True)
-def _terms_chunk(model, x, num_samples, key):
-    noise = tf.random.stateless_normal(tf.stack([num_samples, tf.shape(x)[0], model.latent_dim]), seed=key,
-                                       alg=NOISE_ALGORITHM)
-    return loss_terms(model, x, noise)
+SCORES = ("code_means", "kl_per_dim", "iwae", "log_likelihood", "recon_means", "quadrature")
 
 
-def expected_loss_terms(model, x, num_samples, seed, max_evaluations=1 << 18):
-    """Per-row KL and E_q[log p(x|z)] with num_samples draws of z: precise estimates for evaluation."""
-    return _map_chunks(lambda chunk, key: _terms_chunk(model, chunk, num_samples, key),
-                       x, max_evaluations // num_samples, seed)
+def score_rows(model, x, iwae_samples, seed, nodes_per_dim=None, max_evaluations=1 << 17):
+    """Every per-row score of an evaluation from one encoder pass, as a dict of arrays named by SCORES:
+    encoder means, KL per latent dimension, IWAE log p(x) and E_q[log p(x|z)] from the same iwae_samples
+    draws, the decoder mean at the encoder mean, and the quadrature log p(x) (None without nodes_per_dim).
+
+    One graph function, traced afresh per call (it closes over this model) and not XLA-compiled: on a
+    CPU, XLA's compilation takes longer than this function's run on 10k rows."""
+    nodes, log_weights = (_hermite_grid(model.latent_dim, nodes_per_dim) if nodes_per_dim
+                          else (tf.zeros([0, model.latent_dim]), None))
+
+    rows = _per_block(iwae_samples + len(nodes), len(x), max_evaluations)[0]
+    iwae_block = _per_block(iwae_samples, rows, max_evaluations)[1]
+    node_block = _per_block(max(1, len(nodes)), rows, max_evaluations)[1]
+
+    def chunk(x, key):
+        z_mean, z_log_scale = model.encode(x)
+        iwae, log_likelihood = _importance_weighted(model, x, z_mean, z_log_scale, key, iwae_samples, iwae_block)
+        quadrature = (_quadrature(model, x, z_mean, z_log_scale, nodes, log_weights, node_block) if nodes_per_dim
+                      else tf.zeros_like(iwae))
+        return (z_mean, _kl_per_dim(z_mean, z_log_scale), iwae, log_likelihood, model.decode(z_mean)[0],
+                quadrature)
+
+    scores = dict(zip(SCORES, _map_chunks(tf.function(chunk), x, rows, seed)))
+    return {**scores, "quadrature": scores["quadrature"] if nodes_per_dim else None}

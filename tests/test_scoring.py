@@ -1,0 +1,133 @@
+"""--mode evaluate on degenerate but legitimate runs: exit 0, strict JSON with null and a reason, stage
+lines, short report lines; and the same numbers from two calls in one process."""
+import json
+import signal
+
+import numpy as np
+import pytest
+
+import beta_vae_after_training
+import beta_vae_evaluation as evaluation
+import beta_vae_main
+import beta_vae_scoring as scoring
+from beta_vae_run import RunFolder
+from beta_vae_inference import encode_with_kl, quadrature_log_likelihood, score_rows
+from conftest import REPO, factor_data_array
+from test_evaluation import linear_gaussian_model
+
+
+def train_in_process(folder, data, *flags):
+    """Train a one-epoch tiny run in this process (no second TensorFlow start-up); returns its folder."""
+    np.save(folder / "data.npy", data)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        status = beta_vae_main.main(["--data", str(folder / "data.npy"), "--epochs", "1", "--hidden-units", "8",
+                                     "--checkpoint-dir", str(folder / "run"), *flags])
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert status == 0
+    return folder / "run"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Tiny runs on degenerate data: 3-D with a constant column and a 4-D latent; 10 rows of 10-D data."""
+    constant = factor_data_array(200)[:, :3]
+    constant[:, 1] = 7.0
+    make = {"constant": (constant, ["--latent-dim", "4"]),
+            "ten rows": (np.load(f"{REPO}/data/gaussian_10d.npy")[:10], [])}
+    return {name: train_in_process(tmp_path_factory.mktemp(name.replace(" ", "_")), rows, *flags)
+            for name, (rows, flags) in make.items()}
+
+
+def strict_json(path):
+    def refuse(constant):
+        raise AssertionError(f"{path} holds {constant}: not strict JSON")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+@pytest.mark.parametrize("name, reason", [("constant", "x2 constant"), ("ten rows", "9 training rows are too few")])
+def test_degenerate_runs_evaluate_to_strict_json_with_reasons(runs, capsys, name, reason):
+    run = runs[name]
+    status = beta_vae_after_training.main(["--mode", "evaluate", "--checkpoint-dir", str(run),
+                                           "--iwae-samples", "5", "--num-samples", "200"])
+    out = capsys.readouterr().out
+    assert status == 0
+    report = strict_json(run / "evaluation.json")
+    for stage in ("model", "references", "IWAE", "prior samples"):
+        assert [line for line in out.splitlines() if line.startswith(stage) and line.endswith(" ...")]
+        assert [line for line in out.splitlines() if line.startswith(stage) and ": done in " in line]
+    assert all(len(line) < 100 for line in out.splitlines()), max(out.splitlines(), key=len)
+    assert report["checkpoint"]["file"] == "ckpt-1" and report["checkpoint"]["epoch"] == 1
+    assert np.isfinite(report["test_nll_iwae"]) and np.isfinite(report["kl"])
+    assert len(report["kl_per_dim"]) == report["latent_dim"]
+    for key in ("fa_nll", "gaussian_nll", "linear_beta_optimum"):
+        assert report["reference"][key] is None and reason in report["unavailable"][f"reference.{key}"]
+        assert f"n/a reference.{key}: " in out
+    assert report["gap_to_fa"] is None
+
+
+def test_linear_optimum_with_more_latent_units_than_data_dimensions_leaves_the_extra_ones_unused():
+    cov = np.cov(factor_data_array(300)[:, :3], rowvar=False)
+    wide, exact = (evaluation.linear_beta_optimum(np.zeros(3), cov, 1.0, latent_dim) for latent_dim in (5, 3))
+    assert wide["W"].shape == (3, 5) and np.all(wide["kl_per_dim"][3:] == 0)
+    assert wide["objective"] == pytest.approx(exact["objective"], abs=1e-9)
+
+
+def test_one_row_to_evaluate_gives_null_moment_errors_with_a_reason(runs):
+    rows = np.load(runs["constant"].parent / "data.npy")[:1]
+    report = scoring.evaluate_run(RunFolder(runs["constant"]), iwae_samples=5, num_samples=100, rows=rows)
+    assert report["test_rows"] == 1 and report["prior_samples"]["cov_error"] is None
+    assert "no covariance" in report["unavailable"]["prior_samples"]
+    assert report["recon"]["explained_variance"] == [None] * 3 and report["recon"]["mse"] >= 0
+    assert "do not vary" in report["unavailable"]["recon.explained_variance"]
+    assert np.isfinite(report["test_nll_iwae"])
+    json.loads(scoring.report_json(report), parse_constant=pytest.fail)
+
+
+def test_two_calls_in_one_process_give_the_same_report_and_progress_lines(runs):
+    lines = []
+    first = scoring.evaluate_run(RunFolder(runs["constant"]), iwae_samples=7, num_samples=50, seed=3, progress=lines.append)
+    again = scoring.evaluate_run(RunFolder(runs["constant"]), iwae_samples=7, num_samples=50, seed=3)
+    assert first == again and np.isfinite(first["test_nll_iwae"]) and first["prior_samples"]["mean_error"] > 0
+    assert [line.split(":")[0] for line in lines if ": done in" in line] == [
+        "model", "references", "IWAE", "prior samples"]
+
+
+def test_non_finite_numbers_become_null_with_a_reason():
+    unavailable = {}
+    cleaned = scoring._finite_or_null({"a": float("nan"), "b": [1.0, np.float32("inf")], "c": {"d": 2}}, "",
+                                      unavailable)
+    assert cleaned == {"a": None, "b": [1.0, None], "c": {"d": 2}}
+    assert set(unavailable) == {"a", "b[1]"} and "not finite" in unavailable["b[1]"]
+    assert json.loads(scoring.report_json(cleaned)) == cleaned
+
+
+def test_report_lines_stay_under_100_characters_for_wide_data():
+    report = {"beta": 1.0, "latent_dim": 3, "test_rows": 10, "rows": "held-out test rows", "checkpoint": None,
+              "iwae_samples": 5, "num_samples": 10, "test_elbo": -1.0, "test_beta_objective": 1.0,
+              "test_nll_iwae": 1.0, "kl": 0.3, "kl_per_dim": [0.1, 0.15, 0.05], "active_units": 2,
+              "active_units_kl": 2, "gap_to_fa": None, "gap_to_linear_optimum": None,
+              "reference": {"gaussian_nll": None, "fa_nll": None, "collapse_beta": None, "linear_beta_optimum": None},
+              "prior_samples": {"mean_error": 0.1, "cov_error": 0.02, "frechet": 0.3},
+              "recon": {"mse": 0.5, "explained_variance": [0.123456] * 40},
+              "unavailable": {"reference.fa_nll": "a long reason " * 12}}
+    text = scoring.format_report(report, "/a/rather/long/folder/name/for/a/run/" * 2)
+    assert all(len(line) < 100 for line in text.splitlines())
+    assert "z2 0.1500, z1 0.1000, z3 0.0500" in text and text.count("0.123") == 40
+
+
+def test_score_rows_matches_the_exact_likelihood_and_the_separate_estimators():
+    model, mean, covariance = linear_gaussian_model()
+    x = np.random.default_rng(4).multivariate_normal(mean, covariance, size=200).astype(np.float32)
+    exact = -evaluation.gaussian_nll(x, mean, covariance)
+    scores = score_rows(model, x, 500, seed=0, nodes_per_dim=8, max_evaluations=508 * 64)  # 4 chunks
+    assert np.mean(scores["quadrature"]) == pytest.approx(exact, abs=1e-3)
+    assert np.mean(scores["iwae"]) == pytest.approx(exact, abs=0.01)
+    np.testing.assert_allclose(scores["quadrature"], quadrature_log_likelihood(model, x, nodes_per_dim=8), rtol=1e-5)
+    means, kl_by_dim = encode_with_kl(model, x)
+    np.testing.assert_allclose(scores["kl_per_dim"], kl_by_dim, rtol=1e-4, atol=1e-5)
+    elbo = scores["log_likelihood"] - scores["kl_per_dim"].sum(axis=1)
+    assert np.mean(elbo) < np.mean(scores["iwae"])  # the diagonal encoder is not the exact posterior
+    np.testing.assert_allclose(scores["recon_means"], model(x).numpy(), rtol=1e-5, atol=1e-4)
