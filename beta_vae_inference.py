@@ -87,9 +87,11 @@ def _log_joint(model, x, z):
 
 
 def _per_block(count, rows, max_evaluations):
-    """(rows per chunk, terms per block): how to split `count` importance samples or quadrature nodes over
-    `rows` rows so that one block holds at most about max_evaluations decoder passes."""
-    chunk_rows = max(1, min(SAMPLING_CHUNK, rows, max_evaluations // count))
+    """(rows per chunk, terms per block): `rows` rows go in chunks of at most SAMPLING_CHUNK, and `count`
+    importance samples or quadrature nodes in blocks, so that a block holds about max_evaluations decoder
+    passes at most (one term per block at the least). The chunks do not depend on max_evaluations, so
+    neither do the noise keys: blocking changes memory, never results."""
+    chunk_rows = max(1, min(SAMPLING_CHUNK, rows))
     return chunk_rows, max(1, min(count, max_evaluations // chunk_rows))
 
 
@@ -206,9 +208,8 @@ def score_rows(model, x, iwae_samples, seed, nodes_per_dim=None, max_evaluations
     nodes, log_weights = (_hermite_grid(model.latent_dim, nodes_per_dim) if nodes_per_dim
                           else (tf.zeros([0, model.latent_dim]), None))
 
-    rows = _per_block(iwae_samples + len(nodes), len(x), max_evaluations)[0]
-    iwae_block = _per_block(iwae_samples, rows, max_evaluations)[1]
-    node_block = _per_block(max(1, len(nodes)), rows, max_evaluations)[1]
+    rows, iwae_block = _per_block(iwae_samples, len(x), max_evaluations)
+    node_block = _per_block(max(1, len(nodes)), len(x), max_evaluations)[1]
 
     def chunk(x, key):
         z_mean, z_log_scale = model.encode(x)
