@@ -5,7 +5,6 @@
   python beta_vae_after_training.py --mode evaluate   # scores against the exact references, plots
   python beta_vae_after_training.py --mode plot       # the plots alone
 """
-import argparse
 import json
 import os
 import sys
@@ -22,8 +21,7 @@ EXPECTATION_SAMPLES = 64  # z draws per row for the test ELBO and beta-objective
 
 def build_parser():
     """Flags of the after-training script; the architecture comes from the checkpoint, not from flags."""
-    parser = OneLineParser(description=__doc__.splitlines()[0],
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", required=True, choices=MODES, help="what to do with the model")
     parser.add_argument("--checkpoint-dir", default="checkpoints", help="folder of a training run")
     parser.add_argument("--num-samples", type=int, default=10_000, help="prior samples to draw")

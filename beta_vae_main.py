@@ -3,7 +3,6 @@
 Writes into --checkpoint-dir a TensorFlow checkpoint (model, optimizer, epoch), config.json (everything
 needed to rebuild the model and the data split) and history.csv (one row per epoch).
 """
-import argparse
 import importlib.util
 import json
 import math
@@ -14,6 +13,7 @@ import time
 
 import numpy as np
 
+import beta_vae_console as console
 import data_processing
 from beta_vae_run import (CONFIG_FILE, HISTORY_COLUMNS, HISTORY_FILE, OneLineParser, UsageError, check_minimum,
                           import_tensorflow, load_config, load_run_data, read_history, restore_checkpoint,
@@ -45,14 +45,17 @@ DEFAULTS = {
     "logdir": (None, str, "also write TensorBoard scalars here"),
 }
 
+# The noise key of every epoch's test loss: one fixed draw (common random numbers), so the test curve moves
+# only when the model does. Training steps use keys >= 0, so it never repeats a training draw.
+TEST_NOISE_KEY = -1
+
 # What --resume may change: how long to train, and a lower learning rate after a blow-up.
 RESUME_OVERRIDES = ("epochs", "lr")
 
 
 def build_parser():
     """Command-line flags, generated from DEFAULTS so that defaults live in one place and --help shows them."""
-    parser = OneLineParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     for name, (default, kind, help_text) in DEFAULTS.items():
         flag = "--" + name.replace("_", "-")
         if name == "optimizer":
@@ -137,9 +140,12 @@ class StopRequest:
         self.signal_number = number
 
 
-def train(config, train_rows, test_rows, args):
-    """The training loop: compiled epochs, progress lines, checkpoints, history; returns the exit status."""
+def train(config, train_rows, test_rows, args, command_started):
+    """The training loop: compiled epochs, progress lines, checkpoints, history; returns the exit status.
+    command_started: time.perf_counter() when the command began, for the elapsed times and the ETA."""
+    importing = time.perf_counter()
     tf = import_tensorflow(args.verbose)
+    print(console.device_line(tf, time.perf_counter() - importing), flush=True)
     from beta_vae_models import Trainer, linear_ramp, make_optimizer
     from beta_vae_run import build_model, checkpoint_manager
 
@@ -165,6 +171,9 @@ def train(config, train_rows, test_rows, args):
     train_tensor = None if config["streaming"] else tf.constant(train_rows)
     test_tensor = tf.constant(test_rows)
     stop = StopRequest()
+    progress = console.Progress(command_started, config["epochs"])
+    schedule = console.schedule_columns(config)
+    print(console.epoch_table_header(config["epochs"], schedule))
     saved_epoch = int(checkpoint.epoch.numpy())
 
     def save(epoch):
@@ -182,7 +191,7 @@ def train(config, train_rows, test_rows, args):
                                                            epoch * steps_per_epoch)
         else:
             loss, kl, log_likelihood = trainer.run_epoch(train_tensor, indices, weights, epoch * steps_per_epoch)
-        test_loss = trainer.evaluate(test_tensor, key=-1 - epoch)[0]
+        test_loss, test_kl, test_log_likelihood = trainer.evaluate(test_tensor, key=TEST_NOISE_KEY)
         seconds = time.perf_counter() - started
         if not (all(map(math.isfinite, (loss, kl, log_likelihood, test_loss)))
                 and all(np.all(np.isfinite(variable.numpy())) for variable in model.trainable_variables)):
@@ -196,15 +205,13 @@ def train(config, train_rows, test_rows, args):
         row = dict(zip(HISTORY_COLUMNS, (epoch + 1, loss, kl, log_likelihood, test_loss, seconds,
                                          trainer.beta.numpy(), trainer.capacity.numpy())))
         history.append(row)
-        schedule = (f"  beta {row['beta']:.3g}" if config["kl_warmup_epochs"] else "") + \
-            (f"  C {row['capacity']:.3g}" if config["capacity"] is not None else "")
-        print(f"epoch {epoch + 1:4d}/{config['epochs']}{schedule}  loss {loss:9.4f}  kl {kl:7.4f}  "
-              f"log_likelihood {log_likelihood:9.4f}  test_loss {test_loss:9.4f}  "
-              f"{len(train_rows) / seconds:9,.0f} samples/s", flush=True)
+        elapsed, eta = progress.record(epoch + 1, seconds, time.perf_counter())
+        print(console.epoch_line(row, config["epochs"], len(train_rows) / seconds, elapsed, eta,
+                                 progress.compiling, schedule), flush=True)
         if writer:
             with writer.as_default(step=epoch + 1):
-                for name in HISTORY_COLUMNS[1:]:
-                    tf.summary.scalar(name, row[name])
+                for tag, value in console.tensorboard_scalars(row, test_kl, test_log_likelihood).items():
+                    tf.summary.scalar(tag, value)
         checkpoint.epoch.assign(epoch + 1)
         if (epoch + 1) % config["save_every"] == 0 or epoch + 1 == config["epochs"] or stop.signal_number:
             saved_epoch = save(epoch + 1)
@@ -215,8 +222,8 @@ def train(config, train_rows, test_rows, args):
             return 128 + stop.signal_number
     if saved_epoch < config["epochs"]:
         save(config["epochs"])
-    print(f"trained {config['epochs']} epochs; checkpoint, {CONFIG_FILE} and {HISTORY_FILE} in "
-          f"{args.checkpoint_dir}")
+    print("\n".join(console.summary_lines(history, time.perf_counter() - command_started, args.checkpoint_dir,
+                                          args.logdir)))
     return 0
 
 
@@ -242,13 +249,15 @@ def remove_run(checkpoint_dir):
 
 def main(argv=None):
     """Parse and check the flags and data, then train."""
+    command_started = time.perf_counter()
     args = build_parser().parse_args(argv)
 
     def run():
         validate_flags(args)
         config = prepare_run(args)
         train_rows, test_rows = load_split(config)
-        return train(config, train_rows, test_rows, args)
+        print("\n".join(console.header_lines(config, args.checkpoint_dir, args.resume, args.overwrite)), flush=True)
+        return train(config, train_rows, test_rows, args, command_started)
 
     return run_cli(run)
 
