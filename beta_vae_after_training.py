@@ -146,12 +146,13 @@ def format_report(report, checkpoint_dir):
     return "\n".join(lines)
 
 
-def write_plots(checkpoint_dir, test, samples, code_means, truth):
-    """The run's PNG plots into <checkpoint-dir>/plots/; returns their paths."""
+def write_plots(checkpoint_dir, test, samples, code_means, truth, best=None):
+    """The run's PNG plots into <checkpoint-dir>/plots/; returns their paths. best: the linear optimum's
+    test objective, drawn on the history plot."""
     import beta_vae_plots as plots
     folder = os.path.join(checkpoint_dir, "plots")
     paths = {name: os.path.join(folder, f"{name}.png") for name in ("history", "pairs", "latent", "covariances")}
-    plots.plot_history(read_history(checkpoint_dir), paths["history"])
+    plots.plot_history(read_history(checkpoint_dir), paths["history"], best, "linear-Gaussian optimum")
     plots.plot_pairs(test, samples, paths["pairs"])
     plots.plot_latent(code_means, paths["latent"])
     matrices = {"test data": data_processing.moments(test)[1], "prior samples": data_processing.moments(samples)[1]}
@@ -196,10 +197,13 @@ def main(argv=None):
             data_processing.atomic_write_text(report_path, json.dumps(report, indent=1) + "\n")
             print(format_report(report, args.checkpoint_dir))
             print(f"wrote {report_path}")
+            optimum = report["reference"].get("linear_beta_optimum")
+            best = optimum["objective"] if optimum and config.get("capacity") is None else None
         else:
+            best = None
             samples = sample_prior(model, args.num_samples, args.seed)
             code_means = encode_with_kl(model, rows)[0]
-        paths = write_plots(args.checkpoint_dir, rows, samples, code_means, truth)
+        paths = write_plots(args.checkpoint_dir, rows, samples, code_means, truth, best)
         print(f"wrote {len(paths)} plots to {os.path.dirname(paths[0])}: "
               + ", ".join(os.path.basename(p) for p in paths))
         return 0
