@@ -121,7 +121,8 @@ def plot_latent(code_means, path):
         axis.legend(fontsize=8)
         _save(figure, path)
         return
-    dims = np.argsort(-means.var(axis=0), kind="stable")[:3]
+    variances = means.var(axis=0)
+    dims = np.sort(np.argsort(-variances, kind="stable")[:3])
     pairs = [(dims[0], dims[1])] if latent_dim == 2 else [(dims[a], dims[b]) for a, b in ((0, 1), (0, 2), (1, 2))]
     figure, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 4.3), squeeze=False,
                                 layout="constrained")
@@ -130,11 +131,13 @@ def plot_latent(code_means, path):
         axis.scatter(means[:, i], means[:, j], s=2, alpha=0.3, linewidths=0)
         for radius in (1, 2, 3):
             axis.plot(radius * np.cos(angles), radius * np.sin(angles), color="grey", linewidth=0.8)
-            axis.annotate(f"{radius} sigma", (radius * 0.71, radius * 0.71), fontsize=7, color="grey")
+            axis.annotate(f"{radius}\u03c3", (radius * 0.71, radius * 0.71), fontsize=8, color="dimgrey",
+                          bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5})
         axis.set_aspect("equal")
         axis.set(xlim=(-3.6, 3.6), ylim=(-3.6, 3.6), xlabel=f"E_q[z{i + 1}]", ylabel=f"E_q[z{j + 1}]")
+        axis.set_title(f"variance of the means: z{i + 1} {variances[i]:.2f}, z{j + 1} {variances[j]:.2f}", fontsize=9)
     chosen = "" if latent_dim <= 3 else f" (the 3 of {latent_dim} dimensions whose means vary most)"
-    figure.suptitle(f"latent means of the test rows over the N(0, I) prior{chosen}", fontsize=10)
+    figure.suptitle(f"latent means of the test rows over the N(0, I) prior{chosen}", fontsize=10, y=1.04)
     _save(figure, path)
 
 

@@ -19,7 +19,7 @@ def assert_png(path):
     assert pixels[..., :3].std() > 0.05  # something was drawn
 
 
-@pytest.mark.parametrize("epochs, best", [(1, None), (2, 12.9), (30, 12.9)])
+@pytest.mark.parametrize("epochs, best", [(1, None), (30, 12.9)])
 def test_history_plot(tmp_path, epochs, best):
     plots.plot_history(history(epochs), tmp_path / "history.png", best)
     assert_png(tmp_path / "history.png")
@@ -30,7 +30,7 @@ def test_history_y_range_is_not_squashed_by_the_first_epoch():
     assert low < 12.9 < 14.0 < high < 16
 
 
-@pytest.mark.parametrize("dim", [1, 3, 20])
+@pytest.mark.parametrize("dim", [1, 20])
 def test_pairs_plot(tmp_path, dim):
     rng = np.random.default_rng(dim)
     data = rng.standard_normal((300, dim)) @ rng.standard_normal((dim, dim))
@@ -50,7 +50,7 @@ def test_informative_pairs_show_every_dimension_up_to_twelve(dim):
         assert {i for pair in pairs for i in pair} == set(range(dim))
 
 
-@pytest.mark.parametrize("latent_dim", [1, 2, 3, 5])
+@pytest.mark.parametrize("latent_dim", [1, 3])
 def test_latent_plot(tmp_path, latent_dim):
     means = np.random.default_rng(latent_dim).standard_normal((500, latent_dim)) * np.linspace(1, 0.1, latent_dim)
     plots.plot_latent(means, tmp_path / "latent.png")
