@@ -11,6 +11,7 @@ from beta_vae_evaluation import ACTIVE_THRESHOLD  # noqa: E402
 
 PAIR_PANELS = 6  # scatter panels of plot_pairs: up to 12 dimensions all appear, in pairs
 POINTS = 3000  # points per scatter, per source
+ANNOTATED_DIM = 5  # covariance matrices up to this size show their values in the cells
 
 
 def _robust_limits(values, skip, extra=()):
@@ -144,7 +145,7 @@ def plot_latent(code_means, path):
 def _dimension_ticks(axis, dim):
     """1-based tick labels x1..xD on both axes of a matrix image, thinned to at most 10 per axis."""
     ticks = np.arange(0, dim, max(1, -(-dim // 10)))
-    axis.set_xticks(ticks, [f"x{t + 1}" for t in ticks], fontsize=7, rotation=90)
+    axis.set_xticks(ticks, [f"x{t + 1}" for t in ticks], fontsize=7)
     axis.set_yticks(ticks, [f"x{t + 1}" for t in ticks], fontsize=7)
 
 
@@ -163,6 +164,10 @@ def plot_covariances(matrices, path, model="prior samples", reference="test data
         image = axis.imshow(matrix, cmap="PuOr_r" if difference else "RdBu_r", vmin=-limit, vmax=limit)
         axis.set_title(title, fontsize=9)
         _dimension_ticks(axis, np.asarray(matrix).shape[0])
+        if len(matrix) <= ANNOTATED_DIM:  # few cells: the numbers say more than the colours
+            for (row, column), value in np.ndenumerate(np.asarray(matrix)):
+                axis.text(column, row, f"{value:.3g}", ha="center", va="center", fontsize=8,
+                          bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1})
         if difference or index == len(matrices) - 1:
             targets = [axis] if difference else axes[0][:len(matrices)].tolist()
             label = "difference" if difference else "covariance"
