@@ -72,8 +72,8 @@ def device_line(tf, import_seconds):
 
 
 class Progress:
-    """Elapsed time and ETA of the epochs of one process. Its first epoch compiles, so the per-epoch estimate
-    leaves it out as soon as a later epoch has been timed."""
+    """Elapsed time and ETA of the epochs of one process. Its first epoch compiles (often tens of epochs'
+    worth of time), so there is no ETA until a second epoch has been timed, and that one leaves it out."""
 
     def __init__(self, started, total_epochs):
         """started: time.perf_counter() when the command began; total_epochs: the run's last epoch."""
@@ -82,10 +82,14 @@ class Progress:
         self.epoch_seconds = []
 
     def record(self, epoch, seconds, now):
-        """Note that `epoch` (1-based) took `seconds`; returns (elapsed since the command began, ETA) at `now`."""
+        """Note that `epoch` (1-based) took `seconds`; returns (elapsed since the command began, ETA) at `now`;
+        the ETA is None after the compile epoch, unless it was the last."""
         self.epoch_seconds.append(seconds)
-        settled = self.epoch_seconds[1:] or self.epoch_seconds
-        return now - self.started, (self.total_epochs - epoch) * sum(settled) / len(settled)
+        settled = self.epoch_seconds[1:]
+        remaining = self.total_epochs - epoch
+        if not remaining:
+            return now - self.started, 0.0
+        return now - self.started, remaining * sum(settled) / len(settled) if settled else None
 
     @property
     def compiling(self):
@@ -116,11 +120,12 @@ def epoch_table_header(total_epochs, schedule=()):
 
 
 def epoch_line(row, total_epochs, rows_per_second, elapsed, eta, compiling=False, schedule=()):
-    """One epoch of the table: its losses (nats/sample), the schedule's value, elapsed time, ETA and
-    throughput; under 100 characters up to 9999 epochs, losses within +-999.9999 nats and 100 hours."""
+    """One epoch of the table: its losses (nats/sample), the schedule's value, elapsed time, ETA (None:
+    not known yet) and throughput; under 100 characters up to 9999 epochs, losses within +-999.9999 nats and 100 hours."""
     cells = [f"{row['epoch']}/{total_epochs}"] + [f"{row[name]:.4f}" for name in ("loss", "kl", "log_likelihood",
                                                                                   "test_loss")]
-    cells += [f"{row[name]:.3g}" for name in schedule] + [duration(elapsed), duration(eta), rate(rows_per_second)]
+    cells += [f"{row[name]:.3g}" for name in schedule]
+    cells += [duration(elapsed), "?" if eta is None else duration(eta), rate(rows_per_second)]
     return _table_row(cells, total_epochs) + (" incl. compile" if compiling else "")
 
 

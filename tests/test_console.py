@@ -47,9 +47,11 @@ def test_epoch_lines_stay_under_100_characters_and_mark_the_compile_epoch():
 
 
 def test_eta_leaves_out_the_compile_epoch():
+    assert console.Progress(started=0.0, total_epochs=1).record(1, 8.0, now=9.0) == (9.0, 0.0)
     progress = console.Progress(started=100.0, total_epochs=10)
     elapsed, eta = progress.record(1, 8.0, now=110.0)
-    assert (elapsed, eta) == (10.0, 72.0) and progress.compiling
+    assert (elapsed, eta) == (10.0, None) and progress.compiling
+    assert "        ? " in console.epoch_line(history_row(1, 14.0), 10, 1000.0, elapsed, eta, True)
     elapsed, eta = progress.record(2, 0.5, now=110.5)
     assert (elapsed, eta) == (10.5, 4.0) and not progress.compiling
     assert progress.record(3, 1.5, now=112.0)[1] == pytest.approx(7 * 1.0)
