@@ -31,8 +31,8 @@ def rate(rows_per_second):
 
 def _shown_path(path):
     """A path relative to the working directory when that is shorter, as a user would type it."""
-    relative = os.path.relpath(path) if path else path
-    return relative if path and len(relative) < len(path) else path
+    relative = os.path.relpath(path)
+    return relative if len(relative) < len(path) else path
 
 
 def header_lines(config, checkpoint_dir, resume=False, overwrite=False):
@@ -120,8 +120,8 @@ def epoch_table_header(total_epochs, schedule=()):
 
 
 def epoch_line(row, total_epochs, rows_per_second, elapsed, eta, compiling=False, schedule=()):
-    """One epoch of the table: its losses (nats/sample), the schedule's value, elapsed time, ETA (None:
-    not known yet) and throughput; under 100 characters up to 9999 epochs, losses within +-999.9999 nats and 100 hours."""
+    """One epoch of the table: its losses (nats/sample), the schedule's value, elapsed time, ETA (None: not
+    known yet) and throughput; under 100 characters up to 9999 epochs, 100 hours and losses within +-1000."""
     cells = [f"{row['epoch']}/{total_epochs}"] + [f"{row[name]:.4f}" for name in ("loss", "kl", "log_likelihood",
                                                                                   "test_loss")]
     cells += [f"{row[name]:.3g}" for name in schedule]

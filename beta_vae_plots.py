@@ -30,10 +30,10 @@ def plot_history(history, path, best=None, best_label="best achievable"):
     epochs = [row["epoch"] for row in history]
     skip = max(1, len(history) // 20) if len(history) > 3 else 0
     figure, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
-    panels = ((axes[0], (("loss", "train"), ("test_loss", "test")), "nats/sample", "training objective"),
-              (axes[1], (("kl", "train"),), "nats/sample", r"rate: KL$(q(z|x)\,\|\,p(z))$"),
-              (axes[2], (("log_likelihood", "train"),), "nats/sample", r"$E_q \log p(x|z)$"))
-    for axis, curves, ylabel, title in panels:
+    panels = ((axes[0], (("loss", "train"), ("test_loss", "test")), "training objective"),
+              (axes[1], (("kl", "train"),), r"rate: KL$(q(z|x)\,\|\,p(z))$"),
+              (axes[2], (("log_likelihood", "train"),), r"$E_q \log p(x|z)$"))
+    for axis, curves, title in panels:
         for key, label in curves:
             axis.plot(epochs, [row[key] for row in history], label=label)
         extra = [best] if best is not None and axis is axes[0] else []
@@ -41,7 +41,7 @@ def plot_history(history, path, best=None, best_label="best achievable"):
             axis.axhline(best, color="black", linestyle="--", linewidth=1, label=f"{best_label} {best:.4f}")
         values = [row[key] for row in history for key, _ in curves]
         axis.set_ylim(*_robust_limits(values, skip * len(curves), extra))
-        axis.set(xlabel="epoch", ylabel=ylabel, title=title)
+        axis.set(xlabel="epoch", ylabel="nats/sample", title=title)
         if len(curves) > 1 or extra:
             axis.legend(fontsize=8)
     if skip:
@@ -51,10 +51,10 @@ def plot_history(history, path, best=None, best_label="best achievable"):
 
 
 def informative_pairs(data, max_pairs=PAIR_PANELS):
-    """Disjoint dimension pairs, most correlated first (greedily), so that every dimension appears once
-    when there are at most 2 * max_pairs of them; otherwise the max_pairs most correlated such pairs."""
+    """Disjoint pairs of the D >= 2 dimensions, most correlated first (greedily), so that every dimension
+    appears once when there are at most 2 * max_pairs of them; otherwise the max_pairs most correlated."""
     dim = data.shape[1]
-    correlation = np.abs(np.nan_to_num(np.corrcoef(data, rowvar=False))) if dim > 1 else np.ones((1, 1))
+    correlation = np.abs(np.nan_to_num(np.corrcoef(data, rowvar=False)))
     ranked = sorted(((correlation[i, j], i, j) for i in range(dim) for j in range(i + 1, dim)), reverse=True)
     pairs, used = [], set()
     for _, i, j in ranked:
@@ -62,17 +62,16 @@ def informative_pairs(data, max_pairs=PAIR_PANELS):
             pairs.append((i, j))
             used.update((i, j))
     left = [i for i in range(dim) if i not in used]
-    if left and dim > 1:
+    if left:
         partner = max((j for j in range(dim) if j != left[0]), key=lambda j: correlation[left[0], j])
         pairs.append(tuple(sorted((left[0], partner))))
-    return pairs[:max_pairs] or [(0, 0)]
+    return pairs[:max_pairs]
 
 
 def plot_pairs(data, samples, path):
     """Test data against prior samples: a scatter per dimension pair (informative_pairs), both sources in
     one random draw order so neither hides the other; a histogram of each for 1-D data."""
     dim = data.shape[1]
-    rng = np.random.default_rng(0)
     data, samples = data[:POINTS], samples[:POINTS]
     if dim == 1:
         figure, axis = plt.subplots(figsize=(4.6, 3.6), layout="constrained")
@@ -90,7 +89,7 @@ def plot_pairs(data, samples, path):
                                 layout="constrained")
     points = np.concatenate([data, samples])
     colours = np.array(["C0"] * len(data) + ["C1"] * len(samples))
-    order = rng.permutation(len(points))
+    order = np.random.default_rng(0).permutation(len(points))
     correlation = np.corrcoef(data, rowvar=False)
     for axis, (i, j) in zip(axes.flat, pairs):
         axis.scatter(points[order, i], points[order, j], s=2, alpha=0.35, c=colours[order], linewidths=0)
@@ -136,7 +135,8 @@ def plot_latent(code_means, path):
                           bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5})
         axis.set_aspect("equal")
         axis.set(xlim=(-3.6, 3.6), ylim=(-3.6, 3.6), xlabel=f"E_q[z{i + 1}]", ylabel=f"E_q[z{j + 1}]")
-        axis.set_title(f"variance of the means: z{i + 1} {variances[i]:.2f}, z{j + 1} {variances[j]:.2f}", fontsize=9)
+        axis.set_title(f"variance of the means: z{i + 1} {variances[i]:.2f}, z{j + 1} {variances[j]:.2f}",
+                       fontsize=9)
     chosen = "" if latent_dim <= 3 else f" (the 3 of {latent_dim} dimensions whose means vary most)"
     figure.suptitle(f"latent means of the test rows over the N(0, I) prior{chosen}", fontsize=10, y=1.04)
     _save(figure, path)
@@ -152,20 +152,21 @@ def _dimension_ticks(axis, dim):
 def plot_covariances(matrices, path, model="prior samples", reference="test data"):
     """Covariance matrices side by side on one symmetric colour scale (e.g. test data, prior samples,
     truth), then `model` minus `reference` on its own symmetric scale; values in squared data units."""
+    matrices = {title: np.asarray(matrix, dtype=float) for title, matrix in matrices.items()}
     panels = list(matrices.items())
     if model in matrices and reference in matrices:
-        panels.append((f"{model} - {reference}", np.asarray(matrices[model]) - np.asarray(matrices[reference])))
+        panels.append((f"{model} - {reference}", matrices[model] - matrices[reference]))
     figure, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels) + 1.2, 3.5), squeeze=False,
                                 layout="constrained")
-    shared = max(np.abs(np.asarray(matrix)).max() for matrix in matrices.values()) or 1.0
+    shared = max(np.abs(matrix).max() for matrix in matrices.values()) or 1.0
     for index, (axis, (title, matrix)) in enumerate(zip(axes[0], panels)):
         difference = index >= len(matrices)
         limit = (np.abs(matrix).max() or 1.0) if difference else shared
         image = axis.imshow(matrix, cmap="PuOr_r" if difference else "RdBu_r", vmin=-limit, vmax=limit)
         axis.set_title(title, fontsize=9)
-        _dimension_ticks(axis, np.asarray(matrix).shape[0])
+        _dimension_ticks(axis, len(matrix))
         if len(matrix) <= ANNOTATED_DIM:  # few cells: the numbers say more than the colours
-            for (row, column), value in np.ndenumerate(np.asarray(matrix)):
+            for (row, column), value in np.ndenumerate(matrix):
                 axis.text(column, row, f"{value:.3g}", ha="center", va="center", fontsize=8,
                           bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1})
         if difference or index == len(matrices) - 1:
