@@ -2,6 +2,7 @@
 TensorBoard tags; and the test loss measured with the same noise every epoch."""
 import csv
 import os
+import signal
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import beta_vae_console as console
-from conftest import REPO, factor_data_array, run_script
+from conftest import REPO, factor_data_array
 
 CONFIG = {"epochs": 200, "test_data": None, "test_fraction": 0.1, "seed": 0, "beta": 4.0, "kl_warmup_epochs": 10,
           "capacity": None, "gamma": 100.0, "capacity_epochs": 100, "train_rows": 90_000, "test_rows": 10_000,
@@ -87,22 +88,26 @@ def test_header_is_printed_before_tensorflow_is_imported(tmp_path):
     assert lines[-1] == "tensorflow imported: False"
 
 
-def test_test_loss_uses_the_same_noise_every_epoch(tmp_path):
-    """With a learning rate too small to change any weight, every epoch's test loss must be the same."""
+def test_test_loss_uses_the_same_noise_every_epoch(tmp_path, monkeypatch, capsys):
+    """With a learning rate too small to change any weight, every epoch's test loss must be the same.
+    In-process, to share the test session's TensorFlow import; pytest keeps its own Ctrl-C handler."""
+    import beta_vae_main
+    monkeypatch.setattr(signal, "signal", lambda *_: None)
     np.save(tmp_path / "small.npy", factor_data_array())
-    result = run_script("beta_vae_main.py", "--data", tmp_path / "small.npy", "--epochs", 3, "--batch-size", 100,
-                        "--hidden-units", 16, "--optimizer", "sgd", "--lr", "1e-30", "--checkpoint-dir",
-                        tmp_path / "run", "--logdir", tmp_path / "tb")
-    assert result.returncode == 0, result.stderr
+    status = beta_vae_main.main(["--data", str(tmp_path / "small.npy"), "--epochs", "3", "--batch-size", "100",
+                                 "--hidden-units", "16", "--optimizer", "sgd", "--lr", "1e-30", "--checkpoint-dir",
+                                 str(tmp_path / "run"), "--logdir", str(tmp_path / "tb")])
+    result = capsys.readouterr()
+    assert status == 0, result.err
     with open(tmp_path / "run" / "history.csv", encoding="utf-8") as handle:
         test_losses = [row["test_loss"] for row in csv.DictReader(handle)]
     assert len(test_losses) == 3 and len(set(test_losses)) == 1
-    lines = result.stdout.splitlines()
+    lines = result.out.splitlines()
     epoch_lines = [line for line in lines if line.lstrip().split("/")[0].isdigit()]
     assert len(epoch_lines) == 3 and all(len(line) < 100 for line in epoch_lines)
     assert [line.endswith(" incl. compile") for line in epoch_lines] == [True, False, False]
-    assert lines[0].startswith("beta-VAE training into") and "training on CPU" in result.stdout
-    assert f"best {float(test_losses[0]):.4f} at epoch 1" in result.stdout
+    assert lines[0].startswith("beta-VAE training into") and "training on CPU" in result.out
+    assert f"best {float(test_losses[0]):.4f} at epoch 1" in result.out
     events = [os.path.join(tmp_path / "tb", name) for name in os.listdir(tmp_path / "tb")]
     tags = {value.tag for path in events for event in tf.compat.v1.train.summary_iterator(path)
             for value in event.summary.value}
