@@ -39,7 +39,8 @@ def header_lines(config, checkpoint_dir, resume=False, overwrite=False):
     """The lines printed before TensorFlow loads: the data, the model and its objective (beta, warm-up,
     capacity), the optimiser, where the run goes, and what the epoch lines' columns mean."""
     action = (f"resuming, up to epoch {config['epochs']}" if resume else
-              f"{config['epochs']} epochs" + (", replacing the run there" if overwrite else ""))
+              f"{config['epochs']} epoch{'s' * (config['epochs'] != 1)}"
+              + (", replacing the run there" if overwrite else ""))
     held_out = (f"from {_shown_path(config['test_data'])}" if config.get("test_data") else
                 f"{config['test_fraction']:.0%} held out, seed {config['seed']}")
     if config.get("capacity") is not None:
