@@ -25,12 +25,14 @@ def run(script, *args):
 
 
 def shrink(source, target):
-    """Copy a PNG at most WIDTH pixels wide with a 128-colour palette: plots have few colours. Box
-    averaging, since sharper filters ring around the covariance cells."""
+    """Copy a PNG at most WIDTH pixels wide with a 256-colour palette: plots have few colours. Box
+    averaging, since sharper filters ring around the covariance cells; octree palettes keep the rare dark
+    colours (the default merged a dark purple into a dark red)."""
     image = Image.open(source).convert("RGB")
     if image.width > WIDTH:
         image = image.resize((WIDTH, round(image.height * WIDTH / image.width)), Image.Resampling.BOX)
-    image.quantize(colors=128, dither=Image.Dither.NONE).save(target, optimize=True)
+    image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(target,
+                                                                                                  optimize=True)
 
 
 def main():
