@@ -40,7 +40,8 @@ def plot_history(history, path, best=None, best_label="best achievable"):
         if extra:
             axis.axhline(best, color="black", linestyle="--", linewidth=1, label=f"{best_label} {best:.4f}")
         values = [row[key] for row in history for key, _ in curves]
-        axis.set_ylim(*_robust_limits(values, skip * len(curves), extra))
+        if values:  # a run stopped before its first epoch has no history yet
+            axis.set_ylim(*_robust_limits(values, skip * len(curves), extra))
         axis.set(xlabel="epoch", ylabel="nats/sample", title=title)
         if len(curves) > 1 or extra:
             axis.legend(fontsize=8)

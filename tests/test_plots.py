@@ -19,7 +19,7 @@ def assert_png(path):
     assert pixels[..., :3].std() > 0.05  # something was drawn
 
 
-@pytest.mark.parametrize("epochs, best", [(1, None), (30, 12.9)])
+@pytest.mark.parametrize("epochs, best", [(0, None), (1, None), (30, 12.9)])
 def test_history_plot(tmp_path, epochs, best):
     plots.plot_history(history(epochs), tmp_path / "history.png", best)
     assert_png(tmp_path / "history.png")
