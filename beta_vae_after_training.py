@@ -5,7 +5,6 @@
   python beta_vae_after_training.py --mode evaluate   # scores against the exact references
   python beta_vae_after_training.py --mode plot       # the plots alone
 """
-import argparse
 import contextlib
 import gc
 import os
@@ -24,8 +23,7 @@ MODES = ("prior", "recon", "evaluate", "plot")
 
 def build_parser():
     """Flags of the after-training script; the architecture comes from the checkpoint, not from flags."""
-    parser = OneLineParser(description=__doc__.splitlines()[0],
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", required=True, choices=MODES, help="what to do with the model")
     parser.add_argument("--checkpoint-dir", default="checkpoints", help="folder of a training run")
     parser.add_argument("--num-samples", type=int, default=10_000, help="prior samples to draw")
@@ -105,7 +103,8 @@ def score_and_plot(args, folder, rows):
         print(scoring.format_report(report, args.checkpoint_dir))
         print(f"wrote {scoring.save_report(folder, report)}")
     if args.mode == "plot" or args.plots:
-        paths = scoring.plot_run(folder, num_samples=args.num_samples, seed=args.seed, rows=rows,
+        best = scoring.best_objective(report) if args.mode == "evaluate" else None
+        paths = scoring.plot_run(folder, num_samples=args.num_samples, seed=args.seed, rows=rows, best=best,
                                  progress=progress)
         print(f"wrote {len(paths)} plots to {os.path.dirname(paths[0])}: "
               + ", ".join(os.path.basename(p) for p in paths))

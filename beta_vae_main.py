@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+import beta_vae_console as console
 import data_processing
 from beta_vae_run import (CONFIG_FILE, HISTORY_COLUMNS, HISTORY_FILE, OneLineParser, RunFolder, UsageError,
                           import_tensorflow, load_run_data, load_split, run_cli)
@@ -45,14 +46,17 @@ DEFAULTS = {
     "logdir": (None, str, "also write TensorBoard scalars here"),
 }
 
+# The noise key of every epoch's test loss: one fixed draw (common random numbers), so the test curve moves
+# only when the model does. Training steps use keys >= 0, so it never repeats a training draw.
+TEST_NOISE_KEY = -1
+
 # What --resume may change: how long to train, and a lower learning rate after a blow-up.
 RESUME_OVERRIDES = ("epochs", "lr")
 
 
 def build_parser():
     """Command-line flags, generated from DEFAULTS so that defaults live in one place and --help shows them."""
-    parser = OneLineParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     for name, (default, kind, help_text) in DEFAULTS.items():
         flag = "--" + name.replace("_", "-")
         if name == "optimizer":
@@ -135,10 +139,13 @@ class StopRequest:
         self.signal_number = number
 
 
-def train(config, train_rows, test_rows, args, folder):
+def train(config, train_rows, test_rows, args, folder, command_started):
     """The training loop: compiled epochs, progress lines, and a commit into the run folder at every save;
-    returns the exit status."""
+    returns the exit status. command_started: time.perf_counter() when the command began, for the elapsed
+    times and the ETA."""
+    importing = time.perf_counter()
     tf = import_tensorflow(args.verbose)
+    print(console.device_line(tf, time.perf_counter() - importing), flush=True)
     from beta_vae_models import Trainer, linear_ramp, make_optimizer
     from beta_vae_run import build_model
 
@@ -163,6 +170,9 @@ def train(config, train_rows, test_rows, args, folder):
     train_tensor = None if config.streaming else tf.constant(train_rows)
     test_tensor = tf.constant(test_rows)
     stop = StopRequest()
+    progress = console.Progress(command_started, config.epochs)
+    schedule = console.schedule_columns(config)
+    print(console.epoch_table_header(config.epochs, schedule))
     saved_epoch = int(checkpoint.epoch.numpy())
 
     def save(epoch):
@@ -179,7 +189,7 @@ def train(config, train_rows, test_rows, args, folder):
                                                            epoch * steps_per_epoch)
         else:
             loss, kl, log_likelihood = trainer.run_epoch(train_tensor, indices, weights, epoch * steps_per_epoch)
-        test_loss = trainer.evaluate(test_tensor, key=-1 - epoch)[0]
+        test_loss, test_kl, test_log_likelihood = trainer.evaluate(test_tensor, key=TEST_NOISE_KEY)
         seconds = time.perf_counter() - started
         if not (all(map(math.isfinite, (loss, kl, log_likelihood, test_loss)))
                 and all(np.all(np.isfinite(variable.numpy())) for variable in model.trainable_variables)):
@@ -193,15 +203,13 @@ def train(config, train_rows, test_rows, args, folder):
         row = dict(zip(HISTORY_COLUMNS, (epoch + 1, loss, kl, log_likelihood, test_loss, seconds,
                                          trainer.beta.numpy(), trainer.capacity.numpy())))
         history.append(row)
-        schedule = (f"  beta {row['beta']:.3g}" if config.kl_warmup_epochs else "") + \
-            (f"  C {row['capacity']:.3g}" if config.capacity is not None else "")
-        print(f"epoch {epoch + 1:4d}/{config.epochs}{schedule}  loss {loss:9.4f}  kl {kl:7.4f}  "
-              f"log_likelihood {log_likelihood:9.4f}  test_loss {test_loss:9.4f}  "
-              f"{len(train_rows) / seconds:9,.0f} samples/s", flush=True)
+        elapsed, eta = progress.record(epoch + 1, seconds, time.perf_counter())
+        print(console.epoch_line(row, config.epochs, len(train_rows) / seconds, elapsed, eta,
+                                 progress.compiling, schedule), flush=True)
         if writer:
             with writer.as_default(step=epoch + 1):
-                for name in HISTORY_COLUMNS[1:]:
-                    tf.summary.scalar(name, row[name])
+                for tag, value in console.tensorboard_scalars(row, test_kl, test_log_likelihood).items():
+                    tf.summary.scalar(tag, value)
         checkpoint.epoch.assign(epoch + 1)
         if (epoch + 1) % config.save_every == 0 or epoch + 1 == config.epochs or stop.signal_number:
             saved_epoch = save(epoch + 1)
@@ -210,8 +218,8 @@ def train(config, train_rows, test_rows, args, folder):
                   f"saved; continue with: python beta_vae_main.py --resume --checkpoint-dir "
                   f"{args.checkpoint_dir} --epochs {config.epochs}", file=sys.stderr)
             return 128 + stop.signal_number
-    print(f"trained {config.epochs} epochs; checkpoint, {CONFIG_FILE} and {HISTORY_FILE} in "
-          f"{args.checkpoint_dir}")
+    print("\n".join(console.summary_lines(history, time.perf_counter() - command_started, args.checkpoint_dir,
+                                          args.logdir)))
     return 0
 
 
@@ -230,6 +238,7 @@ def streamed_batches(tf, rows, indices, weights):
 
 def main(argv=None):
     """Parse and check the flags and data, then train."""
+    command_started = time.perf_counter()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -248,7 +257,9 @@ def main(argv=None):
                 train_rows, test_rows = load_split(args.data, args.test_data, args.test_fraction, args.seed,
                                                    stream=args.streaming)
                 config = new_config(args, train_rows, test_rows)
-            return train(config, train_rows, test_rows, args, folder)
+            print("\n".join(console.header_lines(config, args.checkpoint_dir, args.resume, args.overwrite)),
+                  flush=True)
+            return train(config, train_rows, test_rows, args, folder, command_started)
 
     return run_cli(run)
 

@@ -63,7 +63,7 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
     truth = data_processing.load_truth(config.data)
     unavailable = {}
-    report = {"beta": config.beta, "latent_dim": config.latent_dim, "test_rows": len(test), "rows": label,
+    report = {"beta": config.beta, "objective": "beta" if config.capacity is None else "capacity", "latent_dim": config.latent_dim, "test_rows": len(test), "rows": label,
               "iwae_samples": iwae_samples,
               "num_samples": num_samples, "seed": seed}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -271,10 +271,17 @@ def format_report(report, checkpoint_dir):
                      for line in lines)
 
 
-def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, progress=_quiet):
+def best_objective(report):
+    """The value a history plot draws as the best achievable: the linear-Gaussian optimum's test objective,
+    or None where it is no target (below beta = 1 it sits at the decoder-scale floor: a bound)."""
+    optimum = report["reference"].get("linear_beta_optimum")
+    return optimum["objective"] if optimum and report["beta"] >= 1 and report["objective"] == "beta" else None
+
+
+def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, progress=_quiet):
     """The run's PNG plots (history, pairs, latent, covariances) in <checkpoint-dir>/plots/, drawn from
     `rows` (default: its held-out test rows) and num_samples (at most PLOT_SAMPLES) prior samples; returns
-    their paths."""
+    their paths. best: the best achievable objective (best_objective), dashed on the history plot."""
     config = folder.load_config()
     test = load_run_data(config)[1] if rows is None else np.asarray(rows, dtype=np.float32)
     truth = data_processing.load_truth(config.data)
@@ -285,7 +292,7 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, progress=_quiet):
         samples = sample_prior(model, min(num_samples, PLOT_SAMPLES), seed, compiled=False)
         paths = {name: folder.file(os.path.join("plots", f"{name}.png"))
                  for name in ("history", "pairs", "latent", "covariances")}
-        plots.plot_history(folder.read_history(), paths["history"])
+        plots.plot_history(folder.read_history(), paths["history"], best, "linear-Gaussian optimum")
         plots.plot_pairs(test, samples, paths["pairs"])
         plots.plot_latent(encode_with_kl(model, test)[0], paths["latent"])
         matrices = {"test data": data_processing.moments(test)[1], "prior samples": data_processing.moments(samples)[1]}

@@ -15,8 +15,25 @@ class UsageError(ValueError):
     """A mistake in the flags or files a user gave, reported as one line with exit status 2."""
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows each flag's default once: not when its help already says it, nor for a required flag, a
+    switch or a None default, where "(default: None)" would tell the reader nothing."""
+
+    def _get_help_string(self, action):
+        help_text = action.help or ""
+        unset = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if action.required or not action.option_strings or unset or "default" in help_text.lower():
+            return help_text
+        return super()._get_help_string(action)
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr (exit status 2), like every other user error."""
+    """An argument parser whose errors are one line on stderr (exit status 2), like every other user error;
+    its --help uses DefaultsHelpFormatter unless told otherwise."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         print(f"error: {message} (see --help)", file=sys.stderr)

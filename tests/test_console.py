@@ -1,0 +1,125 @@
+"""What training prints: the header before TensorFlow loads, epoch lines with an ETA, the summary, the
+TensorBoard tags; and the test loss measured with the same noise every epoch."""
+import csv
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import beta_vae_console as console
+from conftest import REPO, factor_data_array
+
+CONFIG = {"epochs": 200, "test_data": None, "test_fraction": 0.1, "seed": 0, "beta": 4.0, "kl_warmup_epochs": 10,
+          "capacity": None, "gamma": 100.0, "capacity_epochs": 100, "train_rows": 90_000, "test_rows": 10_000,
+          "batch_size": 1000, "data": "data/gaussian_10d.npy", "data_dim": 10, "latent_dim": 2,
+          "hidden_units": 128, "optimizer": "adam", "lr": 1e-3, "mc_samples": 1}
+
+
+def history_row(epoch, test_loss, **values):
+    row = {"epoch": epoch, "loss": 13.5, "kl": 2.25, "log_likelihood": -11.25, "test_loss": test_loss,
+           "seconds": 0.3, "beta": 1.0, "capacity": 0.0}
+    return dict(row, **values)
+
+
+def test_header_names_data_model_objective_and_optimiser():
+    text = "\n".join(console.header_lines(CONFIG, "checkpoints"))
+    for fragment in ("data/gaussian_10d.npy", "D = 10", "90,000 train / 10,000 test rows", "latent 2",
+                     "beta 4 * KL", "beta 0 -> 4 over 10 epochs", "adam, lr 0.001", "checkpoints (200 epochs)"):
+        assert fragment in text, fragment
+    capacity = "\n".join(console.header_lines(dict(CONFIG, capacity=5.0), "run", resume=True))
+    assert "gamma 100 * |KL - C|" in capacity and "C 0 -> 5 nats over 100 epochs" in capacity
+    assert "resuming" in capacity and "beta 4" not in capacity
+
+
+def test_epoch_lines_stay_under_100_characters_and_mark_the_compile_epoch():
+    extreme = history_row(9999, -999.9999, loss=-999.9999, kl=999.9999, log_likelihood=-999.9999, capacity=999.0)
+    for schedule in ([], ["beta"], ["capacity"]):
+        line = console.epoch_line(extreme, 9999, 123_456_789.0, 99 * 3600 + 3599, 99 * 3600, True, schedule)
+        assert len(line) < 100, line
+        assert line.endswith(" incl. compile")
+        header = console.epoch_table_header(9999, schedule)
+        assert len(header.split()) == len(line.split()) - 2  # every cell under its name
+    line = console.epoch_line(history_row(12, 13.25), 200, 312_000.0, 12.4, 155.0, schedule=["beta"])
+    assert line.split() == ["12/200", "13.5000", "2.2500", "-11.2500", "13.2500", "1", "0:12", "2:35", "312k/s"]
+
+
+def test_eta_leaves_out_the_compile_epoch():
+    assert console.Progress(started=0.0, total_epochs=1).record(1, 8.0, now=9.0) == (9.0, 0.0)
+    progress = console.Progress(started=100.0, total_epochs=10)
+    elapsed, eta = progress.record(1, 8.0, now=110.0)
+    assert (elapsed, eta) == (10.0, None) and progress.compiling
+    assert "        ? " in console.epoch_line(history_row(1, 14.0), 10, 1000.0, elapsed, eta, True)
+    elapsed, eta = progress.record(2, 0.5, now=110.5)
+    assert (elapsed, eta) == (10.5, 4.0) and not progress.compiling
+    assert progress.record(3, 1.5, now=112.0)[1] == pytest.approx(7 * 1.0)
+
+
+def test_summary_gives_final_and_best_test_loss_files_and_next_commands():
+    history = [history_row(1, 14.0), history_row(2, 12.5), history_row(3, 12.75)]
+    text = "\n".join(console.summary_lines(history, 3725.0, "runs/my run", "runs/tb"))
+    assert "in 1:02:05" in text and "final 12.7500 at epoch 3" in text and "best 12.5000 at epoch 2" in text
+    assert "ckpt-3, config.json, history.csv" in text and "tensorboard --logdir runs/tb" in text
+    for mode in ("prior", "recon", "evaluate"):
+        assert f"--mode {mode} --checkpoint-dir 'runs/my run'" in text
+
+
+def test_tensorboard_tags_pair_train_and_test():
+    tags = console.tensorboard_scalars(history_row(1, 14.0), 2.5, -11.5)
+    assert tags["loss/train"] == 13.5 and tags["loss/test"] == 14.0
+    assert tags["kl/test"] == 2.5 and tags["log_likelihood/test"] == -11.5
+    charts = {tag.split("/")[0] for tag in tags if tag.endswith(("/train", "/test"))}
+    assert charts == {"loss", "kl", "log_likelihood"}
+
+
+def test_header_is_printed_before_tensorflow_is_imported(tmp_path):
+    np.save(tmp_path / "small.npy", factor_data_array())
+    probe = ("import sys, beta_vae_main as m\n"
+             "m.train = lambda *a: print('tensorflow imported:', 'tensorflow' in sys.modules) or 0\n"
+             f"sys.exit(m.main(['--data', {str(tmp_path / 'small.npy')!r}, '--batch-size', '100', "
+             f"'--checkpoint-dir', {str(tmp_path / 'run')!r}]))\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("beta-VAE training into") and "540 train / 60 test rows" in result.stdout
+    assert lines[-1] == "tensorflow imported: False"
+
+
+def test_test_loss_uses_the_same_noise_every_epoch(tmp_path, monkeypatch, capsys):
+    """With a learning rate too small to change any weight, every epoch's test loss must be the same.
+    In-process, to share the test session's TensorFlow import; pytest keeps its own Ctrl-C handler."""
+    import beta_vae_main
+    monkeypatch.setattr(signal, "signal", lambda *_: None)
+    np.save(tmp_path / "small.npy", factor_data_array())
+    status = beta_vae_main.main(["--data", str(tmp_path / "small.npy"), "--epochs", "3", "--batch-size", "100",
+                                 "--hidden-units", "16", "--optimizer", "sgd", "--lr", "1e-30", "--checkpoint-dir",
+                                 str(tmp_path / "run"), "--logdir", str(tmp_path / "tb")])
+    result = capsys.readouterr()
+    assert status == 0, result.err
+    with open(tmp_path / "run" / "history.csv", encoding="utf-8") as handle:
+        test_losses = [row["test_loss"] for row in csv.DictReader(handle)]
+    assert len(test_losses) == 3 and len(set(test_losses)) == 1
+    lines = result.out.splitlines()
+    epoch_lines = [line for line in lines if line.lstrip().split("/")[0].isdigit()]
+    assert len(epoch_lines) == 3 and all(len(line) < 100 for line in epoch_lines)
+    assert [line.endswith(" incl. compile") for line in epoch_lines] == [True, False, False]
+    assert lines[0].startswith("beta-VAE training into") and "training on CPU" in result.out
+    assert f"best {float(test_losses[0]):.4f} at epoch 1" in result.out
+    events = [os.path.join(tmp_path / "tb", name) for name in os.listdir(tmp_path / "tb")]
+    tags = {value.tag for path in events for event in tf.compat.v1.train.summary_iterator(path)
+            for value in event.summary.value}
+    assert {"loss/train", "loss/test", "kl/train", "kl/test"} <= tags
+
+
+def test_help_shows_each_default_once_and_never_none():
+    import beta_vae_after_training
+    import beta_vae_main
+    main_help = " ".join(beta_vae_main.build_parser().format_help().split())
+    after_help = " ".join(beta_vae_after_training.build_parser().format_help().split())
+    for text in (main_help, after_help):
+        assert "(default: None)" not in text and "(default: False)" not in text
+    assert "held-out test rows (default" not in after_help and "--mode {prior,recon,evaluate,plot} what" in after_help
+    assert "noise (default: 0)" in main_help and "learning rate (default: 0.001)" in main_help

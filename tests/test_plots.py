@@ -1,0 +1,66 @@
+"""Each run plot draws tiny runs (1-D and 3-D latents, D = 1 and D = 20) into a readable PNG."""
+import numpy as np
+import pytest
+from matplotlib import image
+
+import beta_vae_plots as plots
+
+
+def history(epochs):
+    """History rows whose first epoch is far off, as in a real run."""
+    decay = 10 * np.exp(-np.arange(epochs))
+    return [{"epoch": epoch + 1, "loss": 13 + decay[epoch], "test_loss": 13.1 + decay[epoch], "kl": 2 - 0.1 * epoch,
+             "log_likelihood": -11 - decay[epoch]} for epoch in range(epochs)]
+
+
+def assert_png(path):
+    pixels = image.imread(path)
+    assert pixels.ndim == 3 and min(pixels.shape[:2]) > 100
+    assert pixels[..., :3].std() > 0.05  # something was drawn
+
+
+@pytest.mark.parametrize("epochs, best", [(0, None), (1, None), (30, 12.9)])
+def test_history_plot(tmp_path, epochs, best):
+    plots.plot_history(history(epochs), tmp_path / "history.png", best)
+    assert_png(tmp_path / "history.png")
+
+
+def test_history_y_range_is_not_squashed_by_the_first_epoch():
+    low, high = plots._robust_limits([23.0, 14.0, 13.5, 13.2] * 1 + [13.1] * 20, skip=1, extra=[12.9])
+    assert low < 12.9 < 14.0 < high < 16
+
+
+@pytest.mark.parametrize("dim", [1, 20])
+def test_pairs_plot(tmp_path, dim):
+    rng = np.random.default_rng(dim)
+    data = rng.standard_normal((300, dim)) @ rng.standard_normal((dim, dim))
+    plots.plot_pairs(data, rng.standard_normal((200, dim)), tmp_path / "pairs.png")
+    assert_png(tmp_path / "pairs.png")
+
+
+@pytest.mark.parametrize("dim", [2, 3, 7, 12, 20])
+def test_informative_pairs_show_every_dimension_up_to_twelve(dim):
+    rng = np.random.default_rng(dim)
+    data = rng.standard_normal((400, dim))
+    data[:, -1] += 3 * data[:, 0]  # the most correlated pair comes first
+    pairs = plots.informative_pairs(data)
+    assert pairs[0] == (0, dim - 1)
+    assert len(pairs) == min(-(-dim // 2), plots.PAIR_PANELS)
+    if dim <= 2 * plots.PAIR_PANELS:
+        assert {i for pair in pairs for i in pair} == set(range(dim))
+
+
+@pytest.mark.parametrize("latent_dim", [1, 3])
+def test_latent_plot(tmp_path, latent_dim):
+    means = np.random.default_rng(latent_dim).standard_normal((500, latent_dim)) * np.linspace(1, 0.1, latent_dim)
+    plots.plot_latent(means, tmp_path / "latent.png")
+    assert_png(tmp_path / "latent.png")
+
+
+@pytest.mark.parametrize("dim", [1, 20])
+def test_covariances_plot_with_difference_panel(tmp_path, dim):
+    rng = np.random.default_rng(dim)
+    data = np.cov(rng.standard_normal((100, dim)), rowvar=False).reshape(dim, dim)
+    matrices = {"test data": data, "prior samples": data + 0.01, "truth": np.eye(dim)}
+    plots.plot_covariances(matrices, tmp_path / "covariances.png")
+    assert_png(tmp_path / "covariances.png")
