@@ -1,6 +1,7 @@
 """What training prints: the header before TensorFlow loads, epoch lines with an ETA, the summary, the
 TensorBoard tags; and the test loss measured with the same noise every epoch."""
 import csv
+import dataclasses
 import os
 import signal
 import subprocess
@@ -12,11 +13,13 @@ import tensorflow as tf
 
 import beta_vae_console as console
 from conftest import REPO, factor_data_array
+from run_config import SCHEMA_VERSION, RunConfig
 
-CONFIG = {"epochs": 200, "test_data": None, "test_fraction": 0.1, "seed": 0, "beta": 4.0, "kl_warmup_epochs": 10,
-          "capacity": None, "gamma": 100.0, "capacity_epochs": 100, "train_rows": 90_000, "test_rows": 10_000,
-          "batch_size": 1000, "data": "data/gaussian_10d.npy", "data_dim": 10, "latent_dim": 2,
-          "hidden_units": 128, "optimizer": "adam", "lr": 1e-3, "mc_samples": 1}
+CONFIG = RunConfig(schema_version=SCHEMA_VERSION, data="data/gaussian_10d.npy", data_sha256="0" * 64, test_data=None,
+                   test_data_sha256=None, test_fraction=0.1, beta=4.0, epochs=200, batch_size=1000, latent_dim=2,
+                   hidden_units=128, mc_samples=1, kl_warmup_epochs=10, capacity=None, capacity_epochs=100,
+                   gamma=100.0, lr=1e-3, optimizer="adam", seed=0, save_every=10, streaming=False, data_dim=10,
+                   train_rows=90_000, test_rows=10_000, data_shift=(0.0,) * 10, data_scale=(1.0,) * 10)
 
 
 def history_row(epoch, test_loss, **values):
@@ -30,7 +33,7 @@ def test_header_names_data_model_objective_and_optimiser():
     for fragment in ("data/gaussian_10d.npy", "D = 10", "90,000 train / 10,000 test rows", "latent 2",
                      "beta 4 * KL", "beta 0 -> 4 over 10 epochs", "adam, lr 0.001", "checkpoints (200 epochs)"):
         assert fragment in text, fragment
-    capacity = "\n".join(console.header_lines(dict(CONFIG, capacity=5.0), "run", resume=True))
+    capacity = "\n".join(console.header_lines(dataclasses.replace(CONFIG, capacity=5.0), "run", resume=True))
     assert "gamma 100 * |KL - C|" in capacity and "C 0 -> 5 nats over 100 epochs" in capacity
     assert "resuming" in capacity and "beta 4" not in capacity
 
