@@ -156,7 +156,8 @@ def references(config, train, test, truth, unavailable):
             result[name] = None
             unavailable[f"reference.{name}"] = str(error)
 
-    attempt("gaussian_nll", lambda: evaluation.gaussian_nll(test, train_mean, train_cov * len(train) / (len(train) - 1)))
+    unbiased_cov = train_cov * len(train) / max(len(train) - 1, 1)
+    attempt("gaussian_nll", lambda: evaluation.gaussian_nll(test, train_mean, unbiased_cov))
     fa = {}
     attempt("fa_nll", lambda: _fa_nll(evaluation, fa, train_mean, train_cov, test, min(latent_dim, train.shape[1])))
     attempt("collapse_beta", lambda: evaluation.collapse_beta(train_cov))
