@@ -82,13 +82,13 @@ def _log_joint(model, x, z):
 
 
 def _importance_weighted(model, x, z_mean, z_log_scale, noise):
-    """Per row, the IWAE estimate of log p(x) from the draws z = mean + sigma * noise [K, rows, latent_dim]
-    of q(z|x), and E_q[log p(x|z)] estimated from the same draws."""
+    """Per row, over the draws z = mean + sigma * noise [K, rows, latent_dim] of q(z|x): the log of the
+    summed importance weights p(x, z) / q(z|x), and the summed log p(x|z). Divided by K (the first in log
+    space), they give the IWAE estimate of log p(x) and E_q[log p(x|z)]; as sums, groups of draws add up."""
     z = model.reparameterize(z_mean, z_log_scale, noise)
     log_likelihood, log_prior = _log_joint(model, x, z)
     log_weights = log_likelihood + log_prior - gaussian_log_density(z, z_mean, z_log_scale)
-    num_samples = tf.cast(tf.shape(noise)[0], tf.float32)
-    return tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(num_samples), tf.reduce_mean(log_likelihood, 0)
+    return tf.reduce_logsumexp(log_weights, axis=0), tf.reduce_sum(log_likelihood, axis=0)
 
 
 def _importance_noise(x, num_samples, latent_dim, key):
@@ -101,7 +101,8 @@ def _importance_noise(x, num_samples, latent_dim, key):
 def _iwae_chunk(model, x, num_samples, key):
     z_mean, z_log_scale = model.encode(x)
     noise = _importance_noise(x, num_samples, model.latent_dim, key)
-    return _importance_weighted(model, x, z_mean, z_log_scale, noise)[0]
+    log_weight_sum = _importance_weighted(model, x, z_mean, z_log_scale, noise)[0]
+    return log_weight_sum - tf.math.log(tf.cast(num_samples, tf.float32))
 
 
 def iwae_log_likelihood(model, x, num_samples, seed, max_evaluations=1 << 18):
@@ -170,20 +171,31 @@ def score_rows(model, x, iwae_samples, seed, nodes_per_dim=None, max_evaluations
     encoder means, KL per latent dimension, IWAE log p(x) and E_q[log p(x|z)] from the same iwae_samples
     draws, the decoder mean at the encoder mean, and the quadrature log p(x) (None without nodes_per_dim).
 
+    At most about max_evaluations decoder passes are in memory at once, for any iwae_samples: rows go in
+    chunks, and each chunk's draws in groups (keyed by folding the group's index into the chunk's key).
     One graph function, traced afresh per call (it closes over this model) and not XLA-compiled: on a
     CPU, XLA's compilation takes longer than this function's run on 10k rows."""
     nodes, log_weights = (_hermite_grid(model.latent_dim, nodes_per_dim) if nodes_per_dim
                           else (tf.zeros([0, model.latent_dim]), None))
+    group = min(iwae_samples, max_evaluations)
 
     def chunk(x, key):
         z_mean, z_log_scale = model.encode(x)
-        noise = _importance_noise(x, iwae_samples, model.latent_dim, key)
-        iwae, log_likelihood = _importance_weighted(model, x, z_mean, z_log_scale, noise)
-        quadrature = (_quadrature(model, x, z_mean, z_log_scale, nodes, log_weights) if nodes_per_dim
-                      else tf.zeros_like(iwae))
-        return (z_mean, _kl_per_dim(z_mean, z_log_scale), iwae, log_likelihood, model.decode(z_mean)[0],
-                quadrature)
 
-    rows = max(1, max_evaluations // (iwae_samples + len(nodes)))
+        def add_group(index, log_weight_sum, log_likelihood_sum):
+            size = tf.minimum(group, iwae_samples - index * group)
+            noise = _importance_noise(x, size, model.latent_dim, tf.random.experimental.stateless_fold_in(key, index))
+            weights, likelihoods = _importance_weighted(model, x, z_mean, z_log_scale, noise)
+            log_weight_sum = tf.reduce_logsumexp(tf.stack([log_weight_sum, weights]), axis=0)
+            return index + 1, log_weight_sum, log_likelihood_sum + likelihoods
+
+        empty = tf.zeros(tf.shape(x)[:1])
+        _, log_weight_sum, log_likelihood_sum = tf.while_loop(
+            lambda index, *_: index * group < iwae_samples, add_group, (0, empty - np.inf, empty))
+        quadrature = (_quadrature(model, x, z_mean, z_log_scale, nodes, log_weights) if nodes_per_dim else empty)
+        return (z_mean, _kl_per_dim(z_mean, z_log_scale), log_weight_sum - math.log(iwae_samples),
+                log_likelihood_sum / iwae_samples, model.decode(z_mean)[0], quadrature)
+
+    rows = max(1, max_evaluations // (group + len(nodes)))
     scores = dict(zip(SCORES, _map_chunks(tf.function(chunk), x, rows, seed)))
     return {**scores, "quadrature": scores["quadrature"] if nodes_per_dim else None}
