@@ -76,7 +76,7 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
         nodes = QUADRATURE_NODES if config.latent_dim <= 2 else None
         quadrature = f", quadrature on {'x'.join([str(nodes)] * config.latent_dim)} nodes" if nodes else ""
         with _stage(progress, "IWAE" + (" and quadrature" if nodes else ""),
-                    f"{len(test)} rows, K={iwae_samples} importance samples{quadrature}"):
+                    f"test rows {len(test)}, K={iwae_samples} importance samples{quadrature}"):
             report.update(model_scores(model, test, config.beta, iwae_samples, seed, nodes, unavailable))
         with _stage(progress, "prior samples", f"{num_samples} draws"):
             report["prior_samples"] = prior_sample_scores(model, num_samples, seed, test, truth, unavailable)
@@ -106,7 +106,7 @@ def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailab
     variances = test.var(axis=0)
     if np.any(variances <= 0):
         constant = ", ".join(f"x{j + 1}" for j in np.flatnonzero(variances <= 0)[:5])
-        unavailable["recon.explained_variance"] = f"the {len(test)} test rows do not vary in {constant}"
+        unavailable["recon.explained_variance"] = f"the test rows ({len(test)}) do not vary in {constant}"
     result = {"test_elbo": log_likelihood - kl, "test_beta_objective": beta * kl - log_likelihood,
               "test_nll_iwae": -float(scores["iwae"].mean()), "kl": kl, "kl_per_dim": kl_per_dim.tolist(),
               "active_units": evaluation.active_units(scores["code_means"]),
@@ -151,7 +151,8 @@ def references(config, train, test, truth, unavailable):
             result[name] = None
             unavailable[f"reference.{name}"] = str(error)
 
-    attempt("gaussian_nll", lambda: evaluation.gaussian_nll(test, train_mean, train_cov * len(train) / (len(train) - 1)))
+    unbiased_cov = train_cov * len(train) / max(len(train) - 1, 1)
+    attempt("gaussian_nll", lambda: evaluation.gaussian_nll(test, train_mean, unbiased_cov))
     fa = {}
     attempt("fa_nll", lambda: _fa_nll(evaluation, fa, train_mean, train_cov, test, min(latent_dim, train.shape[1])))
     attempt("collapse_beta", lambda: evaluation.collapse_beta(train_cov))
@@ -184,7 +185,7 @@ def prior_sample_scores(model, num_samples, seed, test, truth, unavailable):
     result = {}
     if len(test) < 2:
         result.update(mean_error=None, cov_error=None, frechet=None)
-        unavailable["prior_samples"] = f"{len(test)} test row has no covariance to compare with"
+        unavailable["prior_samples"] = "a single test row has no covariance to compare with"
     else:
         result.update(moment_errors_of(*samples, *data_processing.moments(test)))
     if truth is not None and "covariance" in truth:
@@ -240,7 +241,7 @@ def format_report(report, checkpoint_dir):
     collapse = reference["collapse_beta"]
     lines = [
         f"evaluation of {checkpoint_dir} ({checkpoint}): beta {report['beta']:g}, latent dim "
-        f"{report['latent_dim']}, {report['test_rows']} {report['rows']}",
+        f"{report['latent_dim']}; {report['rows']}: {report['test_rows']}",
         "  in nats per sample, summed over data dimensions:",
         f"  beta-objective {_nats(report['test_beta_objective'])} (linear optimum {_nats(optimum.get('objective'))}, "
         f"gap_to_linear_optimum {_nats(report['gap_to_linear_optimum'])}); ELBO {_nats(report['test_elbo'])}",

@@ -131,3 +131,14 @@ def test_score_rows_matches_the_exact_likelihood_and_the_separate_estimators():
     elbo = scores["log_likelihood"] - scores["kl_per_dim"].sum(axis=1)
     assert np.mean(elbo) < np.mean(scores["iwae"])  # the diagonal encoder is not the exact posterior
     np.testing.assert_allclose(scores["recon_means"], model(x).numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_score_rows_in_groups_of_draws_gives_the_same_estimates():
+    model, mean, covariance = linear_gaussian_model()
+    x = np.random.default_rng(5).multivariate_normal(mean, covariance, size=50).astype(np.float32)
+    whole, grouped = (score_rows(model, x, 300, seed=1, max_evaluations=limit) for limit in (1 << 17, 128))
+    exact = -evaluation.gaussian_nll(x, mean, covariance)
+    assert np.mean(grouped["iwae"]) == pytest.approx(exact, abs=0.01)  # 3 groups: 128 + 128 + 44 draws
+    assert np.mean(grouped["iwae"]) == pytest.approx(np.mean(whole["iwae"]), abs=0.01)
+    assert np.mean(grouped["log_likelihood"]) == pytest.approx(np.mean(whole["log_likelihood"]), abs=0.02)
+    np.testing.assert_array_equal(grouped["kl_per_dim"], whole["kl_per_dim"])
