@@ -34,7 +34,9 @@ DEFAULTS = {
                               "2018) with C rising from 0 to this many nats; default: the beta-objective"),
     "capacity_epochs": (100, int, "epochs over which C rises to --capacity"),
     "gamma": (100.0, float, "weight gamma of |KL - C| in the capacity objective"),
-    "lr": (1e-3, float, "learning rate"),
+    "lr": (1e-3, float, "learning rate (with --lr-schedule cosine: of the first epoch)"),
+    "lr_schedule": ("cosine", str, "learning rate per epoch: cosine (decays from --lr towards 0 over --epochs) "
+                                   "or constant (--lr throughout)"),
     "optimizer": ("adam", str, "optimizer: adam or sgd"),
     "seed": (0, int, "seed of every random choice: initialisation, split, shuffling, noise"),
     "checkpoint_dir": ("checkpoints", str, "where the checkpoint, config.json and history.csv go"),
@@ -45,6 +47,7 @@ DEFAULTS = {
     "logdir": (None, str, "also write TensorBoard scalars here"),
 }
 
+CHOICES = {"optimizer": ("adam", "sgd"), "lr_schedule": ("cosine", "constant")}
 # What --resume may change: how long to train, and a lower learning rate after a blow-up.
 RESUME_OVERRIDES = ("epochs", "lr")
 
@@ -55,8 +58,8 @@ def build_parser():
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for name, (default, kind, help_text) in DEFAULTS.items():
         flag = "--" + name.replace("_", "-")
-        if name == "optimizer":
-            parser.add_argument(flag, default=default, choices=("adam", "sgd"), help=help_text)
+        if name in CHOICES:
+            parser.add_argument(flag, default=default, choices=CHOICES[name], help=help_text)
         elif kind is bool:
             parser.add_argument(flag, action="store_true", help=help_text)
         else:
@@ -140,7 +143,7 @@ class StopRequest:
 def train(config, train_rows, test_rows, args):
     """The training loop: compiled epochs, progress lines, checkpoints, history; returns the exit status."""
     tf = import_tensorflow(args.verbose)
-    from beta_vae_models import Trainer, linear_ramp, make_optimizer
+    from beta_vae_models import Trainer, linear_ramp, make_optimizer, scheduled_learning_rate
     from beta_vae_run import build_model, checkpoint_manager
 
     tf.keras.utils.set_random_seed(config["seed"])
@@ -151,7 +154,6 @@ def train(config, train_rows, test_rows, args):
     history = []
     if args.resume:
         restore_checkpoint(checkpoint, manager.latest_checkpoint)
-        trainer.optimizer.learning_rate.assign(config["lr"])
         done = int(checkpoint.epoch.numpy())
         history = [row for row in read_history(args.checkpoint_dir) if row["epoch"] <= done]
         print(f"resuming {args.checkpoint_dir} after epoch {done}")
@@ -174,6 +176,8 @@ def train(config, train_rows, test_rows, args):
 
     for epoch in range(saved_epoch, config["epochs"]):
         started = time.perf_counter()
+        trainer.optimizer.learning_rate.assign(scheduled_learning_rate(
+            epoch, config["lr"], config["epochs"], config.get("lr_schedule", "constant")))
         trainer.beta.assign(linear_ramp(epoch, config["beta"], config["kl_warmup_epochs"]))
         trainer.capacity.assign(linear_ramp(epoch, config["capacity"] or 0.0, config["capacity_epochs"]))
         indices, weights = data_processing.epoch_order(len(train_rows), config["batch_size"], config["seed"], epoch)
