@@ -62,9 +62,9 @@ def compare_line(output, reference, label):
             f"{100 * errors['cov_error']:.2f}% (Frobenius, relative), Frechet distance {errors['frechet']:.4g}")
 
 
-def references(config, train, test, truth):
-    """The exact references of Gaussian data (beta_vae_evaluation), fitted to the training rows and
-    scored on the test rows; truth is the dataset's truth JSON, or None."""
+def references(config, train, test):
+    """The exact references of the best linear-Gaussian model (beta_vae_evaluation), fitted to the training
+    rows and scored on the test rows."""
     import beta_vae_evaluation as evaluation
     from beta_vae_layers import LOG_SCALE_MIN
     train_mean, train_cov = train.mean(axis=0), np.atleast_2d(np.cov(train, rowvar=False, bias=True))
@@ -73,9 +73,6 @@ def references(config, train, test, truth):
     result = {"gaussian_nll": evaluation.gaussian_nll(test, train_mean, np.atleast_2d(np.cov(train, rowvar=False))),
               "fa_nll": evaluation.gaussian_nll(test, train_mean, loadings @ loadings.T + np.diag(psi)),
               "collapse_beta": evaluation.collapse_beta(train_cov)}
-    if truth is not None:
-        result["true_nll"] = evaluation.gaussian_nll(test, truth["mean"], truth["covariance"])
-        result["entropy"] = evaluation.gaussian_entropy(truth["covariance"])
     if config["beta"] > 0:
         result["linear_beta_optimum"] = evaluation.held_out_linear_optimum(
             (train_mean, train_cov), (test_mean, test_cov), config["beta"], config["latent_dim"], LOG_SCALE_MIN)
@@ -89,19 +86,27 @@ def evaluate(model, config, train, test, truth, args):
     from beta_vae_inference import (encode_with_kl, expected_loss_terms, iwae_log_likelihood,
                                     quadrature_log_likelihood, reconstruct, sample_prior)
     from beta_vae_models import beta_objective
+    from truth_references import test_latents, truth_report
     beta = config["beta"]
     kl, log_likelihood = expected_loss_terms(model, test, EXPECTATION_SAMPLES, args.seed)
+    iwae = model_log_p = iwae_log_likelihood(model, test, args.iwae_samples, args.seed)
     code_means, kl_by_dim = encode_with_kl(model, test)
     report = {"beta": beta, "latent_dim": config["latent_dim"], "test_rows": len(test),
               "test_elbo": float(np.mean(log_likelihood - kl)),
               "test_beta_objective": float(np.mean(beta_objective(kl, log_likelihood, beta))),
-              "test_nll_iwae": -float(np.mean(iwae_log_likelihood(model, test, args.iwae_samples, args.seed))),
+              "test_nll_iwae": -float(np.mean(iwae)),
               "iwae_samples": args.iwae_samples, "kl": float(np.mean(kl)),
               "kl_per_dim": kl_by_dim.mean(axis=0).tolist(), "active_units": evaluation.active_units(code_means),
               "active_units_kl": int(np.sum(kl_by_dim.mean(axis=0) > evaluation.ACTIVE_THRESHOLD))}
     if config["latent_dim"] <= 2:
-        report["test_nll_quadrature"] = -float(np.mean(quadrature_log_likelihood(model, test)))
-    report["reference"] = references(config, train, test, truth)
+        model_log_p = quadrature_log_likelihood(model, test)
+        report["test_nll_quadrature"] = -float(np.mean(model_log_p))
+    report["reference"] = references(config, train, test)
+    truth_entries, truth_scores = truth_report(model, config, train, test, truth, report["reference"], model_log_p,
+                                               code_means, kl_by_dim.mean(axis=0),
+                                               None if args.data else test_latents(config))
+    report["reference"].update(truth_entries)
+    report.update(truth_scores)
     report["gap_to_fa"] = report["test_nll_iwae"] - report["reference"]["fa_nll"]
     if "linear_beta_optimum" in report["reference"]:
         report["gap_to_linear_optimum"] = (report["test_beta_objective"]
@@ -126,18 +131,18 @@ def format_report(report, checkpoint_dir):
              f"  test ELBO {report['test_elbo']:.4f}; beta-objective {report['test_beta_objective']:.4f}"]
     if "linear_beta_optimum" in reference:
         optimum = reference["linear_beta_optimum"]
-        lines.append(f"  linear optimum at this beta: objective {optimum['objective']:.4f}, rate "
+        lines.append(f"  best linear-Gaussian model at this beta: objective {optimum['objective']:.4f}, rate "
                      f"{optimum['rate']:.4f}, KL per dim {numbers(optimum['kl_per_dim'])}, active units "
                      f"{optimum['active_units']}; gap_to_linear_optimum {report['gap_to_linear_optimum']:.4f}")
     quadrature = (f", quadrature {report['test_nll_quadrature']:.4f}" if "test_nll_quadrature" in report else "")
     lines.append(f"  -log p(x): IWAE (K={report['iwae_samples']}) {report['test_nll_iwae']:.4f}{quadrature}; "
                  f"FA {reference['fa_nll']:.4f}; gap_to_fa {report['gap_to_fa']:.4f}")
-    truth = (f", truth {reference['true_nll']:.4f} (entropy {reference['entropy']:.4f})"
-             if "true_nll" in reference else "")
+    truth = (f", truth {reference['true_nll']:.4f}" + (f" (entropy {reference['entropy']:.4f})" if "entropy"
+             in reference else "") + f"; gap_to_truth {report['gap_to_truth']:.4f}" if "true_nll" in reference else "")
     lines.append(f"  references: full-covariance Gaussian {reference['gaussian_nll']:.4f}{truth}")
     lines.append(f"  KL {report['kl']:.4f}, per dim {numbers(report['kl_per_dim'])}; active units "
-                 f"{report['active_units']} (by KL {report['active_units_kl']}); total collapse is optimal from "
-                 f"beta {reference['collapse_beta']:.3f}")
+                 f"{report['active_units']} (by KL {report['active_units_kl']}); for the best linear-Gaussian model "
+                 f"total collapse is optimal from beta {reference['collapse_beta']:.3f}")
     prior = report["prior_samples"]
     against_truth = (f"; vs truth {prior['truth']['mean_error']:.4f}, {100 * prior['truth']['cov_error']:.2f}%, "
                      f"{prior['truth']['frechet']:.4f}" if "truth" in prior else "")
@@ -145,6 +150,12 @@ def format_report(report, checkpoint_dir):
                  f"{100 * prior['cov_error']:.2f}%, Frechet {prior['frechet']:.4f}{against_truth}")
     lines.append(f"  reconstruction (decoder means): MSE {report['recon']['mse']:.4f}, explained variance per "
                  f"dim {numbers(report['recon']['explained_variance'])}")
+    alignment = report["alignment"]
+    lines.append("  alignment (|cosine| of active units' decoder directions): to the linear optimum "
+                 f"{numbers(alignment['per_unit_to_optimum'])}, to the true loadings "
+                 f"{numbers(alignment['per_unit_to_truth'])}; latent_correlation with the true z "
+                 + ("n/a" if alignment["latent_correlation"] is None else f"{alignment['latent_correlation']:.3f}"))
+    lines.extend(f"  note: {note}" for note in report["notes"])
     return "\n".join(lines)
 
 
