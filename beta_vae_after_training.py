@@ -86,7 +86,7 @@ def evaluate(model, config, train, test, truth, args):
     from beta_vae_inference import (encode_with_kl, expected_loss_terms, iwae_log_likelihood,
                                     quadrature_log_likelihood, reconstruct, sample_prior)
     from beta_vae_models import beta_objective
-    from truth_references import test_latents, truth_report
+    from truth_references import latents_of_test_rows, truth_report
     beta = config["beta"]
     kl, log_likelihood = expected_loss_terms(model, test, EXPECTATION_SAMPLES, args.seed)
     iwae = model_log_p = iwae_log_likelihood(model, test, args.iwae_samples, args.seed)
@@ -104,7 +104,7 @@ def evaluate(model, config, train, test, truth, args):
     report["reference"] = references(config, train, test)
     truth_entries, truth_scores = truth_report(model, config, train, test, truth, report["reference"], model_log_p,
                                                code_means, kl_by_dim.mean(axis=0),
-                                               None if args.data else test_latents(config))
+                                               None if args.data else latents_of_test_rows(config))
     report["reference"].update(truth_entries)
     report.update(truth_scores)
     report["gap_to_fa"] = report["test_nll_iwae"] - report["reference"]["fa_nll"]

@@ -23,7 +23,7 @@ def true_log_densities(x, truth):
     return data_families.log_density(x, truth)
 
 
-def test_latents(config):
+def latents_of_test_rows(config):
     """The true latent coordinates of the run's test rows (from <data>.latents.npy), or None when the data
     were not generated with them."""
     if config.get("test_data"):
