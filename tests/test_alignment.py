@@ -69,7 +69,7 @@ def test_notes_label_the_linear_family_flag_no_optimum_below_one_and_measured_no
     assert not below["objective_has_optimum"] and "no finite optimum" in below["notes"][1]
     better = advantage(rng.normal(0.2, 1, 1000), rng.normal(0, 1, 1000))
     beaten = reference_notes(1.0, reference, better)
-    assert beaten["non_gaussian"] and f"{better['mean']:+.4f}" in beaten["notes"][-1]
+    assert beaten["non_gaussian"] and f"{better['mean']:.4f}" in beaten["notes"][-1]
 
 
 def test_cosine_schedule_decays_from_lr_towards_zero_and_constant_keeps_lr():
