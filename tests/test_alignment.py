@@ -1,4 +1,4 @@
-"""Alignment of learned latent axes with known factors, the reference notes, and the learning-rate schedule."""
+"""Alignment of learned latent axes with known factors, and the notes on the linear references."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -6,7 +6,7 @@ import tensorflow as tf
 import beta_vae_alignment as alignment
 import data_families
 import data_processing
-from beta_vae_models import BetaVAE, scheduled_learning_rate
+from beta_vae_models import BetaVAE
 from truth_references import advantage, latents_of_test_rows, reference_notes
 
 
@@ -74,11 +74,3 @@ def test_notes_label_the_linear_family_flag_no_optimum_below_one_and_measured_no
     beaten = reference_notes(1.0, reference, better)
     assert beaten["non_gaussian"] and f"{better['mean']:.4f}" in beaten["notes"][-1]
 
-
-def test_cosine_schedule_decays_from_lr_towards_zero_and_constant_keeps_lr():
-    rates = [scheduled_learning_rate(epoch, 1e-3, 200, "cosine") for epoch in range(200)]
-    assert rates[0] == 1e-3 and rates[100] == pytest.approx(5e-4) and 0 < rates[-1] < 1e-6
-    assert all(later < earlier for earlier, later in zip(rates, rates[1:]))
-    assert scheduled_learning_rate(150, 1e-3, 200, "constant") == 1e-3
-    with pytest.raises(ValueError, match="'linear'"):
-        scheduled_learning_rate(0, 1e-3, 200, "linear")
