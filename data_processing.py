@@ -1,4 +1,4 @@
-"""Data for the beta-VAE: load and validate files, split train/test, shuffle batches, generate factor data.
+"""Data for the beta-VAE: load and validate files, split train/test, shuffle batches; the `generate` CLI.
 
 Pure numpy, no TensorFlow, so that bad input is reported before TensorFlow's slow import.
 Run `python data_processing.py generate --help` to make a dataset of your own.
@@ -11,17 +11,10 @@ import sys
 
 import numpy as np
 
-import data_families
+from data_families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVALUE, NONLINEAR_FAMILIES, generate
 
 TEXT_SUFFIXES = (".txt", ".dat")
-# Default correlation eigenvalues of generated data: 0.7 D, then each factor 0.23 times the one before
-# (7 and 1.6 for the shipped 10-D, 2-factor data), so that on the shipped data beta = 1 and 2 keep both
-# latent dimensions, beta = 4 keeps one and beta above about 7 none (see README, "What beta does").
-DEFAULT_TOP_EIGENVALUE = 0.7
-DEFAULT_EIGENVALUE_RATIO = 0.23
 SUFFIXES = (".npy", ".csv") + TEXT_SUFFIXES
-AXIS_ONLY_STEPS = 200  # see factor_model
-EIGENVALUE_TOLERANCE = 5e-3  # generated correlation eigenvalues are within 0.5% of those asked for
 CHUNK_ROWS = 1 << 16  # rows per pass when scanning data that may be memory-mapped
 
 
@@ -214,85 +207,6 @@ def moments(data):
     return data.mean(axis=0), np.atleast_2d(np.cov(data, rowvar=False))
 
 
-def check_eigenvalues(eigenvalues, dim, factors):
-    """Refuse correlation eigenvalues that factor_model cannot produce, saying what it can: one per factor,
-    positive, descending, each above the mean of the other eigenvalues, summing to less than D but to more
-    than D - (D - factors) / 1.4 (the noise variances, spread +-40% around that mean, must stay below 1)."""
-    eigenvalues = np.asarray(eigenvalues, dtype=float)
-    low = dim - (dim - factors) / 1.4
-    if len(eigenvalues) != factors:
-        raise DataError(f"--eigenvalues: need one value per factor ({factors}), got {len(eigenvalues)}")
-    if np.any(eigenvalues <= 0) or not np.all(np.isfinite(eigenvalues)) or np.any(np.diff(eigenvalues) > 0):
-        raise DataError(f"--eigenvalues {eigenvalues.tolist()}: need positive values in descending order")
-    noise_mean = (dim - eigenvalues.sum()) / (dim - factors)
-    if eigenvalues[-1] <= noise_mean:
-        raise DataError(f"--eigenvalues {eigenvalues.tolist()}: the smallest must exceed the mean of the other "
-                        f"{dim - factors} eigenvalues, (D - sum) / (D - factors) = {noise_mean:.3f}")
-    if not low < eigenvalues.sum() < dim:
-        raise DataError(f"--eigenvalues {eigenvalues.tolist()} sum to {eigenvalues.sum():g}; achievable for "
-                        f"--dim {dim} and --factors {factors}: a sum between {low:.3f} and {dim}")
-    return eigenvalues
-
-
-def factor_model(dim, factors, eigenvalues, rng):
-    """Loadings W and noise variances psi of a correlation matrix W W' + diag(psi) whose top eigenvalues
-    are within EIGENVALUE_TOLERANCE of `eigenvalues` (unit variances), for data a `factors`-dimensional latent can represent exactly."""
-    eigenvalues = check_eigenvalues(eigenvalues, dim, factors)
-    noise_mean = (dim - eigenvalues.sum()) / (dim - factors)  # the mean of the other eigenvalues
-    spread = rng.uniform(0.6, 1.4, size=dim)
-    directions = rng.standard_normal((dim, factors))
-    axis_scales = np.ones(factors)
-    # Fixed point: stretch each latent axis until its eigenvalue matches; after AXIS_ONLY_STEPS steps (how the
-    # shipped data were made) the noise level moves too, for spectra the axes alone cannot reach.
-    for step in range(20 * AXIS_ONLY_STEPS):
-        psi = np.minimum(noise_mean * spread, 1.0 - 1e-9)
-        rows = directions * axis_scales
-        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-        loadings = rows * np.sqrt(1.0 - psi)[:, None]
-        achieved = np.linalg.eigvalsh(loadings @ loadings.T + np.diag(psi))[::-1][:factors]
-        if step >= AXIS_ONLY_STEPS - 1 and np.allclose(achieved, eigenvalues, rtol=EIGENVALUE_TOLERANCE, atol=0):
-            break
-        axis_scales *= (eigenvalues / achieved) ** 0.25
-        if step >= AXIS_ONLY_STEPS - 1:
-            noise_mean *= ((dim - eigenvalues.sum()) / (dim - achieved.sum())) ** 0.5
-    else:
-        raise DataError(f"--eigenvalues {eigenvalues.tolist()}: a {dim}-D correlation matrix with these noise "
-                        f"levels reaches only {np.round(achieved, 3).tolist()}; try other values or another --seed")
-    # Rotate the factors so that W'W is diagonal with descending entries (the PCA-like convention).
-    _, vectors = np.linalg.eigh(loadings.T @ loadings)
-    return loadings @ vectors[:, ::-1], psi
-
-
-def generate(dim, factors, rows, seed, eigenvalues=None, family="linear"):
-    """Sample data of a family: "linear" is x = mu + W z + e, z ~ N(0, I), e ~ N(0, diag psi), with random
-    means and scales; the others are data_families' non-linear maps of a 1-D or 2-D z.
-
-    Returns the float32 data and a dict of the true parameters (in the data's units); its "latents" entry
-    holds the rows' true z, which the CLI saves beside the data rather than in the JSON."""
-    if family != "linear":
-        if eigenvalues is not None:
-            raise DataError(f"--eigenvalues sets the spectrum of the linear family, not of --family {family}")
-        data, latents, truth = data_families.sample_family(family, dim, factors, rows, seed)
-        return data, {**truth, "latents": latents}
-    if eigenvalues is None:
-        eigenvalues = DEFAULT_TOP_EIGENVALUE * dim * DEFAULT_EIGENVALUE_RATIO ** np.arange(factors)
-    rng = np.random.default_rng(seed)
-    loadings, psi = factor_model(dim, factors, eigenvalues, rng)
-    scales = rng.uniform(0.5, 3.0, size=dim)
-    mean = rng.uniform(-5.0, 5.0, size=dim)
-    weights = loadings * scales[:, None]
-    noise_variance = psi * scales ** 2
-    z = rng.standard_normal((rows, factors))
-    noise = rng.standard_normal((rows, dim)) * np.sqrt(noise_variance)
-    data = (mean + z @ weights.T + noise).astype(np.float32)
-    covariance = weights @ weights.T + np.diag(noise_variance)
-    correlation_eigenvalues = np.sort(np.linalg.eigvalsh(loadings @ loadings.T + np.diag(psi)))[::-1]
-    truth = {"family": "linear", "mean": mean.tolist(), "covariance": covariance.tolist(), "W": weights.tolist(),
-             "psi": noise_variance.tolist(), "seed": seed, "rows": rows, "dim": dim, "factors": factors,
-             "correlation_eigenvalues": correlation_eigenvalues.tolist(), "latents": z}
-    return data, truth
-
-
 def truth_path(data_path):
     """Where the true parameters of a generated dataset are kept: beside it, as <name>.truth.json."""
     return os.path.splitext(data_path)[0] + ".truth.json"
@@ -320,7 +234,7 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("generate", help="sample factor-model or non-linear data",
                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    make.add_argument("--family", default="linear", choices=("linear",) + data_families.NONLINEAR_FAMILIES,
+    make.add_argument("--family", default="linear", choices=("linear",) + NONLINEAR_FAMILIES,
                       help="linear: the Gaussian factor model; sine, sheet, mixture: non-linear maps of a 1-D or "
                            "2-D latent (see data_families.py)")
     make.add_argument("--dim", type=int, default=10, help="data dimension D")

@@ -64,7 +64,7 @@ def test_generate_writes_data_truth_and_latents_and_reaches_the_asked_eigenvalue
     assert data_processing.main(["generate", "--rows", "2000", "--eigenvalues", "6.9,2.2", "--seed", "101",
                                  "--output", str(output)]) == 0
     truth = json.loads((tmp_path / "g.truth.json").read_text())
-    assert truth["correlation_eigenvalues"][:2] == pytest.approx([6.9, 2.2], rel=data_processing.EIGENVALUE_TOLERANCE)
+    assert truth["correlation_eigenvalues"][:2] == pytest.approx([6.9, 2.2], rel=data_families.EIGENVALUE_TOLERANCE)
     assert np.load(tmp_path / "g.latents.npy").shape == (2000, 2)
     sine = tmp_path / "s.csv"
     assert data_processing.main(["generate", "--family", "sine", "--factors", "1", "--rows", "300",
