@@ -1,7 +1,8 @@
 """What the truth of generated data says about a trained model, and honest labels for the linear references.
 
-Pure numpy: the exact -log p(x) of test rows under the data's truth JSON (closed form for the linear family,
-quadrature for the non-linear ones), the true latents of the test rows, and the report's notes.
+The exact -log p(x) of test rows under the data's truth JSON (closed form for the linear family, quadrature
+for the non-linear ones), the true latents of the test rows, and the report's notes, in numpy; only
+truth_report touches the model (for its decoder directions).
 """
 import os
 
@@ -35,6 +36,9 @@ def latents_of_test_rows(config):
     if not os.path.isfile(path):
         return None
     latents = np.load(path)
+    expected = config["test_rows"] if rows is None else config["train_rows"] + config["test_rows"]
+    if len(latents) != expected:  # not the latents of these rows
+        return None
     return latents if rows is None else latents[rows]
 
 
