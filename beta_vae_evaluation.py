@@ -9,13 +9,18 @@ LOG_2PI = np.log(2.0 * np.pi)
 ACTIVE_THRESHOLD = 0.01  # a latent unit is active above this: variance of its mean, or its KL in nats
 
 
-def gaussian_nll(x, mean, covariance):
-    """Mean negative log-density of rows x under N(mean, covariance), by Cholesky (which refuses a covariance
-    that is not positive definite)."""
+def gaussian_log_densities(x, mean, covariance):
+    """log N(x_i; mean, covariance) of each row x_i, by Cholesky (which refuses a covariance that is not
+    positive definite)."""
     cholesky = np.linalg.cholesky(np.atleast_2d(covariance))
     whitened = np.linalg.solve(cholesky, (np.atleast_2d(x) - mean).T)
     log_det = 2.0 * np.sum(np.log(np.diag(cholesky)))
-    return 0.5 * float(np.mean(np.sum(whitened ** 2, axis=0)) + log_det + len(cholesky) * LOG_2PI)
+    return -0.5 * (np.sum(whitened ** 2, axis=0) + log_det + len(cholesky) * LOG_2PI)
+
+
+def gaussian_nll(x, mean, covariance):
+    """Mean negative log-density of rows x under N(mean, covariance)."""
+    return -float(np.mean(gaussian_log_densities(x, mean, covariance)))
 
 
 def gaussian_entropy(covariance):
@@ -176,11 +181,12 @@ def _descend(covariance, beta, latent_dim, psi, bounds, iterations=5000, toleran
 
 def held_out_linear_optimum(train_moments, test_moments, beta, latent_dim, min_log_scale=-7.0, fa_psi=None):
     """The linear beta-optimum fitted to training moments (mean, covariance) and scored on test moments:
-    a dict of objective, rate, distortion, kl_per_dim (list), active_units and train_objective."""
+    a dict of objective, rate, distortion, kl_per_dim (list), active_units, train_objective and the loadings W."""
     optimum = linear_beta_optimum(*train_moments, beta, latent_dim, min_log_scale=min_log_scale, fa_psi=fa_psi)
     objective, rate, distortion, kl_per_dim = linear_vae_objective(optimum, beta, *test_moments)
     return {"objective": objective, "rate": rate, "distortion": distortion, "kl_per_dim": kl_per_dim.tolist(),
-            "active_units": int(np.sum(kl_per_dim > ACTIVE_THRESHOLD)), "train_objective": optimum["objective"]}
+            "active_units": int(np.sum(kl_per_dim > ACTIVE_THRESHOLD)), "train_objective": optimum["objective"],
+            "W": optimum["W"].tolist()}
 
 
 def collapse_beta(data_cov):

@@ -35,7 +35,9 @@ DEFAULTS = {
                               "2018) with C rising from 0 to this many nats; default: the beta-objective"),
     "capacity_epochs": (100, int, "epochs over which C rises to --capacity"),
     "gamma": (100.0, float, "weight gamma of |KL - C| in the capacity objective"),
-    "lr": (1e-3, float, "learning rate"),
+    "lr": (1e-3, float, "learning rate (with --lr-schedule cosine: of the first epoch)"),
+    "lr_schedule": ("cosine", str, "learning rate per epoch: cosine (decays from --lr towards 0 over --epochs) "
+                                   "or constant (--lr throughout)"),
     "optimizer": ("adam", str, "optimizer: adam or sgd"),
     "seed": (0, int, "seed of every random choice: initialisation, split, shuffling, noise"),
     "checkpoint_dir": ("checkpoints", str, "where the checkpoint, config.json and history.csv go"),
@@ -49,6 +51,7 @@ DEFAULTS = {
 # The noise key of every epoch's test loss: one fixed draw (common random numbers), so the test curve moves
 # only when the model does. Training steps use keys >= 0, so it never repeats a training draw.
 TEST_NOISE_KEY = -1
+CHOICES = {"optimizer": ("adam", "sgd"), "lr_schedule": ("cosine", "constant")}
 
 # What --resume may change: how long to train, and a lower learning rate after a blow-up.
 RESUME_OVERRIDES = ("epochs", "lr")
@@ -59,8 +62,8 @@ def build_parser():
     parser = OneLineParser(description=__doc__.splitlines()[0])
     for name, (default, kind, help_text) in DEFAULTS.items():
         flag = "--" + name.replace("_", "-")
-        if name == "optimizer":
-            parser.add_argument(flag, default=default, choices=("adam", "sgd"), help=help_text)
+        if name in CHOICES:
+            parser.add_argument(flag, default=default, choices=CHOICES[name], help=help_text)
         elif kind is bool:
             parser.add_argument(flag, action="store_true", help=help_text)
         else:
@@ -146,7 +149,7 @@ def train(config, train_rows, test_rows, args, folder, command_started):
     importing = time.perf_counter()
     tf = import_tensorflow(args.verbose)
     print(console.device_line(tf, time.perf_counter() - importing), flush=True)
-    from beta_vae_models import Trainer, linear_ramp, make_optimizer
+    from beta_vae_models import Trainer, linear_ramp, make_optimizer, scheduled_learning_rate
     from beta_vae_run import build_model
 
     tf.keras.utils.set_random_seed(config.seed)
@@ -157,7 +160,6 @@ def train(config, train_rows, test_rows, args, folder, command_started):
     history = []
     if args.resume:
         done = folder.restore(checkpoint)
-        trainer.optimizer.learning_rate.assign(config.lr)
         history = folder.read_history(through=done)
         if len(history) != done:
             print(f"warning: {folder.file(HISTORY_FILE)} holds {len(history)} of the {done} epochs trained "
@@ -181,6 +183,8 @@ def train(config, train_rows, test_rows, args, folder, command_started):
 
     for epoch in range(saved_epoch, config.epochs):
         started = time.perf_counter()
+        trainer.optimizer.learning_rate.assign(scheduled_learning_rate(epoch, config.lr, config.epochs,
+                                                                       config.lr_schedule))
         trainer.beta.assign(linear_ramp(epoch, config.beta, config.kl_warmup_epochs))
         trainer.capacity.assign(linear_ramp(epoch, config.capacity or 0.0, config.capacity_epochs))
         indices, weights = data_processing.epoch_order(len(train_rows), config.batch_size, config.seed, epoch)

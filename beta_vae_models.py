@@ -98,6 +98,17 @@ def linear_ramp(epoch, final, ramp_epochs):
     return float(final) if ramp_epochs <= 0 else float(final) * min(1.0, epoch / ramp_epochs)
 
 
+def scheduled_learning_rate(epoch, lr, epochs, schedule):
+    """The learning rate of an epoch: constant, or cosine-decayed from lr towards 0 over the run (Loshchilov &
+    Hutter 2017), so Adam leaves its noise floor and settles on the optimum. A pure function of the epoch,
+    so a resumed run takes exactly the rates an uninterrupted one would."""
+    if schedule == "constant":
+        return float(lr)
+    if schedule == "cosine":
+        return float(lr) * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
+    raise ValueError(f"learning-rate schedule '{schedule}': expected 'cosine' or 'constant'")
+
+
 def weighted_means(weights, *per_sample):
     """Means over the rows of a batch, each row counted with its weight (0 for padding rows)."""
     total = tf.reduce_sum(weights)

@@ -19,6 +19,7 @@ import numpy as np
 import data_processing
 from array_output import StreamMoments
 from beta_vae_run import load_run_data
+from truth_references import LINEAR_LABEL, latents_of_test_rows, truth_report
 
 IWAE_SAMPLES = 100  # draws per row; on the shipped data 1000 moves -log p(x) by < 3e-4 nats (its SE: 0.02)
 QUADRATURE_NODES = 8  # per latent dimension; on the shipped data within 3e-5 nats of 32 nodes
@@ -53,9 +54,9 @@ def _quiet(_line):
 
 def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=0, rows=None,
                  rows_label="given rows", progress=_quiet):
-    """Every score of the run in `folder` (a beta_vae_run.RunFolder) on `rows` (default: its held-out test rows; rows_label names
-    them in the report), in nats per sample and the data's units, against the exact references fitted to
-    its training rows; returns the report dict. Raises beta_vae_run.UsageError or data_processing.DataError
+    """Every score of the run in `folder` (a beta_vae_run.RunFolder) on `rows` (default: its held-out test
+    rows; rows_label names them in the report), in nats per sample and the data's units, against the exact
+    references fitted to its training rows and the truth of generated data; returns the report dict. Raises beta_vae_run.UsageError or data_processing.DataError
     for a bad run folder."""
     config = folder.load_config()
     train, test = load_run_data(config)
@@ -63,8 +64,8 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
     truth = data_processing.load_truth(config.data)
     unavailable = {}
-    report = {"beta": config.beta, "objective": "beta" if config.capacity is None else "capacity", "latent_dim": config.latent_dim, "test_rows": len(test), "rows": label,
-              "iwae_samples": iwae_samples,
+    report = {"beta": config.beta, "objective": "beta" if config.capacity is None else "capacity",
+              "latent_dim": config.latent_dim, "test_rows": len(test), "rows": label, "iwae_samples": iwae_samples,
               "num_samples": num_samples, "seed": seed}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # degenerate data: handled below as null + reason
@@ -72,12 +73,19 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
             model, _ = folder.restore_model()
             report["checkpoint"] = checkpoint_identity(folder, folder.restored_epoch)
         with _stage(progress, "references", "full-covariance Gaussian, factor analysis, linear optimum"):
-            report["reference"] = references(config, train, test, truth, unavailable)
+            report["reference"] = references(config, train, test, unavailable)
         nodes = QUADRATURE_NODES if config.latent_dim <= 2 else None
         quadrature = f", quadrature on {'x'.join([str(nodes)] * config.latent_dim)} nodes" if nodes else ""
         with _stage(progress, "IWAE" + (" and quadrature" if nodes else ""),
                     f"test rows {len(test)}, K={iwae_samples} importance samples{quadrature}"):
-            report.update(model_scores(model, test, config.beta, iwae_samples, seed, nodes, unavailable))
+            scores = model_scores(model, test, config.beta, iwae_samples, seed, nodes, unavailable)
+            report.update(scores.pop("report"))
+        with _stage(progress, "truth and alignment", "true -log p(x), decoder directions, notes"):
+            entries, top_level = truth_report(model, config, train, test, truth, report["reference"],
+                                              scores["log_p"], scores["code_means"], report["kl_per_dim"],
+                                              latents_of_test_rows(config) if rows is None else None)
+            report["reference"].update(entries)
+            report.update(top_level)
         with _stage(progress, "prior samples", f"{num_samples} draws"):
             report["prior_samples"] = prior_sample_scores(model, num_samples, seed, test, truth, unavailable)
     reference = report["reference"]
@@ -94,9 +102,10 @@ def _difference(value, reference):
 
 
 def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailable):
-    """The model's own scores on the test rows (inference.score_rows, averaged): ELBO, beta-objective,
-    -log p(x), the rate per latent dimension, active units and the reconstruction error (with the reason
-    under its name in `unavailable` where a test column does not vary)."""
+    """The model's own scores on the test rows (inference.score_rows, averaged), under "report": ELBO,
+    beta-objective, -log p(x), the rate per latent dimension, active units and the reconstruction error
+    (with the reason under its name in `unavailable` where a test column does not vary); and per row, the
+    encoder means ("code_means") and log p(x) ("log_p": by quadrature where there is one, else IWAE)."""
     import beta_vae_evaluation as evaluation
     from beta_vae_inference import score_rows
     scores = score_rows(model, test, iwae_samples, seed, nodes_per_dim)
@@ -117,7 +126,8 @@ def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailab
     if scores["quadrature"] is not None:
         result["test_nll_quadrature"] = -float(scores["quadrature"].mean())
         result["quadrature_nodes"] = nodes_per_dim
-    return result
+    log_p = scores["iwae"] if scores["quadrature"] is None else scores["quadrature"]
+    return {"report": result, "code_means": scores["code_means"], "log_p": log_p}
 
 
 def _covariance_problem(rows, covariance, what):
@@ -131,10 +141,10 @@ def _covariance_problem(rows, covariance, what):
     return f"the {what} rows' covariance is singular" if values[0] <= 1e-10 * values[-1] else None
 
 
-def references(config, train, test, truth, unavailable):
-    """The exact references of Gaussian data (beta_vae_evaluation), fitted to the training rows and scored
-    on the test rows; truth is the dataset's truth JSON, or None. A reference that cannot be computed is
-    None, with the reason under its name in `unavailable`."""
+def references(config, train, test, unavailable):
+    """The references of the best linear-Gaussian model (beta_vae_evaluation), fitted to the training rows
+    and scored on the test rows. A reference that cannot be computed is None, with the reason under its
+    name in `unavailable`."""
     import beta_vae_evaluation as evaluation
     train_mean, train_cov = train.mean(axis=0), np.atleast_2d(np.cov(train, rowvar=False, bias=True))
     test_moments = (test.mean(axis=0), np.atleast_2d(np.cov(test, rowvar=False, bias=True)))
@@ -156,9 +166,6 @@ def references(config, train, test, truth, unavailable):
     fa = {}
     attempt("fa_nll", lambda: _fa_nll(evaluation, fa, train_mean, train_cov, test, min(latent_dim, train.shape[1])))
     attempt("collapse_beta", lambda: evaluation.collapse_beta(train_cov))
-    if truth is not None and "covariance" in truth:
-        result["true_nll"] = evaluation.gaussian_nll(test, truth["mean"], truth["covariance"])
-        result["entropy"] = evaluation.gaussian_entropy(truth["covariance"])
     if config.beta > 0:
         from beta_vae_layers import LOG_SCALE_MIN
         attempt("linear_beta_optimum", lambda: evaluation.held_out_linear_optimum(
@@ -235,27 +242,29 @@ def format_report(report, checkpoint_dir):
     checkpoint = (report.get("checkpoint") or {}).get("file", "no checkpoint")
     quadrature = (f", quadrature ({report['quadrature_nodes']} nodes per dim) "
                   f"{_nats(report['test_nll_quadrature'])}" if "test_nll_quadrature" in report else "")
-    truth = (f"; truth {_nats(reference['true_nll'])}" if "true_nll" in reference else "") + (
-        f" (its entropy {_nats(reference['entropy'])})" if "entropy" in reference else "")
+    truth = (f"; truth {_nats(reference['true_nll'])}, gap_to_truth {_nats(report['gap_to_truth'])}"
+             if "true_nll" in reference else "") + (
+        f" (the truth's entropy {_nats(reference['entropy'])})" if "entropy" in reference else "")
     order = sorted(range(len(report["kl_per_dim"])), key=lambda j: -(report["kl_per_dim"][j] or 0.0))
     collapse = reference["collapse_beta"]
     lines = [
         f"evaluation of {checkpoint_dir} ({checkpoint}): beta {report['beta']:g}, latent dim "
         f"{report['latent_dim']}; {report['rows']}: {report['test_rows']}",
         "  in nats per sample, summed over data dimensions:",
-        f"  beta-objective {_nats(report['test_beta_objective'])} (linear optimum {_nats(optimum.get('objective'))}, "
+        f"  beta-objective {_nats(report['test_beta_objective'])} ({LINEAR_LABEL} {_nats(optimum.get('objective'))}, "
         f"gap_to_linear_optimum {_nats(report['gap_to_linear_optimum'])}); ELBO {_nats(report['test_elbo'])}",
         f"  -log p(x): IWAE (K={report['iwae_samples']}) {_nats(report['test_nll_iwae'])}{quadrature}",
-        f"  references: factor analysis {_nats(reference['fa_nll'])} (gap_to_fa {_nats(report['gap_to_fa'])}); "
+        f"  {LINEAR_LABEL}s: factor analysis {_nats(reference['fa_nll'])} (gap_to_fa {_nats(report['gap_to_fa'])}); "
         f"full-covariance Gaussian {_nats(reference['gaussian_nll'])}{truth}",
         "  KL per latent dim, sorted by KL (descending): "
         + ", ".join(f"z{j + 1} {_nats(report['kl_per_dim'][j])}" for j in order)
         + f"; total {_nats(report['kl'])}",
         f"  active units {report['active_units']} (Cov_x E_q[z] > 0.01; by KL > 0.01: {report['active_units_kl']})"
-        + ("" if collapse is None else f"; total collapse optimal from beta {collapse:.3f}"),
+        + ("" if collapse is None else f"; for the {LINEAR_LABEL} total collapse is optimal from beta "
+                                      f"{collapse:.3f}"),
     ]
     if optimum:
-        lines.append(f"  linear optimum: KL per unit (descending) {_numbers(optimum['kl_per_dim'], '.4f')}; "
+        lines.append(f"  {LINEAR_LABEL}: KL per unit (descending) {_numbers(optimum['kl_per_dim'], '.4f')}; "
                      f"total {_nats(optimum['rate'])}; active units {optimum['active_units']}")
     if prior.get("frechet") is not None:
         lines.append(f"  {report['num_samples']} prior samples vs test rows: mean error {prior['mean_error']:.4g} "
@@ -267,6 +276,13 @@ def format_report(report, checkpoint_dir):
     lines.append(f"  reconstruction at z = E_q[z]: MSE per data dim {recon['mse']:.4g} (squared data units); "
                  f"explained variance x1..x{len(recon['explained_variance'])}: "
                  f"{_numbers(recon['explained_variance'], '.3f')}")
+    alignment = report["alignment"]
+    latent_correlation = alignment["latent_correlation"]
+    lines.append("  alignment, |cosine| of the active units' decoder directions (1 = aligned): to the "
+                 f"{LINEAR_LABEL} {_numbers(alignment['per_unit_to_optimum'], '.3f') or 'n/a'}; to the true "
+                 f"loadings {_numbers(alignment['per_unit_to_truth'], '.3f') or 'n/a'}; latent_correlation "
+                 f"with the true z {'n/a' if latent_correlation is None else format(latent_correlation, '.3f')}")
+    lines += [f"  note: {note}" for note in report["notes"]]
     lines += [f"  n/a {name}: {reason}" for name, reason in report.get("unavailable", {}).items()]
     return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="      ", break_on_hyphens=False)
                      for line in lines)

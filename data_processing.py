@@ -1,9 +1,8 @@
-"""Data for the beta-VAE: load and validate files, split train/test, shuffle batches, generate factor data.
+"""Data for the beta-VAE: load and validate files, split train/test, shuffle batches; the `generate` CLI.
 
 Pure numpy, no TensorFlow, so that bad input is reported before TensorFlow's slow import.
 Run `python data_processing.py generate --help` to make a dataset of your own.
 """
-import argparse
 import hashlib
 import json
 import os
@@ -12,13 +11,9 @@ import sys
 import numpy as np
 
 from array_output import SUFFIXES, ArrayWriter
-from cli_errors import UsageError
+from cli_errors import OneLineParser, UsageError
+from data_families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVALUE, NONLINEAR_FAMILIES, generate
 
-# Default correlation eigenvalues of generated data: 0.7 D, then each factor 0.23 times the one before
-# (7 and 1.6 for the shipped 10-D, 2-factor data), so that on the shipped data beta = 1 and 2 keep both
-# latent dimensions, beta = 4 keeps one and beta above about 7 none (see README, "What beta does").
-DEFAULT_TOP_EIGENVALUE = 0.7
-DEFAULT_EIGENVALUE_RATIO = 0.23
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model computes in float32
 CHUNK_ROWS = 1 << 16  # rows per pass when scanning data that may be memory-mapped
 
@@ -214,53 +209,14 @@ def moments(data):
     return data.mean(axis=0), np.atleast_2d(np.cov(data, rowvar=False))
 
 
-def factor_model(dim, factors, eigenvalues, rng):
-    """Loadings W and noise variances psi of a correlation matrix W W' + diag(psi) whose top eigenvalues
-    are near `eigenvalues` (unit variances), for data a `factors`-dimensional latent can represent exactly."""
-    eigenvalues = np.asarray(eigenvalues, dtype=float)
-    if len(eigenvalues) != factors or eigenvalues.sum() >= dim or np.any(eigenvalues <= 0):
-        raise DataError(f"eigenvalues {eigenvalues.tolist()}: need {factors} positive values summing below {dim}")
-    noise_mean = (dim - eigenvalues.sum()) / (dim - factors)  # the mean of the other eigenvalues
-    psi = noise_mean * rng.uniform(0.6, 1.4, size=dim)
-    directions = rng.standard_normal((dim, factors))
-    axis_scales = np.ones(factors)
-    for _ in range(200):  # fixed point: stretch each latent axis until its eigenvalue matches
-        rows = directions * axis_scales
-        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-        loadings = rows * np.sqrt(1.0 - psi)[:, None]
-        achieved = np.linalg.eigvalsh(loadings @ loadings.T + np.diag(psi))[::-1][:factors]
-        axis_scales *= (eigenvalues / achieved) ** 0.25
-    # Rotate the factors so that W'W is diagonal with descending entries (the PCA-like convention).
-    _, vectors = np.linalg.eigh(loadings.T @ loadings)
-    return loadings @ vectors[:, ::-1], psi
-
-
-def generate(dim, factors, rows, seed, eigenvalues=None):
-    """Sample x = mu + W z + e, z ~ N(0, I), e ~ N(0, diag psi), with random means and scales.
-
-    Returns the float32 data and a dict of the true parameters (in the data's units)."""
-    if eigenvalues is None:
-        eigenvalues = DEFAULT_TOP_EIGENVALUE * dim * DEFAULT_EIGENVALUE_RATIO ** np.arange(factors)
-    rng = np.random.default_rng(seed)
-    loadings, psi = factor_model(dim, factors, eigenvalues, rng)
-    scales = rng.uniform(0.5, 3.0, size=dim)
-    mean = rng.uniform(-5.0, 5.0, size=dim)
-    weights = loadings * scales[:, None]
-    noise_variance = psi * scales ** 2
-    z = rng.standard_normal((rows, factors))
-    noise = rng.standard_normal((rows, dim)) * np.sqrt(noise_variance)
-    data = (mean + z @ weights.T + noise).astype(np.float32)
-    covariance = weights @ weights.T + np.diag(noise_variance)
-    correlation_eigenvalues = np.sort(np.linalg.eigvalsh(loadings @ loadings.T + np.diag(psi)))[::-1]
-    truth = {"mean": mean.tolist(), "covariance": covariance.tolist(), "W": weights.tolist(),
-             "psi": noise_variance.tolist(), "seed": seed, "rows": rows, "dim": dim, "factors": factors,
-             "correlation_eigenvalues": correlation_eigenvalues.tolist()}
-    return data, truth
-
-
 def truth_path(data_path):
     """Where the true parameters of a generated dataset are kept: beside it, as <name>.truth.json."""
     return os.path.splitext(data_path)[0] + ".truth.json"
+
+
+def latents_path(data_path):
+    """Where the true latent coordinates of a generated dataset's rows are kept: <name>.latents.npy."""
+    return os.path.splitext(data_path)[0] + ".latents.npy"
 
 
 def load_truth(data_path):
@@ -273,39 +229,56 @@ def load_truth(data_path):
 
 
 def main(argv=None):
-    """`python data_processing.py generate`: write factor-model data and its truth JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    """`python data_processing.py generate`: write generated data, its truth JSON and its true latents."""
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    make = commands.add_parser("generate", help="sample Gaussian factor-model data",
-                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    make = commands.add_parser("generate", help="sample factor-model or non-linear data")
+    make.add_argument("--family", default="linear", choices=("linear",) + NONLINEAR_FAMILIES,
+                      help="linear: the Gaussian factor model; sine, sheet, mixture: non-linear maps of a 1-D or "
+                           "2-D latent (see data_families.py)")
     make.add_argument("--dim", type=int, default=10, help="data dimension D")
-    make.add_argument("--factors", type=int, default=2, help="number of latent factors")
+    make.add_argument("--factors", type=int, default=2, help="number of latent factors (dimension of the true z)")
     make.add_argument("--rows", type=int, default=100_000, help="number of samples")
     make.add_argument("--seed", type=int, default=0, help="random seed")
     make.add_argument("--eigenvalues", default=None,
-                      help="comma-separated top eigenvalues of the correlation matrix, one per factor "
-                           f"(default: {DEFAULT_TOP_EIGENVALUE} D, then each {DEFAULT_EIGENVALUE_RATIO} "
+                      help="linear family: comma-separated top eigenvalues of the correlation matrix, one per "
+                           f"factor (default: {DEFAULT_TOP_EIGENVALUE} D, then each {DEFAULT_EIGENVALUE_RATIO} "
                            "times the one before)")
     make.add_argument("--output", default="data/gaussian_10d.npy", help="output file (.npy, .csv, .txt)")
+    make.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     args = parser.parse_args(argv)
     try:
         if min(args.dim, args.factors, args.rows) < 1 or args.factors >= args.dim:
             raise DataError(f"need 1 <= --factors < --dim and --rows >= 1, got {args.factors}, {args.dim}, "
                             f"{args.rows}")
-        eigenvalues = None if args.eigenvalues is None else [float(v) for v in args.eigenvalues.split(",")]
-        data, truth = generate(args.dim, args.factors, args.rows, args.seed, eigenvalues)
+        if os.path.exists(args.output) and not args.overwrite:
+            raise DataError(f"{args.output} exists; pass --overwrite to replace it, or choose another --output")
+        eigenvalues = None if args.eigenvalues is None else _parse_numbers(args.eigenvalues)
+        data, truth = generate(args.dim, args.factors, args.rows, args.seed, eigenvalues, args.family)
         save_array(args.output, data)
+        save_array(latents_path(args.output), truth.pop("latents"))
     except (DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    truth["command"] = (f"python data_processing.py generate --dim {args.dim} --factors {args.factors} "
-                        f"--rows {args.rows} --seed {args.seed} --output {args.output}"
+    truth["command"] = (f"python data_processing.py generate --family {args.family} --dim {args.dim} --factors "
+                        f"{args.factors} --rows {args.rows} --seed {args.seed} --output {args.output}"
                         + ("" if args.eigenvalues is None else f" --eigenvalues {args.eigenvalues}"))
     atomic_write_text(truth_path(args.output), json.dumps(truth, indent=1) + "\n")
-    top = ", ".join(f"{v:.2f}" for v in truth["correlation_eigenvalues"][:args.factors + 1])
-    print(f"wrote {args.rows} x {args.dim} rows to {args.output}; correlation eigenvalues {top}, ...")
+    top = ", ".join(f"{v:.2f}" for v in np.linalg.eigvalsh(_correlation(truth["covariance"]))[::-1][:args.factors + 1])
+    print(f"wrote {args.rows} x {args.dim} rows ({args.family}) to {args.output}; correlation eigenvalues {top}, ...")
     return 0
+
+
+def _parse_numbers(text):
+    try:
+        return [float(value) for value in text.split(",")]
+    except ValueError:
+        raise DataError(f"--eigenvalues '{text}': expected comma-separated numbers such as 7,1.6") from None
+
+
+def _correlation(covariance):
+    scale = 1.0 / np.sqrt(np.diag(covariance))
+    return np.asarray(covariance) * np.outer(scale, scale)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,8 @@ class RunConfig:
     test_rows: int = rule(at_least(1))
     data_shift: tuple[float, ...] = rule(each(finite(-math.inf)))
     data_scale: tuple[float, ...] = rule(each(finite(0.0, strict=True)))
+    # Added after version 1: runs saved before it trained at a constant rate.
+    lr_schedule: str = rule(one_of("cosine", "constant"), default="constant")
 
     def __post_init__(self):
         for problem in (problem for name in _FIELDS if (problem := field_problem(self, name))):

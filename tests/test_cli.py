@@ -84,14 +84,17 @@ def test_streaming_from_disk_gives_the_in_memory_history(trained, tmp_path):
 @pytest.mark.slow
 def test_resume_continues_the_history_to_the_same_values(trained, tmp_path):
     folder, _ = trained
+    # Extending a run from 4 to 6 epochs re-stretches a cosine schedule, so this compares constant rates.
     common = ["--data", folder / "small.npy", "--batch-size", 100, "--hidden-units", 32, "--seed", 3,
-              "--checkpoint-dir", tmp_path / "run", "--save-every", 4]
-    first = run_script("beta_vae_main.py", *common, "--epochs", 4)
+              "--save-every", 4, "--lr-schedule", "constant"]
+    whole = run_script("beta_vae_main.py", *common, "--epochs", 6, "--checkpoint-dir", tmp_path / "whole")
+    assert whole.returncode == 0, whole.stderr
+    first = run_script("beta_vae_main.py", *common, "--epochs", 4, "--checkpoint-dir", tmp_path / "run")
     assert first.returncode == 0, first.stderr
-    resumed = run_script("beta_vae_main.py", *common, "--epochs", 6, "--resume")
+    resumed = run_script("beta_vae_main.py", *common, "--epochs", 6, "--resume", "--checkpoint-dir", tmp_path / "run")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stdout and "\n  5/6 " in resumed.stdout
-    assert without_seconds(read_history(tmp_path / "run")) == without_seconds(read_history(folder / "run"))
+    assert without_seconds(read_history(tmp_path / "run")) == without_seconds(read_history(tmp_path / "whole"))
 
 
 def test_short_run_on_shipped_data_lowers_the_loss_towards_the_optimum(tmp_path):
@@ -124,7 +127,10 @@ def test_sigterm_saves_the_last_epoch_and_resume_completes_the_history(trained, 
     assert resumed.returncode == 0, resumed.stderr
     rows = read_history(tmp_path / "run")
     assert [int(row["epoch"]) for row in rows] == list(range(1, 401))
-    assert without_seconds(rows[:6]) == without_seconds(read_history(folder / "run"))
+    whole = run_script("beta_vae_main.py", *common[:-4], "--save-every", 1000, "--epochs", 400,
+                       "--checkpoint-dir", tmp_path / "whole")  # the learning rate follows the same schedule
+    assert whole.returncode == 0, whole.stderr
+    assert without_seconds(rows) == without_seconds(read_history(tmp_path / "whole"))
 
 
 @pytest.mark.parametrize("flags, column, expected", [

@@ -8,7 +8,7 @@ import beta_vae_evaluation as evaluation
 from beta_vae_inference import encode_with_kl, iwae_log_likelihood, quadrature_log_likelihood
 from beta_vae_layers import LOG_SCALE_MAX, LOG_SCALE_MIN
 from beta_vae_models import BetaVAE, gaussian_kl
-from data_processing import generate
+from data_families import generate
 
 
 @pytest.fixture(scope="module")

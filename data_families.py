@@ -1,0 +1,253 @@
+"""Generated data with a known truth: the linear Gaussian factor model, and non-linear families x = g(z) + e
+with a 1-D or 2-D latent z whose exact -log p(x) is computed by quadrature.
+
+    g(z) = offset + A z + B sin(Omega z + phi) + C q(z),   e ~ N(0, diag psi),   z ~ sum_c w_c N(m_c, s_c^2 I),
+
+q(z) being the quadratic monomials of z (z1^2, z1 z2, z2^2). Each family sets some parts to zero:
+  sine     a smooth wave over a plane (B, Omega, phi), z ~ N(0, I)
+  sheet    a curved, quadratic sheet (C), z ~ N(0, I)
+  mixture  two clusters in latent space pushed through the linear map A
+The truth JSON holds every parameter, so the density can be recomputed from it alone. Pure numpy.
+"""
+import numpy as np
+
+NONLINEAR_FAMILIES = ("sine", "sheet", "mixture")
+# Default correlation eigenvalues of generated data: 0.7 D, then each factor 0.23 times the one before
+# (7 and 1.6 for the shipped 10-D, 2-factor data), so that on the shipped data beta = 1 and 2 keep both
+# latent dimensions, beta = 4 keeps one and beta above about 7 none (see README, "What beta does").
+DEFAULT_TOP_EIGENVALUE = 0.7
+DEFAULT_EIGENVALUE_RATIO = 0.23
+AXIS_ONLY_STEPS = 200  # see factor_model
+EIGENVALUE_TOLERANCE = 5e-3  # generated correlation eigenvalues are within 0.5% of those asked for
+LOG_2PI = np.log(2.0 * np.pi)
+PRIOR_REACH = 6.0  # the latent grid spans each prior component's mean +- this many of its scales
+CELLS_PER_POSTERIOR_SCALE = 1.0  # grid points per posterior standard deviation (see `grid_spacing`)
+MAX_TERMS = 1 << 22  # (row, grid point) terms held at once by log_density
+
+
+def _parts(truth):
+    """The parameters of g as float arrays; a factor-model truth (W, psi, mean) has B = C = 0 and its
+    offset is the mean."""
+    loadings = np.asarray(truth.get("A", truth.get("W")), dtype=float)
+    dim, latent = loadings.shape
+    waves = np.asarray(truth.get("B", np.zeros((dim, 0))), dtype=float).reshape(dim, -1)
+    return {"offset": np.asarray(truth["offset"] if "offset" in truth else truth["mean"], dtype=float), "A": loadings, "B": waves,
+            "Omega": np.asarray(truth.get("Omega", np.zeros((0, latent))), dtype=float).reshape(-1, latent),
+            "phi": np.asarray(truth.get("phi", []), dtype=float),
+            "C": np.asarray(truth.get("C", np.zeros((dim, 0))), dtype=float).reshape(dim, -1),
+            "psi": np.asarray(truth["psi"], dtype=float),
+            "weights": np.asarray(truth.get("prior_weights", [1.0]), dtype=float),
+            "means": np.asarray(truth.get("prior_means", [[0.0] * latent]), dtype=float),
+            "scales": np.asarray(truth.get("prior_scales", [1.0]), dtype=float)}
+
+
+def quadratic_terms(z):
+    """The monomials z_i z_j (i <= j) of each row of z [n, k], as [n, k (k + 1) / 2]."""
+    k = z.shape[-1]
+    return np.stack([z[:, i] * z[:, j] for i in range(k) for j in range(i, k)], axis=-1)
+
+
+def decoder_mean(z, truth):
+    """g(z) for latent rows z [n, k]: the noise-free data point of each latent coordinate, [n, D]."""
+    p = _parts(truth)
+    curved = quadratic_terms(z) @ p["C"].T if p["C"].shape[1] else 0.0
+    return p["offset"] + z @ p["A"].T + np.sin(z @ p["Omega"].T + p["phi"]) @ p["B"].T + curved
+
+
+def decoder_jacobian(z, truth):
+    """dg/dz at latent rows z [n, k], as [n, D, k] (analytic)."""
+    p = _parts(truth)
+    k = z.shape[1]
+    jacobian = p["A"][None] + np.einsum("dm,nm,mk->ndk", p["B"], np.cos(z @ p["Omega"].T + p["phi"]), p["Omega"])
+    if p["C"].shape[1]:
+        pairs = [(i, j) for i in range(k) for j in range(i, k)]
+        for column, (i, j) in enumerate(pairs):  # d(z_i z_j)/dz_l = [l = i] z_j + [l = j] z_i
+            jacobian[:, :, i] += p["C"][None, :, column] * z[:, j, None]
+            jacobian[:, :, j] += p["C"][None, :, column] * z[:, i, None]
+    return jacobian
+
+
+def log_prior(z, truth):
+    """log p(z) of the Gaussian-mixture prior at latent rows z [n, k]."""
+    p = _parts(truth)
+    k = z.shape[1]
+    squared = np.sum((z[:, None, :] - p["means"][None]) ** 2, axis=-1) / p["scales"] ** 2
+    per_component = np.log(p["weights"]) - 0.5 * (squared + k * (LOG_2PI + 2.0 * np.log(p["scales"])))
+    return np.logaddexp.reduce(per_component, axis=1)
+
+
+def grid_spacing(truth):
+    """A latent grid step of a third of the narrowest posterior standard deviation, 1 / sqrt(largest
+    eigenvalue of J' diag(psi)^-1 J + prior precision) within 3 prior scales (wider out rows are rare and their
+    posteriors barely narrower): the trapezoid rule is
+    spectrally accurate for smooth integrands, so a few points per posterior scale make it exact to
+    round-off (tests/test_data_families.py checks this against a finer grid and Monte Carlo)."""
+    p = _parts(truth)
+    points = _latent_axes(p, 41, reach=3.0)
+    jacobian = decoder_jacobian(points, truth)
+    precision = np.einsum("ndk,d,ndl->nkl", jacobian, 1.0 / p["psi"], jacobian)
+    largest = np.linalg.eigvalsh(precision)[:, -1] + 1.0 / np.min(p["scales"]) ** 2
+    return float(1.0 / np.sqrt(largest.max()) / CELLS_PER_POSTERIOR_SCALE)
+
+
+def _latent_axes(p, count=None, spacing=None, reach=PRIOR_REACH):
+    """A tensor grid [points, k] over `reach` prior scales: `count` points per axis, or a given spacing."""
+    low = np.min(p["means"] - reach * p["scales"][:, None], axis=0)
+    high = np.max(p["means"] + reach * p["scales"][:, None], axis=0)
+    axes = [np.linspace(lo, hi, count) if count else np.arange(lo, hi + spacing, spacing)
+            for lo, hi in zip(low, high)]
+    return np.stack([grid.ravel() for grid in np.meshgrid(*axes, indexing="ij")], axis=-1)
+
+
+def log_density(x, truth, spacing=None):
+    """log p(x) of rows x [n, D] under the truth, integrating p(x|z) p(z) over z by the trapezoid rule on a
+    tensor grid (spacing: default `grid_spacing`); exact to round-off for a 1-D or 2-D latent."""
+    p = _parts(truth)
+    if p["A"].shape[1] > 2:
+        raise ValueError(f"latent dimension {p['A'].shape[1]}: quadrature is for 1 or 2 latent dimensions")
+    spacing = spacing or grid_spacing(truth)
+    grid = _latent_axes(p, spacing=spacing)
+    centred_means = (decoder_mean(grid, truth) - p["offset"]) / np.sqrt(p["psi"])  # whitened, so
+    # log N(x; g, psi) = const - |x~|^2 / 2 + x~ . g~ - |g~|^2 / 2 with x~, g~ the whitened, centred values
+    log_weights = log_prior(grid, truth) + grid.shape[1] * np.log(spacing) - 0.5 * np.sum(centred_means ** 2, 1)
+    constant = -0.5 * np.sum(LOG_2PI + np.log(p["psi"]))
+    x = (np.atleast_2d(np.asarray(x, dtype=float)) - p["offset"]) / np.sqrt(p["psi"])
+    result = np.empty(len(x))
+    chunk_rows = max(1, MAX_TERMS // len(grid))
+    for start in range(0, len(x), chunk_rows):
+        rows = x[start:start + chunk_rows]
+        terms = rows @ centred_means.T + log_weights
+        top = terms.max(axis=1, keepdims=True)
+        result[start:start + chunk_rows] = (top[:, 0] + np.log(np.exp(terms - top).sum(axis=1))
+                                            - 0.5 * np.sum(rows ** 2, axis=1) + constant)
+    return result
+
+
+def exact_moments(truth):
+    """Mean and covariance of x under the truth, by the same quadrature over the prior."""
+    p = _parts(truth)
+    spacing = grid_spacing(truth)
+    grid = _latent_axes(p, spacing=spacing)
+    weights = np.exp(log_prior(grid, truth)) * spacing ** grid.shape[1]
+    weights /= weights.sum()
+    means = decoder_mean(grid, truth)
+    mean = weights @ means
+    return mean, (means - mean).T @ ((means - mean) * weights[:, None]) + np.diag(p["psi"])
+
+
+def sample_family(family, dim, factors, rows, seed):
+    """Rows of a non-linear family: (float32 data [rows, D], true latents z [rows, k], truth dict with every
+    parameter in the data's units, plus the exact mean and covariance of x as "mean" and "covariance")."""
+    if family not in NONLINEAR_FAMILIES:
+        raise ValueError(f"family '{family}': expected one of {', '.join(NONLINEAR_FAMILIES)}")
+    if factors not in (1, 2):
+        raise ValueError(f"family {family} has a 1-D or 2-D latent: --factors must be 1 or 2, got {factors}")
+    rng = np.random.default_rng([seed, 7])
+    k, waves = factors, 2 * factors
+    unit = {"A": 0.8 * rng.standard_normal((dim, k)), "B": np.zeros((dim, 0)), "Omega": np.zeros((0, k)),
+            "phi": np.zeros(0), "C": np.zeros((dim, 0)), "prior_weights": [1.0], "prior_means": [[0.0] * k],
+            "prior_scales": [1.0]}
+    if family == "sine":
+        unit.update(B=0.5 * rng.standard_normal((dim, waves)), Omega=rng.standard_normal((waves, k)),
+                    phi=rng.uniform(0, 2 * np.pi, waves))
+    elif family == "sheet":
+        unit["C"] = 0.3 * rng.standard_normal((dim, k * (k + 1) // 2))
+    else:
+        centre = rng.standard_normal(k)
+        centre *= 1.3 / np.linalg.norm(centre)
+        unit.update(prior_weights=[0.5, 0.5], prior_means=[centre.tolist(), (-centre).tolist()],
+                    prior_scales=[0.55, 0.55])
+    noise_variance = rng.uniform(0.2, 0.5, size=dim)  # in units of the map's scale, before rescaling
+    scales, offset = rng.uniform(0.5, 3.0, size=dim), rng.uniform(-5.0, 5.0, size=dim)
+    truth = {"family": family, "offset": offset.tolist(), "psi": (noise_variance * scales ** 2).tolist(),
+             **{name: (scales[:, None] * unit[name]).tolist() for name in ("A", "B", "C")},
+             **{name: np.asarray(unit[name]).tolist() for name in ("Omega", "phi", "prior_weights",
+                                                                  "prior_means", "prior_scales")}}
+    component = rng.choice(len(truth["prior_weights"]), size=rows, p=truth["prior_weights"])
+    z = (np.asarray(truth["prior_means"])[component]
+         + np.asarray(truth["prior_scales"])[component, None] * rng.standard_normal((rows, k)))
+    data = decoder_mean(z, truth) + rng.standard_normal((rows, dim)) * np.sqrt(truth["psi"])
+    mean, covariance = exact_moments(truth)
+    truth.update(mean=mean.tolist(), covariance=covariance.tolist(), seed=seed, rows=rows, dim=dim,
+                 factors=factors)
+    return data.astype(np.float32), z, truth
+
+
+def check_eigenvalues(eigenvalues, dim, factors):
+    """Refuse correlation eigenvalues that factor_model cannot produce, saying what it can: one per factor,
+    positive, descending, each above the mean of the other eigenvalues, summing to less than D but to more
+    than D - (D - factors) / 1.4 (the noise variances, spread +-40% around that mean, must stay below 1)."""
+    eigenvalues = np.asarray(eigenvalues, dtype=float)
+    low = dim - (dim - factors) / 1.4
+    if len(eigenvalues) != factors:
+        raise ValueError(f"--eigenvalues: need one value per factor ({factors}), got {len(eigenvalues)}")
+    if np.any(eigenvalues <= 0) or not np.all(np.isfinite(eigenvalues)) or np.any(np.diff(eigenvalues) > 0):
+        raise ValueError(f"--eigenvalues {eigenvalues.tolist()}: need positive values in descending order")
+    noise_mean = (dim - eigenvalues.sum()) / (dim - factors)
+    if eigenvalues[-1] <= noise_mean:
+        raise ValueError(f"--eigenvalues {eigenvalues.tolist()}: the smallest must exceed the mean of the other "
+                       f"{dim - factors} eigenvalues, (D - sum) / (D - factors) = {noise_mean:.3f}")
+    if not low < eigenvalues.sum() < dim:
+        raise ValueError(f"--eigenvalues {eigenvalues.tolist()} sum to {eigenvalues.sum():g}; achievable for "
+                       f"--dim {dim} and --factors {factors}: a sum between {low:.3f} and {dim}")
+    return eigenvalues
+
+
+def factor_model(dim, factors, eigenvalues, rng):
+    """Loadings W and noise variances psi of a correlation matrix W W' + diag(psi) whose top eigenvalues
+    are within EIGENVALUE_TOLERANCE of `eigenvalues` (unit variances), for data a `factors`-dimensional
+    latent can represent exactly."""
+    eigenvalues = check_eigenvalues(eigenvalues, dim, factors)
+    noise_mean = (dim - eigenvalues.sum()) / (dim - factors)  # the mean of the other eigenvalues
+    spread = rng.uniform(0.6, 1.4, size=dim)
+    directions = rng.standard_normal((dim, factors))
+    axis_scales = np.ones(factors)
+    # Fixed point: stretch each latent axis until its eigenvalue matches; after AXIS_ONLY_STEPS steps (how the
+    # shipped data were made) the noise level moves too, for spectra the axes alone cannot reach.
+    for step in range(20 * AXIS_ONLY_STEPS):
+        psi = np.minimum(noise_mean * spread, 1.0 - 1e-9)
+        rows = directions * axis_scales
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        loadings = rows * np.sqrt(1.0 - psi)[:, None]
+        achieved = np.linalg.eigvalsh(loadings @ loadings.T + np.diag(psi))[::-1][:factors]
+        if step >= AXIS_ONLY_STEPS - 1 and np.allclose(achieved, eigenvalues, rtol=EIGENVALUE_TOLERANCE, atol=0):
+            break
+        axis_scales *= (eigenvalues / achieved) ** 0.25
+        if step >= AXIS_ONLY_STEPS - 1:
+            noise_mean *= ((dim - eigenvalues.sum()) / (dim - achieved.sum())) ** 0.5
+    else:
+        raise ValueError(f"--eigenvalues {eigenvalues.tolist()}: a {dim}-D correlation matrix with these noise "
+                       f"levels reaches only {np.round(achieved, 3).tolist()}; try other values or another --seed")
+    # Rotate the factors so that W'W is diagonal with descending entries (the PCA-like convention).
+    _, vectors = np.linalg.eigh(loadings.T @ loadings)
+    return loadings @ vectors[:, ::-1], psi
+
+
+def generate(dim, factors, rows, seed, eigenvalues=None, family="linear"):
+    """Sample data of a family: "linear" is x = mu + W z + e, z ~ N(0, I), e ~ N(0, diag psi), with random
+    means and scales; the others are sample_family's non-linear maps of a 1-D or 2-D z.
+
+    Returns the float32 data and a dict of the true parameters (in the data's units); its "latents" entry
+    holds the rows' true z, which the CLI saves beside the data rather than in the JSON."""
+    if family != "linear":
+        if eigenvalues is not None:
+            raise ValueError(f"--eigenvalues sets the spectrum of the linear family, not of --family {family}")
+        data, latents, truth = sample_family(family, dim, factors, rows, seed)
+        return data, {**truth, "latents": latents}
+    if eigenvalues is None:
+        eigenvalues = DEFAULT_TOP_EIGENVALUE * dim * DEFAULT_EIGENVALUE_RATIO ** np.arange(factors)
+    rng = np.random.default_rng(seed)
+    loadings, psi = factor_model(dim, factors, eigenvalues, rng)
+    scales = rng.uniform(0.5, 3.0, size=dim)
+    mean = rng.uniform(-5.0, 5.0, size=dim)
+    weights = loadings * scales[:, None]
+    noise_variance = psi * scales ** 2
+    z = rng.standard_normal((rows, factors))
+    noise = rng.standard_normal((rows, dim)) * np.sqrt(noise_variance)
+    data = (mean + z @ weights.T + noise).astype(np.float32)
+    covariance = weights @ weights.T + np.diag(noise_variance)
+    correlation_eigenvalues = np.sort(np.linalg.eigvalsh(loadings @ loadings.T + np.diag(psi)))[::-1]
+    truth = {"family": "linear", "mean": mean.tolist(), "covariance": covariance.tolist(), "W": weights.tolist(),
+             "psi": noise_variance.tolist(), "seed": seed, "rows": rows, "dim": dim, "factors": factors,
+             "correlation_eigenvalues": correlation_eigenvalues.tolist(), "latents": z}
+    return data, truth
