@@ -1,4 +1,6 @@
 """Alignment of learned latent axes with known factors, and the notes on the linear references."""
+import types
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -52,8 +54,8 @@ def test_true_latents_belong_to_the_test_rows(tmp_path):
     output = tmp_path / "m.npy"
     assert data_processing.main(["generate", "--family", "mixture", "--dim", "5", "--rows", "3000",
                                  "--output", str(output)]) == 0
-    config = {"data": str(output), "test_data": None, "train_rows": 2700, "test_rows": 300, "test_fraction": 0.1,
-              "seed": 4}
+    config = types.SimpleNamespace(data=str(output), test_data=None, train_rows=2700, test_rows=300,
+                                   test_fraction=0.1, seed=4)  # the RunConfig fields latents_of_test_rows reads
     test_rows = np.load(output)[data_processing.split_indices(3000, 0.1, 4)[1]]
     truth = data_processing.load_truth(str(output))
     residual = test_rows - data_families.decoder_mean(latents_of_test_rows(config), truth)

@@ -55,7 +55,7 @@ def test_degenerate_runs_evaluate_to_strict_json_with_reasons(runs, capsys, name
     out = capsys.readouterr().out
     assert status == 0
     report = strict_json(run / "evaluation.json")
-    for stage in ("model", "references", "IWAE", "prior samples"):
+    for stage in ("model", "references", "IWAE", "truth and alignment", "prior samples"):
         assert [line for line in out.splitlines() if line.startswith(stage) and line.endswith(" ...")]
         assert [line for line in out.splitlines() if line.startswith(stage) and ": done in " in line]
     assert all(len(line) < 100 for line in out.splitlines()), max(out.splitlines(), key=len)
@@ -92,7 +92,7 @@ def test_two_calls_in_one_process_give_the_same_report_and_progress_lines(runs):
     again = scoring.evaluate_run(RunFolder(runs["constant"]), iwae_samples=7, num_samples=50, seed=3)
     assert first == again and np.isfinite(first["test_nll_iwae"]) and first["prior_samples"]["mean_error"] > 0
     assert [line.split(":")[0] for line in lines if ": done in" in line] == [
-        "model", "references", "IWAE", "prior samples"]
+        "model", "references", "IWAE", "truth and alignment", "prior samples"]
 
 
 def test_non_finite_numbers_become_null_with_a_reason():
@@ -112,7 +112,8 @@ def test_report_lines_stay_under_100_characters_for_wide_data():
               "reference": {"gaussian_nll": None, "fa_nll": None, "collapse_beta": None, "linear_beta_optimum": None},
               "prior_samples": {"mean_error": 0.1, "cov_error": 0.02, "frechet": 0.3},
               "recon": {"mse": 0.5, "explained_variance": [0.123456] * 40},
-              "unavailable": {"reference.fa_nll": "a long reason " * 12}}
+              "alignment": {"per_unit_to_optimum": [0.99, 0.98], "per_unit_to_truth": [], "latent_correlation": None},
+              "notes": ["a long note " * 12], "unavailable": {"reference.fa_nll": "a long reason " * 12}}
     text = scoring.format_report(report, "/a/rather/long/folder/name/for/a/run/" * 2)
     assert all(len(line) < 100 for line in text.splitlines())
     assert "z2 0.1500, z1 0.1000, z3 0.0500" in text and text.count("0.123") == 40
