@@ -164,16 +164,22 @@ class RunFolder:
     def commit(self, config, history, checkpoint):
         """Save one consistent state: config.json and history.csv first, then the checkpoint of the last
         history row, whose .index file appearing is the commit; then keep only the newest checkpoints."""
+        import tensorflow as tf
         folder = self._staging.folder if self._staging else self.path
-        data_processing.atomic_write_text(os.path.join(folder, CONFIG_FILE),
-                                          json.dumps(config.to_dict(), indent=1) + "\n")
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows({name: row[name] for name in HISTORY_COLUMNS} for row in history)
-        data_processing.atomic_write_text(os.path.join(folder, HISTORY_FILE), text.getvalue())
         checkpoint.save_counter  # noqa: B018  (creates it: restore() expects it in the file, as save() writes it)
-        checkpoint.write(os.path.join(folder, f"ckpt-{history[-1]['epoch']}"))
+        try:
+            data_processing.atomic_write_text(os.path.join(folder, CONFIG_FILE),
+                                              json.dumps(config.to_dict(), indent=1) + "\n")
+            data_processing.atomic_write_text(os.path.join(folder, HISTORY_FILE), text.getvalue())
+            checkpoint.write(os.path.join(folder, f"ckpt-{history[-1]['epoch']}"))
+        except (OSError, tf.errors.OpError) as error:
+            reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
+            raise UsageError(f"{self.path}: cannot save epoch {history[-1]['epoch']} ({reason}); the previous "
+                             "save is intact") from None
         if self._staging:
             self._swap_in_staging()
         # Checkpoints newer than this one are unreadable ones that a resume fell back from.

@@ -48,10 +48,14 @@ def load_data(path, memory_map=False):
         bad = np.argwhere(~np.isfinite(chunk) | (np.abs(chunk) > FLOAT32_MAX))
         if bad.size:
             row, col = bad[0]
-            value = data[start + row, col]
-            problem = "is not finite" if not np.isfinite(value) else f"overflows float32 (largest {FLOAT32_MAX:.4g})"
-            raise DataError(f"{path}: row {start + row + 1}, column {col + 1}: value {value} {problem}")
+            raise _bad_value(path, start + row + 1, col + 1, data[start + row, col])
     return data
+
+
+def _bad_value(path, row, column, value):
+    """The error for a value the model cannot take: NaN, infinite, or beyond float32's range."""
+    problem = "is not finite" if not np.isfinite(value) else f"overflows float32 (largest {FLOAT32_MAX:.4g})"
+    return DataError(f"{path}: row {row}, column {column}: value {value} {problem}")
 
 
 def _load_npy(path, memory_map):
@@ -96,6 +100,9 @@ def _load_text(path, delimiter):
                 column = next(i for i, token in enumerate(tokens) if not _is_number(token))
                 raise DataError(f"{path}: row {line_number}, column {column + 1}: "
                                 f"'{tokens[column][:40]}' is not a number") from None
+            bad = [i for i, value in enumerate(values) if not abs(value) <= FLOAT32_MAX]
+            if bad:  # named here, by the line of the file, which a header shifts from the row of the array
+                raise _bad_value(path, line_number, bad[0] + 1, values[bad[0]])
             if rows and len(values) != len(rows[0]):
                 raise DataError(f"{path}: row {line_number} has {len(values)} columns, "
                                 f"expected {len(rows[0])} like the rows before it")

@@ -148,3 +148,14 @@ def test_a_damaged_config_names_the_field(tmp_path, data_file, change, fragment)
     assert config_from_dict(values, "c.json") == make_config(str(tmp_path), data_file)
     with pytest.raises(UsageError, match=fragment):
         config_from_dict(change(values), "c.json")
+
+
+def test_a_save_that_fails_is_one_error_and_leaves_the_previous_save(tmp_path, data_file):
+    folder = RunFolder(str(tmp_path / "run"))
+    config = make_config(folder.path, data_file)
+    commit_epochs(folder, config, 1)
+    with folder.writing():
+        os.makedirs(folder.file(f"history.csv.tmp{os.getpid()}"))  # where the next history is staged
+        with pytest.raises(UsageError, match="cannot save epoch 2 .*the previous save is intact"):
+            folder.commit(config, history(2), tf.train.Checkpoint(v=tf.Variable(9.0)))
+    assert folder.read_history() == history(1) and restored_value(folder) == 1.0

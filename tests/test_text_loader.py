@@ -50,6 +50,7 @@ def test_generated_files_load_like_loadtxt_on_the_clean_file(tmp_path):
     (b"1,2\n3,\xff\n", "not a UTF-8 text file"),
     (b"a,b\nc,d\n1,2\n", "row 2, column 1: 'c' is not a number"),  # only the first line may be a header
     (b"1,2\n1e39,0\n", "row 2, column 1: value 1e\\+39 overflows float32"),
+    (b"a,b\n1,2\n3,nan\n", "row 3, column 2: value nan is not finite"),  # the file's line, past the header
 ])
 def test_files_that_are_not_numeric_text_are_one_clear_error(tmp_path, content, fragment):
     path = tmp_path / "bad.csv"
