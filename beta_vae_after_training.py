@@ -194,6 +194,8 @@ def main(argv=None):
         truth = data_processing.load_truth(config["data"])
         if args.mode == "evaluate":
             report, samples, code_means = evaluate(model, config, train_rows, rows, truth, args)
+            import tensorflow as tf  # already loaded by restore_model
+            report["checkpoint"] = os.path.basename(tf.train.latest_checkpoint(args.checkpoint_dir))  # for reuse
             report_path = os.path.join(args.checkpoint_dir, "evaluation.json")
             data_processing.atomic_write_text(report_path, json.dumps(report, indent=1) + "\n")
             print(format_report(report, args.checkpoint_dir))
