@@ -9,12 +9,15 @@ shows them. Running the sweep again resumes unfinished runs and reuses every eva
 not changed, so a finished sweep is only collected again.
 """
 import argparse
+import hashlib
+import json
 import os
 import sys
 
 import numpy as np
 
-from beta_vae_run import OneLineParser, UsageError, check_minimum, load_config, load_run_data, run_cli
+import data_processing
+from beta_vae_run import CONFIG_FILE, OneLineParser, UsageError, check_minimum, load_config, load_run_data, run_cli
 from beta_vae_sweep_plan import (EVALUATE_LOG, TRAIN_LOG, check_training_flags, collect, evaluation_argv,
                                  format_table, needs, parse_betas, parse_seeds, plan_runs, sweep_row,
                                  training_argv, write_table)
@@ -82,14 +85,28 @@ def describe(run, needed):
     return f"{run.index:4d}  beta {run.beta:<8g} seed {run.seed:<5d} {state:<25} {run.folder}"
 
 
-def optimum_curve(folder, betas, latent_dim):
-    """The linear optimum (fitted to a run's training rows, scored on its test rows) over a grid of beta."""
+def optimum_curve(folder, betas, latent_dim, cache_path):
+    """The linear optimum (fitted to a run's training rows, scored on its test rows) over a grid of beta.
+    Kept in cache_path under the run's config.json and the grid: collecting a finished sweep again then
+    takes seconds instead of one optimisation per grid point."""
     from beta_vae_evaluation import held_out_linear_optimum
+    with open(os.path.join(folder, CONFIG_FILE), "rb") as handle:
+        key = {"config_sha256": hashlib.sha256(handle.read()).hexdigest(), "latent_dim": latent_dim,
+               "betas": [float(beta) for beta in betas]}
+    try:
+        with open(cache_path, encoding="utf-8") as handle:
+            cached = json.load(handle)
+        if cached["key"] == key:
+            return cached["curve"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no usable cache: compute the curve
     train, test = load_run_data(load_config(folder))
     train_moments = (train.mean(axis=0), np.cov(train, rowvar=False, bias=True))
     test_moments = (test.mean(axis=0), np.cov(test, rowvar=False, bias=True))
-    return [{"beta": beta, **held_out_linear_optimum(train_moments, test_moments, beta, latent_dim)}
-            for beta in betas]
+    curve = [{"beta": float(beta), **held_out_linear_optimum(train_moments, test_moments, beta, latent_dim)}
+             for beta in betas]
+    data_processing.atomic_write_text(cache_path, json.dumps({"key": key, "curve": curve}) + "\n")
+    return curve
 
 
 def collect_and_plot(runs, sweep_dir, seeds):
@@ -104,9 +121,10 @@ def collect_and_plot(runs, sweep_dir, seeds):
     reports = [report for _, report in results]
     positive = [report["beta"] for report in reports if report["beta"] > 0]
     top = max(positive + [reports[0]["reference"].get("collapse_beta") or 0])
-    grid = np.geomspace(min(positive) / 1.5, top * 1.5, 60) if positive else []
+    grid = np.geomspace(min(positive) / 1.5, top * 1.5, 40) if positive else []
     import beta_vae_sweep_plots
-    curve = optimum_curve(results[0][0].folder, grid, reports[0]["latent_dim"])
+    curve = optimum_curve(results[0][0].folder, grid, reports[0]["latent_dim"],
+                          os.path.join(sweep_dir, "optimum_curve.json"))
     folder = os.path.join(sweep_dir, "plots")
     plots = beta_vae_sweep_plots.plot_sweep(reports, curve, folder, seeds)
     missing = len(runs) - len(results)
