@@ -3,6 +3,7 @@ on tiny data with the local and the Ray engine."""
 import csv
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -123,6 +124,20 @@ def test_bad_sweep_flags_give_one_line_and_status_2(tmp_path):
         result = run_script("beta_vae_sweep.py", "--sweep-dir", tmp_path, *flags, timeout=60)
         assert result.returncode == 2, (flags, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: "), flags
+
+
+def test_help_documents_the_training_flags_after_the_separator(capsys):
+    with pytest.raises(SystemExit):
+        beta_vae_sweep.main(["--help"])
+    text = capsys.readouterr().out
+    assert "Flags after `--` go to beta_vae_main.py" in text and "--only INDEX" in text
+    assert "(default: None)" not in text
+
+
+def test_the_ray_engine_names_its_install_command_when_ray_is_missing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail as if it were not installed
+    with pytest.raises(UsageError, match=r"pip install -r requirements-ray.txt"):
+        beta_vae_sweep_engines.run_ray([], None, 1)
 
 
 def read_table(path):
