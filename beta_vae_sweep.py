@@ -133,6 +133,15 @@ def collect_and_plot(runs, sweep_dir, seeds):
     return len(results)
 
 
+def run_tasks(tasks, args):
+    """Run the tasks on the chosen engine; returns the runs that failed."""
+    os.makedirs(args.sweep_dir, exist_ok=True)
+    from beta_vae_sweep_engines import run_local, run_ray
+    if args.engine == "ray":
+        return run_ray(tasks, args.address, args.cpus_per_task)
+    return run_local(tasks, min(args.jobs, len(tasks)))
+
+
 def main(argv=None):
     """Parse the sweep's flags; list, run (all or --only one) and collect the runs into sweep.csv and plots."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -153,17 +162,15 @@ def main(argv=None):
                  for run in chosen if (needed := needs(run, args.epochs, args.iwae_samples))]
         print(f"sweep: {len(runs)} runs in {args.sweep_dir}; {len(tasks)} to run now, "
               f"{sum(t['train_argv'] is not None for t in tasks)} of them to train", flush=True)
-        if tasks:
-            os.makedirs(args.sweep_dir, exist_ok=True)
-            from beta_vae_sweep_engines import run_local, run_ray
-            if args.engine == "ray":
-                run_ray(tasks, args.address, args.cpus_per_task)
-            else:
-                run_local(tasks, min(args.jobs, len(tasks)))
+        failed = run_tasks(tasks, args) if tasks else []
+        if args.only is None and len(failed) < len(runs):
+            collect_and_plot(runs, args.sweep_dir, len(parse_seeds(args.seeds)))
+        if failed:
+            indexes = ", ".join(str(run.index) for run in failed)
+            raise UsageError(f"{len(failed)} of {len(tasks)} runs failed (index {indexes}); the FAILED lines above "
+                             "and their logs say why")
         if args.only is not None:
             print(f"run {args.only} finished; collect the sweep with the same command without --only")
-            return 0
-        collect_and_plot(runs, args.sweep_dir, len(parse_seeds(args.seeds)))
         return 0
 
     return run_cli(run)

@@ -89,7 +89,8 @@ def run_task(task):
         if status != 0:
             return {"run": run, "status": status, "seconds": time.perf_counter() - started,
                     "message": f"{script} failed (exit {status}): {last_error(log_path)}; see {log_path}"}
-    return {"run": run, "status": 0, "seconds": time.perf_counter() - started, "message": "done"}
+    done = "trained and evaluated" if task["train_argv"] is not None else "evaluated"
+    return {"run": run, "status": 0, "seconds": time.perf_counter() - started, "message": done}
 
 
 def training_progress(folder):
@@ -111,7 +112,7 @@ class Progress:
     """Prints a run's newest epoch line every few epochs (about 20 lines per run) while the driver waits."""
 
     def __init__(self, total):
-        self.total, self.finished, self.shown = total, 0, {}
+        self.total, self.finished, self.shown, self.failed = total, 0, {}, []
 
     def poll(self, runs):
         """Print the runs whose training has moved on by a step since they were last shown."""
@@ -126,28 +127,35 @@ class Progress:
                 print(f"[{run.index}] {run.label}: {line}", flush=True)
 
     def done(self, result):
-        """Print one line for a finished run; raise a UsageError for a failed one."""
+        """Print one line for a finished run; a failed one is remembered, and the other runs go on."""
         self.finished += 1
         run = result["run"]
         if result["status"] != 0:
-            raise UsageError(f"run {run.index} ({run.label}): {result['message']}")
-        print(f"[{run.index}] {run.label}: trained and evaluated in {result['seconds']:.1f} s "
-              f"({self.finished}/{self.total} done, {run.folder})", flush=True)
+            self.failed.append(run)
+        print(f"[{run.index}] {run.label}: {'FAILED: ' if result['status'] else ''}{result['message']} in "
+              f"{result['seconds']:.1f} s ({self.finished}/{self.total} done, {run.folder})", flush=True)
 
 
 def follow(pending, wait, progress):
-    """Wait for every task: `pending` maps a handle to its run; wait(handles, timeout) returns the handles
-    that finished and their results. Prints progress meanwhile."""
+    """Wait for every task: `pending` maps a handle to its run; wait(handles, timeout) returns the finished
+    handles, each with a function that gives its result. Prints progress meanwhile; a worker that died (a
+    crash, a kill, a lost node) is one line naming the run."""
     while pending:
         for handle, result in wait(list(pending), POLL_SECONDS):
-            del pending[handle]
-            progress.done(result)
+            run = pending.pop(handle)
+            try:
+                outcome = result()
+            except Exception as error:  # the worker, not the run's code, failed: that raised in the worker
+                message = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                raise UsageError(f"run {run.index} ({run.label}): its worker failed ({message}); see the logs "
+                                 f"in {run.folder}") from None
+            progress.done(outcome)
         progress.poll(pending.values())
 
 
 def run_local(tasks, jobs):
     """Run tasks in `jobs` long-lived worker processes (spawned: the driver may already hold TensorFlow's
-    threads, which a fork would copy in an unusable state)."""
+    threads, which a fork would copy in an unusable state); returns the runs that failed."""
     progress = Progress(len(tasks))
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -155,7 +163,7 @@ def run_local(tasks, jobs):
 
         def wait(futures, timeout):
             done, _ = concurrent.futures.wait(futures, timeout, concurrent.futures.FIRST_COMPLETED)
-            return [(future, future.result()) for future in done]
+            return [(future, future.result) for future in done]
 
         try:
             follow(pending, wait, progress)
@@ -163,19 +171,24 @@ def run_local(tasks, jobs):
             for future in pending:
                 future.cancel()
             raise
+    return progress.failed
 
 
 def run_ray(tasks, address, cpus_per_task):
     """Run each task as one Ray task: on the cluster at `address`, on Ray already started in this process, or
     else on a local Ray instance started (and stopped) here. Workers import the project from this folder,
-    so it must sit at the same path on every node (see the README)."""
+    so it must sit at the same path on every node (see the README). Returns the runs that failed."""
     try:
         import ray
     except ImportError:
         raise UsageError("--engine ray needs Ray: pip install -r requirements-ray.txt") from None
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except Exception as error:  # Ray raises several types for an unreachable or refused cluster
+            message = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise UsageError(f"--address {address}: cannot start or reach Ray ({message[:200]})") from None
     try:
         project = os.path.dirname(os.path.abspath(__file__))
         remote = ray.remote(run_task).options(
@@ -186,7 +199,7 @@ def run_ray(tasks, address, cpus_per_task):
 
         def wait(refs, timeout):
             done, _ = ray.wait(refs, num_returns=1, timeout=timeout)
-            return [(ref, ray.get(ref)) for ref in done]
+            return [(ref, lambda ref=ref: ray.get(ref)) for ref in done]
 
         try:
             follow(pending, wait, progress)
@@ -194,6 +207,7 @@ def run_ray(tasks, address, cpus_per_task):
             for ref in pending:
                 ray.cancel(ref, force=True)
             raise
+        return progress.failed
     finally:
         if started_here:
             ray.shutdown()

@@ -140,6 +140,18 @@ def test_the_ray_engine_names_its_install_command_when_ray_is_missing(monkeypatc
         beta_vae_sweep_engines.run_ray([], None, 1)
 
 
+def test_failed_runs_are_named_and_their_logs_kept(tmp_path, capsys):
+    flags = ["--betas", "1", "--seeds", "0,1", "--sweep-dir", str(tmp_path), *TINY, "--",
+             "--data", str(tmp_path / "missing.npy")]
+    assert beta_vae_sweep.main(flags) == 2
+    out, err = capsys.readouterr()
+    assert out.count("FAILED: beta_vae_main.py failed (exit 2)") == 2
+    assert err.strip().splitlines() == ["error: 2 of 2 runs failed (index 0, 1); the FAILED lines above and their "
+                                        "logs say why"]
+    with open(tmp_path / "beta_1_seed_1" / "train.log", encoding="utf-8") as handle:
+        assert "missing.npy" in handle.read().splitlines()[-1]
+
+
 def read_table(path):
     with open(path, encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
