@@ -101,7 +101,7 @@ def training_progress(folder):
     except OSError:
         return None
     latest = None
-    for line in text[text.rfind(COMMAND_MARK):].splitlines():
+    for line in text[max(text.rfind(COMMAND_MARK), 0):].splitlines():
         match = EPOCH_LINE.match(line)
         if match:
             latest = (int(match.group(1)), int(match.group(2)), line.strip())
