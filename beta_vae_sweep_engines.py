@@ -93,10 +93,14 @@ def run_task(task):
     return {"run": run, "status": 0, "seconds": time.perf_counter() - started, "message": done}
 
 
-def training_progress(folder):
-    """(epoch, epochs, line) of the newest epoch line of the run's current training, or None."""
+def training_progress(folder, since=0.0):
+    """(epoch, epochs, line) of the newest epoch line of the run's current training, or None; also None
+    when the log was last written before `since` (a queued run's log from an earlier sweep)."""
+    path = os.path.join(folder, TRAIN_LOG)
     try:
-        with open(os.path.join(folder, TRAIN_LOG), encoding="utf-8", errors="replace") as handle:
+        if os.path.getmtime(path) < since:
+            return None
+        with open(path, encoding="utf-8", errors="replace") as handle:
             text = handle.read()
     except OSError:
         return None
@@ -113,11 +117,12 @@ class Progress:
 
     def __init__(self, total):
         self.total, self.finished, self.shown, self.failed = total, 0, {}, []
+        self.started = time.time()
 
     def poll(self, runs):
         """Print the runs whose training has moved on by a step since they were last shown."""
         for run in runs:
-            progress = training_progress(run.folder)
+            progress = training_progress(run.folder, self.started)
             if progress is None:
                 continue
             epoch, epochs, line = progress

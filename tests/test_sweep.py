@@ -84,6 +84,7 @@ def test_progress_reads_the_newest_epoch_of_the_current_training_only(tmp_path):
     with open(tmp_path / "train.log", "a", encoding="utf-8") as handle:
         handle.write("epoch    3/9  loss 1\nepoch    4/9  loss 0.5\n")
     assert training_progress(str(tmp_path)) == (4, 9, "epoch    4/9  loss 0.5")
+    assert training_progress(str(tmp_path), since=os.path.getmtime(tmp_path / "train.log") + 1) is None
 
 
 def test_ticks_are_plain_decimals_and_seeds_give_mean_and_range():
