@@ -38,7 +38,8 @@ any scheduler:
 
 def build_parser():
     """The sweep's flags; --help also documents the pass-through training flags and the run folders."""
-    parser = OneLineParser(description=__doc__.split("\n\n")[0].replace("\n", " "), epilog=EPILOG,
+    parser = OneLineParser(usage="%(prog)s [options] [-- training flags]", epilog=EPILOG,
+                           description=__doc__.split("\n\n")[0].replace("\n", " "),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--betas", default="0.25,0.5,1,2,4,8,16",
                         help="comma-separated values of beta, 0 or more (default: %(default)s)")
@@ -81,7 +82,7 @@ def check_flags(args, training_flags):
 
 def describe(run, needed):
     """A --list line: index, beta, seed, folder and what the run still needs."""
-    state = " and ".join({"train": "to train", "evaluate": "to evaluate"}[step] for step in needed) or "done"
+    state = "to " + " and ".join(needed) if needed else "done"
     return f"{run.index:4d}  beta {run.beta:<8g} seed {run.seed:<5d} {state:<25} {run.folder}"
 
 
