@@ -192,7 +192,7 @@ def test_the_ray_engine_gives_the_local_engines_table(tmp_path):
     np.save(tmp_path / "small.npy", factor_data_array(rows=300))
     common = ["--betas", "0.5,2", "--seeds", "0,1", *TINY]
     training = tiny_training(tmp_path / "small.npy")
-    assert beta_vae_sweep.main([*common, "--sweep-dir", str(tmp_path / "local"), "--jobs", "2", *training]) == 0
+    assert beta_vae_sweep.main([*common, "--sweep-dir", str(tmp_path / "local"), *training]) == 0
     ray.init(num_cpus=2, include_dashboard=False)
     try:
         assert beta_vae_sweep.main([*common, "--sweep-dir", str(tmp_path / "ray"), "--engine", "ray", *training]) == 0
