@@ -7,7 +7,6 @@ matplotlib.use("Agg")  # files only: works without a display
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 
-from beta_vae_evaluation import ACTIVE_THRESHOLD  # noqa: E402
 
 PAIR_PANELS = 6  # scatter panels of plot_pairs: up to 12 dimensions all appear, in pairs
 POINTS = 3000  # points per scatter, per source
@@ -182,64 +181,3 @@ def _save(figure, path):
     figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)
 
-
-def collapse_thresholds(curve):
-    """For each latent dimension (by size), the first beta of the optimum curve at which it is inactive."""
-    thresholds = []
-    for dim in range(len(curve[0]["kl_per_dim"])):
-        inactive = [point["beta"] for point in curve
-                    if sorted(point["kl_per_dim"], reverse=True)[dim] <= ACTIVE_THRESHOLD]
-        thresholds.append(inactive[0] if inactive else None)
-    return thresholds
-
-
-def plot_sweep(reports, curve, folder):
-    """Rate against distortion, active units against beta, and KL per latent dimension against beta, the
-    trained models (points) against the best linear-Gaussian model (lines, from `curve`)."""
-    betas = [report["beta"] for report in reports]
-    rates = [report["kl"] for report in reports]
-    distortions = [report["test_beta_objective"] - report["beta"] * report["kl"] for report in reports]
-    figure, axis = plt.subplots(figsize=(5.5, 4.2))
-    if curve:
-        axis.plot([p["rate"] for p in curve], [p["distortion"] for p in curve], color="grey", label="linear optimum")
-    axis.scatter(rates, distortions, color="C3", zorder=3, label="trained models")
-    for beta, rate, distortion in zip(betas, rates, distortions):
-        axis.annotate(f"beta {beta:g}", (rate, distortion), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    axis.set_xlabel("rate: KL (nats/sample)")
-    axis.set_ylabel("distortion: -E_q log p(x|z) (nats/sample)")
-    axis.legend()
-    _save(figure, os.path.join(folder, "rate_distortion.png"))
-
-    positive = [beta if beta > 0 else None for beta in betas]
-    figure, axis = plt.subplots(figsize=(5.5, 3.6))
-    if curve:
-        axis.step([p["beta"] for p in curve], [p["active_units"] for p in curve], where="post", color="grey",
-                  label="linear optimum")
-    axis.scatter([b for b in positive if b], [r["active_units"] for r, b in zip(reports, positive) if b],
-                 color="C3", zorder=3, label="trained models")
-    axis.set_xscale("log")
-    axis.set_xlabel("beta")
-    axis.set_ylabel("active latent units")
-    axis.legend()
-    _save(figure, os.path.join(folder, "active_units.png"))
-
-    figure, axis = plt.subplots(figsize=(6, 4))
-    latent_dim = len(reports[0]["kl_per_dim"])
-    for dim in range(latent_dim):
-        colour = f"C{dim}"
-        if curve:
-            axis.plot([p["beta"] for p in curve], [sorted(p["kl_per_dim"], reverse=True)[dim] for p in curve],
-                      color=colour, alpha=0.6, label=f"optimum, dim {dim + 1}")
-        axis.scatter([b for b in positive if b],
-                     [sorted(r["kl_per_dim"], reverse=True)[dim] for r, b in zip(reports, positive) if b],
-                     color=colour, marker="o", zorder=3, label=f"model, dim {dim + 1}")
-    for dim, threshold in enumerate(collapse_thresholds(curve) if curve else []):
-        if threshold is not None:
-            axis.axvline(threshold, color=f"C{dim}", linestyle=":", linewidth=1)
-            axis.annotate(f"dim {dim + 1} collapses", (threshold, axis.get_ylim()[1] * 0.9), rotation=90,
-                          fontsize=8, ha="right")
-    axis.set_xscale("log")
-    axis.set_xlabel("beta")
-    axis.set_ylabel("KL of the latent dimension (nats/sample)")
-    axis.legend(fontsize=7)
-    _save(figure, os.path.join(folder, "kl_per_dim.png"))

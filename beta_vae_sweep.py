@@ -1,131 +1,181 @@
-"""Train and evaluate one beta-VAE per beta, and compare rate, distortion and active units with the theory.
+"""Train and evaluate one beta-VAE per beta and seed, and compare rate, distortion and active units with the
+theory.
 
-    python beta_vae_sweep.py --betas 0.25,0.5,1,2,4,8,16 --epochs 200 [--jobs 2]
+    python beta_vae_sweep.py --betas 0.25,0.5,1,2,4,8,16 --seeds 0,1,2 --epochs 200 [-- training flags]
 
-Each beta trains into <sweep-dir>/beta_<b>/ (beta_vae_main.py) and is evaluated there
-(beta_vae_after_training.py --mode evaluate); <sweep-dir>/sweep.csv collects the results next to the best
-linear-Gaussian model at each beta, and <sweep-dir>/plots/ shows them. Flags after `--` go to training.
+Each run trains into <sweep-dir>/beta_<b>_seed_<s>/ and is evaluated there; <sweep-dir>/sweep.csv collects
+the results (one row per run) next to the best linear-Gaussian model at each beta, and <sweep-dir>/plots/
+shows them. Running the sweep again resumes unfinished runs and reuses every evaluation whose checkpoint has
+not changed, so a finished sweep is only collected again.
 """
 import argparse
-import csv
+import hashlib
 import json
 import os
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from beta_vae_run import (OneLineParser, RunFolder, UsageError, check_minimum, import_tensorflow, load_run_data,
-                          run_cli)
+import data_processing
+from beta_vae_run import OneLineParser, RunFolder, UsageError, check_minimum, load_run_data, run_cli
+from beta_vae_sweep_plan import (EVALUATE_LOG, TRAIN_LOG, check_training_flags, collect, evaluation_argv,
+                                 format_table, needs, parse_betas, parse_seeds, plan_runs, sweep_row,
+                                 training_argv, write_table)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-COLUMNS = ("beta", "rate", "distortion", "test_nll_iwae", "active_units", "kl_per_dim", "optimum_objective",
-           "optimum_rate", "optimum_distortion", "optimum_active_units")
+EPILOG = f"""training flags:
+  Flags after `--` go to beta_vae_main.py for every run (see python beta_vae_main.py --help), e.g.
+    python beta_vae_sweep.py --betas 1,4 -- --data my.csv --latent-dim 3 --hidden-units 64
+  --beta, --seed, --epochs, --checkpoint-dir, --resume and --overwrite are set by the sweep and refused there.
 
+each run's folder:
+  the checkpoint, config.json, history.csv, evaluation.json and plots/, and the output of its training
+  ({TRAIN_LOG}) and evaluation ({EVALUATE_LOG}).
 
-def parse_betas(text):
-    """'0.25,0.5,1' -> [0.25, 0.5, 1.0]; each beta finite and >= 0, no repeats."""
-    try:
-        betas = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise UsageError(f"--betas {text!r}: expected comma-separated numbers such as 0.5,1,4") from None
-    if not betas or any(not np.isfinite(beta) or beta < 0 for beta in betas) or len(set(betas)) < len(betas):
-        raise UsageError(f"--betas {text!r}: expected distinct finite numbers >= 0")
-    return sorted(betas)
-
-
-def run_one(beta, args, training_flags):
-    """Train and evaluate the model of one beta in subprocesses; returns its evaluation report."""
-    folder = os.path.join(args.sweep_dir, f"beta_{beta:g}")
-    resume = ["--resume"] if RunFolder(folder).is_run() else []
-    commands = [[sys.executable, os.path.join(HERE, "beta_vae_main.py"), "--beta", repr(beta), "--epochs",
-                 str(args.epochs), "--checkpoint-dir", folder, *resume, *training_flags],
-                [sys.executable, os.path.join(HERE, "beta_vae_after_training.py"), "--mode", "evaluate",
-                 "--checkpoint-dir", folder, "--iwae-samples", str(args.iwae_samples)]]
-    for command in commands:
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise UsageError(f"beta {beta:g}: {os.path.basename(command[1])} failed: "
-                             f"{(result.stderr.strip().splitlines() or ['no message'])[-1]}")
-    print(f"beta {beta:g}: done ({folder})", flush=True)
-    with open(RunFolder(folder).file("evaluation.json"), encoding="utf-8") as handle:
-        return json.load(handle)
+any scheduler:
+  --list prints the runs with their index; `--only INDEX` (same other flags) runs one of them, e.g. as a
+  Slurm array task; then the plain command collects what is there into sweep.csv and the plots."""
 
 
-def sweep_row(report):
-    """One sweep.csv row from an evaluation report: the model's rate/distortion and the linear optimum's."""
-    optimum = report["reference"].get("linear_beta_optimum", {})
-    rate = report["kl"]
-    return {"beta": report["beta"], "rate": rate, "distortion": report["test_beta_objective"] - report["beta"] * rate,
-            "test_nll_iwae": report["test_nll_iwae"], "active_units": report["active_units"],
-            "kl_per_dim": ";".join(f"{value:.5f}" for value in sorted(report["kl_per_dim"], reverse=True)),
-            "optimum_objective": optimum.get("objective", ""), "optimum_rate": optimum.get("rate", ""),
-            "optimum_distortion": optimum.get("distortion", ""),
-            "optimum_active_units": optimum.get("active_units", "")}
+def build_parser():
+    """The sweep's flags; --help also documents the pass-through training flags and the run folders."""
+    parser = OneLineParser(usage="%(prog)s [options] [-- training flags]", epilog=EPILOG,
+                           description=__doc__.split("\n\n")[0].replace("\n", " "),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--betas", default="0.25,0.5,1,2,4,8,16",
+                        help="comma-separated values of beta, 0 or more (default: %(default)s)")
+    parser.add_argument("--seeds", default="0", help="comma-separated training seeds; every beta is trained with "
+                                                     "every seed (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=200, help="epochs per model (default: %(default)s)")
+    parser.add_argument("--sweep-dir", default=os.path.join("checkpoints", "sweep"),
+                        help="where the runs, sweep.csv and plots go (default: %(default)s)")
+    parser.add_argument("--iwae-samples", type=int, default=200,
+                        help="importance samples per row for -log p(x) (default: %(default)s)")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local: worker processes on this machine; ray: one Ray task per run "
+                             "(pip install -r requirements-ray.txt) (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="local engine: runs at once, one worker process each (default: %(default)s)")
+    parser.add_argument("--address", default=None,
+                        help="ray engine: address of the Ray cluster, e.g. ray://head:10001 or auto; "
+                             "default: start a local Ray instance")
+    parser.add_argument("--cpus-per-task", type=float, default=1,
+                        help="ray engine: CPUs Ray reserves for each run (default: %(default)s)")
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--list", action="store_true", help="print the runs, one per line with its index and "
+                                                            "state, and exit")
+    choice.add_argument("--only", type=int, metavar="INDEX", help="run just the run of this index (see --list), "
+                                                                  "without collecting")
+    choice.add_argument("--collect", action="store_true",
+                        help="train nothing: write sweep.csv and the plots from the runs evaluated so far")
+    return parser
 
 
-def optimum_curve(config, betas):
-    """The linear optimum (fitted to the training rows, scored on the test rows) over a grid of beta."""
+def check_flags(args, training_flags):
+    """Refuse flag values that cannot work, before anything runs."""
+    check_minimum(args, ("epochs", "jobs", "iwae_samples"), 1)
+    if not args.cpus_per_task > 0:
+        raise UsageError(f"--cpus-per-task must be > 0, got {args.cpus_per_task}")
+    if args.engine != "ray" and args.address is not None:
+        raise UsageError("--address is for --engine ray")
+    check_training_flags(training_flags)
+
+
+def describe(run, needed):
+    """A --list line: index, beta, seed, folder and what the run still needs."""
+    state = "to " + " and ".join(needed) if needed else "done"
+    return f"{run.index:4d}  beta {run.beta:<8g} seed {run.seed:<5d} {state:<25} {run.folder}"
+
+
+def optimum_curve(folder, betas, latent_dim, cache_path):
+    """The linear optimum (fitted to a run's training rows, scored on its test rows) over a grid of beta.
+    Kept in cache_path under the run's config.json and the grid: collecting a finished sweep again then
+    takes seconds instead of one optimisation per grid point."""
     from beta_vae_evaluation import held_out_linear_optimum
-    import_tensorflow()  # quietly, before beta_vae_layers imports it for the scale floor
-    from beta_vae_layers import LOG_SCALE_MIN
+    config = RunFolder(folder).load_config()
+    settings = json.dumps(config.to_dict(), sort_keys=True).encode()
+    key = {"config_sha256": hashlib.sha256(settings).hexdigest(), "latent_dim": latent_dim,
+           "betas": [float(beta) for beta in betas]}
+    try:
+        with open(cache_path, encoding="utf-8") as handle:
+            cached = json.load(handle)
+        if cached["key"] == key:
+            return cached["curve"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no usable cache: compute the curve
     train, test = load_run_data(config)
     train_moments = (train.mean(axis=0), np.cov(train, rowvar=False, bias=True))
     test_moments = (test.mean(axis=0), np.cov(test, rowvar=False, bias=True))
-    return [{"beta": beta, **held_out_linear_optimum(train_moments, test_moments, beta, config.latent_dim,
-                                                     LOG_SCALE_MIN)} for beta in betas]
+    curve = [{"beta": float(beta), **held_out_linear_optimum(train_moments, test_moments, beta, latent_dim)}
+             for beta in betas]
+    data_processing.atomic_write_text(cache_path, json.dumps({"key": key, "curve": curve}) + "\n")
+    return curve
+
+
+def collect_and_plot(runs, sweep_dir, seeds):
+    """Write sweep.csv and the plots from every run evaluated so far; returns the number of runs in them."""
+    results = collect(runs)
+    if not results:
+        raise UsageError(f"{sweep_dir}: no evaluated run of this sweep yet (see --list)")
+    rows = [sweep_row(report, run) for run, report in results]
+    path = os.path.join(sweep_dir, "sweep.csv")
+    write_table(path, rows)
+    print(format_table(rows))
+    reports = [report for _, report in results]
+    positive = [report["beta"] for report in reports if report["beta"] > 0]
+    top = max(positive + [reports[0]["reference"].get("collapse_beta") or 0])
+    grid = np.geomspace(min(positive) / 1.5, top * 1.5, 40) if positive else []
+    import beta_vae_sweep_plots
+    curve = optimum_curve(results[0][0].folder, grid, reports[0]["latent_dim"],
+                          os.path.join(sweep_dir, "optimum_curve.json"))
+    folder = os.path.join(sweep_dir, "plots")
+    plots = beta_vae_sweep_plots.plot_sweep(reports, curve, folder, seeds)
+    missing = len(runs) - len(results)
+    print(f"wrote {path} ({len(results)} runs{f'; {missing} not evaluated yet' if missing else ''}) and "
+          f"{len(plots)} plots in {folder}")
+    return len(results)
+
+
+def run_tasks(tasks, args):
+    """Run the tasks on the chosen engine; returns the runs that failed."""
+    os.makedirs(args.sweep_dir, exist_ok=True)
+    from beta_vae_sweep_engines import run_local, run_ray
+    if args.engine == "ray":
+        return run_ray(tasks, args.address, args.cpus_per_task)
+    return run_local(tasks, min(args.jobs, len(tasks)))
 
 
 def main(argv=None):
-    """Parse the sweep's flags, run every beta (in parallel with --jobs), then write sweep.csv and plots."""
+    """Parse the sweep's flags; list, run (all or --only one) and collect the runs into sweep.csv and plots."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    training_flags = argv[argv.index("--") + 1:] if "--" in argv else []
-    parser = OneLineParser(description=__doc__.splitlines()[0],
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--betas", default="0.25,0.5,1,2,4,8,16", help="comma-separated values of beta")
-    parser.add_argument("--epochs", type=int, default=200, help="epochs per model")
-    parser.add_argument("--sweep-dir", default=os.path.join("checkpoints", "sweep"), help="where the runs go")
-    parser.add_argument("--jobs", type=int, default=1, help="models trained at once (each uses the cores it finds)")
-    parser.add_argument("--iwae-samples", type=int, default=200, help="importance samples for -log p(x)")
-    args = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    split = argv.index("--") if "--" in argv else len(argv)
+    args, training_flags = build_parser().parse_args(argv[:split]), argv[split + 1:]
 
     def run():
-        betas = parse_betas(args.betas)
-        check_minimum(args, ("epochs", "jobs", "iwae_samples"), 1)
-        os.makedirs(args.sweep_dir, exist_ok=True)
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            reports = list(pool.map(lambda beta: run_one(beta, args, training_flags), betas))
-        rows = [sweep_row(report) for report in reports]
-        path = os.path.join(args.sweep_dir, "sweep.csv")
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        print(format_table(rows))
-        config = RunFolder(os.path.join(args.sweep_dir, f"beta_{betas[0]:g}")).load_config()
-        grid = np.geomspace(min(b for b in betas if b > 0) / 1.5, max(betas) * 1.5, 60) if max(betas) > 0 else []
-        import beta_vae_plots as plots
-        curve = optimum_curve(config, grid)
-        folder = os.path.join(args.sweep_dir, "plots")
-        plots.plot_sweep(reports, curve, folder)
-        print(f"wrote {path} and plots in {folder}")
+        check_flags(args, training_flags)
+        runs = plan_runs(parse_betas(args.betas), parse_seeds(args.seeds), os.path.abspath(args.sweep_dir))
+        if args.list:
+            print("\n".join(describe(run, needs(run, args.epochs, args.iwae_samples)) for run in runs))
+            return 0
+        if args.only is not None and not 0 <= args.only < len(runs):
+            raise UsageError(f"--only {args.only}: this sweep has runs 0 to {len(runs) - 1} (see --list)")
+        chosen = [] if args.collect else runs if args.only is None else [runs[args.only]]
+        tasks = [{"run": run, "cwd": os.getcwd(), "evaluate_argv": evaluation_argv(run, args.iwae_samples),
+                  "train_argv": training_argv(run, args.epochs, training_flags) if "train" in needed else None}
+                 for run in chosen if (needed := needs(run, args.epochs, args.iwae_samples))]
+        print(f"sweep: {len(runs)} runs in {args.sweep_dir}; {len(tasks)} to run now, "
+              f"{sum(t['train_argv'] is not None for t in tasks)} of them to train", flush=True)
+        failed = run_tasks(tasks, args) if tasks else []
+        if args.only is None and len(failed) < len(runs):
+            collect_and_plot(runs, args.sweep_dir, len(parse_seeds(args.seeds)))
+        if failed:
+            indexes = ", ".join(str(run.index) for run in failed)
+            raise UsageError(f"{len(failed)} of {len(tasks)} runs failed (index {indexes}); the FAILED lines above "
+                             "and their logs say why")
+        if args.only is not None:
+            print(f"run {args.only} finished; collect the sweep with the same command without --only")
         return 0
 
     return run_cli(run)
-
-
-def format_table(rows):
-    """The sweep as an aligned text table."""
-    header = f"{'beta':>6} {'rate':>8} {'distortion':>11} {'nll_iwae':>9} {'units':>5}   {'optimum: rate':>13} " \
-             f"{'distortion':>10} {'units':>5}"
-    lines = [header]
-    for row in rows:
-        optimum = (f"{row['optimum_rate']:13.4f} {row['optimum_distortion']:10.4f} {row['optimum_active_units']:5d}"
-                   if row["optimum_rate"] != "" else f"{'(beta 0: none)':>13}")
-        lines.append(f"{row['beta']:6g} {row['rate']:8.4f} {row['distortion']:11.4f} {row['test_nll_iwae']:9.4f} "
-                     f"{row['active_units']:5d}   {optimum}")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,181 @@
+"""What a sweep is made of, without TensorFlow: its runs (beta x seed), their folders, what each still
+needs (training, evaluation, or nothing), and the table collected from their evaluation.json files."""
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+import data_processing
+from beta_vae_run import RunFolder, UsageError
+from cli_errors import SEED_MAX
+
+EVALUATION_FILE = "evaluation.json"
+TRAIN_LOG, EVALUATE_LOG = "train.log", "evaluate.log"
+# Training flags the sweep sets for each run; given after `--` they would silently fight it.
+SWEEP_SET_FLAGS = ("beta", "seed", "epochs", "checkpoint_dir", "resume", "overwrite")
+COLUMNS = ("beta", "seed", "rate", "distortion", "test_nll_iwae", "active_units", "kl_per_dim",
+           "optimum_objective", "optimum_rate", "optimum_distortion", "optimum_active_units",
+           "alignment_mean_to_optimum", "alignment_mean_to_truth", "folder")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model of the sweep: its position in --list, beta, seed and folder."""
+    index: int
+    beta: float
+    seed: int
+    folder: str
+
+    @property
+    def label(self):
+        """How progress lines and errors name the run."""
+        return f"beta {self.beta:g} seed {self.seed}"
+
+
+def beta_name(beta):
+    """The shortest text that reads back as exactly this beta ('4', '0.25', '1.0000000001e-09'), so two
+    different betas never share a folder."""
+    short = f"{beta:g}"
+    return short if float(short) == beta else repr(beta)
+
+
+def parse_betas(text):
+    """'0.25,0.5,1' -> [0.25, 0.5, 1.0]; each beta finite and >= 0; two spellings of one number refused."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        betas = [float(part) for part in parts]
+    except ValueError:
+        raise UsageError(f"--betas {text!r}: expected comma-separated numbers such as 0.5,1,4") from None
+    if not betas or any(not np.isfinite(beta) or beta < 0 for beta in betas):
+        raise UsageError(f"--betas {text!r}: expected finite numbers >= 0")
+    for position, beta in enumerate(betas):
+        if beta in betas[:position]:
+            raise UsageError(f"--betas: {parts[betas.index(beta)]} and {parts[position]} are the same beta "
+                             f"(both would train into beta_{beta_name(beta)})")
+    return sorted(betas)
+
+
+def parse_seeds(text):
+    """'0,1,2' -> [0, 1, 2]; distinct integers in TensorFlow's seed range."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: expected comma-separated integers such as 0,1,2") from None
+    if not seeds or len(set(seeds)) < len(seeds) or any(not 0 <= seed <= SEED_MAX for seed in seeds):
+        raise UsageError(f"--seeds {text!r}: expected distinct integers from 0 to {SEED_MAX}")
+    return seeds
+
+
+def plan_runs(betas, seeds, sweep_dir):
+    """Every (beta, seed) of the sweep in a fixed order (beta, then seed), indexed from 0 for --only."""
+    pairs = [(beta, seed) for beta in betas for seed in seeds]
+    return [Run(index, beta, seed, os.path.join(sweep_dir, f"beta_{beta_name(beta)}_seed_{seed}"))
+            for index, (beta, seed) in enumerate(pairs)]
+
+
+def check_training_flags(flags):
+    """Refuse pass-through flags that the training CLI rejects, or that the sweep sets itself (checked with
+    the training parser, so abbreviations and --flag=value forms are caught too)."""
+    from beta_vae_main import build_parser
+    unset = object()
+    parser = build_parser()
+    parser.set_defaults(**{name: unset for name in SWEEP_SET_FLAGS})
+    given = parser.parse_args(flags)
+    clashes = ["--" + name.replace("_", "-") for name in SWEEP_SET_FLAGS if getattr(given, name) is not unset]
+    if clashes:
+        raise UsageError(f"training flag {', '.join(clashes)} after --: the sweep sets it for each run "
+                         "(use --betas, --seeds, --epochs, --sweep-dir)")
+
+
+def latest_checkpoint(folder):
+    """The identity of the run's newest committed checkpoint (beta_vae_scoring.checkpoint_identity: what an
+    evaluation.json records as "checkpoint"), without loading TensorFlow; None when there is none."""
+    from beta_vae_scoring import checkpoint_identity
+    return checkpoint_identity(RunFolder(folder))
+
+
+def checkpoint_epoch(identity):
+    """The epoch of a checkpoint identity; 0 for None."""
+    return identity["epoch"] if identity else 0
+
+
+def read_evaluation(folder):
+    """The run's evaluation.json as a dict, or None when it is missing or unreadable."""
+    try:
+        with open(os.path.join(folder, EVALUATION_FILE), encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def needs(run, epochs, iwae_samples):
+    """What the run still needs: ('train', 'evaluate'), ('evaluate',) or () when its evaluation.json scored
+    its newest checkpoint at --epochs with the same --iwae-samples (a re-run then starts nothing)."""
+    latest = latest_checkpoint(run.folder)
+    if checkpoint_epoch(latest) < epochs:
+        return ("train", "evaluate")
+    report = read_evaluation(run.folder)
+    if report and report.get("checkpoint") == latest and report.get("iwae_samples") == iwae_samples:
+        return ()
+    return ("evaluate",)
+
+
+def training_argv(run, epochs, training_flags):
+    """beta_vae_main.py's arguments for the run: resume what is there, else start (a folder whose training
+    died before its first checkpoint holds no run, and training starts in it afresh)."""
+    start = ["--resume"] if RunFolder(run.folder).is_run() else []
+    return ["--beta", repr(run.beta), "--seed", str(run.seed), "--epochs", str(epochs), "--checkpoint-dir",
+            run.folder, *start, *training_flags]
+
+
+def evaluation_argv(run, iwae_samples):
+    """beta_vae_after_training.py's arguments that evaluate the run (noise seeded by the run's seed)."""
+    return ["--mode", "evaluate", "--checkpoint-dir", run.folder, "--iwae-samples", str(iwae_samples),
+            "--seed", str(run.seed)]
+
+
+def sweep_row(report, run):
+    """One sweep.csv row from a run's evaluation report: the model's rate and distortion, the linear
+    optimum's, and the alignment scores when the report has them ('' where a value does not exist)."""
+    optimum = report["reference"].get("linear_beta_optimum") or {}
+    alignment = report.get("alignment") or {}
+    rate = report["kl"]
+    row = {"beta": report["beta"], "seed": run.seed, "rate": rate,
+           "distortion": report["test_beta_objective"] - report["beta"] * rate,
+           "test_nll_iwae": report["test_nll_iwae"], "active_units": report["active_units"],
+           "kl_per_dim": ";".join(f"{value:.5f}" for value in sorted(report["kl_per_dim"], reverse=True)),
+           "optimum_objective": optimum.get("objective"), "optimum_rate": optimum.get("rate"),
+           "optimum_distortion": optimum.get("distortion"), "optimum_active_units": optimum.get("active_units"),
+           "alignment_mean_to_optimum": alignment.get("mean_to_optimum"),
+           "alignment_mean_to_truth": alignment.get("mean_to_truth"), "folder": os.path.basename(run.folder)}
+    return {name: "" if value is None else value for name, value in row.items()}
+
+
+def collect(runs):
+    """(run, report) of every run that has an evaluation, in plan order."""
+    return [(run, report) for run in runs if (report := read_evaluation(run.folder)) is not None]
+
+
+def write_table(path, rows):
+    """Write sweep.csv atomically: one row per run."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    data_processing.atomic_write_text(path, text.getvalue())
+
+
+def format_table(rows):
+    """The sweep as an aligned text table (nats per sample)."""
+    lines = [f"{'beta':>7} {'seed':>4} {'rate':>8} {'distortion':>10} {'nll_iwae':>9} {'units':>5}   "
+             f"{'optimum: rate':>13} {'distortion':>10} {'units':>5}"]
+    for row in rows:
+        optimum = (f"{row['optimum_rate']:13.4f} {row['optimum_distortion']:10.4f} {row['optimum_active_units']:5d}"
+                   if row["optimum_rate"] != "" else f"{'(none)':>13}")
+        nll = f"{row['test_nll_iwae']:9.4f}" if row["test_nll_iwae"] != "" else f"{'-':>9}"
+        lines.append(f"{row['beta']:7g} {row['seed']:4d} {row['rate']:8.4f} {row['distortion']:10.4f} {nll} "
+                     f"{row['active_units']:5d}   {optimum}")
+    return "\n".join(lines)

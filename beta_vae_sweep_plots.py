@@ -1,0 +1,162 @@
+"""PNG plots of a beta sweep: the trained models (mean over seeds, bars spanning the seeds) against the best
+linear-Gaussian model, on a beta axis that shows beta 0 and reaches the beta of total collapse."""
+import math
+import os
+
+import numpy as np
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+
+from beta_vae_evaluation import ACTIVE_THRESHOLD
+from beta_vae_plots import _save, plt  # beta_vae_plots chooses the file-only backend before pyplot loads
+
+ALIGNMENTS = (("mean_to_optimum", "to the linear optimum's latent space"), ("mean_to_truth", "to the true factors"))
+
+
+def collapse_thresholds(curve):
+    """For each latent dimension (by size), the first beta of the optimum curve at which it is inactive."""
+    thresholds = []
+    for dim in range(len(curve[0]["kl_per_dim"])):
+        inactive = [point["beta"] for point in curve
+                    if sorted(point["kl_per_dim"], reverse=True)[dim] <= ACTIVE_THRESHOLD]
+        thresholds.append(inactive[0] if inactive else None)
+    return thresholds
+
+
+def over_seeds(betas, values):
+    """Group values by beta: (betas, means, [mean - min, max - mean]) for error bars spanning the seeds;
+    None values (a score a run could not have) are left out."""
+    groups = {}
+    for beta, value in zip(betas, values):
+        if value is not None:
+            groups.setdefault(beta, []).append(value)
+    keys = sorted(groups)
+    means = np.array([np.mean(groups[beta]) for beta in keys])
+    spread = np.array([[mean - min(groups[beta]), max(groups[beta]) - mean] for beta, mean in zip(keys, means)])
+    return np.array(keys), means, spread.T.reshape(2, len(keys))
+
+
+def plain_number(value):
+    """A tick label in plain decimals: 0.05, 2, 20 (never 5x10^-2)."""
+    return np.format_float_positional(value, trim="-")
+
+
+def beta_ticks(low, high):
+    """Ticks at 1, 2 and 5 times powers of ten between low and high (only powers of ten on a wide axis)."""
+    exponents = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    for mantissas in ((1, 2, 5), (1,)):
+        ticks = [m * 10.0 ** e for e in exponents for m in mantissas if low <= m * 10.0 ** e <= high]
+        if len(ticks) <= 9:
+            break
+    return ticks
+
+
+def beta_axis(axis, betas, high, collapse):
+    """A log beta axis up to `high` with plain labels; symmetric-log with a linear stretch near 0 when the
+    sweep has beta 0, so that it is shown too. The region where total collapse is optimal is shaded."""
+    positive = [beta for beta in betas if beta > 0] or [high / 10]
+    low = min(positive) / 1.5
+    ticks = beta_ticks(low, high)
+    if 0 in betas:
+        axis.set_xscale("symlog", linthresh=min(positive), linscale=0.5)
+        axis.set_xlim(-min(positive) * 0.3, high)
+        ticks = [0.0] + [tick for tick in ticks if tick >= min(positive)]
+    else:
+        axis.set_xscale("log")
+        axis.set_xlim(low, high)
+    axis.xaxis.set_major_locator(FixedLocator(ticks))
+    axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: plain_number(value)))
+    axis.xaxis.set_minor_locator(NullLocator())
+    if collapse is not None and collapse < high:
+        axis.axvspan(collapse, high, color="grey", alpha=0.12, lw=0,
+                     label=f"total collapse optimal (beta >= {collapse:.3g})")
+    axis.set_xlabel("beta")
+
+
+def model_points(axis, betas, values, colour, label, seeds):
+    """The trained models' mean over seeds with bars spanning the seeds."""
+    keys, means, spread = over_seeds(betas, values)
+    if len(keys):
+        suffix = f" (mean, bars: range over {seeds} seeds)" if seeds > 1 else ""
+        axis.errorbar(keys, means, yerr=spread, fmt="o", color=colour, capsize=3, zorder=3, label=label + suffix)
+
+
+def plot_sweep(reports, curve, folder, seeds=1):
+    """The sweep's plots from its evaluation reports (one per run) and the optimum `curve` over beta:
+    rate against distortion, active units and KL per latent dimension against beta, and alignment against
+    beta when the reports hold it. Returns the paths written."""
+    betas = [report["beta"] for report in reports]
+    collapse = reports[0]["reference"].get("collapse_beta")
+    high = max(betas + [collapse or 0]) * 1.5 or 1.0
+    paths = [plot_rate_distortion(reports, curve, seeds, os.path.join(folder, "rate_distortion.png"))]
+
+    figure, axis = plt.subplots(figsize=(6, 3.8))
+    if curve:
+        axis.step([p["beta"] for p in curve], [p["active_units"] for p in curve], where="post", color="grey",
+                  label="linear optimum")
+    model_points(axis, betas, [r["active_units"] for r in reports], "C3", "trained models", seeds)
+    beta_axis(axis, betas, high, collapse)
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_ylabel("active latent units (count)")
+    axis.legend(fontsize=8)
+    paths.append(saved(figure, os.path.join(folder, "active_units.png")))
+
+    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    for dim in range(len(reports[0]["kl_per_dim"])):
+        if curve:
+            axis.plot([p["beta"] for p in curve], [sorted(p["kl_per_dim"], reverse=True)[dim] for p in curve],
+                      color=f"C{dim}", alpha=0.6, label=f"optimum, dim {dim + 1}")
+        model_points(axis, betas, [sorted(r["kl_per_dim"], reverse=True)[dim] for r in reports], f"C{dim}",
+                     f"model, dim {dim + 1}", seeds)
+    for dim, threshold in enumerate(collapse_thresholds(curve) if curve else []):
+        if threshold is not None:
+            axis.axvline(threshold, color=f"C{dim}", linestyle=":", linewidth=1)
+    beta_axis(axis, betas, high, collapse)
+    axis.set_ylabel("KL of the latent dimension (nats/sample)")
+    axis.set_title("latent dimensions by size; dotted: where the optimum drops each", fontsize=9)
+    axis.legend(fontsize=7)
+    paths.append(saved(figure, os.path.join(folder, "kl_per_dim.png")))
+
+    if any(report.get("alignment") for report in reports):
+        paths.append(plot_alignment(reports, high, collapse, seeds, os.path.join(folder, "alignment.png")))
+    return paths
+
+
+def plot_rate_distortion(reports, curve, seeds, path):
+    """Distortion against rate: the optimum's curve and each beta's models (mean, bars over seeds)."""
+    betas = [report["beta"] for report in reports]
+    rates = [report["kl"] for report in reports]
+    distortions = [report["test_beta_objective"] - report["beta"] * report["kl"] for report in reports]
+    figure, axis = plt.subplots(figsize=(5.8, 4.2))
+    if curve:
+        axis.plot([p["rate"] for p in curve], [p["distortion"] for p in curve], color="grey", label="linear optimum")
+    keys, mean_rates, rate_spread = over_seeds(betas, rates)
+    _, mean_distortions, distortion_spread = over_seeds(betas, distortions)
+    suffix = f" (mean, bars: range over {seeds} seeds)" if seeds > 1 else ""
+    axis.errorbar(mean_rates, mean_distortions, xerr=rate_spread, yerr=distortion_spread, fmt="o", color="C3",
+                  capsize=3, zorder=3, label="trained models" + suffix)
+    for beta, rate, distortion in zip(keys, mean_rates, mean_distortions):
+        axis.annotate(f"beta {plain_number(beta)}", (rate, distortion), textcoords="offset points", xytext=(4, 4),
+                      fontsize=8)
+    axis.set_xlabel("rate: KL (nats/sample)")
+    axis.set_ylabel("distortion: -E_q log p(x|z) (nats/sample)")
+    axis.legend(fontsize=8)
+    return saved(figure, path)
+
+
+def plot_alignment(reports, high, collapse, seeds, path):
+    """The reports' alignment scores (mean over latent dimensions) against beta; a null score is left out."""
+    betas = [report["beta"] for report in reports]
+    figure, axis = plt.subplots(figsize=(6, 3.8))
+    for colour, (key, label) in zip(("C0", "C2"), ALIGNMENTS):
+        values = [(report.get("alignment") or {}).get(key) for report in reports]
+        model_points(axis, betas, values, colour, label, seeds)
+    beta_axis(axis, betas, high, collapse)
+    axis.set_ylabel("alignment (mean over latent dims)")
+    axis.legend(fontsize=8)
+    return saved(figure, path)
+
+
+def saved(figure, path):
+    """Write the figure as PNG and close it (beta_vae_plots._save); returns the path for the caller's list."""
+    _save(figure, path)
+    return path

@@ -1,0 +1,202 @@
+"""The sweep: its plan (folders, seeds, refused flags, what a run still needs), its plots, and end to end
+on tiny data with the local and the Ray engine."""
+import csv
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import beta_vae_sweep
+import beta_vae_sweep_engines
+from beta_vae_run import UsageError
+from beta_vae_sweep_engines import COMMAND_MARK, training_progress
+from beta_vae_sweep_plan import (Run, beta_name, check_training_flags, needs, parse_betas, parse_seeds,
+                                 plan_runs)
+from beta_vae_sweep_plots import beta_ticks, over_seeds, plain_number, plot_sweep
+from conftest import factor_data_array, run_script
+
+TINY = ["--epochs", "2", "--iwae-samples", "10"]
+
+
+def tiny_training(data):
+    return ["--", "--data", str(data), "--batch-size", "100", "--hidden-units", "8"]
+
+
+def test_betas_that_differ_get_different_folders_and_one_number_twice_is_refused():
+    assert beta_name(4.0) == "4" and beta_name(0.25) == "0.25" and beta_name(0.0) == "0"
+    close = parse_betas("1e-9,1.0000000001e-9")
+    assert len({beta_name(beta) for beta in close}) == 2 and all(float(beta_name(b)) == b for b in close)
+    with pytest.raises(UsageError, match="1 and 1.0 are the same beta"):
+        parse_betas("1,1.0")
+    for bad in ("1,x", "-1", "nan", ""):
+        with pytest.raises(UsageError):
+            parse_betas(bad)
+
+
+def test_seeds_and_the_plan_cover_every_beta_with_every_seed(tmp_path):
+    assert parse_seeds("2,0,1") == [2, 0, 1]
+    for bad in ("0,0", "-1", "1.5", str(2**31)):
+        with pytest.raises(UsageError):
+            parse_seeds(bad)
+    runs = plan_runs([0.0, 2.0], [0, 7], str(tmp_path))
+    assert [(run.index, run.beta, run.seed) for run in runs] == [(0, 0.0, 0), (1, 0.0, 7), (2, 2.0, 0), (3, 2.0, 7)]
+    assert len({run.folder for run in runs}) == 4
+
+
+@pytest.mark.parametrize("flags", [["--beta", "2"], ["--seed=3"], ["--check", "x"], ["--epochs", "5"],
+                                   ["--resume"], ["--data", "x.npy", "--overwrite"]])
+def test_training_flags_the_sweep_sets_itself_are_refused(flags):
+    with pytest.raises(UsageError, match="the sweep sets it"):
+        check_training_flags(flags)
+
+
+def test_other_training_flags_pass():
+    check_training_flags(["--data", "x.npy", "--hidden-units", "8", "--latent-dim", "3"])
+
+
+def fake_run(folder, checkpoint, evaluated=None, iwae_samples=10):
+    """A run folder holding only what `needs` reads: TensorFlow's checkpoint state file and evaluation.json."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "checkpoint"), "w", encoding="utf-8") as handle:
+        handle.write(f'model_checkpoint_path: "{checkpoint}"\nall_model_checkpoint_paths: "{checkpoint}"\n')
+    if evaluated:
+        with open(os.path.join(folder, "evaluation.json"), "w", encoding="utf-8") as handle:
+            json.dump({"checkpoint": evaluated, "iwae_samples": iwae_samples}, handle)
+    return Run(0, 1.0, 0, str(folder))
+
+
+def test_a_run_is_reused_only_when_its_evaluation_scored_its_newest_checkpoint(tmp_path):
+    assert needs(Run(0, 1.0, 0, str(tmp_path / "new")), 3, 10) == ("train", "evaluate")
+    assert needs(fake_run(tmp_path / "a", "ckpt-2"), 3, 10) == ("train", "evaluate")
+    assert needs(fake_run(tmp_path / "b", "ckpt-3"), 3, 10) == ("evaluate",)
+    assert needs(fake_run(tmp_path / "c", "ckpt-3", evaluated="ckpt-2"), 3, 10) == ("evaluate",)
+    assert needs(fake_run(tmp_path / "d", "ckpt-3", evaluated="ckpt-3", iwae_samples=50), 3, 10) == ("evaluate",)
+    assert needs(fake_run(tmp_path / "e", "ckpt-3", evaluated="ckpt-3"), 3, 10) == ()
+
+
+def test_progress_reads_the_newest_epoch_of_the_current_training_only(tmp_path):
+    with open(tmp_path / "train.log", "w", encoding="utf-8") as handle:
+        handle.write(f"{COMMAND_MARK}beta_vae_main.py\n  2/2  1.0000\ntrained\n"
+                     f"{COMMAND_MARK}beta_vae_main.py --resume\nnote: x\n")
+    assert training_progress(str(tmp_path)) is None
+    with open(tmp_path / "train.log", "a", encoding="utf-8") as handle:
+        handle.write("  3/9  1.0000\n  4/9  0.5000\n")
+    assert training_progress(str(tmp_path)) == (4, 9, "4/9  0.5000")
+    assert training_progress(str(tmp_path), since=os.path.getmtime(tmp_path / "train.log") + 1) is None
+
+
+def test_ticks_are_plain_decimals_and_seeds_give_mean_and_range():
+    assert beta_ticks(0.3, 30) == [0.5, 1, 2, 5, 10, 20]
+    assert beta_ticks(1e-4, 1e4) == [10.0 ** e for e in range(-4, 5)]
+    assert [plain_number(value) for value in (0.05, 2.0, 1e-5)] == ["0.05", "2", "0.00001"]
+    keys, means, spread = over_seeds([1, 1, 4, 4, 4], [1.0, 3.0, 5.0, None, 7.0])
+    assert keys.tolist() == [1, 4] and means.tolist() == [2.0, 6.0] and spread.tolist() == [[1, 1], [1, 1]]
+
+
+def fabricated_report(beta, seed, alignment):
+    rng = np.random.default_rng(seed)
+    kl = sorted(rng.uniform(0, 3 / (1 + beta), 2), reverse=True)
+    optimum = None if beta == 0 else {"objective": 10.0, "rate": 1.0, "distortion": 9.0, "kl_per_dim": kl,
+                                      "active_units": 1}
+    return {"beta": beta, "kl": float(sum(kl)), "kl_per_dim": kl, "test_beta_objective": 12.0 + beta,
+            "active_units": int(seed % 3), "latent_dim": 2,
+            "reference": {"collapse_beta": 7.0, "linear_beta_optimum": optimum}, "alignment": alignment}
+
+
+def test_sweep_plots_show_beta_0_seeds_and_alignment_with_nulls(tmp_path):
+    reports = [fabricated_report(beta, seed, {"mean_to_optimum": None if beta == 0 else 0.9 - 0.1 * seed,
+                                              "mean_to_truth": 0.5 + 0.1 * seed})
+               for beta in (0.0, 0.5, 4.0) for seed in (0, 1)]
+    curve = [{"beta": beta, "rate": 2 / beta, "distortion": beta, "active_units": int(beta < 7),
+              "kl_per_dim": [max(0.0, 3 - beta / 2), 0.0]} for beta in np.geomspace(0.3, 10, 12)]
+    paths = plot_sweep(reports, curve, str(tmp_path), seeds=2)
+    assert sorted(os.path.basename(path) for path in paths) == ["active_units.png", "alignment.png",
+                                                                "kl_per_dim.png", "rate_distortion.png"]
+    assert all(os.path.getsize(path) > 10_000 for path in paths)
+    without = plot_sweep([dict(report, alignment=None) for report in reports], [], str(tmp_path / "none"))
+    assert "alignment.png" not in [os.path.basename(path) for path in without]
+
+
+def test_bad_sweep_flags_give_one_line_and_status_2(tmp_path):
+    for flags in (["--betas", "1,1.0"], ["--seeds", "0,0"], ["--address", "auto"], ["--only", "99"],
+                  ["--", "--beta", "3"], ["--", "--lr", "x"], ["--list", "--only", "0"]):
+        result = run_script("beta_vae_sweep.py", "--sweep-dir", tmp_path, *flags, timeout=60)
+        assert result.returncode == 2, (flags, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: "), flags
+
+
+def test_help_documents_the_training_flags_after_the_separator(capsys):
+    with pytest.raises(SystemExit):
+        beta_vae_sweep.main(["--help"])
+    text = capsys.readouterr().out
+    assert "Flags after `--` go to beta_vae_main.py" in text and "--only INDEX" in text
+    assert "(default: None)" not in text
+
+
+def test_the_ray_engine_names_its_install_command_when_ray_is_missing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail as if it were not installed
+    with pytest.raises(UsageError, match=r"pip install -r requirements-ray.txt"):
+        beta_vae_sweep_engines.run_ray([], None, 1)
+
+
+def test_failed_runs_are_named_and_their_logs_kept(tmp_path, capsys):
+    flags = ["--betas", "1", "--seeds", "0,1", "--sweep-dir", str(tmp_path), *TINY, "--",
+             "--data", str(tmp_path / "missing.npy")]
+    assert beta_vae_sweep.main(flags) == 2
+    out, err = capsys.readouterr()
+    assert out.count("FAILED: beta_vae_main.py failed (exit 2)") == 2
+    assert err.strip().splitlines() == ["error: 2 of 2 runs failed (index 0, 1); the FAILED lines above and their "
+                                        "logs say why"]
+    with open(tmp_path / "beta_1_seed_1" / "train.log", encoding="utf-8") as handle:
+        assert "missing.npy" in handle.read().splitlines()[-1]
+
+
+def read_table(path):
+    with open(path, encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.slow
+def test_list_only_then_collect_and_a_rerun_that_starts_nothing(tmp_path, monkeypatch):
+    np.save(tmp_path / "small.npy", factor_data_array(rows=300))
+    flags = ["--betas", "0,2", "--sweep-dir", str(tmp_path / "sweep"), *TINY, *tiny_training(tmp_path / "small.npy")]
+    listing = run_script("beta_vae_sweep.py", "--list", *flags, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    assert [line.split()[:5] for line in listing.stdout.splitlines()] == \
+        [["0", "beta", "0", "seed", "0"], ["1", "beta", "2", "seed", "0"]]
+    only = run_script("beta_vae_sweep.py", "--only", "1", *flags)
+    assert only.returncode == 0, only.stderr
+    assert sorted(os.listdir(tmp_path / "sweep")) == ["beta_2_seed_0"]
+    assert {"train.log", "evaluate.log", "evaluation.json"} <= set(os.listdir(tmp_path / "sweep" / "beta_2_seed_0"))
+    listing = run_script("beta_vae_sweep.py", "--list", *flags, timeout=60).stdout.splitlines()
+    assert "to train" in listing[0] and "done" in listing[1]
+    assert beta_vae_sweep.main(flags) == 0
+    rows = read_table(tmp_path / "sweep" / "sweep.csv")
+    assert [(float(row["beta"]), int(row["seed"])) for row in rows] == [(0.0, 0), (2.0, 0)]
+    assert rows[0]["optimum_objective"] == "" and float(rows[1]["optimum_objective"]) > 0
+    assert len(os.listdir(tmp_path / "sweep" / "plots")) == 3
+
+    def no_work(*_):
+        raise AssertionError("a re-run with nothing new started a worker")
+
+    monkeypatch.setattr(beta_vae_sweep_engines, "run_local", no_work)
+    assert beta_vae_sweep.main(flags) == 0
+    assert read_table(tmp_path / "sweep" / "sweep.csv") == rows
+
+
+@pytest.mark.slow
+def test_the_ray_engine_gives_the_local_engines_table(tmp_path):
+    ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+    np.save(tmp_path / "small.npy", factor_data_array(rows=300))
+    common = ["--betas", "0.5,2", "--seeds", "0,1", *TINY]
+    training = tiny_training(tmp_path / "small.npy")
+    assert beta_vae_sweep.main([*common, "--sweep-dir", str(tmp_path / "local"), *training]) == 0
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        assert beta_vae_sweep.main([*common, "--sweep-dir", str(tmp_path / "ray"), "--engine", "ray", *training]) == 0
+    finally:
+        ray.shutdown()
+    local, remote = read_table(tmp_path / "local" / "sweep.csv"), read_table(tmp_path / "ray" / "sweep.csv")
+    assert len(local) == 4 and local == remote
