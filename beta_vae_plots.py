@@ -47,7 +47,7 @@ def plot_history(history, path, best=None, best_label="best achievable"):
     if skip:
         figure.text(0.5, -0.06, f"y-ranges leave out the first {skip} epoch(s), which may run off the plot",
                     ha="center", fontsize=8, color="grey")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def informative_pairs(data, max_pairs=PAIR_PANELS):
@@ -80,7 +80,7 @@ def plot_pairs(data, samples, path):
         axis.hist(samples[:, 0], bins=bins, density=True, alpha=0.5, label="prior samples")
         axis.set(xlabel="x1", ylabel="density", title="test data and prior samples")
         axis.legend(fontsize=8)
-        _save(figure, path)
+        save_figure(figure, path)
         return
     pairs = informative_pairs(data)
     columns = min(3, len(pairs))
@@ -103,7 +103,7 @@ def plot_pairs(data, samples, path):
     figure.legend(handles, [f"test data ({len(data)})", f"prior samples ({len(samples)})"], loc="upper right",
                   fontsize=8, ncol=2)
     figure.suptitle(f"test data and prior samples: {shown}", x=0.02, ha="left", fontsize=10)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_latent(code_means, path):
@@ -119,7 +119,7 @@ def plot_latent(code_means, path):
         axis.plot(grid, np.exp(-grid ** 2 / 2) / np.sqrt(2 * np.pi), color="black", label="prior N(0, 1)")
         axis.set(xlabel="E_q[z1]", ylabel="density", title="latent means of the test rows")
         axis.legend(fontsize=8)
-        _save(figure, path)
+        save_figure(figure, path)
         return
     variances = means.var(axis=0)
     dims = np.sort(np.argsort(-variances, kind="stable")[:3])
@@ -139,7 +139,7 @@ def plot_latent(code_means, path):
                        fontsize=9)
     chosen = "" if latent_dim <= 3 else f" (the 3 of {latent_dim} dimensions whose means vary most)"
     figure.suptitle(f"latent means of the test rows over the N(0, I) prior{chosen}", fontsize=10, y=1.04)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def _dimension_ticks(axis, dim):
@@ -173,11 +173,19 @@ def plot_covariances(matrices, path, model="prior samples", reference="test data
             targets = [axis] if difference else axes[0][:len(matrices)].tolist()
             label = "difference" if difference else "covariance"
             figure.colorbar(image, ax=targets, shrink=0.8, label=f"{label} (data units squared)")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
-def _save(figure, path):
+def save_figure(figure, path):
+    """Write the figure as a PNG in one step (a temporary file renamed over path, so a kill never leaves a
+    half-written plot) and close it."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    temporary = f"{path}.tmp{os.getpid()}.png"
+    try:
+        figure.savefig(temporary, dpi=110, bbox_inches="tight")
+        os.replace(temporary, path)
+    finally:
+        plt.close(figure)
+        if os.path.exists(temporary):
+            os.remove(temporary)
 

@@ -56,8 +56,8 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
                  rows_label="given rows", progress=_quiet):
     """Every score of the run in `folder` (a beta_vae_run.RunFolder) on `rows` (default: its held-out test
     rows; rows_label names them in the report), in nats per sample and the data's units, against the exact
-    references fitted to its training rows and the truth of generated data; returns the report dict. Raises beta_vae_run.UsageError or data_processing.DataError
-    for a bad run folder."""
+    references fitted to its training rows and the truth of generated data; returns the report dict.
+    Raises beta_vae_run.UsageError or data_processing.DataError for a bad run folder."""
     config = folder.load_config()
     train, test = load_run_data(config)
     label = "held-out test rows" if rows is None else rows_label

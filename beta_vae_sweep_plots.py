@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from beta_vae_evaluation import ACTIVE_THRESHOLD
-from beta_vae_plots import _save, plt  # beta_vae_plots chooses the file-only backend before pyplot loads
+from beta_vae_plots import plt, save_figure  # beta_vae_plots chooses the file-only backend before pyplot loads
 
 ALIGNMENTS = (("mean_to_optimum", "to the linear optimum's latent space"), ("mean_to_truth", "to the true factors"))
 
@@ -157,6 +157,6 @@ def plot_alignment(reports, high, collapse, seeds, path):
 
 
 def saved(figure, path):
-    """Write the figure as PNG and close it (beta_vae_plots._save); returns the path for the caller's list."""
-    _save(figure, path)
+    """Write the figure as PNG and close it (beta_vae_plots.save_figure); returns the path for the caller's list."""
+    save_figure(figure, path)
     return path

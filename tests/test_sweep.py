@@ -1,6 +1,7 @@
 """The sweep: its plan (folders, seeds, refused flags, what a run still needs), its plots, and end to end
 on tiny data with the local and the Ray engine."""
 import csv
+import hashlib
 import json
 import os
 import sys
@@ -37,7 +38,7 @@ def test_betas_that_differ_get_different_folders_and_one_number_twice_is_refused
 
 def test_seeds_and_the_plan_cover_every_beta_with_every_seed(tmp_path):
     assert parse_seeds("2,0,1") == [2, 0, 1]
-    for bad in ("0,0", "-1", "1.5", str(2**31)):
+    for bad in ("0,0", "-1", "1.5", str(2**32)):
         with pytest.raises(UsageError):
             parse_seeds(bad)
     runs = plan_runs([0.0, 2.0], [0, 7], str(tmp_path))
@@ -57,13 +58,15 @@ def test_other_training_flags_pass():
 
 
 def fake_run(folder, checkpoint, evaluated=None, iwae_samples=10):
-    """A run folder holding only what `needs` reads: TensorFlow's checkpoint state file and evaluation.json."""
+    """A run folder holding only what `needs` reads: the newest committed checkpoint's .index file (its
+    content stands in for the tensors' checksums) and evaluation.json naming the checkpoint it scored."""
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "checkpoint"), "w", encoding="utf-8") as handle:
-        handle.write(f'model_checkpoint_path: "{checkpoint}"\nall_model_checkpoint_paths: "{checkpoint}"\n')
+    (folder / f"{checkpoint}.index").write_text(f"tensors of {checkpoint}")
     if evaluated:
+        identity = {"file": evaluated, "epoch": int(evaluated.split("-")[1]),
+                    "index_sha256": hashlib.sha256(f"tensors of {evaluated}".encode()).hexdigest()}
         with open(os.path.join(folder, "evaluation.json"), "w", encoding="utf-8") as handle:
-            json.dump({"checkpoint": evaluated, "iwae_samples": iwae_samples}, handle)
+            json.dump({"checkpoint": identity, "iwae_samples": iwae_samples}, handle)
     return Run(0, 1.0, 0, str(folder))
 
 
@@ -74,6 +77,8 @@ def test_a_run_is_reused_only_when_its_evaluation_scored_its_newest_checkpoint(t
     assert needs(fake_run(tmp_path / "c", "ckpt-3", evaluated="ckpt-2"), 3, 10) == ("evaluate",)
     assert needs(fake_run(tmp_path / "d", "ckpt-3", evaluated="ckpt-3", iwae_samples=50), 3, 10) == ("evaluate",)
     assert needs(fake_run(tmp_path / "e", "ckpt-3", evaluated="ckpt-3"), 3, 10) == ()
+    (tmp_path / "e" / "ckpt-3.index").write_text("other tensors, saved again under the same name")
+    assert needs(Run(0, 1.0, 0, str(tmp_path / "e")), 3, 10) == ("evaluate",)
 
 
 def test_progress_reads_the_newest_epoch_of_the_current_training_only(tmp_path):
