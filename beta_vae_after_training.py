@@ -39,6 +39,9 @@ def build_parser():
     parser.add_argument("--output", default=None,
                         help="output file, format by extension (.npy, .csv, .txt); default: "
                              "<checkpoint-dir>/prior_samples.npy or recon.npy")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --output file (the run's own prior_samples.npy or recon.npy "
+                             "is always replaced)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent and decoder noise")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own log messages")
     return parser
@@ -48,7 +51,7 @@ def output_path(args, folder, config, rows):
     """Where to write, checked before any work: not a file of the run or one it reads, a known format, an
     existing writable folder, room on the disk."""
     path = args.output or folder.file("prior_samples.npy" if args.mode == "prior" else "recon.npy")
-    folder.check_output(path, inputs=(config.data, config.test_data, args.data))
+    folder.check_output(path, inputs=(config.data, config.test_data, args.data), replace=args.overwrite)
     check_output_path(path, rows, config.data_dim)
     return path
 

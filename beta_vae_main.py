@@ -165,8 +165,6 @@ def train(config, train_rows, test_rows, args, folder, command_started):
             print(f"warning: {folder.file(HISTORY_FILE)} holds {len(history)} of the {done} epochs trained "
                   "(written by an older version?); the missing rows stay missing", file=sys.stderr)
         print(f"resuming {args.checkpoint_dir} after epoch {done}")
-    else:
-        folder.begin(replace=args.overwrite)
     writer = tf.summary.create_file_writer(args.logdir) if args.logdir else None
     steps_per_epoch = math.ceil(len(train_rows) / config.batch_size)
     train_tensor = None if config.streaming else tf.constant(train_rows)
@@ -258,6 +256,7 @@ def main(argv=None):
                     return 0
                 train_rows, test_rows = load_run_data(config, stream=config.streaming)
             else:
+                folder.begin(replace=args.overwrite)  # refuses a finished run before data or TensorFlow load
                 train_rows, test_rows = load_split(args.data, args.test_data, args.test_fraction, args.seed,
                                                    stream=args.streaming)
                 config = new_config(args, train_rows, test_rows)

@@ -30,8 +30,8 @@ def plot_history(history, path, best=None, best_label="best achievable"):
     skip = max(1, len(history) // 20) if len(history) > 3 else 0
     figure, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
     panels = ((axes[0], (("loss", "train"), ("test_loss", "test")), "training objective"),
-              (axes[1], (("kl", "train"),), r"rate: KL$(q(z|x)\,\|\,p(z))$"),
-              (axes[2], (("log_likelihood", "train"),), r"$E_q \log p(x|z)$"))
+              (axes[1], (("kl", "train"),), r"rate: KL$(q(z|x)\,\|\,p(z))$, training rows"),
+              (axes[2], (("log_likelihood", "train"),), r"$E_q \log p(x|z)$, training rows"))
     for axis, curves, title in panels:
         for key, label in curves:
             axis.plot(epochs, [row[key] for row in history], label=label)

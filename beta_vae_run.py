@@ -226,19 +226,24 @@ class RunFolder:
             if select(name) and name not in keep:
                 shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
-    def check_output(self, path, inputs=()):
-        """Refuse (UsageError) an output path that is one of the run's own files or one of `inputs` (the
-        data the run was trained or tested on, the rows given to after-training): writing would destroy it."""
+    def check_output(self, path, inputs=(), replace=False):
+        """Refuse (UsageError) an output path that is a file of this or any other run, or one of `inputs`
+        (the data the run was trained or tested on, the rows given to after-training): writing would
+        destroy it. Any other existing file is replaced only if `replace` (--overwrite), except this run's
+        own outputs (prior_samples.npy, recon.npy), which a new output supersedes."""
         real = os.path.realpath(path)
-        name = os.path.basename(real)
-        if os.path.dirname(real) == os.path.realpath(self.path) and is_run_file(name):
-            raise UsageError(f"{path}: is this run's own {name}; writing there would destroy the run; "
-                             "choose another --output")
+        folder, name = os.path.split(real)
+        own = folder == os.path.realpath(self.path)
+        if is_run_file(name) and (own or RunFolder(folder).is_run()):
+            raise UsageError(f"{path}: is {'this' if own else 'another'} run's own {name}; writing there would "
+                             "destroy the run; choose another --output")
         for source in filter(None, inputs):
             if real == os.path.realpath(source) or (os.path.exists(path) and os.path.exists(source)
                                                     and os.path.samefile(path, source)):
                 raise UsageError(f"{path}: is {source}, which this run reads; writing there would destroy it; "
                                  "choose another --output")
+        if os.path.exists(real) and not replace and not (own and os.path.splitext(name)[0] in OUTPUTS):
+            raise UsageError(f"{path}: exists; pass --overwrite to replace it, or choose another --output")
 
     def holds(self, path):
         """Whether path lies inside this run folder (writing there needs the run's lock)."""

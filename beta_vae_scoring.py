@@ -303,9 +303,9 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, progre
     test = load_run_data(config)[1] if rows is None else np.asarray(rows, dtype=np.float32)
     truth = data_processing.load_truth(config.data)
     with _stage(progress, "plots", f"4 PNGs into {folder.file('plots')}"):
+        model, _ = folder.restore_model()  # first: it imports TensorFlow quietly, before inference does
         from beta_vae_inference import encode_with_kl, sample_prior
         import beta_vae_plots as plots
-        model, _ = folder.restore_model()
         samples = sample_prior(model, min(num_samples, PLOT_SAMPLES), seed, compiled=False)
         paths = {name: folder.file(os.path.join("plots", f"{name}.png"))
                  for name in ("history", "pairs", "latent", "covariances")}

@@ -18,9 +18,9 @@ import numpy as np
 
 import data_processing
 from beta_vae_run import OneLineParser, RunFolder, UsageError, check_minimum, load_run_data, run_cli
-from beta_vae_sweep_plan import (EVALUATE_LOG, TRAIN_LOG, check_training_flags, collect, evaluation_argv,
-                                 format_table, needs, parse_betas, parse_seeds, plan_runs, sweep_row,
-                                 training_argv, write_table)
+from beta_vae_sweep_plan import (EVALUATE_LOG, TRAIN_LOG, check_training_flags, check_training_flags_unchanged,
+                                 collect, evaluation_argv, format_table, needs, parse_betas, parse_seeds,
+                                 plan_runs, sweep_row, training_argv, write_table)
 
 EPILOG = f"""training flags:
   Flags after `--` go to beta_vae_main.py for every run (see python beta_vae_main.py --help), e.g.
@@ -152,6 +152,7 @@ def main(argv=None):
 
     def run():
         check_flags(args, training_flags)
+        check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags, record=not args.list)
         runs = plan_runs(parse_betas(args.betas), parse_seeds(args.seeds), os.path.abspath(args.sweep_dir))
         if args.list:
             print("\n".join(describe(run, needs(run, args.epochs, args.iwae_samples)) for run in runs))

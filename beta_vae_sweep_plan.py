@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import shlex
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ from cli_errors import SEED_MAX
 
 EVALUATION_FILE = "evaluation.json"
 TRAIN_LOG, EVALUATE_LOG = "train.log", "evaluate.log"
+FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
 # Training flags the sweep sets for each run; given after `--` they would silently fight it.
 SWEEP_SET_FLAGS = ("beta", "seed", "epochs", "checkpoint_dir", "resume", "overwrite")
 COLUMNS = ("beta", "seed", "rate", "distortion", "test_nll_iwae", "active_units", "kl_per_dim",
@@ -89,6 +91,25 @@ def check_training_flags(flags):
         raise UsageError(f"training flag {', '.join(clashes)} after --: the sweep sets it for each run "
                          "(use --betas, --seeds, --epochs, --sweep-dir)")
 
+
+def check_training_flags_unchanged(sweep_dir, training_flags, record=True):
+    """Refuse a sweep folder whose runs were trained with other pass-through training flags (their results
+    would be collected as if trained with these); the first use records the flags (unless not record)."""
+    path = os.path.join(sweep_dir, FLAGS_FILE)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            recorded = json.load(handle)
+    except FileNotFoundError:
+        recorded = None
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{path}: unreadable ({error}); choose another --sweep-dir") from None
+    if recorded is None and record:
+        os.makedirs(sweep_dir, exist_ok=True)
+        data_processing.atomic_write_text(path, json.dumps(training_flags) + "\n")
+    elif recorded is not None and recorded != training_flags:
+        shown = lambda flags: shlex.join(flags) or "none"  # noqa: E731
+        raise UsageError(f"{sweep_dir} holds runs trained with the training flags {shown(recorded)}, not "
+                         f"{shown(training_flags)}; pass those, or choose another --sweep-dir")
 
 def latest_checkpoint(folder):
     """The identity of the run's newest committed checkpoint (beta_vae_scoring.checkpoint_identity: what an

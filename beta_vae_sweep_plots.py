@@ -151,7 +151,7 @@ def plot_alignment(reports, high, collapse, seeds, path):
         values = [(report.get("alignment") or {}).get(key) for report in reports]
         model_points(axis, betas, values, colour, label, seeds)
     beta_axis(axis, betas, high, collapse)
-    axis.set_ylabel("alignment (mean over latent dims)")
+    axis.set_ylabel("alignment: |cosine| (mean over active units)")
     axis.legend(fontsize=8)
     return saved(figure, path)
 

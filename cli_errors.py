@@ -4,6 +4,7 @@ Plain Python (no numpy, no TensorFlow), so that any script, data_processing.py's
 flags with it before paying for a slow import.
 """
 import argparse
+import os
 import sys
 
 # np.random.seed (called by tf.keras.utils.set_random_seed) accepts exactly this range; the split and the
@@ -63,3 +64,6 @@ def run_cli(body):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): nothing more to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # as a process ended by SIGPIPE

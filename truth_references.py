@@ -69,8 +69,9 @@ def reference_notes(beta, reference, model_advantage, true_advantage=None):
     if any(a["mean"] > SIGNIFICANCE * a["stderr"] for a in evidence):
         keys["non_gaussian"] = True
         notes.append(f"the data are measurably non-Gaussian, so a non-linear model can beat the {LINEAR_LABEL}: "
-                     f"this model's -log p(x) is {model_advantage['mean']:.4f} +- {model_advantage['stderr']:.4f} "
-                     "nats below the full-covariance Gaussian's"
+                     f"this model's -log p(x) is {abs(model_advantage['mean']):.4f} +- "
+                     f"{model_advantage['stderr']:.4f} nats {'below' if model_advantage['mean'] > 0 else 'above'} "
+                     "the full-covariance Gaussian's"
                      + ("" if true_advantage is None else f", the truth's {true_advantage['mean']:.4f}"))
     return {**keys, "notes": notes}
 

@@ -161,4 +161,5 @@ def test_tiny_sweep_writes_the_table_and_plots(trained, tmp_path):
     for row in rows:
         assert float(row["rate"]) >= 0 and np.isfinite(float(row["distortion"]))
         assert float(row["optimum_objective"]) <= float(row["beta"]) * float(row["rate"]) + float(row["distortion"])
-    assert sorted(os.listdir(tmp_path / "plots")) == ["active_units.png", "kl_per_dim.png", "rate_distortion.png"]
+    assert sorted(os.listdir(tmp_path / "plots")) == ["active_units.png", "alignment.png", "kl_per_dim.png",
+                                                      "rate_distortion.png"]

@@ -203,7 +203,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_no_epoch(tmp_path):
         command = training(tmp_path / "data.npy", run.path, *flags, *(["--resume"] if run.is_run() else []))
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
         if kill % 3 == 2:  # during training: some epochs after the compiled first one
-            next((line for line in process.stdout if line.startswith("epoch")), None)
+            next((line for line in process.stdout if EPOCH_LINE.match(line)), None)
             time.sleep(rng.uniform(0.0, 0.3))
         else:  # anywhere in start-up: holding the lock, before or around the first save
             time.sleep(rng.uniform(0.0, 2.5))

@@ -13,8 +13,8 @@ import beta_vae_sweep
 import beta_vae_sweep_engines
 from beta_vae_run import UsageError
 from beta_vae_sweep_engines import COMMAND_MARK, training_progress
-from beta_vae_sweep_plan import (Run, beta_name, check_training_flags, needs, parse_betas, parse_seeds,
-                                 plan_runs)
+from beta_vae_sweep_plan import (Run, beta_name, check_training_flags, check_training_flags_unchanged, needs,
+                                 parse_betas, parse_seeds, plan_runs)
 from beta_vae_sweep_plots import beta_ticks, over_seeds, plain_number, plot_sweep
 from conftest import factor_data_array, run_script
 
@@ -55,6 +55,16 @@ def test_training_flags_the_sweep_sets_itself_are_refused(flags):
 
 def test_other_training_flags_pass():
     check_training_flags(["--data", "x.npy", "--hidden-units", "8", "--latent-dim", "3"])
+
+
+def test_a_sweep_folder_keeps_the_training_flags_of_its_runs(tmp_path):
+    check_training_flags_unchanged(str(tmp_path / "listed"), ["--hidden-units", "8"], record=False)
+    assert not os.path.exists(tmp_path / "listed")  # --list records nothing
+    check_training_flags_unchanged(str(tmp_path / "sweep"), ["--hidden-units", "8"])
+    check_training_flags_unchanged(str(tmp_path / "sweep"), ["--hidden-units", "8"])
+    for other in ([], ["--hidden-units", "16"], ["--hidden-units", "8", "--data", "x.npy"]):
+        with pytest.raises(UsageError, match="trained with the training flags --hidden-units 8"):
+            check_training_flags_unchanged(str(tmp_path / "sweep"), other)
 
 
 def fake_run(folder, checkpoint, evaluated=None, iwae_samples=10):
@@ -173,7 +183,7 @@ def test_list_only_then_collect_and_a_rerun_that_starts_nothing(tmp_path, monkey
         [["0", "beta", "0", "seed", "0"], ["1", "beta", "2", "seed", "0"]]
     only = run_script("beta_vae_sweep.py", "--only", "1", *flags)
     assert only.returncode == 0, only.stderr
-    assert sorted(os.listdir(tmp_path / "sweep")) == ["beta_2_seed_0"]
+    assert sorted(os.listdir(tmp_path / "sweep")) == ["beta_2_seed_0", "training_flags.json"]
     assert {"train.log", "evaluate.log", "evaluation.json"} <= set(os.listdir(tmp_path / "sweep" / "beta_2_seed_0"))
     listing = run_script("beta_vae_sweep.py", "--list", *flags, timeout=60).stdout.splitlines()
     assert "to train" in listing[0] and "done" in listing[1]
@@ -181,7 +191,7 @@ def test_list_only_then_collect_and_a_rerun_that_starts_nothing(tmp_path, monkey
     rows = read_table(tmp_path / "sweep" / "sweep.csv")
     assert [(float(row["beta"]), int(row["seed"])) for row in rows] == [(0.0, 0), (2.0, 0)]
     assert rows[0]["optimum_objective"] == "" and float(rows[1]["optimum_objective"]) > 0
-    assert len(os.listdir(tmp_path / "sweep" / "plots")) == 3
+    assert len(os.listdir(tmp_path / "sweep" / "plots")) == 4  # with alignment.png
 
     def no_work(*_):
         raise AssertionError("a re-run with nothing new started a worker")
@@ -189,6 +199,8 @@ def test_list_only_then_collect_and_a_rerun_that_starts_nothing(tmp_path, monkey
     monkeypatch.setattr(beta_vae_sweep_engines, "run_local", no_work)
     assert beta_vae_sweep.main(flags) == 0
     assert read_table(tmp_path / "sweep" / "sweep.csv") == rows
+    other = run_script("beta_vae_sweep.py", *flags, "--latent-dim", "1", timeout=60)  # other training flags
+    assert other.returncode == 2 and "trained with the training flags" in other.stderr, other.stderr
 
 
 @pytest.mark.slow
