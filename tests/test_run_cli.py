@@ -86,6 +86,10 @@ CASES = {
                                     "which this run reads"),
     "output is the rows given": (AFTER, ["--mode", "recon", "--checkpoint-dir", "RUN", "--data", "TMP/rows.csv",
                                          "--output", "TMP/rows.csv"], "rows", "which this run reads"),
+    "output is another run's file": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN", "--num-samples", 5,
+                                     "--output", "TMP/copy/history.csv"], "copy", "another run's own history.csv"),
+    "output exists": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN", "--num-samples", 5, "--output",
+                              "TMP/rows.csv"], "rows", "exists; pass --overwrite"),
     "output beyond the disk": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN", "--num-samples", 10 ** 14,
                                        "--output", "TMP/huge.npy"], None, "GB are free"),
     "data overflow float32": (TRAIN, ["--data", "TMP/big.csv", "--checkpoint-dir", "TMP/new"], "overflow",
@@ -123,6 +127,8 @@ def test_bad_input_is_one_line_with_status_2_and_the_good_run_survives(good, cas
         np.savetxt(tmp_path / "rows.csv", factor_data_array(20), delimiter=",")
     elif setup == "overflow":
         (tmp_path / "big.csv").write_text("1,2,3,4\n" * 20 + "1,2,1e39,4\n")
+    elif setup == "copy":
+        shutil.copytree(run, tmp_path / "copy")
     elif setup == "utf16":
         (tmp_path / "wide.csv").write_bytes("1,2,3,4\n5,6,7,8\n".encode("utf-16"))
     elif setup not in (None, "lock"):
@@ -183,6 +189,16 @@ def test_a_failing_overwrite_leaves_the_old_run_loadable(good, tmp_path, capsys)
     status, _, stderr = call(AFTER, ["--mode", "prior", "--checkpoint-dir", run, "--num-samples", 20,
                                      "--output", tmp_path / "s.npy"], capsys)
     assert status == 0, stderr
+
+
+def test_an_existing_output_is_replaced_with_overwrite_and_the_runs_own_outputs_always(good, tmp_path, capsys):
+    shutil.copytree(good[0] / "run", tmp_path / "run")  # the shared run stays untouched for the other tests
+    (tmp_path / "old.npy").write_text("an earlier file")
+    prior = ["--mode", "prior", "--checkpoint-dir", tmp_path / "run", "--num-samples", 7]
+    assert call(AFTER, [*prior, "--output", tmp_path / "old.npy", "--overwrite"], capsys)[0] == 0
+    assert np.load(tmp_path / "old.npy").shape == (7, 4)
+    for _ in range(2):  # the default output inside the run: replaced without --overwrite
+        assert call(AFTER, prior, capsys)[0] == 0
 
 
 KILLS = 20
