@@ -60,8 +60,8 @@ def compare_line(moments, reference, label):
     """One line comparing the output's mean and covariance (moments) with the reference data's."""
     from beta_vae_evaluation import moment_errors_of
     errors = moment_errors_of(*moments, *data_processing.moments(reference))
-    return (f"vs {label} ({len(reference)} rows): mean error {errors['mean_error']:.4g} (L2), covariance error "
-            f"{100 * errors['cov_error']:.2f}% (Frobenius, relative), Frechet distance {errors['frechet']:.4g}")
+    return (f"vs {label} ({len(reference)}): mean error {errors['mean_error']:.4g} (L2, data units), covariance "
+            f"error {100 * errors['cov_error']:.2f}%, Frechet {errors['frechet']:.4g} (squared data units)")
 
 
 def write_output(path, chunks, rows, columns):
