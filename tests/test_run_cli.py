@@ -16,6 +16,7 @@ import pytest
 import beta_vae_after_training
 import beta_vae_main
 import beta_vae_sweep
+from beta_vae_console import EPOCH_LINE
 from beta_vae_run import RunFolder
 from conftest import REPO, committed_run, factor_data_array
 from run_lock import RunLock
