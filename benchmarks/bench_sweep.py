@@ -17,7 +17,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from beta_vae_run import read_history  # noqa: E402  (needs the path above)
+from beta_vae_run import RunFolder  # noqa: E402  (needs the path above)
 
 
 def timed_sweep(flags):
@@ -42,7 +42,7 @@ def main():
                  "--sweep-dir", folder]
         seconds = timed_sweep(flags)
         runs = [os.path.join(folder, name) for name in os.listdir(folder) if name.startswith("beta_")]
-        epoch_seconds = sum(row["seconds"] for run in runs for row in read_history(run))
+        epoch_seconds = sum(row["seconds"] for run in runs for row in RunFolder(run).read_history())
         print(f"sweep runs={len(runs)} epochs={args.epochs} wall_seconds={seconds:.1f} "
               f"epoch_seconds={epoch_seconds:.1f} ratio={seconds / epoch_seconds:.3f} target_ratio=1.2", flush=True)
         print(f"sweep_collect_again wall_seconds={timed_sweep(flags):.1f}", flush=True)
