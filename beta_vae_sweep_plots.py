@@ -52,7 +52,8 @@ def beta_ticks(low, high):
 
 def beta_axis(axis, betas, high, collapse):
     """A log beta axis up to `high` with plain labels; symmetric-log with a linear stretch near 0 when the
-    sweep has beta 0, so that it is shown too. The region where total collapse is optimal is shaded."""
+    sweep has beta 0, so that it is shown too. The region where total collapse is optimal is shaded, and so
+    is beta < 1, where the objective has no finite optimum (the optimum's curve sits at the scale floor)."""
     positive = [beta for beta in betas if beta > 0] or [high / 10]
     low = min(positive) / 1.5
     ticks = beta_ticks(low, high)
@@ -66,6 +67,9 @@ def beta_axis(axis, betas, high, collapse):
     axis.xaxis.set_major_locator(FixedLocator(ticks))
     axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: plain_number(value)))
     axis.xaxis.set_minor_locator(NullLocator())
+    if low < 1:
+        axis.axvspan(low, 1.0, color="C1", alpha=0.07, lw=0,
+                     label="beta < 1: no finite optimum (curve at the e^-7 scale floor)")
     if collapse is not None and collapse < high:
         axis.axvspan(collapse, high, color="grey", alpha=0.12, lw=0,
                      label=f"total collapse optimal (beta >= {collapse:.3g})")
@@ -134,9 +138,10 @@ def plot_rate_distortion(reports, curve, seeds, path):
     suffix = f" (mean, bars: range over {seeds} seeds)" if seeds > 1 else ""
     axis.errorbar(mean_rates, mean_distortions, xerr=rate_spread, yerr=distortion_spread, fmt="o", color="C3",
                   capsize=3, zorder=3, label="trained models" + suffix)
-    for beta, rate, distortion in zip(keys, mean_rates, mean_distortions):
-        axis.annotate(f"beta {plain_number(beta)}", (rate, distortion), textcoords="offset points", xytext=(4, 4),
-                      fontsize=8)
+    for index, (beta, rate, distortion) in enumerate(zip(keys, mean_rates, mean_distortions)):
+        # Alternating above and below the point, so that the labels of neighbouring betas do not overlap.
+        axis.annotate(f"beta {plain_number(beta)}", (rate, distortion), textcoords="offset points",
+                      xytext=(5, 5 if index % 2 else -11), fontsize=8)
     axis.set_xlabel("rate: KL (nats/sample)")
     axis.set_ylabel("distortion: -E_q log p(x|z) (nats/sample)")
     axis.legend(fontsize=8)
