@@ -103,8 +103,9 @@ def score_and_plot(args, folder, rows):
         report = scoring.evaluate_run(folder, iwae_samples=args.iwae_samples, num_samples=args.num_samples,
                                       seed=args.seed, rows=rows, rows_label=f"rows of {args.data}",
                                       progress=progress)
+        path = scoring.save_report(folder, report)  # first: the numbers are kept even if printing fails
         print(scoring.format_report(report, args.checkpoint_dir))
-        print(f"wrote {scoring.save_report(folder, report)}")
+        print(f"wrote {path}")
     if args.mode == "plot" or args.plots:
         best = scoring.best_objective(report) if args.mode == "evaluate" else None
         paths = scoring.plot_run(folder, num_samples=args.num_samples, seed=args.seed, rows=rows, best=best,

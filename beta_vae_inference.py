@@ -1,7 +1,10 @@
 """What a trained beta-VAE is used for: prior samples, reconstructions and log-likelihood estimates.
 
-Each works in chunks of rows, each chunk one XLA-compiled call, so there is no Python loop per sample and
-memory stays bounded. Noise is stateless, keyed by (seed, position), so results repeat exactly.
+Each works in chunks of rows (at most SAMPLING_CHUNK), one compiled call per chunk, so there is no Python
+loop per sample; importance samples and quadrature nodes go in blocks within a chunk, so memory stays
+bounded (by max_evaluations decoder passes, or one chunk's rows when that is more). Noise is stateless,
+keyed by (seed, position), so results repeat exactly for the same function; the XLA-compiled functions and
+the plain-graph score_rows (evaluate's one pass) draw different random streams from the same keys.
 """
 import math
 

@@ -30,6 +30,7 @@ HISTORY_COLUMNS = ("epoch", "loss", "kl", "log_likelihood", "test_loss", "second
 KEEP_CHECKPOINTS = 3
 # What after-training writes inside a run: replaced with the run by --overwrite, never moved across.
 OUTPUTS = ("evaluation", "plots", "prior_samples", "recon")  # names without their extension
+SAMPLE_OUTPUTS = ("prior_samples", "recon")  # the default --output files, which a new output supersedes
 _CHECKPOINT = re.compile(r"ckpt-(\d+)\.index$")
 
 
@@ -242,7 +243,7 @@ class RunFolder:
                                                     and os.path.samefile(path, source)):
                 raise UsageError(f"{path}: is {source}, which this run reads; writing there would destroy it; "
                                  "choose another --output")
-        if os.path.exists(real) and not replace and not (own and os.path.splitext(name)[0] in OUTPUTS):
+        if os.path.exists(real) and not replace and not (own and os.path.splitext(name)[0] in SAMPLE_OUTPUTS):
             raise UsageError(f"{path}: exists; pass --overwrite to replace it, or choose another --output")
 
     def holds(self, path):

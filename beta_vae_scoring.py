@@ -230,6 +230,16 @@ def _nats(value):
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def _number(value, fmt=".4g"):
+    """A value in the given format; n/a for a missing (null) one."""
+    return "n/a" if value is None else format(value, fmt)
+
+
+def _percent(value):
+    """A fraction as a percentage with two decimals; n/a for a missing one."""
+    return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
 def _numbers(values, fmt):
     return " ".join("n/a" if value is None else format(value, fmt) for value in values)
 
@@ -267,13 +277,16 @@ def format_report(report, checkpoint_dir):
         lines.append(f"  {LINEAR_LABEL}: KL per unit (descending) {_numbers(optimum['kl_per_dim'], '.4f')}; "
                      f"total {_nats(optimum['rate'])}; active units {optimum['active_units']}")
     if prior.get("frechet") is not None:
-        lines.append(f"  {report['num_samples']} prior samples vs test rows: mean error {prior['mean_error']:.4g} "
-                     f"(L2, data units), covariance error {100 * prior['cov_error']:.2f}% (relative Frobenius), "
-                     f"Frechet distance {prior['frechet']:.4g} (squared data units)")
+        lines.append(f"  {report['num_samples']} prior samples vs test rows: mean error "
+                     f"{_number(prior['mean_error'])} (L2, data units), covariance error "
+                     f"{_percent(prior['cov_error'])} (relative Frobenius), Frechet distance "
+                     f"{_number(prior['frechet'])} (squared data units)")
     if "truth" in prior:
-        lines.append(f"  prior samples vs truth: mean error {prior['truth']['mean_error']:.4g}, covariance error "
-                     f"{100 * prior['truth']['cov_error']:.2f}%, Frechet distance {prior['truth']['frechet']:.4g}")
-    lines.append(f"  reconstruction at z = E_q[z]: MSE per data dim {recon['mse']:.4g} (squared data units); "
+        truth_errors = prior["truth"]
+        lines.append(f"  prior samples vs truth: mean error {_number(truth_errors['mean_error'])}, covariance "
+                     f"error {_percent(truth_errors['cov_error'])}, Frechet distance "
+                     f"{_number(truth_errors['frechet'])}")
+    lines.append(f"  reconstruction at z = E_q[z]: MSE per data dim {_number(recon['mse'])} (squared data units); "
                  f"explained variance x1..x{len(recon['explained_variance'])}: "
                  f"{_numbers(recon['explained_variance'], '.3f')}")
     alignment = report["alignment"]

@@ -103,8 +103,8 @@ def optimum_curve(folder, betas, latent_dim, cache_path):
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no usable cache: compute the curve
     train, test = load_run_data(config)
-    train_moments = (train.mean(axis=0), np.cov(train, rowvar=False, bias=True))
-    test_moments = (test.mean(axis=0), np.cov(test, rowvar=False, bias=True))
+    train_moments = (train.mean(axis=0), np.atleast_2d(np.cov(train, rowvar=False, bias=True)))
+    test_moments = (test.mean(axis=0), np.atleast_2d(np.cov(test, rowvar=False, bias=True)))
     curve = [{"beta": float(beta), **held_out_linear_optimum(train_moments, test_moments, beta, latent_dim)}
              for beta in betas]
     data_processing.atomic_write_text(cache_path, json.dumps({"key": key, "curve": curve}) + "\n")
@@ -152,8 +152,9 @@ def main(argv=None):
 
     def run():
         check_flags(args, training_flags)
+        betas, seeds = parse_betas(args.betas), parse_seeds(args.seeds)
         check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags, record=not args.list)
-        runs = plan_runs(parse_betas(args.betas), parse_seeds(args.seeds), os.path.abspath(args.sweep_dir))
+        runs = plan_runs(betas, seeds, os.path.abspath(args.sweep_dir))
         if args.list:
             print("\n".join(describe(run, needs(run, args.epochs, args.iwae_samples)) for run in runs))
             return 0
@@ -167,7 +168,7 @@ def main(argv=None):
               f"{sum(t['train_argv'] is not None for t in tasks)} of them to train", flush=True)
         failed = run_tasks(tasks, args) if tasks else []
         if args.only is None and len(failed) < len(runs):
-            collect_and_plot(runs, args.sweep_dir, len(parse_seeds(args.seeds)))
+            collect_and_plot(runs, args.sweep_dir, len(seeds))
         if failed:
             indexes = ", ".join(str(run.index) for run in failed)
             raise UsageError(f"{len(failed)} of {len(tasks)} runs failed (index {indexes}); the FAILED lines above "

@@ -133,15 +133,23 @@ def read_evaluation(folder):
 
 
 def needs(run, epochs, iwae_samples):
-    """What the run still needs: ('train', 'evaluate'), ('evaluate',) or () when its evaluation.json scored
-    its newest checkpoint at --epochs with the same --iwae-samples (a re-run then starts nothing)."""
+    """What the run still needs: ('train', 'evaluate'), ('evaluate',) or () when its evaluation.json is the
+    sweep's own (held-out rows, the run's seed, the same --iwae-samples) and scored its newest checkpoint at
+    --epochs (a re-run then starts nothing)."""
     latest = latest_checkpoint(run.folder)
     if checkpoint_epoch(latest) < epochs:
         return ("train", "evaluate")
     report = read_evaluation(run.folder)
-    if report and report.get("checkpoint") == latest and report.get("iwae_samples") == iwae_samples:
+    if is_current(report, run, latest) and report.get("iwae_samples") == iwae_samples:
         return ()
     return ("evaluate",)
+
+
+def is_current(report, run, latest):
+    """Whether an evaluation report is the sweep's evaluation of the run's checkpoint `latest`: not one a
+    user made by hand on other rows or with another seed, nor one of an older checkpoint."""
+    return (report is not None and report.get("checkpoint") == latest
+            and report.get("rows") == "held-out test rows" and report.get("seed") == run.seed)
 
 
 def training_argv(run, epochs, training_flags):
@@ -163,11 +171,13 @@ def sweep_row(report, run):
     optimum's, and the alignment scores when the report has them ('' where a value does not exist)."""
     optimum = report["reference"].get("linear_beta_optimum") or {}
     alignment = report.get("alignment") or {}
-    rate = report["kl"]
+    rate, objective = report["kl"], report["test_beta_objective"]
+    kl_per_dim = report["kl_per_dim"]
     row = {"beta": report["beta"], "seed": run.seed, "rate": rate,
-           "distortion": report["test_beta_objective"] - report["beta"] * rate,
+           "distortion": None if rate is None or objective is None else objective - report["beta"] * rate,
            "test_nll_iwae": report["test_nll_iwae"], "active_units": report["active_units"],
-           "kl_per_dim": ";".join(f"{value:.5f}" for value in sorted(report["kl_per_dim"], reverse=True)),
+           "kl_per_dim": "" if None in kl_per_dim else ";".join(f"{value:.5f}"
+                                                                for value in sorted(kl_per_dim, reverse=True)),
            "optimum_objective": optimum.get("objective"), "optimum_rate": optimum.get("rate"),
            "optimum_distortion": optimum.get("distortion"), "optimum_active_units": optimum.get("active_units"),
            "alignment_mean_to_optimum": alignment.get("mean_to_optimum"),
@@ -176,8 +186,10 @@ def sweep_row(report, run):
 
 
 def collect(runs):
-    """(run, report) of every run that has an evaluation, in plan order."""
-    return [(run, report) for run in runs if (report := read_evaluation(run.folder)) is not None]
+    """(run, report) of every run whose evaluation is current (is_current), in plan order: a stale one, left
+    by a training or evaluation that failed since, is never collected."""
+    return [(run, report) for run in runs
+            if is_current(report := read_evaluation(run.folder), run, latest_checkpoint(run.folder))]
 
 
 def write_table(path, rows):
@@ -196,7 +208,7 @@ def format_table(rows):
     for row in rows:
         optimum = (f"{row['optimum_rate']:13.4f} {row['optimum_distortion']:10.4f} {row['optimum_active_units']:5d}"
                    if row["optimum_rate"] != "" else f"{'(none)':>13}")
-        nll = f"{row['test_nll_iwae']:9.4f}" if row["test_nll_iwae"] != "" else f"{'-':>9}"
-        lines.append(f"{row['beta']:7g} {row['seed']:4d} {row['rate']:8.4f} {row['distortion']:10.4f} {nll} "
-                     f"{row['active_units']:5d}   {optimum}")
+        cell = lambda name, width: f"{'-':>{width}}" if row[name] == "" else f"{row[name]:{width}.4f}"  # noqa: E731
+        lines.append(f"{row['beta']:7g} {row['seed']:4d} {cell('rate', 8)} {cell('distortion', 10)} "
+                     f"{cell('test_nll_iwae', 9)} {row['active_units']:5d}   {optimum}")
     return "\n".join(lines)

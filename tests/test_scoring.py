@@ -117,13 +117,18 @@ def test_report_lines_stay_under_100_characters_for_wide_data():
     text = scoring.format_report(report, "/a/rather/long/folder/name/for/a/run/" * 2)
     assert all(len(line) < 100 for line in text.splitlines())
     assert "z2 0.1500, z1 0.1000, z3 0.0500" in text and text.count("0.123") == 40
+    # A diverged model's numbers are null in the report (strict JSON): each is printed as n/a.
+    nulls = {"mean_error": None, "cov_error": None, "frechet": 0.3}
+    report.update(recon={"mse": None, "explained_variance": [None] * 3}, prior_samples={**nulls, "truth": nulls})
+    text = scoring.format_report(report, "run")
+    assert "MSE per data dim n/a" in text and "mean error n/a" in text and "covariance error n/a" in text
 
 
 def test_score_rows_matches_the_exact_likelihood_and_the_separate_estimators():
     model, mean, covariance = linear_gaussian_model()
     x = np.random.default_rng(4).multivariate_normal(mean, covariance, size=200).astype(np.float32)
     exact = -evaluation.gaussian_nll(x, mean, covariance)
-    scores = score_rows(model, x, 500, seed=0, nodes_per_dim=8, max_evaluations=508 * 64)  # 4 chunks
+    scores = score_rows(model, x, 500, seed=0, nodes_per_dim=8, max_evaluations=508 * 64)  # blocks of 162 draws
     assert np.mean(scores["quadrature"]) == pytest.approx(exact, abs=1e-3)
     assert np.mean(scores["iwae"]) == pytest.approx(exact, abs=0.01)
     np.testing.assert_allclose(scores["quadrature"], quadrature_log_likelihood(model, x, nodes_per_dim=8), rtol=1e-5)

@@ -76,7 +76,8 @@ def fake_run(folder, checkpoint, evaluated=None, iwae_samples=10):
         identity = {"file": evaluated, "epoch": int(evaluated.split("-")[1]),
                     "index_sha256": hashlib.sha256(f"tensors of {evaluated}".encode()).hexdigest()}
         with open(os.path.join(folder, "evaluation.json"), "w", encoding="utf-8") as handle:
-            json.dump({"checkpoint": identity, "iwae_samples": iwae_samples}, handle)
+            json.dump({"checkpoint": identity, "iwae_samples": iwae_samples, "rows": "held-out test rows",
+                       "seed": 0}, handle)
     return Run(0, 1.0, 0, str(folder))
 
 
@@ -87,6 +88,9 @@ def test_a_run_is_reused_only_when_its_evaluation_scored_its_newest_checkpoint(t
     assert needs(fake_run(tmp_path / "c", "ckpt-3", evaluated="ckpt-2"), 3, 10) == ("evaluate",)
     assert needs(fake_run(tmp_path / "d", "ckpt-3", evaluated="ckpt-3", iwae_samples=50), 3, 10) == ("evaluate",)
     assert needs(fake_run(tmp_path / "e", "ckpt-3", evaluated="ckpt-3"), 3, 10) == ()
+    other_rows = json.loads((tmp_path / "e" / "evaluation.json").read_text()) | {"rows": "rows of x.npy"}
+    (tmp_path / "e" / "evaluation.json").write_text(json.dumps(other_rows))  # made by hand on other rows
+    assert needs(Run(0, 1.0, 0, str(tmp_path / "e")), 3, 10) == ("evaluate",)
     (tmp_path / "e" / "ckpt-3.index").write_text("other tensors, saved again under the same name")
     assert needs(Run(0, 1.0, 0, str(tmp_path / "e")), 3, 10) == ("evaluate",)
 
