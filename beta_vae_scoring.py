@@ -225,6 +225,15 @@ def save_report(folder, report):
     return path
 
 
+def load_report(folder):
+    """The report that save_report wrote into the RunFolder, or None when it is missing or unreadable."""
+    try:
+        with open(folder.file(REPORT_FILE), encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
 def _nats(value):
     """Nats per sample: four decimals; n/a for a missing value."""
     return "n/a" if value is None else f"{value:.4f}"

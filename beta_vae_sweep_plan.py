@@ -11,9 +11,9 @@ import numpy as np
 
 import data_processing
 from beta_vae_run import RunFolder, UsageError
+from beta_vae_scoring import checkpoint_identity, load_report  # numpy only at import: no TensorFlow
 from cli_errors import SEED_MAX
 
-EVALUATION_FILE = "evaluation.json"
 TRAIN_LOG, EVALUATE_LOG = "train.log", "evaluate.log"
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
 # Training flags the sweep sets for each run; given after `--` they would silently fight it.
@@ -114,22 +114,12 @@ def check_training_flags_unchanged(sweep_dir, training_flags, record=True):
 def latest_checkpoint(folder):
     """The identity of the run's newest committed checkpoint (beta_vae_scoring.checkpoint_identity: what an
     evaluation.json records as "checkpoint"), without loading TensorFlow; None when there is none."""
-    from beta_vae_scoring import checkpoint_identity
     return checkpoint_identity(RunFolder(folder))
 
 
 def checkpoint_epoch(identity):
     """The epoch of a checkpoint identity; 0 for None."""
     return identity["epoch"] if identity else 0
-
-
-def read_evaluation(folder):
-    """The run's evaluation.json as a dict, or None when it is missing or unreadable."""
-    try:
-        with open(os.path.join(folder, EVALUATION_FILE), encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return None
 
 
 def needs(run, epochs, iwae_samples):
@@ -139,7 +129,7 @@ def needs(run, epochs, iwae_samples):
     latest = latest_checkpoint(run.folder)
     if checkpoint_epoch(latest) < epochs:
         return ("train", "evaluate")
-    report = read_evaluation(run.folder)
+    report = load_report(RunFolder(run.folder))
     if is_current(report, run, latest) and report.get("iwae_samples") == iwae_samples:
         return ()
     return ("evaluate",)
@@ -189,7 +179,7 @@ def collect(runs):
     """(run, report) of every run whose evaluation is current (is_current), in plan order: a stale one, left
     by a training or evaluation that failed since, is never collected."""
     return [(run, report) for run in runs
-            if is_current(report := read_evaluation(run.folder), run, latest_checkpoint(run.folder))]
+            if is_current(report := load_report(RunFolder(run.folder)), run, latest_checkpoint(run.folder))]
 
 
 def write_table(path, rows):

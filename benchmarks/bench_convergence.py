@@ -9,13 +9,16 @@ gap_to_linear_optimum <= 0.005 with the optimum's active units; non-linear data,
 Each run takes about 90 s of training and 30 s of evaluation on an idle 2-core machine.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from beta_vae_run import RunFolder  # noqa: E402  (needs the path above)
+from beta_vae_scoring import load_report  # noqa: E402
 # Correlation spectra of the fresh linear data: none is the shipped (7, 1.6).
 SPECTRA = ("6.9,2.2", "5.5,3.0", "8.0,1.2")
 
@@ -63,8 +66,7 @@ def main():
                 run("beta_vae_main.py", "--data", data, "--beta", str(beta), "--seed", str(seed), "--epochs",
                     str(args.epochs), "--checkpoint-dir", folder, "--overwrite", *args.train_flags.split())
                 run("beta_vae_after_training.py", "--mode", "evaluate", "--checkpoint-dir", folder)
-                with open(os.path.join(folder, "evaluation.json"), encoding="utf-8") as handle:
-                    found, met = gaps(family, beta, json.load(handle))
+                found, met = gaps(family, beta, load_report(RunFolder(folder)))
                 print(f"{family} seed={seed} {' '.join(spectrum[1:])} beta={beta:g} "
                       + " ".join(f"{name}={value:.4f}" if isinstance(value, float) else f"{name}={value}"
                                  for name, value in found.items())
