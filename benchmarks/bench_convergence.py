@@ -17,8 +17,8 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from beta_vae_run import RunFolder  # noqa: E402  (needs the path above)
-from beta_vae_scoring import load_report  # noqa: E402
+from betavae.run.folder import RunFolder  # noqa: E402  (needs the path above)
+from betavae.scoring.evaluate import load_report  # noqa: E402
 # Correlation spectra of the fresh linear data: none is the shipped (7, 1.6).
 SPECTRA = ("6.9,2.2", "5.5,3.0", "8.0,1.2")
 

@@ -17,7 +17,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from beta_vae_run import RunFolder, import_tensorflow  # noqa: E402  (needs the path above)
+from betavae.run.folder import RunFolder, import_tensorflow  # noqa: E402  (needs the path above)
 from matmul_limits import best_seconds, decoder_shapes, encoder_shapes, forward_limit, import_seconds  # noqa: E402
 
 SAMPLES = 1_000_000
@@ -37,7 +37,7 @@ def main():
         checkpoint_dir = os.path.join(folder, "run")
         run("beta_vae_main.py", "--epochs", "1", "--checkpoint-dir", checkpoint_dir)
         import_tensorflow()
-        from beta_vae_inference import SAMPLING_CHUNK, reconstruct, sample_prior
+        from betavae.model.inference import SAMPLING_CHUNK, reconstruct, sample_prior
         model, _ = RunFolder(checkpoint_dir).restore_model()
         rows = np.load(os.path.join(REPO, "data", "gaussian_10d.npy"))
         rows = np.tile(rows, (SAMPLES // len(rows), 1))

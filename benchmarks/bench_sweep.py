@@ -17,7 +17,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from beta_vae_run import RunFolder  # noqa: E402  (needs the path above)
+from betavae.run.folder import RunFolder  # noqa: E402  (needs the path above)
 
 
 def timed_sweep(flags):

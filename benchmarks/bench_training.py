@@ -19,8 +19,8 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-import data_processing  # noqa: E402  (needs the path above)
-from beta_vae_run import RunFolder, import_tensorflow  # noqa: E402
+from betavae.data import families, loading  # noqa: E402  (needs the path above)
+from betavae.run.folder import RunFolder, import_tensorflow  # noqa: E402
 from matmul_limits import HIDDEN, LATENT, import_seconds, training_limit  # noqa: E402
 
 BATCH, BETA = 1000, 4.0
@@ -29,16 +29,16 @@ BATCH, BETA = 1000, 4.0
 def trainer_throughput(train, compiled, epochs):
     """Samples/s of whole epochs through Trainer.run_epoch, after one warm-up (compile) epoch."""
     import tensorflow as tf
-    from beta_vae_models import BetaVAE, Trainer, make_optimizer
+    from betavae.model.vae import BetaVAE, Trainer, make_optimizer
     model = BetaVAE(train.shape[1], LATENT, HIDDEN, train.mean(axis=0), train.std(axis=0))
     trainer = Trainer(model, make_optimizer("adam", 1e-3), BETA, seed=0)
     steps = -(-len(train) // BATCH)
     rows = tf.constant(train)
-    trainer.run_epoch(rows, *data_processing.epoch_order(len(train), BATCH, 0, 0), first_step=0, compiled=compiled)
+    trainer.run_epoch(rows, *loading.epoch_order(len(train), BATCH, 0, 0), first_step=0, compiled=compiled)
     best = np.inf
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
-        indices, weights = data_processing.epoch_order(len(train), BATCH, 0, epoch)
+        indices, weights = loading.epoch_order(len(train), BATCH, 0, epoch)
         trainer.run_epoch(rows, indices, weights, first_step=epoch * steps, compiled=compiled)
         best = min(best, time.perf_counter() - started)
     return len(train) / best
@@ -70,7 +70,7 @@ def main():
     parser.add_argument("--full", action="store_true", help="also time the 200-epoch CLI and 1M-row memory")
     args = parser.parse_args()
     import_tensorflow()
-    data = data_processing.load_data(os.path.join(REPO, "data", "gaussian_10d.npy")).astype(np.float32)
+    data = loading.load_data(os.path.join(REPO, "data", "gaussian_10d.npy")).astype(np.float32)
     limit = training_limit(data.shape[1], BATCH)
     compiled = trainer_throughput(data, compiled=True, epochs=args.epochs)
     per_step = trainer_throughput(data, compiled=False, epochs=max(2, args.epochs // 2))
@@ -84,7 +84,7 @@ def main():
         print(f"cli_train_200_epochs seconds={seconds:.1f} target_seconds=60 "
               + cli_breakdown(seconds, run_dir, limit), flush=True)
         big = os.path.join(folder, "million.npy")
-        data_processing.save_array(big, data_processing.generate(10, 2, 1_000_000, seed=1)[0])
+        loading.save_array(big, families.generate(10, 2, 1_000_000, seed=1)[0])
         seconds, peak_mb = timed_cli("beta_vae_main.py", "--data", big, "--epochs", "2", "--checkpoint-dir",
                                      os.path.join(folder, "million"))
         print(f"train_1m_rows epochs=2 seconds={seconds:.1f} peak_rss_mb={peak_mb:.0f} target_mb=2048", flush=True)

@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository on sys.path, a quiet TensorFlow, small datasets and a CLI runner."""
+"""Shared fixtures: a quiet TensorFlow, small datasets and a CLI runner."""
 import os
 import subprocess
 import sys
@@ -6,10 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+from betavae.run.folder import import_tensorflow
 
-from beta_vae_run import import_tensorflow  # noqa: E402  (needs the path above)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 import_tensorflow()
 
@@ -49,17 +48,17 @@ def factor_data_array(rows=600, seed=5):
 def run_config_for(folder, data_file, *flags):
     """The RunConfig that `beta_vae_main.py --data data_file --checkpoint-dir folder --hidden-units 8 *flags`
     builds (no training)."""
-    import beta_vae_main
-    args = beta_vae_main.build_parser().parse_args(["--data", str(data_file), "--checkpoint-dir", str(folder),
+    from betavae.commands import train as train_command
+    args = train_command.build_parser().parse_args(["--data", str(data_file), "--checkpoint-dir", str(folder),
                                                     "--hidden-units", "8", *map(str, flags)])
-    train, test = beta_vae_main.load_split(args.data, args.test_data, args.test_fraction, args.seed)
-    return beta_vae_main.new_config(args, train, test)
+    train, test = train_command.load_split(args.data, args.test_data, args.test_fraction, args.seed)
+    return train_command.new_config(args, train, test)
 
 
 def committed_run(folder, data_file, epochs=2):
     """A run of an untrained model committed after `epochs` epochs (made-up history), in-process and fast."""
     import tensorflow as tf
-    from beta_vae_run import HISTORY_COLUMNS, RunFolder, build_model
+    from betavae.run.folder import HISTORY_COLUMNS, RunFolder, build_model
     run, config = RunFolder(str(folder)), run_config_for(folder, data_file)
     checkpoint = tf.train.Checkpoint(model=build_model(config))
     with run.writing():

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import beta_vae_alignment as alignment
-import data_families
-import data_processing
-from beta_vae_models import BetaVAE
-from truth_references import advantage, latents_of_test_rows, reference_notes
+from betavae.scoring import alignment
+from betavae.data import families
+from betavae.commands import generate as generate_command
+from betavae.data import loading
+from betavae.model.vae import BetaVAE
+from betavae.scoring.truth import advantage, latents_of_test_rows, reference_notes
 
 
 def rotation(angle):
@@ -52,13 +53,13 @@ def test_decoder_directions_are_the_mean_jacobian_of_the_decoder_mean():
 
 def test_true_latents_belong_to_the_test_rows(tmp_path):
     output = tmp_path / "m.npy"
-    assert data_processing.main(["generate", "--family", "mixture", "--dim", "5", "--rows", "3000",
+    assert generate_command.main(["generate", "--family", "mixture", "--dim", "5", "--rows", "3000",
                                  "--output", str(output)]) == 0
     config = types.SimpleNamespace(data=str(output), test_data=None, train_rows=2700, test_rows=300,
                                    test_fraction=0.1, seed=4)  # the RunConfig fields latents_of_test_rows reads
-    test_rows = np.load(output)[data_processing.split_indices(3000, 0.1, 4)[1]]
-    truth = data_processing.load_truth(str(output))
-    residual = test_rows - data_families.decoder_mean(latents_of_test_rows(config), truth)
+    test_rows = np.load(output)[loading.split_indices(3000, 0.1, 4)[1]]
+    truth = loading.load_truth(str(output))
+    residual = test_rows - families.decoder_mean(latents_of_test_rows(config), truth)
     np.testing.assert_allclose(residual.var(axis=0), truth["psi"], rtol=0.3)  # wrong rows: far larger
 
 

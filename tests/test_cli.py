@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-import data_processing
-from beta_vae_evaluation import linear_beta_optimum
+from betavae.data import loading
+from betavae.scoring.references import linear_beta_optimum
 from conftest import REPO, factor_data_array, run_script
 
 
@@ -102,7 +102,7 @@ def test_short_run_on_shipped_data_lowers_the_loss_towards_the_optimum(tmp_path)
     assert result.returncode == 0, result.stderr
     rows = read_history(tmp_path / "run")
     losses, test_losses = [float(row["loss"]) for row in rows], [float(row["test_loss"]) for row in rows]
-    data = data_processing.load_data(os.path.join(REPO, "data", "gaussian_10d.npy"))
+    data = loading.load_data(os.path.join(REPO, "data", "gaussian_10d.npy"))
     best = linear_beta_optimum(data.mean(axis=0), np.cov(data, rowvar=False), 1.0, 2)["objective"]
     assert losses[-1] < losses[0] - 2 and test_losses[-1] < best + 0.3 < test_losses[0]
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import beta_vae_console as console
+from betavae.training import console
 from conftest import REPO, factor_data_array
-from run_config import SCHEMA_VERSION, RunConfig
+from betavae.config import SCHEMA_VERSION, RunConfig
 
 CONFIG = RunConfig(schema_version=SCHEMA_VERSION, data="data/gaussian_10d.npy", data_sha256="0" * 64, test_data=None,
                    test_data_sha256=None, test_fraction=0.1, beta=4.0, epochs=200, batch_size=1000, latent_dim=2,
@@ -80,7 +80,7 @@ def test_tensorboard_tags_pair_train_and_test():
 
 def test_header_is_printed_before_tensorflow_is_imported(tmp_path):
     np.save(tmp_path / "small.npy", factor_data_array())
-    probe = ("import sys, beta_vae_main as m\n"
+    probe = ("import sys\nfrom betavae.commands import train as m\n"
              "m.train = lambda *a: print('tensorflow imported:', 'tensorflow' in sys.modules) or 0\n"
              f"sys.exit(m.main(['--data', {str(tmp_path / 'small.npy')!r}, '--batch-size', '100', "
              f"'--checkpoint-dir', {str(tmp_path / 'run')!r}]))\n")
@@ -94,10 +94,10 @@ def test_header_is_printed_before_tensorflow_is_imported(tmp_path):
 def test_test_loss_uses_the_same_noise_every_epoch(tmp_path, monkeypatch, capsys):
     """With a learning rate too small to change any weight, every epoch's test loss must be the same.
     In-process, to share the test session's TensorFlow import; pytest keeps its own Ctrl-C handler."""
-    import beta_vae_main
+    from betavae.commands import train as train_command
     monkeypatch.setattr(signal, "signal", lambda *_: None)
     np.save(tmp_path / "small.npy", factor_data_array())
-    status = beta_vae_main.main(["--data", str(tmp_path / "small.npy"), "--epochs", "3", "--batch-size", "100",
+    status = train_command.main(["--data", str(tmp_path / "small.npy"), "--epochs", "3", "--batch-size", "100",
                                  "--hidden-units", "16", "--optimizer", "sgd", "--lr", "1e-30", "--checkpoint-dir",
                                  str(tmp_path / "run"), "--logdir", str(tmp_path / "tb")])
     result = capsys.readouterr()
@@ -118,10 +118,10 @@ def test_test_loss_uses_the_same_noise_every_epoch(tmp_path, monkeypatch, capsys
 
 
 def test_help_shows_each_default_once_and_never_none():
-    import beta_vae_after_training
-    import beta_vae_main
-    main_help = " ".join(beta_vae_main.build_parser().format_help().split())
-    after_help = " ".join(beta_vae_after_training.build_parser().format_help().split())
+    from betavae.commands import after_training as after_training_command
+    from betavae.commands import train as train_command
+    main_help = " ".join(train_command.build_parser().format_help().split())
+    after_help = " ".join(after_training_command.build_parser().format_help().split())
     for text in (main_help, after_help):
         assert "(default: None)" not in text and "(default: False)" not in text
     assert "held-out test rows (default" not in after_help and "--mode {prior,recon,evaluate,plot} what" in after_help

@@ -5,24 +5,24 @@ import json
 import numpy as np
 import pytest
 
-import data_families
-import data_processing
-from beta_vae_evaluation import gaussian_log_densities
+from betavae.data import families
+from betavae.commands import generate as generate_command
+from betavae.scoring.references import gaussian_log_densities
 
 
-@pytest.mark.parametrize("family", data_families.NONLINEAR_FAMILIES)
+@pytest.mark.parametrize("family", families.NONLINEAR_FAMILIES)
 def test_quadrature_agrees_with_a_finer_grid_and_with_monte_carlo(family):
-    data, latents, truth = data_families.sample_family(family, dim=6, factors=2, rows=500, seed=4)
+    data, latents, truth = families.sample_family(family, dim=6, factors=2, rows=500, seed=4)
     rows = data[np.r_[np.argmax(np.abs(latents).max(axis=1)), 0, 1]]  # the farthest row out, and two others
-    quadrature = data_families.log_density(rows, truth)
-    finer = data_families.log_density(rows, truth, spacing=data_families.grid_spacing(truth) / 3)
+    quadrature = families.log_density(rows, truth)
+    finer = families.log_density(rows, truth, spacing=families.grid_spacing(truth) / 3)
     np.testing.assert_allclose(quadrature, finer, atol=1e-4)
     # Independent estimate: p(x) = E_{z ~ prior}[p(x|z)] averaged over many prior draws.
     rng = np.random.default_rng(0)
     component = rng.choice(len(truth["prior_weights"]), size=400_000, p=truth["prior_weights"])
     z = (np.asarray(truth["prior_means"])[component]
          + np.asarray(truth["prior_scales"])[component, None] * rng.standard_normal((len(component), 2)))
-    means = data_families.decoder_mean(z, truth)
+    means = families.decoder_mean(z, truth)
     psi = np.asarray(truth["psi"])
     for row, exact in zip(rows, quadrature):
         log_terms = -0.5 * np.sum((row - means) ** 2 / psi + np.log(2 * np.pi * psi), axis=1)
@@ -33,15 +33,15 @@ def test_quadrature_agrees_with_a_finer_grid_and_with_monte_carlo(family):
 
 
 def test_quadrature_of_a_linear_family_equals_the_closed_form_gaussian():
-    data, truth = data_processing.generate(dim=6, factors=2, rows=200, seed=3, eigenvalues=[3.0, 1.5])
+    data, truth = families.generate(dim=6, factors=2, rows=200, seed=3, eigenvalues=[3.0, 1.5])
     exact = gaussian_log_densities(data, truth["mean"], truth["covariance"])
-    np.testing.assert_allclose(data_families.log_density(data, truth), exact, atol=1e-6)
+    np.testing.assert_allclose(families.log_density(data, truth), exact, atol=1e-6)
 
 
-@pytest.mark.parametrize("family", data_families.NONLINEAR_FAMILIES)
+@pytest.mark.parametrize("family", families.NONLINEAR_FAMILIES)
 def test_generated_rows_are_the_map_of_their_latents_plus_noise_and_match_the_exact_moments(family):
-    data, latents, truth = data_families.sample_family(family, dim=5, factors=2, rows=40_000, seed=8)
-    residual = data - data_families.decoder_mean(latents, truth)
+    data, latents, truth = families.sample_family(family, dim=5, factors=2, rows=40_000, seed=8)
+    residual = data - families.decoder_mean(latents, truth)
     np.testing.assert_allclose(residual.var(axis=0), truth["psi"], rtol=0.05)
     covariance = np.asarray(truth["covariance"])
     scale = np.sqrt(np.diag(covariance))
@@ -51,23 +51,23 @@ def test_generated_rows_are_the_map_of_their_latents_plus_noise_and_match_the_ex
 
 
 def test_jacobian_matches_finite_differences():
-    _, latents, truth = data_families.sample_family("sheet", dim=4, factors=2, rows=5, seed=1)
+    _, latents, truth = families.sample_family("sheet", dim=4, factors=2, rows=5, seed=1)
     step = 1e-6
-    numeric = np.stack([(data_families.decoder_mean(latents + step * e, truth)
-                         - data_families.decoder_mean(latents - step * e, truth)) / (2 * step)
+    numeric = np.stack([(families.decoder_mean(latents + step * e, truth)
+                         - families.decoder_mean(latents - step * e, truth)) / (2 * step)
                         for e in np.eye(2)], axis=-1)
-    np.testing.assert_allclose(data_families.decoder_jacobian(latents, truth), numeric, atol=1e-6)
+    np.testing.assert_allclose(families.decoder_jacobian(latents, truth), numeric, atol=1e-6)
 
 
 def test_generate_writes_data_truth_and_latents_and_reaches_the_asked_eigenvalues(tmp_path):
     output = tmp_path / "g.npy"
-    assert data_processing.main(["generate", "--rows", "2000", "--eigenvalues", "6.9,2.2", "--seed", "101",
+    assert generate_command.main(["generate", "--rows", "2000", "--eigenvalues", "6.9,2.2", "--seed", "101",
                                  "--output", str(output)]) == 0
     truth = json.loads((tmp_path / "g.truth.json").read_text())
-    assert truth["correlation_eigenvalues"][:2] == pytest.approx([6.9, 2.2], rel=data_families.EIGENVALUE_TOLERANCE)
+    assert truth["correlation_eigenvalues"][:2] == pytest.approx([6.9, 2.2], rel=families.EIGENVALUE_TOLERANCE)
     assert np.load(tmp_path / "g.latents.npy").shape == (2000, 2)
     sine = tmp_path / "s.csv"
-    assert data_processing.main(["generate", "--family", "sine", "--factors", "1", "--rows", "300",
+    assert generate_command.main(["generate", "--family", "sine", "--factors", "1", "--rows", "300",
                                  "--output", str(sine)]) == 0
     assert json.loads((tmp_path / "s.truth.json").read_text())["family"] == "sine"
     assert np.load(tmp_path / "s.latents.npy").shape == (300, 1)
@@ -88,7 +88,7 @@ def test_generate_writes_data_truth_and_latents_and_reaches_the_asked_eigenvalue
 ])
 def test_bad_generate_flags_give_one_error_line(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) if message in ("invalid choice", "invalid int", "unrecognized") else contextlib.nullcontext():
-        status = data_processing.main(["generate", "--rows", "100", "--output", str(tmp_path / "x.npy"), *flags])
+        status = generate_command.main(["generate", "--rows", "100", "--output", str(tmp_path / "x.npy"), *flags])
         assert status == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and error.startswith("error: ") and message in error
@@ -98,8 +98,8 @@ def test_bad_generate_flags_give_one_error_line(tmp_path, capsys, flags, message
 def test_generate_refuses_to_overwrite_without_the_flag(tmp_path, capsys):
     output = tmp_path / "d.npy"
     np.save(output, np.ones((3, 2)))
-    assert data_processing.main(["generate", "--rows", "100", "--output", str(output)]) == 2
+    assert generate_command.main(["generate", "--rows", "100", "--output", str(output)]) == 2
     assert "--overwrite" in capsys.readouterr().err and np.load(output).shape == (3, 2)
-    assert data_processing.main(["generate", "--rows", "100", "--output", str(output), "--overwrite"]) == 0
+    assert generate_command.main(["generate", "--rows", "100", "--output", str(output), "--overwrite"]) == 0
     assert np.load(output).shape == (100, 10)
 

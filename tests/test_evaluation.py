@@ -4,11 +4,11 @@ import pytest
 import tensorflow as tf
 from scipy import linalg, stats
 
-import beta_vae_evaluation as evaluation
-from beta_vae_inference import encode_with_kl, iwae_log_likelihood, quadrature_log_likelihood
-from beta_vae_layers import LOG_SCALE_MAX, LOG_SCALE_MIN
-from beta_vae_models import BetaVAE, gaussian_kl
-from data_families import generate
+from betavae.scoring import references as evaluation
+from betavae.model.inference import encode_with_kl, iwae_log_likelihood, quadrature_log_likelihood
+from betavae.model.layers import LOG_SCALE_MAX, LOG_SCALE_MIN
+from betavae.model.vae import BetaVAE, gaussian_kl
+from betavae.data.families import generate
 
 
 @pytest.fixture(scope="module")

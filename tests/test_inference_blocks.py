@@ -3,8 +3,8 @@ memory bounded by max_evaluations whatever the number of samples."""
 import numpy as np
 import tensorflow as tf
 
-from beta_vae_inference import iwae_log_likelihood, quadrature_log_likelihood
-from beta_vae_models import BetaVAE
+from betavae.model.inference import iwae_log_likelihood, quadrature_log_likelihood
+from betavae.model.vae import BetaVAE
 
 
 def small_model(latent_dim=2):

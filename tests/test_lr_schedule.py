@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import data_processing
-from beta_vae_models import BetaVAE, Trainer, make_optimizer, scheduled_learning_rate
+from betavae.data import loading
+from betavae.model.vae import BetaVAE, Trainer, make_optimizer, scheduled_learning_rate
 
 
 def test_cosine_schedule_decays_from_lr_towards_zero_and_constant_keeps_lr():
@@ -24,7 +24,7 @@ def test_a_new_rate_each_epoch_reuses_the_compiled_epoch_and_is_used():
     for epoch, rate in enumerate((1e-3, 0.0, 5e-4)):
         trainer.optimizer.learning_rate.assign(rate)
         before = [variable.numpy() for variable in model.trainable_variables]
-        trainer.run_epoch(rows, *data_processing.epoch_order(64, 32, 0, epoch), first_step=2 * epoch)
+        trainer.run_epoch(rows, *loading.epoch_order(64, 32, 0, epoch), first_step=2 * epoch)
         moved = max(np.abs(after.numpy() - start).max() for after, start in zip(model.trainable_variables, before))
         assert (moved > 0) == (rate > 0)
     assert trainer._compiled_epoch.experimental_get_tracing_count() == 1

@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from beta_vae_layers import LOG_SCALE_MAX, LOG_SCALE_MIN, soft_clamp
-import beta_vae_inference
-from beta_vae_inference import encode_with_kl, quadrature_log_likelihood, reconstruct, sample_prior
-from beta_vae_models import BetaVAE, Trainer, capacity_objective, linear_ramp, make_optimizer
+from betavae.model.layers import LOG_SCALE_MAX, LOG_SCALE_MIN, soft_clamp
+from betavae.model import inference
+from betavae.model.inference import encode_with_kl, quadrature_log_likelihood, reconstruct, sample_prior
+from betavae.model.vae import BetaVAE, Trainer, capacity_objective, linear_ramp, make_optimizer
 from conftest import factor_data_array
-from data_processing import epoch_order
+from betavae.data.loading import epoch_order
 
 
 def small_model(seed=0, data_dim=4):
@@ -91,10 +91,10 @@ def test_chunks_of_one_padded_size_give_the_unchunked_results_and_compile_once()
     model = small_model()
     x = np.random.default_rng(1).normal(50, 10, size=(7, 4)).astype(np.float32)
     whole = quadrature_log_likelihood(model, x, nodes_per_dim=4)
-    traces = beta_vae_inference._quadrature_chunk.experimental_get_tracing_count()
+    traces = inference._quadrature_chunk.experimental_get_tracing_count()
     chunked = quadrature_log_likelihood(model, x, nodes_per_dim=4, max_evaluations=42)  # 16 nodes: 6 + 6 + 4
     # The blocks of nodes run in one compiled loop: a new block size needs no new trace.
-    assert beta_vae_inference._quadrature_chunk.experimental_get_tracing_count() == traces
+    assert inference._quadrature_chunk.experimental_get_tracing_count() == traces
     np.testing.assert_allclose(chunked, whole, rtol=1e-6)
     means, kl = encode_with_kl(model, x)
     assert means.shape == kl.shape == (7, 2)

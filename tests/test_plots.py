@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from matplotlib import image
 
-import beta_vae_plots as plots
+from betavae.plots import run as plots
 
 
 def history(epochs):

@@ -13,13 +13,13 @@ import time
 import numpy as np
 import pytest
 
-import beta_vae_after_training
-import beta_vae_main
-import beta_vae_sweep
-from beta_vae_console import EPOCH_LINE
-from beta_vae_run import RunFolder
+from betavae.commands import after_training as after_training_command
+from betavae.commands import train as train_command
+from betavae.commands import sweep as sweep_command
+from betavae.training.console import EPOCH_LINE
+from betavae.run.folder import RunFolder
 from conftest import REPO, committed_run, factor_data_array
-from run_lock import RunLock
+from betavae.run.lock import RunLock
 
 
 def call(main, argv, capsys):
@@ -67,7 +67,7 @@ def truncate_every_checkpoint(path):
             handle.truncate(10)
 
 
-TRAIN, AFTER, SWEEP = beta_vae_main.main, beta_vae_after_training.main, beta_vae_sweep.main
+TRAIN, AFTER, SWEEP = train_command.main, after_training_command.main, sweep_command.main
 # (CLI, arguments with RUN/DATA/TMP placeholders, setup of the run folder used, fragment of the error line)
 CASES = {
     "unknown flag": (TRAIN, ["--bogus"], None, "unrecognized arguments: --bogus"),

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from beta_vae_run import HISTORY_COLUMNS, RunFolder, UsageError
+from betavae.run.folder import HISTORY_COLUMNS, RunFolder, UsageError
 from conftest import run_config_for
-from run_config import config_from_dict
-from run_lock import RunLock
+from betavae.config import config_from_dict
+from betavae.run.lock import RunLock
 
 
 def make_config(folder, data_file, **flags):

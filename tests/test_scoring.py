@@ -6,12 +6,12 @@ import signal
 import numpy as np
 import pytest
 
-import beta_vae_after_training
-import beta_vae_evaluation as evaluation
-import beta_vae_main
-import beta_vae_scoring as scoring
-from beta_vae_run import RunFolder
-from beta_vae_inference import encode_with_kl, quadrature_log_likelihood, score_rows
+from betavae.commands import after_training as after_training_command
+from betavae.scoring import references as evaluation
+from betavae.commands import train as train_command
+from betavae.scoring import evaluate as scoring
+from betavae.run.folder import RunFolder
+from betavae.model.inference import encode_with_kl, quadrature_log_likelihood, score_rows
 from conftest import REPO, factor_data_array
 from test_evaluation import linear_gaussian_model
 
@@ -21,7 +21,7 @@ def train_in_process(folder, data, *flags):
     np.save(folder / "data.npy", data)
     handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        status = beta_vae_main.main(["--data", str(folder / "data.npy"), "--epochs", "1", "--hidden-units", "8",
+        status = train_command.main(["--data", str(folder / "data.npy"), "--epochs", "1", "--hidden-units", "8",
                                      "--checkpoint-dir", str(folder / "run"), *flags])
     finally:
         for number, handler in handlers.items():
@@ -50,7 +50,7 @@ def strict_json(path):
 @pytest.mark.parametrize("name, reason", [("constant", "x2 constant"), ("ten rows", "9 training rows are too few")])
 def test_degenerate_runs_evaluate_to_strict_json_with_reasons(runs, capsys, name, reason):
     run = runs[name]
-    status = beta_vae_after_training.main(["--mode", "evaluate", "--checkpoint-dir", str(run),
+    status = after_training_command.main(["--mode", "evaluate", "--checkpoint-dir", str(run),
                                            "--iwae-samples", "5", "--num-samples", "200"])
     out = capsys.readouterr().out
     assert status == 0

@@ -9,13 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-import beta_vae_sweep
-import beta_vae_sweep_engines
-from beta_vae_run import UsageError
-from beta_vae_sweep_engines import COMMAND_MARK, training_progress
-from beta_vae_sweep_plan import (Run, beta_name, check_training_flags, check_training_flags_unchanged, needs,
+from betavae.commands import sweep as sweep_command
+from betavae.sweep import engines
+from betavae.run.folder import UsageError
+from betavae.sweep.engines import COMMAND_MARK, training_progress
+from betavae.sweep.plan import (Run, beta_name, check_training_flags, check_training_flags_unchanged, needs,
                                  parse_betas, parse_seeds, plan_runs)
-from beta_vae_sweep_plots import beta_ticks, over_seeds, plain_number, plot_sweep
+from betavae.plots.sweep import beta_ticks, over_seeds, plain_number, plot_sweep
 from conftest import factor_data_array, run_script
 
 TINY = ["--epochs", "2", "--iwae-samples", "10"]
@@ -148,7 +148,7 @@ def test_bad_sweep_flags_give_one_line_and_status_2(tmp_path):
 
 def test_help_documents_the_training_flags_after_the_separator(capsys):
     with pytest.raises(SystemExit):
-        beta_vae_sweep.main(["--help"])
+        sweep_command.main(["--help"])
     text = capsys.readouterr().out
     assert "Flags after `--` go to beta_vae_main.py" in text and "--only INDEX" in text
     assert "(default: None)" not in text
@@ -157,13 +157,13 @@ def test_help_documents_the_training_flags_after_the_separator(capsys):
 def test_the_ray_engine_names_its_install_command_when_ray_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail as if it were not installed
     with pytest.raises(UsageError, match=r"pip install -r requirements-ray.txt"):
-        beta_vae_sweep_engines.run_ray([], None, 1)
+        engines.run_ray([], None, 1)
 
 
 def test_failed_runs_are_named_and_their_logs_kept(tmp_path, capsys):
     flags = ["--betas", "1", "--seeds", "0,1", "--sweep-dir", str(tmp_path), *TINY, "--",
              "--data", str(tmp_path / "missing.npy")]
-    assert beta_vae_sweep.main(flags) == 2
+    assert sweep_command.main(flags) == 2
     out, err = capsys.readouterr()
     assert out.count("FAILED: beta_vae_main.py failed (exit 2)") == 2
     assert err.strip().splitlines() == ["error: 2 of 2 runs failed (index 0, 1); the FAILED lines above and their "
@@ -191,7 +191,7 @@ def test_list_only_then_collect_and_a_rerun_that_starts_nothing(tmp_path, monkey
     assert {"train.log", "evaluate.log", "evaluation.json"} <= set(os.listdir(tmp_path / "sweep" / "beta_2_seed_0"))
     listing = run_script("beta_vae_sweep.py", "--list", *flags, timeout=60).stdout.splitlines()
     assert "to train" in listing[0] and "done" in listing[1]
-    assert beta_vae_sweep.main(flags) == 0
+    assert sweep_command.main(flags) == 0
     rows = read_table(tmp_path / "sweep" / "sweep.csv")
     assert [(float(row["beta"]), int(row["seed"])) for row in rows] == [(0.0, 0), (2.0, 0)]
     assert rows[0]["optimum_objective"] == "" and float(rows[1]["optimum_objective"]) > 0
@@ -200,8 +200,8 @@ def test_list_only_then_collect_and_a_rerun_that_starts_nothing(tmp_path, monkey
     def no_work(*_):
         raise AssertionError("a re-run with nothing new started a worker")
 
-    monkeypatch.setattr(beta_vae_sweep_engines, "run_local", no_work)
-    assert beta_vae_sweep.main(flags) == 0
+    monkeypatch.setattr(engines, "run_local", no_work)
+    assert sweep_command.main(flags) == 0
     assert read_table(tmp_path / "sweep" / "sweep.csv") == rows
     other = run_script("beta_vae_sweep.py", *flags, "--latent-dim", "1", timeout=60)  # other training flags
     assert other.returncode == 2 and "trained with the training flags" in other.stderr, other.stderr
@@ -213,10 +213,10 @@ def test_the_ray_engine_gives_the_local_engines_table(tmp_path):
     np.save(tmp_path / "small.npy", factor_data_array(rows=300))
     common = ["--betas", "0.5,2", "--seeds", "0,1", *TINY]
     training = tiny_training(tmp_path / "small.npy")
-    assert beta_vae_sweep.main([*common, "--sweep-dir", str(tmp_path / "local"), *training]) == 0
+    assert sweep_command.main([*common, "--sweep-dir", str(tmp_path / "local"), *training]) == 0
     ray.init(num_cpus=2, include_dashboard=False)
     try:
-        assert beta_vae_sweep.main([*common, "--sweep-dir", str(tmp_path / "ray"), "--engine", "ray", *training]) == 0
+        assert sweep_command.main([*common, "--sweep-dir", str(tmp_path / "ray"), "--engine", "ray", *training]) == 0
     finally:
         ray.shutdown()
     local, remote = read_table(tmp_path / "local" / "sweep.csv"), read_table(tmp_path / "ray" / "sweep.csv")

@@ -3,8 +3,8 @@ lines, a header or not, against np.loadtxt on the clean equivalent."""
 import numpy as np
 import pytest
 
-import data_processing
-from data_processing import DataError
+from betavae.data import loading
+from betavae.data.loading import DataError
 
 CASES = 160
 
@@ -38,7 +38,7 @@ def test_generated_files_load_like_loadtxt_on_the_clean_file(tmp_path):
         messy.write_bytes(text.encode("utf-8"))
         np.savetxt(clean, values, delimiter="," if suffix == ".csv" else " ", fmt="%.17g")
         expected = np.loadtxt(clean, delimiter="," if suffix == ".csv" else None, ndmin=2)
-        np.testing.assert_array_equal(data_processing.load_data(str(messy)), expected, err_msg=text)
+        np.testing.assert_array_equal(loading.load_data(str(messy)), expected, err_msg=text)
         for switch, used in switches.items():
             seen[switch] += used
     assert min(seen.values()) > CASES // 5, seen  # every kind of awkwardness was exercised
@@ -56,10 +56,10 @@ def test_files_that_are_not_numeric_text_are_one_clear_error(tmp_path, content, 
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
     with pytest.raises(DataError, match=fragment):
-        data_processing.load_data(str(path))
+        loading.load_data(str(path))
 
 
 def test_float32_overflow_in_npy_names_row_and_column(tmp_path):
     np.save(tmp_path / "big.npy", np.array([[1.0, 2.0], [3.0, -4e38]]))
     with pytest.raises(DataError, match="row 2, column 2: value -4e\\+38 overflows float32"):
-        data_processing.load_data(str(tmp_path / "big.npy"))
+        loading.load_data(str(tmp_path / "big.npy"))

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import data_processing
-from beta_vae_run import RunFolder, UsageError
-from beta_vae_scoring import checkpoint_identity, load_report  # numpy only at import: no TensorFlow
-from cli_errors import SEED_MAX
+from betavae.data import loading
+from betavae.run.folder import RunFolder, UsageError
+from betavae.scoring.evaluate import checkpoint_identity, load_report  # numpy only at import: no TensorFlow
+from betavae.cli import SEED_MAX
 
 TRAIN_LOG, EVALUATE_LOG = "train.log", "evaluate.log"
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
@@ -81,7 +81,7 @@ def plan_runs(betas, seeds, sweep_dir):
 def check_training_flags(flags):
     """Refuse pass-through flags that the training CLI rejects, or that the sweep sets itself (checked with
     the training parser, so abbreviations and --flag=value forms are caught too)."""
-    from beta_vae_main import build_parser
+    from betavae.commands.train import build_parser
     unset = object()
     parser = build_parser()
     parser.set_defaults(**{name: unset for name in SWEEP_SET_FLAGS})
@@ -105,7 +105,7 @@ def check_training_flags_unchanged(sweep_dir, training_flags, record=True):
         raise UsageError(f"{path}: unreadable ({error}); choose another --sweep-dir") from None
     if recorded is None and record:
         os.makedirs(sweep_dir, exist_ok=True)
-        data_processing.atomic_write_text(path, json.dumps(training_flags) + "\n")
+        loading.atomic_write_text(path, json.dumps(training_flags) + "\n")
     elif recorded is not None and recorded != training_flags:
         shown = lambda flags: shlex.join(flags) or "none"  # noqa: E731
         raise UsageError(f"{sweep_dir} holds runs trained with the training flags {shown(recorded)}, not "
@@ -188,7 +188,7 @@ def write_table(path, rows):
     writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    data_processing.atomic_write_text(path, text.getvalue())
+    loading.atomic_write_text(path, text.getvalue())
 
 
 def format_table(rows):

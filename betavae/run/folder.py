@@ -18,10 +18,10 @@ import sys
 
 import numpy as np
 
-import data_processing
-from cli_errors import OneLineParser, UsageError, check_minimum, check_seed, run_cli  # noqa: F401  (the CLIs' plumbing)
-from run_config import config_from_dict
-from run_lock import LOCK_FILE, RunLock, exchange_folders
+from betavae.data import loading
+from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, run_cli  # noqa: F401  (the CLIs' plumbing)
+from betavae.config import config_from_dict
+from betavae.run.lock import LOCK_FILE, RunLock, exchange_folders
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
@@ -173,9 +173,9 @@ class RunFolder:
         writer.writerows({name: row[name] for name in HISTORY_COLUMNS} for row in history)
         checkpoint.save_counter  # noqa: B018  (creates it: restore() expects it in the file, as save() writes it)
         try:
-            data_processing.atomic_write_text(os.path.join(folder, CONFIG_FILE),
+            loading.atomic_write_text(os.path.join(folder, CONFIG_FILE),
                                               json.dumps(config.to_dict(), indent=1) + "\n")
-            data_processing.atomic_write_text(os.path.join(folder, HISTORY_FILE), text.getvalue())
+            loading.atomic_write_text(os.path.join(folder, HISTORY_FILE), text.getvalue())
             checkpoint.write(os.path.join(folder, f"ckpt-{history[-1]['epoch']}"))
         except (OSError, tf.errors.OpError) as error:
             reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
@@ -276,32 +276,32 @@ def import_tensorflow(verbose=False):
 def load_split(data_path, test_path, test_fraction, seed, stream=False):
     """The training and test rows (float32) of a data file and an optional test file, or of the file's
     seeded split. stream: leave the training rows in the memory-mapped .npy file (a RowSubset)."""
-    data = data_processing.load_data(data_path, memory_map=stream)
+    data = loading.load_data(data_path, memory_map=stream)
     if test_path:
-        train_rows, test = np.arange(len(data)), data_processing.load_data(test_path)
+        train_rows, test = np.arange(len(data)), loading.load_data(test_path)
         if test.shape[1] != data.shape[1]:
             raise UsageError(f"{test_path}: has {test.shape[1]} columns, the training data {data.shape[1]}")
     else:
         try:
-            train_rows, test_rows = data_processing.split_indices(len(data), test_fraction, seed)
-        except data_processing.DataError as error:
-            raise data_processing.DataError(f"{data_path}: {error}") from None
+            train_rows, test_rows = loading.split_indices(len(data), test_fraction, seed)
+        except loading.DataError as error:
+            raise loading.DataError(f"{data_path}: {error}") from None
         test = data[test_rows]
-    train = data_processing.RowSubset(data, train_rows) if stream else data[train_rows].astype(np.float32)
+    train = loading.RowSubset(data, train_rows) if stream else data[train_rows].astype(np.float32)
     return train, np.asarray(test, dtype=np.float32)
 
 
 def load_run_data(config, stream=False):
     """The training and test rows of a run; refuses a data file changed since training."""
     for path, digest in ((config.data, config.data_sha256), (config.test_data, config.test_data_sha256)):
-        if path and os.path.isfile(path) and data_processing.file_digest(path) != digest:
+        if path and os.path.isfile(path) and loading.file_digest(path) != digest:
             raise UsageError(f"{path}: file changed since this run was trained")
     return load_split(config.data, config.test_data, config.test_fraction, config.seed, stream)
 
 
 def build_model(config):
     """A fresh BetaVAE with the architecture and data standardisation recorded in config."""
-    from beta_vae_models import BetaVAE
+    from betavae.model.vae import BetaVAE
     return BetaVAE(config.data_dim, config.latent_dim, config.hidden_units, list(config.data_shift),
                    list(config.data_scale))
 

@@ -6,8 +6,8 @@ import os
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
-from beta_vae_evaluation import ACTIVE_THRESHOLD
-from beta_vae_plots import plt, save_figure  # beta_vae_plots chooses the file-only backend before pyplot loads
+from betavae.scoring.references import ACTIVE_THRESHOLD
+from betavae.plots.run import plt, save_figure  # beta_vae_plots chooses the file-only backend before pyplot loads
 
 ALIGNMENTS = (("mean_to_optimum", "to the linear optimum's latent space"), ("mean_to_truth", "to the true factors"))
 

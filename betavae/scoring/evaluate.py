@@ -16,10 +16,10 @@ import warnings
 
 import numpy as np
 
-import data_processing
-from array_output import StreamMoments
-from beta_vae_run import load_run_data
-from truth_references import LINEAR_LABEL, latents_of_test_rows, truth_report
+from betavae.data import loading
+from betavae.files import StreamMoments
+from betavae.run.folder import load_run_data
+from betavae.scoring.truth import LINEAR_LABEL, latents_of_test_rows, truth_report
 
 IWAE_SAMPLES = 100  # draws per row; on the shipped data 1000 moves -log p(x) by < 3e-4 nats (its SE: 0.02)
 QUADRATURE_NODES = 8  # per latent dimension; on the shipped data within 3e-5 nats of 32 nodes
@@ -35,7 +35,7 @@ def checkpoint_identity(folder, epoch=None):
     for number, prefix in folder.checkpoints():
         if epoch is None or number == epoch:
             return {"file": os.path.basename(prefix), "epoch": number,
-                    "index_sha256": data_processing.file_digest(prefix + ".index")}
+                    "index_sha256": loading.file_digest(prefix + ".index")}
     return None
 
 
@@ -57,12 +57,12 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
     """Every score of the run in `folder` (a beta_vae_run.RunFolder) on `rows` (default: its held-out test
     rows; rows_label names them in the report), in nats per sample and the data's units, against the exact
     references fitted to its training rows and the truth of generated data; returns the report dict.
-    Raises beta_vae_run.UsageError or data_processing.DataError for a bad run folder."""
+    Raises beta_vae_run.UsageError or loading.DataError for a bad run folder."""
     config = folder.load_config()
     train, test = load_run_data(config)
     label = "held-out test rows" if rows is None else rows_label
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
-    truth = data_processing.load_truth(config.data)
+    truth = loading.load_truth(config.data)
     unavailable = {}
     report = {"beta": config.beta, "objective": "beta" if config.capacity is None else "capacity",
               "latent_dim": config.latent_dim, "test_rows": len(test), "rows": label, "iwae_samples": iwae_samples,
@@ -106,8 +106,8 @@ def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailab
     beta-objective, -log p(x), the rate per latent dimension, active units and the reconstruction error
     (with the reason under its name in `unavailable` where a test column does not vary); and per row, the
     encoder means ("code_means") and log p(x) ("log_p": by quadrature where there is one, else IWAE)."""
-    import beta_vae_evaluation as evaluation
-    from beta_vae_inference import score_rows
+    from betavae.scoring import references as evaluation
+    from betavae.model.inference import score_rows
     scores = score_rows(model, test, iwae_samples, seed, nodes_per_dim)
     kl_per_dim = scores["kl_per_dim"].mean(axis=0)
     kl, log_likelihood = float(kl_per_dim.sum()), float(scores["log_likelihood"].mean())
@@ -145,7 +145,7 @@ def references(config, train, test, unavailable):
     """The references of the best linear-Gaussian model (beta_vae_evaluation), fitted to the training rows
     and scored on the test rows. A reference that cannot be computed is None, with the reason under its
     name in `unavailable`."""
-    import beta_vae_evaluation as evaluation
+    from betavae.scoring import references as evaluation
     train_mean, train_cov = train.mean(axis=0), np.atleast_2d(np.cov(train, rowvar=False, bias=True))
     test_moments = (test.mean(axis=0), np.atleast_2d(np.cov(test, rowvar=False, bias=True)))
     problem = _covariance_problem(train, train_cov, "training")
@@ -167,7 +167,7 @@ def references(config, train, test, unavailable):
     attempt("fa_nll", lambda: _fa_nll(evaluation, fa, train_mean, train_cov, test, min(latent_dim, train.shape[1])))
     attempt("collapse_beta", lambda: evaluation.collapse_beta(train_cov))
     if config.beta > 0:
-        from beta_vae_layers import LOG_SCALE_MIN
+        from betavae.model.layers import LOG_SCALE_MIN
         attempt("linear_beta_optimum", lambda: evaluation.held_out_linear_optimum(
             (train_mean, train_cov), test_moments, config.beta, latent_dim, LOG_SCALE_MIN, fa.get("psi")))
     else:  # left out, not null: there is nothing to compute
@@ -183,8 +183,8 @@ def _fa_nll(evaluation, fit, mean, covariance, test, factors):
 
 def prior_sample_scores(model, num_samples, seed, test, truth, unavailable):
     """How far num_samples prior samples' mean and covariance are from the test rows' (and the truth's)."""
-    from beta_vae_evaluation import moment_errors_of
-    from beta_vae_inference import prior_chunks
+    from betavae.scoring.references import moment_errors_of
+    from betavae.model.inference import prior_chunks
     moments = StreamMoments()  # streamed, so memory stays bounded for any num_samples
     for chunk in prior_chunks(model, num_samples, seed, compiled=False):  # compiling costs more than it saves
         moments.add(chunk)
@@ -194,7 +194,7 @@ def prior_sample_scores(model, num_samples, seed, test, truth, unavailable):
         result.update(mean_error=None, cov_error=None, frechet=None)
         unavailable["prior_samples"] = "a single test row has no covariance to compare with"
     else:
-        result.update(moment_errors_of(*samples, *data_processing.moments(test)))
+        result.update(moment_errors_of(*samples, *loading.moments(test)))
     if truth is not None and "covariance" in truth:
         result["truth"] = moment_errors_of(*samples, truth["mean"], truth["covariance"])
     return result
@@ -221,7 +221,7 @@ def report_json(report):
 def save_report(folder, report):
     """Write the report to evaluation.json in the RunFolder, in one step; returns its path."""
     path = folder.file(REPORT_FILE)
-    data_processing.atomic_write_text(path, report_json(report))
+    loading.atomic_write_text(path, report_json(report))
     return path
 
 
@@ -323,18 +323,18 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, progre
     their paths. best: the best achievable objective (best_objective), dashed on the history plot."""
     config = folder.load_config()
     test = load_run_data(config)[1] if rows is None else np.asarray(rows, dtype=np.float32)
-    truth = data_processing.load_truth(config.data)
+    truth = loading.load_truth(config.data)
     with _stage(progress, "plots", f"4 PNGs into {folder.file('plots')}"):
         model, _ = folder.restore_model()  # first: it imports TensorFlow quietly, before inference does
-        from beta_vae_inference import encode_with_kl, sample_prior
-        import beta_vae_plots as plots
+        from betavae.model.inference import encode_with_kl, sample_prior
+        from betavae.plots import run as plots
         samples = sample_prior(model, min(num_samples, PLOT_SAMPLES), seed, compiled=False)
         paths = {name: folder.file(os.path.join("plots", f"{name}.png"))
                  for name in ("history", "pairs", "latent", "covariances")}
         plots.plot_history(folder.read_history(), paths["history"], best, "linear-Gaussian optimum")
         plots.plot_pairs(test, samples, paths["pairs"])
         plots.plot_latent(encode_with_kl(model, test)[0], paths["latent"])
-        matrices = {"test data": data_processing.moments(test)[1], "prior samples": data_processing.moments(samples)[1]}
+        matrices = {"test data": loading.moments(test)[1], "prior samples": loading.moments(samples)[1]}
         if truth is not None and "covariance" in truth:
             matrices["truth"] = np.array(truth["covariance"])
         plots.plot_covariances(matrices, paths["covariances"])

@@ -8,10 +8,10 @@ import os
 
 import numpy as np
 
-import data_families
-import data_processing
-from beta_vae_alignment import alignment, decoder_directions
-from beta_vae_evaluation import gaussian_log_densities
+from betavae.data import families
+from betavae.data import loading
+from betavae.scoring.alignment import alignment, decoder_directions
+from betavae.scoring.references import gaussian_log_densities
 
 SIGNIFICANCE = 3.0  # standard errors by which a model must beat the Gaussian to call the data non-Gaussian
 LINEAR_LABEL = "best linear-Gaussian model"
@@ -21,17 +21,17 @@ def true_log_densities(x, truth):
     """log p(x) per row under the truth that generated the data."""
     if truth.get("family", "linear") == "linear":
         return gaussian_log_densities(x, truth["mean"], truth["covariance"])
-    return data_families.log_density(x, truth)
+    return families.log_density(x, truth)
 
 
 def latents_of_test_rows(config):
     """The true latent coordinates of the run's test rows (from <data>.latents.npy), or None when the data
     were not generated with them."""
     if config.test_data:
-        path, rows = data_processing.latents_path(config.test_data), None
+        path, rows = loading.latents_path(config.test_data), None
     else:
-        path = data_processing.latents_path(config.data)
-        rows = data_processing.split_indices(config.train_rows + config.test_rows, config.test_fraction,
+        path = loading.latents_path(config.data)
+        rows = loading.split_indices(config.train_rows + config.test_rows, config.test_fraction,
                                              config.seed)[1]
     if not os.path.isfile(path):
         return None
@@ -84,7 +84,7 @@ def truth_report(model, config, train, test, truth, reference, model_log_p, code
     reference: the linear references computed so far; model_log_p: the model's log p(x) per test row;
     kl_per_dim: the mean KL of each latent unit; truth / latents: the truth JSON / the test rows' true z,
     or None."""
-    from beta_vae_evaluation import ACTIVE_THRESHOLD, gaussian_entropy
+    from betavae.scoring.references import ACTIVE_THRESHOLD, gaussian_entropy
     try:
         gaussian_rows = gaussian_log_densities(test, train.mean(axis=0), np.atleast_2d(np.cov(train, rowvar=False)))
     except (ValueError, np.linalg.LinAlgError):  # degenerate training rows: no Gaussian to compare with

@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 from numpy.lib import format as npy_format
 
-from cli_errors import UsageError
+from betavae.cli import UsageError
 
 SUFFIXES = (".npy", ".csv", ".txt", ".dat")
 TEXT_BYTES_PER_VALUE = 12  # what "%.7g" plus a separator takes for typical values

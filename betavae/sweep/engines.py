@@ -14,9 +14,9 @@ import time
 import traceback
 from datetime import datetime, timezone
 
-from beta_vae_console import EPOCH_LINE
-from beta_vae_run import UsageError
-from beta_vae_sweep_plan import EVALUATE_LOG, TRAIN_LOG
+from betavae.training.console import EPOCH_LINE
+from betavae.run.folder import UsageError
+from betavae.sweep.plan import EVALUATE_LOG, TRAIN_LOG
 
 POLL_SECONDS = 1.0
 COMMAND_MARK = "$ python "
@@ -73,13 +73,13 @@ def last_error(log_path):
 def run_task(task):
     """Train (if needed) and evaluate one run in this process; returns {'run', 'status', 'message',
     'seconds'}. task: a dict with run, train_argv (None to skip training), evaluate_argv and cwd."""
-    import beta_vae_after_training
-    import beta_vae_main
+    from betavae.commands import after_training as after_training_command
+    from betavae.commands import train as train_command
     os.chdir(task["cwd"])
     run, started = task["run"], time.perf_counter()
     os.makedirs(run.folder, exist_ok=True)
-    steps = [("beta_vae_main.py", beta_vae_main.main, task["train_argv"], TRAIN_LOG),
-             ("beta_vae_after_training.py", beta_vae_after_training.main, task["evaluate_argv"], EVALUATE_LOG)]
+    steps = [("beta_vae_main.py", train_command.main, task["train_argv"], TRAIN_LOG),
+             ("beta_vae_after_training.py", after_training_command.main, task["evaluate_argv"], EVALUATE_LOG)]
     for script, main, argv, log_name in steps:
         if argv is None:
             continue
@@ -194,7 +194,8 @@ def run_ray(tasks, address, cpus_per_task):
             message = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise UsageError(f"--address {address}: cannot start or reach Ray ({message[:200]})") from None
     try:
-        project = os.path.dirname(os.path.abspath(__file__))
+        import betavae
+        project = os.path.dirname(os.path.dirname(os.path.abspath(betavae.__file__)))  # what holds the package
         remote = ray.remote(run_task).options(
             num_cpus=cpus_per_task, max_retries=0,
             runtime_env={"env_vars": {"PYTHONPATH": project, "TF_CPP_MIN_LOG_LEVEL": "3"}})

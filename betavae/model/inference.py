@@ -11,7 +11,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from beta_vae_models import LOG_2PI, NOISE_ALGORITHM, gaussian_kl, gaussian_log_density
+from betavae.model.vae import LOG_2PI, NOISE_ALGORITHM, gaussian_kl, gaussian_log_density
 
 
 def _draw(model, z, key, mean_only):

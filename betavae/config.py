@@ -12,7 +12,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Optional
 
-from cli_errors import SEED_MAX, SEED_MIN, UsageError
+from betavae.cli import SEED_MAX, SEED_MIN, UsageError
 
 SCHEMA_VERSION = 1
 

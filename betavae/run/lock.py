@@ -9,7 +9,7 @@ import os
 import socket
 import sys
 
-from cli_errors import UsageError
+from betavae.cli import UsageError
 
 LOCK_FILE = ".lock"
 

@@ -1,0 +1,1 @@
+"""The command-line programs; the top-level scripts of the same names call their main()."""

@@ -1,0 +1,64 @@
+"""`python data_processing.py generate`: sample a dataset with a known truth, and write it with its truth
+JSON and its true latents."""
+import json
+import os
+import sys
+
+import numpy as np
+
+from betavae.cli import OneLineParser
+from betavae.data.families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVALUE, NONLINEAR_FAMILIES, generate
+from betavae.data.loading import DataError, atomic_write_text, latents_path, save_array, truth_path
+
+
+def main(argv=None):
+    """`python data_processing.py generate`: write generated data, its truth JSON and its true latents."""
+    parser = OneLineParser(description="Data for the beta-VAE: the `generate` command.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    make = commands.add_parser("generate", help="sample factor-model or non-linear data")
+    make.add_argument("--family", default="linear", choices=("linear",) + NONLINEAR_FAMILIES,
+                      help="linear: the Gaussian factor model; sine, sheet, mixture: non-linear maps of a 1-D or "
+                           "2-D latent (see betavae/data/families.py)")
+    make.add_argument("--dim", type=int, default=10, help="data dimension D")
+    make.add_argument("--factors", type=int, default=2, help="number of latent factors (dimension of the true z)")
+    make.add_argument("--rows", type=int, default=100_000, help="number of samples")
+    make.add_argument("--seed", type=int, default=0, help="random seed")
+    make.add_argument("--eigenvalues", default=None,
+                      help="linear family: comma-separated top eigenvalues of the correlation matrix, one per "
+                           f"factor (default: {DEFAULT_TOP_EIGENVALUE} D, then each {DEFAULT_EIGENVALUE_RATIO} "
+                           "times the one before)")
+    make.add_argument("--output", default="data/gaussian_10d.npy", help="output file (.npy, .csv, .txt)")
+    make.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
+    args = parser.parse_args(argv)
+    try:
+        if min(args.dim, args.factors, args.rows) < 1 or args.factors >= args.dim:
+            raise DataError(f"need 1 <= --factors < --dim and --rows >= 1, got {args.factors}, {args.dim}, "
+                            f"{args.rows}")
+        if os.path.exists(args.output) and not args.overwrite:
+            raise DataError(f"{args.output} exists; pass --overwrite to replace it, or choose another --output")
+        eigenvalues = None if args.eigenvalues is None else _parse_numbers(args.eigenvalues)
+        data, truth = generate(args.dim, args.factors, args.rows, args.seed, eigenvalues, args.family)
+        save_array(args.output, data)
+        save_array(latents_path(args.output), truth.pop("latents"))
+    except (DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    truth["command"] = (f"python data_processing.py generate --family {args.family} --dim {args.dim} --factors "
+                        f"{args.factors} --rows {args.rows} --seed {args.seed} --output {args.output}"
+                        + ("" if args.eigenvalues is None else f" --eigenvalues {args.eigenvalues}"))
+    atomic_write_text(truth_path(args.output), json.dumps(truth, indent=1) + "\n")
+    top = ", ".join(f"{v:.2f}" for v in np.linalg.eigvalsh(_correlation(truth["covariance"]))[::-1][:args.factors + 1])
+    print(f"wrote {args.rows} x {args.dim} rows ({args.family}) to {args.output}; correlation eigenvalues {top}, ...")
+    return 0
+
+
+def _parse_numbers(text):
+    try:
+        return [float(value) for value in text.split(",")]
+    except ValueError:
+        raise DataError(f"--eigenvalues '{text}': expected comma-separated numbers such as 7,1.6") from None
+
+
+def _correlation(covariance):
+    scale = 1.0 / np.sqrt(np.diag(covariance))
+    return np.asarray(covariance) * np.outer(scale, scale)

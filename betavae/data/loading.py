@@ -1,0 +1,232 @@
+"""Data for the beta-VAE: load and validate files, split train/test, shuffle batches.
+
+Pure numpy, no TensorFlow, so that bad input is reported before TensorFlow's slow import.
+"""
+import hashlib
+import json
+import os
+
+import numpy as np
+
+from betavae.files import SUFFIXES, ArrayWriter
+from betavae.cli import UsageError
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model computes in float32
+CHUNK_ROWS = 1 << 16  # rows per pass when scanning data that may be memory-mapped
+
+
+class DataError(UsageError):
+    """A problem with a user's data file, with a message meant to be shown to the user as it is."""
+
+
+def load_data(path, memory_map=False):
+    """Read a 2-D float array from .npy, .csv (optional header) or whitespace text, rejecting bad values.
+
+    memory_map: leave a .npy file on disk and read rows on demand (for data larger than memory)."""
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: no such file")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in SUFFIXES:
+        raise DataError(f"{path}: unknown format '{suffix}', expected one of {', '.join(SUFFIXES)}")
+    if os.path.getsize(path) == 0:
+        raise DataError(f"{path}: file is empty")
+    if memory_map and suffix != ".npy":
+        raise DataError(f"{path}: streaming reads .npy files (memory-mapped); save the data with numpy.save")
+    if suffix == ".npy":
+        data = _load_npy(path, memory_map)
+    else:
+        data = _load_text(path, delimiter="," if suffix == ".csv" else None)
+    if data.ndim != 2:
+        raise DataError(f"{path}: expected a 2-D array (rows x columns), got {data.ndim}-D shape {data.shape}")
+    if data.shape[0] == 0 or data.shape[1] == 0:
+        raise DataError(f"{path}: no data (shape {data.shape})")
+    for start in range(0, len(data), CHUNK_ROWS):  # in chunks, so a memory map is never read whole
+        chunk = data[start:start + CHUNK_ROWS]
+        bad = np.argwhere(~np.isfinite(chunk) | (np.abs(chunk) > FLOAT32_MAX))
+        if bad.size:
+            row, col = bad[0]
+            raise _bad_value(path, start + row + 1, col + 1, data[start + row, col])
+    return data
+
+
+def _bad_value(path, row, column, value):
+    """The error for a value the model cannot take: NaN, infinite, or beyond float32's range."""
+    problem = "is not finite" if not np.isfinite(value) else f"overflows float32 (largest {FLOAT32_MAX:.4g})"
+    return DataError(f"{path}: row {row}, column {column}: value {value} {problem}")
+
+
+def _load_npy(path, memory_map):
+    with open(path, "rb") as handle:
+        if handle.read(6) != b"\x93NUMPY":
+            raise DataError(f"{path}: not a valid .npy array file (no NumPy header)")
+    try:
+        data = np.load(path, allow_pickle=False, mmap_mode="r" if memory_map else None)
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise DataError(f"{path}: holds Python objects, which are never unpickled; save a numeric array") from None
+        raise DataError(f"{path}: not a valid .npy array file ({error})") from None
+    except (OSError, EOFError) as error:
+        raise DataError(f"{path}: not a valid .npy array file ({error})") from None
+    if not isinstance(data, np.ndarray):
+        raise DataError(f"{path}: expected a single array, got {type(data).__name__}")
+    if not (np.issubdtype(data.dtype, np.number) or data.dtype == bool) or np.iscomplexobj(data):
+        raise DataError(f"{path}: expected real numbers, got dtype {data.dtype}")
+    return data if memory_map else data.astype(np.float64)
+
+
+def _load_text(path, delimiter):
+    """Parse UTF-8 text row by row so that errors can name the row and column. A byte-order mark is
+    ignored, quoted numbers are read, and only a first line that is not all numbers is a header."""
+    rows = []
+    header_allowed = True
+    with open(path, "rb") as handle:
+        start = handle.read(1 << 16)
+    if b"\0" in start or start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise DataError(f"{path}: not a text file (binary, or UTF-16); save it as UTF-8 text or as .npy")
+    with open(path, encoding="utf-8-sig") as handle:
+        for line_number, line in enumerate(_text_lines(handle, path), start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            tokens = [_unquote(token.strip()) for token in line.split(delimiter)]
+            try:
+                values = [float(token) for token in tokens]
+            except ValueError:
+                if header_allowed:  # the first line may name the columns
+                    header_allowed = False
+                    continue
+                column = next(i for i, token in enumerate(tokens) if not _is_number(token))
+                raise DataError(f"{path}: row {line_number}, column {column + 1}: "
+                                f"'{tokens[column][:40]}' is not a number") from None
+            bad = [i for i, value in enumerate(values) if not abs(value) <= FLOAT32_MAX]
+            if bad:  # named here, by the line of the file, which a header shifts from the row of the array
+                raise _bad_value(path, line_number, bad[0] + 1, values[bad[0]])
+            if rows and len(values) != len(rows[0]):
+                raise DataError(f"{path}: row {line_number} has {len(values)} columns, "
+                                f"expected {len(rows[0])} like the rows before it")
+            rows.append(values)
+            header_allowed = False
+    if not rows:
+        raise DataError(f"{path}: file holds no data rows")
+    return np.array(rows, dtype=np.float64)
+
+
+def _text_lines(handle, path):
+    """The lines of a text file, with a file that is not UTF-8 reported as one DataError."""
+    try:
+        yield from handle
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a UTF-8 text file; save it as UTF-8 text or as .npy") from None
+
+
+def _unquote(token):
+    """A number written in quotes ("1.5" or '1.5'), as spreadsheets export it, without them."""
+    return token[1:-1].strip() if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'" else token
+
+
+def _is_number(token):
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def save_array(path, array):
+    """Write a 2-D array in the format named by the file's extension (.npy, .csv, .txt or .dat), atomically."""
+    with ArrayWriter(path, *array.shape, dtype=array.dtype) as writer:
+        writer.write(array)
+
+
+def atomic_write_text(path, text):
+    """Replace a text file in one step, so a kill mid-write never leaves a half-written file."""
+    temporary = f"{path}.tmp{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def file_digest(path):
+    """SHA-256 of a file, recorded with a checkpoint so a changed data file is noticed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def split_indices(num_rows, test_fraction, seed):
+    """Seeded (train, test) row indices; the same arguments always give the same split."""
+    num_test = int(round(num_rows * test_fraction))
+    if num_test < 1 or num_rows - num_test < 1:
+        raise DataError(f"{num_rows} rows are too few to hold out a test fraction of {test_fraction}: "
+                        "need at least one training and one test row")
+    order = np.random.default_rng([seed, 1]).permutation(num_rows)
+    return np.sort(order[num_test:]), np.sort(order[:num_test])
+
+
+def epoch_order(num_rows, batch_size, seed, epoch):
+    """One epoch's shuffled row order (keyed by seed and epoch) as row indices [n, B] and row weights [n, B].
+
+    A last, partial batch is padded with row 0 at weight 0, so every step has the same shape and one
+    compiled function serves the whole epoch; the rows themselves stay where they are (on the device)."""
+    num_batches = -(-num_rows // batch_size)
+    indices = np.zeros(num_batches * batch_size, dtype=np.int32)
+    indices[:num_rows] = np.random.default_rng([seed, 2, epoch]).permutation(num_rows)
+    weights = np.zeros(num_batches * batch_size, dtype=np.float32)
+    weights[:num_rows] = 1.0
+    return indices.reshape(num_batches, batch_size), weights.reshape(num_batches, batch_size)
+
+
+class RowSubset:
+    """Some rows of a (possibly memory-mapped) array, read only when asked for: the training rows when
+    streaming data larger than memory. Slicing gives float32 rows, like an in-memory training array."""
+
+    def __init__(self, array, rows):
+        self.array = array
+        self.rows = np.asarray(rows)
+        self.shape = (len(self.rows), array.shape[1])
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, positions):
+        return np.asarray(self.array[self.rows[positions]], dtype=np.float32)
+
+
+def column_mean_std(rows):
+    """Per-column mean and standard deviation, accumulated in chunks so a RowSubset is never loaded whole."""
+    total = np.zeros(rows.shape[1])
+    squares = np.zeros(rows.shape[1])
+    shift = np.asarray(rows[0:1], dtype=np.float64)[0]  # shifted sums keep the variance accurate
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = np.asarray(rows[start:start + CHUNK_ROWS], dtype=np.float64) - shift
+        total += chunk.sum(axis=0)
+        squares += (chunk ** 2).sum(axis=0)
+    mean = total / len(rows)
+    return shift + mean, np.sqrt(np.maximum(squares / len(rows) - mean ** 2, 0.0))
+
+
+def moments(data):
+    """Mean vector and covariance matrix (rows are samples), used to compare outputs with data."""
+    return data.mean(axis=0), np.atleast_2d(np.cov(data, rowvar=False))
+
+
+def truth_path(data_path):
+    """Where the true parameters of a generated dataset are kept: beside it, as <name>.truth.json."""
+    return os.path.splitext(data_path)[0] + ".truth.json"
+
+
+def latents_path(data_path):
+    """Where the true latent coordinates of a generated dataset's rows are kept: <name>.latents.npy."""
+    return os.path.splitext(data_path)[0] + ".latents.npy"
+
+
+def load_truth(data_path):
+    """The true parameters recorded beside a generated dataset, or None for data of unknown origin."""
+    path = truth_path(data_path)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)

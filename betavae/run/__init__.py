@@ -1,0 +1,1 @@
+"""A run folder on disk and the lock of its one writer."""

@@ -1,0 +1,1 @@
+"""A beta sweep: its plan (runs, flags, the table) and the engines that execute it."""

@@ -1,0 +1,1 @@
+"""What training prints: the header, the epoch table and the summary."""
