@@ -61,6 +61,17 @@ def test_eta_leaves_out_the_compile_epoch():
     assert progress.record(3, 1.5, now=112.0)[1] == pytest.approx(7 * 1.0)
 
 
+def test_best_test_loss_is_taken_only_among_epochs_of_the_final_objective():
+    """KL warm-up: epoch 1 had beta 0.5, a lower loss of another objective; it is no "best"."""
+    warm_up = [history_row(1, 9.0, beta=0.5), history_row(2, 12.5), history_row(3, 12.75)]
+    text = "\n".join(console.summary_lines(warm_up, 10.0, "runs/x"))
+    assert "best 12.5000 at epoch 2 (of the 2 epochs at the final beta 1, C 0)" in text
+    capacity = [history_row(1, 11.0, capacity=2.0), history_row(2, 13.0, capacity=4.0), history_row(3, 13.5,
+                                                                                                    capacity=4.0)]
+    assert "best 13.0000 at epoch 2 (of the 2 epochs at the final beta 1, C 4)" in "\n".join(
+        console.summary_lines(capacity, 10.0, "runs/x"))
+
+
 def test_summary_gives_final_and_best_test_loss_files_and_next_commands():
     history = [history_row(1, 14.0), history_row(2, 12.5), history_row(3, 12.75)]
     text = "\n".join(console.summary_lines(history, 3725.0, "runs/my run", "runs/tb"))

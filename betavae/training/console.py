@@ -146,11 +146,17 @@ def summary_lines(history, elapsed, checkpoint_dir, logdir=None):
     """The closing lines: total time, final and best test loss with their epochs, where every file went,
     and the commands to use the run next."""
     final = history[-1]
-    best = min(history, key=lambda row: row["test_loss"])
+    # Under KL warm-up or a rising capacity the early epochs scored another objective: a "best" among them
+    # would compare losses of different functions, so only epochs at the final schedule values compete.
+    comparable = [row for row in history if all(row[name] == final[name] for name in SCHEDULE_LABELS)]
+    best = min(comparable, key=lambda row: row["test_loss"])
+    among = ("" if len(comparable) == len(history) else
+             f" (of the {len(comparable)} epochs at the final "
+             + ", ".join(f"{label} {final[name]:g}" for name, label in SCHEDULE_LABELS.items()) + ")")
     folder = _shown_path(checkpoint_dir)
     lines = [f"done: epoch {final['epoch']} reached in {duration(elapsed)} (whole command, m:ss)",
              f"  test loss (nats/sample): final {final['test_loss']:.4f} at epoch {final['epoch']}, best "
-             f"{best['test_loss']:.4f} at epoch {best['epoch']}",
+             f"{best['test_loss']:.4f} at epoch {best['epoch']}{among}",
              f"  written to {folder}: checkpoint ckpt-{final['epoch']}, config.json, history.csv"]
     if logdir:
         lines.append(f"  TensorBoard: tensorboard --logdir {shlex.quote(_shown_path(logdir))}")
