@@ -65,6 +65,7 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
     truth = loading.load_truth(config.data)
     unavailable = {}
     report = {"beta": config.beta, "objective": "beta" if config.capacity is None else "capacity",
+              **({} if config.capacity is None else {"capacity": config.capacity, "gamma": config.gamma}),
               "latent_dim": config.latent_dim, "test_rows": len(test), "rows": label, "iwae_samples": iwae_samples,
               "num_samples": num_samples, "seed": seed}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -266,12 +267,20 @@ def format_report(report, checkpoint_dir):
         f" (the truth's entropy {_nats(reference['entropy'])})" if "entropy" in reference else "")
     order = sorted(range(len(report["kl_per_dim"])), key=lambda j: -(report["kl_per_dim"][j] or 0.0))
     collapse = reference["collapse_beta"]
+    # A capacity run trained another objective: its header says which, and the beta-objective and the
+    # linear optimum are labelled as a comparison at the run's beta, not as its target.
+    capacity = report["objective"] == "capacity"
+    trained = (f"capacity objective gamma |KL - C| - E_q log p(x|z) with gamma {report['gamma']:g} and C rising "
+               f"to {report['capacity']:g} nats" if capacity else f"beta {report['beta']:g}")
+    beta_objective = f"beta-objective at beta {report['beta']:g}" if capacity else "beta-objective"
+    comparison = "; a comparison, not the objective this run trained" if capacity else ""
     lines = [
-        f"evaluation of {checkpoint_dir} ({checkpoint}): beta {report['beta']:g}, latent dim "
+        f"evaluation of {checkpoint_dir} ({checkpoint}): {trained}, latent dim "
         f"{report['latent_dim']}; {report['rows']}: {report['test_rows']}",
         "  in nats per sample, summed over data dimensions:",
-        f"  beta-objective {_nats(report['test_beta_objective'])} ({LINEAR_LABEL} {_nats(optimum.get('objective'))}, "
-        f"gap_to_linear_optimum {_nats(report['gap_to_linear_optimum'])}); ELBO {_nats(report['test_elbo'])}",
+        f"  {beta_objective} {_nats(report['test_beta_objective'])} ({LINEAR_LABEL} "
+        f"{_nats(optimum.get('objective'))}, gap_to_linear_optimum {_nats(report['gap_to_linear_optimum'])}"
+        f"{comparison}); ELBO {_nats(report['test_elbo'])}",
         f"  -log p(x): IWAE (K={report['iwae_samples']}) {_nats(report['test_nll_iwae'])}{quadrature}",
         f"  {LINEAR_LABEL}s: factor analysis {_nats(reference['fa_nll'])} (gap_to_fa {_nats(report['gap_to_fa'])}); "
         f"full-covariance Gaussian {_nats(reference['gaussian_nll'])}{truth}",
