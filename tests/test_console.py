@@ -81,12 +81,12 @@ def test_summary_gives_final_and_best_test_loss_files_and_next_commands():
         assert f"--mode {mode} --checkpoint-dir 'runs/my run'" in text
 
 
-def test_tensorboard_tags_pair_train_and_test():
-    tags = console.tensorboard_scalars(history_row(1, 14.0), 2.5, -11.5)
-    assert tags["loss/train"] == 13.5 and tags["loss/test"] == 14.0
-    assert tags["kl/test"] == 2.5 and tags["log_likelihood/test"] == -11.5
-    charts = {tag.split("/")[0] for tag in tags if tag.endswith(("/train", "/test"))}
-    assert charts == {"loss", "kl", "log_likelihood"}
+def test_tensorboard_writes_train_and_test_of_a_quantity_under_one_tag():
+    """TensorBoard draws a chart per tag with a line per writer: one tag in both writers is one chart."""
+    scalars = console.tensorboard_scalars(history_row(1, 14.0), 2.5, -11.5)
+    assert scalars["train"]["loss"] == 13.5 and scalars["test"]["loss"] == 14.0
+    assert scalars["test"]["kl"] == 2.5 and scalars["test"]["log_likelihood"] == -11.5
+    assert set(scalars["train"]) & set(scalars["test"]) == {"loss", "kl", "log_likelihood"}
 
 
 def test_header_is_printed_before_tensorflow_is_imported(tmp_path):

@@ -8,10 +8,12 @@ import os
 import re
 import shlex
 
-# Train and test of one quantity share a tag prefix, so TensorBoard draws them in one chart.
-TENSORBOARD_TAGS = {"loss": "loss/train", "test_loss": "loss/test", "kl": "kl/train", "test_kl": "kl/test",
-                    "log_likelihood": "log_likelihood/train", "test_log_likelihood": "log_likelihood/test",
-                    "beta": "schedule/beta", "capacity": "schedule/capacity", "seconds": "time/epoch_seconds"}
+# TensorBoard draws one chart per tag, with a line per run (writer folder): so train and test of a quantity
+# are one tag written by two writers, <logdir>/train and <logdir>/test.
+TENSORBOARD_TAGS = {"train": {"loss": "loss", "kl": "kl", "log_likelihood": "log_likelihood",
+                              "beta": "schedule/beta", "capacity": "schedule/capacity",
+                              "seconds": "time/epoch_seconds"},
+                    "test": {"test_loss": "loss", "test_kl": "kl", "test_log_likelihood": "log_likelihood"}}
 SCHEDULE_LABELS = {"beta": "beta", "capacity": "C"}
 
 
@@ -166,6 +168,8 @@ def summary_lines(history, elapsed, checkpoint_dir, logdir=None):
 
 
 def tensorboard_scalars(row, test_kl, test_log_likelihood):
-    """The TensorBoard scalars of one epoch by tag: a history row plus the test KL and log-likelihood."""
+    """The TensorBoard scalars of one epoch, {writer: {tag: value}} for the writers "train" and "test": a
+    history row plus the test KL and log-likelihood."""
     values = dict(row, test_kl=test_kl, test_log_likelihood=test_log_likelihood)
-    return {tag: float(values[name]) for name, tag in TENSORBOARD_TAGS.items()}
+    return {writer: {tag: float(values[name]) for name, tag in tags.items()}
+            for writer, tags in TENSORBOARD_TAGS.items()}

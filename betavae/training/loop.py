@@ -1,6 +1,7 @@
 """The training loop: compiled epochs, progress lines, NaN checks, TensorBoard scalars, and a commit into the
 run folder at every save and on Ctrl-C or SIGTERM."""
 import math
+import os
 import signal
 import sys
 import time
@@ -50,7 +51,8 @@ def train(config, train_rows, test_rows, args, folder, command_started):
             print(f"warning: {folder.file(HISTORY_FILE)} holds {len(history)} of the {done} epochs trained "
                   "(written by an older version?); the missing rows stay missing", file=sys.stderr)
         print(f"resuming {args.checkpoint_dir} after epoch {done}")
-    writer = tf.summary.create_file_writer(args.logdir) if args.logdir else None
+    writers = {name: tf.summary.create_file_writer(os.path.join(args.logdir, name))
+               for name in console.TENSORBOARD_TAGS} if args.logdir else {}
     steps_per_epoch = math.ceil(len(train_rows) / config.batch_size)
     train_tensor = None if config.streaming else tf.constant(train_rows)
     test_tensor = tf.constant(test_rows)
@@ -93,10 +95,11 @@ def train(config, train_rows, test_rows, args, folder, command_started):
         elapsed, eta = progress.record(epoch + 1, seconds, time.perf_counter())
         print(console.epoch_line(row, config.epochs, len(train_rows) / seconds, elapsed, eta,
                                  progress.compiling, schedule), flush=True)
-        if writer:
-            with writer.as_default(step=epoch + 1):
-                for tag, value in console.tensorboard_scalars(row, test_kl, test_log_likelihood).items():
-                    tf.summary.scalar(tag, value)
+        if writers:
+            for name, scalars in console.tensorboard_scalars(row, test_kl, test_log_likelihood).items():
+                with writers[name].as_default(step=epoch + 1):
+                    for tag, value in scalars.items():
+                        tf.summary.scalar(tag, value)
         checkpoint.epoch.assign(epoch + 1)
         if (epoch + 1) % config.save_every == 0 or epoch + 1 == config.epochs or stop.signal_number:
             saved_epoch = save(epoch + 1)
