@@ -221,3 +221,15 @@ def test_the_ray_engine_gives_the_local_engines_table(tmp_path):
         ray.shutdown()
     local, remote = read_table(tmp_path / "local" / "sweep.csv"), read_table(tmp_path / "ray" / "sweep.csv")
     assert len(local) == 4 and local == remote
+
+
+def test_alignment_axis_has_no_offset_when_every_score_is_near_one(tmp_path, monkeypatch):
+    from betavae.plots import sweep as sweep_plots
+    figures = []
+    monkeypatch.setattr(sweep_plots, "save_figure", lambda figure, path: figures.append(figure))
+    reports = [fabricated_report(beta, 0, {"mean_to_optimum": 0.99995 + 0.00001 * beta, "mean_to_truth": 1.0})
+               for beta in (1.0, 2.0, 4.0)]
+    sweep_plots.plot_alignment(reports, 10.0, 7.0, 1, str(tmp_path / "alignment.png"))
+    axis = figures[0].axes[0]
+    figures[0].canvas.draw()
+    assert axis.yaxis.get_offset_text().get_text() == "" and axis.get_ylim() == (0.0, 1.05)

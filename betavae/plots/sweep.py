@@ -156,6 +156,10 @@ def plot_alignment(reports, high, collapse, seeds, path):
         values = [(report.get("alignment") or {}).get(key) for report in reports]
         model_points(axis, betas, values, colour, label, seeds)
     beta_axis(axis, betas, high, collapse)
+    # |cosine| lies in [0, 1]; a fixed range keeps matplotlib from an offset axis (ticks -0.0005..0, "+1")
+    # when every score is near 1.
+    axis.set_ylim(0.0, 1.05)
+    axis.ticklabel_format(axis="y", useOffset=False)
     axis.set_ylabel("alignment: |cosine| (mean over active units)")
     axis.legend(fontsize=8)
     return saved(figure, path)
