@@ -87,10 +87,11 @@ def describe(run, needed):
 
 
 def optimum_curve(folder, betas, latent_dim, cache_path):
-    """The linear optimum (fitted to a run's training rows, scored on its test rows) over a grid of beta.
+    """The linear optimum (fitted to a run's training rows, scored on its test rows) over a grid of beta,
+    and the beta at which each of its units collapses (bisected between grid points, not a grid point).
     Kept in cache_path under the run's config.json and the grid: collecting a finished sweep again then
-    takes seconds instead of one optimisation per grid point."""
-    from betavae.scoring.references import held_out_linear_optimum
+    takes seconds instead of one optimisation per grid point. Returns (curve, collapse betas)."""
+    from betavae.scoring.references import held_out_linear_optimum, unit_collapse_betas
     config = RunFolder(folder).load_config()
     settings = json.dumps(config.to_dict(), sort_keys=True).encode()
     key = {"config_sha256": hashlib.sha256(settings).hexdigest(), "latent_dim": latent_dim,
@@ -99,7 +100,7 @@ def optimum_curve(folder, betas, latent_dim, cache_path):
         with open(cache_path, encoding="utf-8") as handle:
             cached = json.load(handle)
         if cached["key"] == key:
-            return cached["curve"]
+            return cached["curve"], cached["collapse"]
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no usable cache: compute the curve
     train, test = load_run_data(config)
@@ -107,8 +108,9 @@ def optimum_curve(folder, betas, latent_dim, cache_path):
     test_moments = (test.mean(axis=0), np.atleast_2d(np.cov(test, rowvar=False, bias=True)))
     curve = [{"beta": float(beta), **held_out_linear_optimum(train_moments, test_moments, beta, latent_dim)}
              for beta in betas]
-    loading.atomic_write_text(cache_path, json.dumps({"key": key, "curve": curve}) + "\n")
-    return curve
+    collapse = unit_collapse_betas(train_moments[1], latent_dim, betas)
+    loading.atomic_write_text(cache_path, json.dumps({"key": key, "curve": curve, "collapse": collapse}) + "\n")
+    return curve, collapse
 
 
 def collect_and_plot(runs, sweep_dir, seeds):
@@ -125,10 +127,10 @@ def collect_and_plot(runs, sweep_dir, seeds):
     top = max(positive + [reports[0]["reference"].get("collapse_beta") or 0])
     grid = np.geomspace(min(positive) / 1.5, top * 1.5, 40) if positive else []
     from betavae.plots import sweep as sweep_plots
-    curve = optimum_curve(results[0][0].folder, grid, reports[0]["latent_dim"],
-                          os.path.join(sweep_dir, "optimum_curve.json"))
+    curve, collapse = optimum_curve(results[0][0].folder, grid, reports[0]["latent_dim"],
+                                    os.path.join(sweep_dir, "optimum_curve.json"))
     folder = os.path.join(sweep_dir, "plots")
-    plots = sweep_plots.plot_sweep(reports, curve, folder, seeds)
+    plots = sweep_plots.plot_sweep(reports, curve, folder, seeds, collapse)
     missing = len(runs) - len(results)
     print(f"wrote {path} ({len(results)} runs{f'; {missing} not evaluated yet' if missing else ''}) and "
           f"{len(plots)} plots in {folder}")
