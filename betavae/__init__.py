@@ -1,10 +1,10 @@
 """A beta-VAE for vector data (Higgins et al. 2017), scored against the exact optimum of generated data.
 
-The public API (betavae.api): train, Run, load_run, evaluate, sample, reconstruct, encode, sweep, and
-UsageError, the one-line error of everything a user can get wrong. `import betavae` imports neither
-TensorFlow nor numpy: each name is loaded at its first use.
+The public API (betavae.api): train, Run, load_run, evaluate, sample, reconstruct, encode, beta_sweep (not
+"sweep", which is the subpackage betavae.sweep), and UsageError, the one-line error of whatever a user can get
+wrong. `import betavae` imports neither TensorFlow nor numpy: each name is loaded at its first use.
 """
-__all__ = ["train", "Run", "load_run", "evaluate", "sample", "reconstruct", "encode", "sweep", "UsageError"]
+__all__ = ["train", "Run", "load_run", "evaluate", "sample", "reconstruct", "encode", "beta_sweep", "UsageError"]
 
 
 def __getattr__(name):

@@ -255,7 +255,7 @@ def _training_flags(training):
     return flags
 
 
-def sweep(betas, *, seeds=(0,), sweep_dir=os.path.join("checkpoints", "sweep"), epochs=200, **options):
+def beta_sweep(betas, *, seeds=(0,), sweep_dir=os.path.join("checkpoints", "sweep"), epochs=200, **options):
     """Train and evaluate one run per beta and seed into sweep_dir, as `python beta_vae_sweep.py` does, and
     return the rows of its sweep.csv (dicts). options: the sweep's own settings (iwae_samples, jobs, engine,
     address, cpus_per_task) and any training hyper-parameter for every run (data=, latent_dim=, ...)."""
