@@ -92,7 +92,8 @@ def optimum_curve(folder, betas, latent_dim, cache_path):
     Kept in cache_path under the run's config.json and the grid: collecting a finished sweep again then
     takes seconds instead of one optimisation per grid point. Returns (curve, collapse betas)."""
     from betavae.scoring.references import held_out_linear_optimum, unit_collapse_betas
-    config = RunFolder(folder).load_config()
+    run = RunFolder(folder)
+    config = run.load_config()
     settings = json.dumps(config.to_dict(), sort_keys=True).encode()
     key = {"config_sha256": hashlib.sha256(settings).hexdigest(), "latent_dim": latent_dim,
            "betas": [float(beta) for beta in betas]}
@@ -103,7 +104,7 @@ def optimum_curve(folder, betas, latent_dim, cache_path):
             return cached["curve"], cached["collapse"]
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no usable cache: compute the curve
-    train, test = load_run_data(config)
+    train, test = load_run_data(run.locate_data(config))
     train_moments = (train.mean(axis=0), np.atleast_2d(np.cov(train, rowvar=False, bias=True)))
     test_moments = (test.mean(axis=0), np.atleast_2d(np.cov(test, rowvar=False, bias=True)))
     curve = [{"beta": float(beta), **held_out_linear_optimum(train_moments, test_moments, beta, latent_dim)}
@@ -114,7 +115,7 @@ def optimum_curve(folder, betas, latent_dim, cache_path):
 
 
 def collect_and_plot(runs, sweep_dir, seeds):
-    """Write sweep.csv and the plots from every run evaluated so far; returns the number of runs in them."""
+    """Write sweep.csv and the plots from every run evaluated so far; returns the rows of sweep.csv (dicts)."""
     results = collect(runs)
     if not results:
         raise UsageError(f"{sweep_dir}: no evaluated run of this sweep yet (see --list)")
@@ -134,7 +135,7 @@ def collect_and_plot(runs, sweep_dir, seeds):
     missing = len(runs) - len(results)
     print(f"wrote {path} ({len(results)} runs{f'; {missing} not evaluated yet' if missing else ''}) and "
           f"{len(plots)} plots in {folder}")
-    return len(results)
+    return rows
 
 
 def run_tasks(tasks, args):
@@ -146,37 +147,45 @@ def run_tasks(tasks, args):
     return run_local(tasks, min(args.jobs, len(tasks)))
 
 
+def run_sweep(args, training_flags):
+    """Check the flags, then list, run (all or --only one) and collect the runs into sweep.csv and the plots;
+    returns the rows of sweep.csv as dicts (None with --list or --only). The CLI and the Python API's
+    sweep() both come here. args: the sweep's flags as parsed; training_flags: the training flags (argv)."""
+    check_flags(args, training_flags)
+    betas, seeds = parse_betas(args.betas), parse_seeds(args.seeds)
+    check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags, record=not args.list)
+    runs = plan_runs(betas, seeds, os.path.abspath(args.sweep_dir))
+    if args.list:
+        print("\n".join(describe(run, needs(run, args.epochs, args.iwae_samples)) for run in runs))
+        return None
+    if args.only is not None and not 0 <= args.only < len(runs):
+        raise UsageError(f"--only {args.only}: this sweep has runs 0 to {len(runs) - 1} (see --list)")
+    chosen = [] if args.collect else runs if args.only is None else [runs[args.only]]
+    tasks = [{"run": run, "cwd": os.getcwd(), "evaluate_argv": evaluation_argv(run, args.iwae_samples),
+              "train_argv": training_argv(run, args.epochs, training_flags) if "train" in needed else None}
+             for run in chosen if (needed := needs(run, args.epochs, args.iwae_samples))]
+    print(f"sweep: {len(runs)} runs in {args.sweep_dir}; {len(tasks)} to run now, "
+          f"{sum(t['train_argv'] is not None for t in tasks)} of them to train", flush=True)
+    failed = run_tasks(tasks, args) if tasks else []
+    rows = collect_and_plot(runs, args.sweep_dir, len(seeds)) if args.only is None and len(failed) < len(runs) \
+        else None
+    if failed:
+        indexes = ", ".join(str(run.index) for run in failed)
+        raise UsageError(f"{len(failed)} of {len(tasks)} runs failed (index {indexes}); the FAILED lines above "
+                         "and their logs say why")
+    if args.only is not None:
+        print(f"run {args.only} finished; collect the sweep with the same command without --only")
+    return rows
+
+
 def main(argv=None):
-    """Parse the sweep's flags; list, run (all or --only one) and collect the runs into sweep.csv and plots."""
+    """Parse the sweep's flags and the training flags after `--`, then run the sweep (run_sweep)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     split = argv.index("--") if "--" in argv else len(argv)
     args, training_flags = build_parser().parse_args(argv[:split]), argv[split + 1:]
 
     def run():
-        check_flags(args, training_flags)
-        betas, seeds = parse_betas(args.betas), parse_seeds(args.seeds)
-        check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags, record=not args.list)
-        runs = plan_runs(betas, seeds, os.path.abspath(args.sweep_dir))
-        if args.list:
-            print("\n".join(describe(run, needs(run, args.epochs, args.iwae_samples)) for run in runs))
-            return 0
-        if args.only is not None and not 0 <= args.only < len(runs):
-            raise UsageError(f"--only {args.only}: this sweep has runs 0 to {len(runs) - 1} (see --list)")
-        chosen = [] if args.collect else runs if args.only is None else [runs[args.only]]
-        tasks = [{"run": run, "cwd": os.getcwd(), "evaluate_argv": evaluation_argv(run, args.iwae_samples),
-                  "train_argv": training_argv(run, args.epochs, training_flags) if "train" in needed else None}
-                 for run in chosen if (needed := needs(run, args.epochs, args.iwae_samples))]
-        print(f"sweep: {len(runs)} runs in {args.sweep_dir}; {len(tasks)} to run now, "
-              f"{sum(t['train_argv'] is not None for t in tasks)} of them to train", flush=True)
-        failed = run_tasks(tasks, args) if tasks else []
-        if args.only is None and len(failed) < len(runs):
-            collect_and_plot(runs, args.sweep_dir, len(seeds))
-        if failed:
-            indexes = ", ".join(str(run.index) for run in failed)
-            raise UsageError(f"{len(failed)} of {len(tasks)} runs failed (index {indexes}); the FAILED lines above "
-                             "and their logs say why")
-        if args.only is not None:
-            print(f"run {args.only} finished; collect the sweep with the same command without --only")
+        run_sweep(args, training_flags)
         return 0
 
     return run_cli(run)
