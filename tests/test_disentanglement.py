@@ -108,8 +108,10 @@ def test_what_cannot_be_computed_is_null_with_a_reason():
     (np.zeros((10, 2)), np.ones((9, 1)), "codes have 10 rows but factors 9"),
     (np.zeros((10, 2)), np.ones((10, 1)), "factor column 0 is constant"),
     (np.zeros((10, 2)), np.arange(10.0)[:, None], r"skip \['sap'\]: expected a subset"),
+    (np.zeros((10, 2)), np.arange(10.0)[:, None], "bootstrap -1: expected a number of resamples"),
 ])
 def test_bad_arrays_raise_one_line(codes, factors, message):
     with pytest.raises(ValueError, match=message) as error:
-        metrics(codes, factors, skip=("sap",) if "skip" in message else ())
+        metrics(codes, factors, skip=("sap",) if "skip" in message else (),
+                bootstrap=-1 if "bootstrap" in message else 0)
     assert "\n" not in str(error.value)

@@ -12,9 +12,9 @@ import numpy as np
 
 from betavae.scoring import disentanglement_scores as scores
 
-LEVEL = 0.95  # coverage of the bootstrap percentile intervals
-BOOTSTRAP = 100  # default resamples per interval (about 1 s for MIG, SAP and modularity on 10,000 rows)
-SLOW = ("dci", "factor_vae")  # seconds, not milliseconds: DCI fits trees, FactorVAE calls the sampler 15,000 times
+LEVEL = 0.95  # coverage of the bootstrap intervals
+BOOTSTRAP = 100  # default resamples per interval (seconds for MIG, SAP and modularity on 10,000 rows)
+SLOW = ("dci", "factor_vae")  # seconds to minutes: DCI fits trees, FactorVAE calls the sampler per batch
 KEYS = ("mig", "dci_disentanglement", "dci_completeness", "dci_informativeness", "sap", "modularity",
         "factor_vae")
 
@@ -99,6 +99,24 @@ def _factor_vae(codes, num_factors, sampler, votes, resamples, rng):
     return float(right.mean()), _interval(draws, float(right.mean()))
 
 
+def _unavailable(num_codes, num_factors, skip, sampler, votes):
+    """Why each metric that is None is None."""
+    reasons = {}
+    if num_codes == 1:
+        reasons.update(dict.fromkeys(("mig", "sap", "dci_completeness"), "needs at least two latent units"))
+    if num_factors == 1:
+        reasons.update(dict.fromkeys(("modularity", "dci_disentanglement"), "needs at least two factors"))
+    if "dci" in skip:
+        for key in ("dci_disentanglement", "dci_completeness", "dci_informativeness"):
+            reasons.setdefault(key, "skipped: it fits gradient-boosted trees (seconds to minutes)")
+    if "factor_vae" in skip:
+        reasons["factor_vae"] = f"skipped: it encodes {sum(votes):,} generated batches (seconds or more)"
+    elif sampler is None:
+        reasons["factor_vae"] = ("needs batches with one factor fixed from the data's generator "
+                                 "(generated data and a factor_vae_sampler)")
+    return reasons
+
+
 def metrics(codes, factors, *, seed=0, num_bins=scores.NUM_BINS, bootstrap=BOOTSTRAP, factor_vae_sampler=None,
             factor_vae_votes=scores.FACTOR_VAE_VOTES, skip=()):
     """MIG, DCI (disentanglement, completeness, informativeness), SAP, modularity and the FactorVAE score of
@@ -108,12 +126,15 @@ def metrics(codes, factors, *, seed=0, num_bins=scores.NUM_BINS, bootstrap=BOOTS
     resamples per interval (0: none). factor_vae_sampler(factor_index, batch_size, rng) -> codes [batch, d]
     must return the codes of a fresh batch from the data's generator with that one factor fixed (at a value
     it draws); without it factor_vae is None. skip names metrics to leave out ("dci", "factor_vae"; SLOW
-    holds both, which take seconds where the others take milliseconds). Returns plain floats (None where a metric is undefined, with the
-    reason in "unavailable"), "intervals" ([low, high] or None per metric), "n_rows", "estimator" (what each
-    number is estimated from) and "seconds" (time per metric). Raises ValueError on bad arrays."""
+    holds both, which take seconds to minutes where the others take milliseconds). Returns plain floats
+    (None where a metric is undefined, with the reason in "unavailable"), "intervals" ([low, high] or None
+    per metric), "n_rows", "estimator" (what each number is estimated from) and "seconds" (time per metric).
+    Raises ValueError on bad arrays or options."""
     unknown = set(skip) - set(SLOW)
     if unknown:
         raise ValueError(f"skip {sorted(unknown)}: expected a subset of {list(SLOW)}")
+    if bootstrap < 0:
+        raise ValueError(f"bootstrap {bootstrap}: expected a number of resamples >= 0")
     codes, factors = _checked(codes, "codes"), _checked(factors, "factors")
     if len(codes) != len(factors):
         raise ValueError(f"codes have {len(codes)} rows but factors {len(factors)}; expected one code per row")
@@ -124,7 +145,7 @@ def metrics(codes, factors, *, seed=0, num_bins=scores.NUM_BINS, bootstrap=BOOTS
         raise ValueError(f"factor column {constant[0]} is constant; expected factors that vary over the rows")
     rng = np.random.default_rng(seed)
     result = dict.fromkeys(KEYS)
-    intervals, unavailable, seconds = dict.fromkeys(KEYS), {}, {}
+    intervals, seconds = dict.fromkeys(KEYS), {}
 
     start = time.perf_counter()
     result.update(_information_metrics(codes, factors, num_bins))
@@ -147,19 +168,7 @@ def metrics(codes, factors, *, seed=0, num_bins=scores.NUM_BINS, bootstrap=BOOTS
                                                                     factor_vae_votes, bootstrap, rng)
         seconds["factor_vae"] = time.perf_counter() - start
 
-    for key in ("mig", "sap", "dci_completeness"):
-        if codes.shape[1] == 1:
-            unavailable[key] = "needs at least two latent units"
-    for key in ("modularity", "dci_disentanglement"):
-        if factors.shape[1] == 1:
-            unavailable[key] = "needs at least two factors"
-    for key in ("dci_disentanglement", "dci_completeness", "dci_informativeness") if "dci" in skip else ():
-        unavailable.setdefault(key, "skipped: it fits gradient-boosted trees (seconds)")
-    if "factor_vae" in skip:
-        unavailable["factor_vae"] = "skipped: it encodes 15,000 generated batches (seconds)"
-    elif factor_vae_sampler is None:
-        unavailable["factor_vae"] = ("needs batches with one factor fixed from the data's generator "
-                                     "(generated data and a factor_vae_sampler)")
+    unavailable = _unavailable(codes.shape[1], factors.shape[1], skip, factor_vae_sampler, factor_vae_votes)
     return {**result, "intervals": intervals, "n_rows": len(codes), "unavailable": unavailable,
             "estimator": {**ESTIMATOR, "num_bins": num_bins, "bootstrap_resamples": bootstrap,
                           "dci_train_rows": len(codes) // 2, "dci_test_rows": len(codes) - len(codes) // 2,
