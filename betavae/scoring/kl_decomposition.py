@@ -1,5 +1,5 @@
 """What the KL is made of: the rate split into index-code mutual information, total correlation and
-dimension-wise KL (Hoffman & Johnson 2016; Chen et al. 2018, eq. 2), estimated over a set of rows. Numpy only.
+dimension-wise KL (Hoffman & Johnson 2016; Chen et al. 2018), estimated over a set of rows. Numpy only.
 
 With the aggregate posterior q(z) = (1/N) sum_m q(z|x_m) over the N rows and z_n ~ q(z|x_n),
 
