@@ -43,6 +43,14 @@ def test_the_block_size_changes_memory_not_numbers():
         assert small[name] == pytest.approx(large[name], rel=1e-12)
 
 
+def test_beyond_max_rows_a_subset_of_rows_is_used():
+    means, log_scales = posteriors(300, 2, seed=6)
+    result = kl_decomposition(means, log_scales, seed=0, max_rows=120)
+    assert result["n_rows"] == 120 and result["index_code_mi_max"] == pytest.approx(np.log(120))
+    assert result == kl_decomposition(means, log_scales, seed=0, max_rows=120)
+    assert result["kl_analytic"] != kl_decomposition(means, log_scales, seed=0)["kl_analytic"]
+
+
 def test_identical_posteriors_carry_no_information_and_no_total_correlation():
     means, log_scales = np.tile([[0.5, -1.0, 2.0]], (400, 1)), np.tile([[-0.3, 0.2, -1.0]], (400, 1))
     result = kl_decomposition(means, log_scales, seed=1)
