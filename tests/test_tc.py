@@ -60,6 +60,12 @@ def test_padding_rows_change_nothing():
         np.testing.assert_allclose(with_padding[name][:5], values, rtol=1e-6, err_msg=name)
     means = weighted_means(weights, tc_penalty(with_padding, 1.0, 6.0, 1.0))
     assert float(means[0]) == pytest.approx(float(tf.reduce_mean(tc_penalty(plain, 1.0, 6.0, 1.0))), rel=1e-6)
+    variables = [tf.Variable(tensor) for tensor in padded[1:]]
+    with tf.GradientTape() as tape:
+        loss = weighted_means(weights, tc_penalty(tc_terms(padded[0], *variables, weights, 200), 1.0, 6.0, 1.0))[0]
+    gradients = tape.gradient(loss, variables)
+    assert all(np.all(np.isfinite(gradient)) for gradient in gradients)
+    assert all(np.all(gradient.numpy()[5:] == 0) for gradient in gradients)  # padding rows get no gradient
 
 
 def test_several_draws_per_row_go_on_leading_axes():
