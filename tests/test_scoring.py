@@ -153,3 +153,18 @@ def test_score_rows_in_groups_of_draws_gives_the_same_estimates():
     assert np.mean(grouped["iwae"]) == pytest.approx(np.mean(whole["iwae"]), abs=0.01)
     assert np.mean(grouped["log_likelihood"]) == pytest.approx(np.mean(whole["log_likelihood"]), abs=0.02)
     np.testing.assert_array_equal(grouped["kl_per_dim"], whole["kl_per_dim"])
+
+
+def test_the_report_holds_the_kl_parts_from_the_encoders_pass_and_prints_them_in_one_line(runs):
+    report = scoring.evaluate_run(RunFolder(runs["constant"]), iwae_samples=5, num_samples=50, seed=2)
+    parts = report["kl_decomposition"]
+    assert parts["n_rows"] == report["test_rows"] and parts["kl_analytic"] == pytest.approx(report["kl"], rel=1e-5)
+    total = parts["index_code_mi"] + parts["total_correlation"] + parts["dimension_wise_kl"]
+    assert total == pytest.approx(parts["kl_monte_carlo"], rel=1e-12)
+    assert 0 <= parts["index_code_mi"] <= parts["index_code_mi_max"] + 1e-6
+    json.loads(scoring.report_json(report), parse_constant=pytest.fail)
+    wide = dict(report, kl_decomposition=dict(parts, n_rows=100_000, index_code_mi=-10.5, total_correlation=-3.25,
+                                               dimension_wise_kl=123.0))
+    lines = [line for line in scoring.format_report(wide, "run").splitlines() if "KL parts" in line]
+    assert lines == ["  KL parts, estimate over 100000 rows (nats/sample): MI -10.5000 + TC -3.2500 + dim-wise "
+                     "123.0000"]

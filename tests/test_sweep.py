@@ -13,8 +13,8 @@ from betavae.commands import sweep as sweep_command
 from betavae.sweep import engines
 from betavae.run.folder import UsageError
 from betavae.sweep.engines import COMMAND_MARK, training_progress
-from betavae.sweep.plan import (Run, beta_name, check_training_flags, check_training_flags_unchanged, needs,
-                                 parse_betas, parse_seeds, plan_runs)
+from betavae.sweep.plan import (Run, beta_name, check_training_flags, check_training_flags_unchanged, format_table,
+                                 needs, parse_betas, parse_seeds, plan_runs, sweep_row, write_table)
 from betavae.plots.sweep import beta_ticks, over_seeds, plain_number, plot_sweep
 from conftest import factor_data_array, run_script
 
@@ -136,6 +136,56 @@ def test_sweep_plots_show_beta_0_seeds_and_alignment_with_nulls(tmp_path):
     assert all(os.path.getsize(path) > 10_000 for path in paths)
     without = plot_sweep([dict(report, alignment=None) for report in reports], [], str(tmp_path / "none"))
     assert "alignment.png" not in [os.path.basename(path) for path in without]
+
+
+def full_report(beta, seed):
+    """A fabricated report with every number a sweep row reads, the KL parts among them."""
+    report = fabricated_report(beta, seed, {"mean_to_optimum": 0.9, "mean_to_truth": 0.8, "latent_correlation": 0.7})
+    rate = report["kl"]
+    information = min(rate, np.log(500)) * 0.8
+    return {**report, "objective": "beta", "test_elbo": -12.0, "test_nll_iwae": 11.5, "gap_to_fa": 0.25,
+            "gap_to_linear_optimum": None if beta == 0 else 2.0 + beta,
+            "kl_decomposition": {"index_code_mi": information, "total_correlation": 0.05 * rate / (1 + seed),
+                                 "dimension_wise_kl": rate - information - 0.05 * rate / (1 + seed), "n_rows": 500}}
+
+
+def test_the_sweep_table_holds_one_number_per_column_and_a_kl_column_per_latent_unit(tmp_path):
+    reports = [full_report(0.0, 0), full_report(2.0, 1), fabricated_report(4.0, 2, None)]  # the last: an old report
+    reports[-1].update(test_nll_iwae=11.0)
+    runs = [Run(index, report["beta"], seed, str(tmp_path / f"run{index}"))
+            for index, (report, seed) in enumerate(zip(reports, (0, 1, 2)))]
+    write_table(tmp_path / "sweep.csv", [sweep_row(report, run) for report, run in zip(reports, runs)])
+    rows = read_table(tmp_path / "sweep.csv")
+    header = list(rows[0])
+    assert header[header.index("active_units") + 1:][:2] == ["kl_z1", "kl_z2"] and "kl_per_dim" not in header
+    for name in ("objective", "elbo", "gap_to_fa", "gap_to_linear_optimum", "latent_correlation", "index_code_mi",
+                 "total_correlation", "dimension_wise_kl"):
+        assert name in header
+    for row, report in zip(rows, reports):
+        assert [float(row["kl_z1"]), float(row["kl_z2"])] == pytest.approx(report["kl_per_dim"])
+        for name, value in row.items():
+            if name not in ("objective", "folder") and value != "":
+                float(value)  # every other cell is one number
+    assert rows[0]["objective"] == "beta" and rows[0]["gap_to_linear_optimum"] == ""
+    assert float(rows[1]["index_code_mi"]) + float(rows[1]["total_correlation"]) + float(
+        rows[1]["dimension_wise_kl"]) == pytest.approx(reports[1]["kl"])
+    assert rows[2]["index_code_mi"] == rows[2]["elbo"] == rows[2]["objective"] == ""  # older report: empty cells
+    text = format_table([sweep_row(report, run) for report, run in zip(reports, runs)])
+    assert all(len(line) < 100 for line in text.splitlines()) and text.splitlines()[0].split()[6:9] == [
+        "MI", "TC", "dim-KL"]
+    assert text.splitlines()[3].split()[6:9] == ["-", "-", "-"]
+
+
+def test_the_kl_plot_shows_the_parts_of_the_kl_beside_the_kl_per_dimension(tmp_path):
+    reports = [full_report(beta, seed) for beta in (0.5, 1.0, 2.0, 4.0, 8.0) for seed in (0, 1, 2)]
+    curve = [{"beta": beta, "rate": 2 / beta, "distortion": beta, "active_units": int(beta < 7),
+              "kl_per_dim": [max(0.0, 3 - beta / 2), 0.0]} for beta in np.geomspace(0.3, 12, 12)]
+    paths = plot_sweep(reports, curve, str(tmp_path), seeds=3)
+    from matplotlib import image
+    with_parts = image.imread(os.path.join(tmp_path, "kl_per_dim.png"))
+    without = plot_sweep([{**report, "kl_decomposition": None} for report in reports], curve, str(tmp_path / "no"))
+    assert len(paths) == len(without) == 4
+    assert with_parts.shape[1] > 1.5 * image.imread(os.path.join(tmp_path, "no", "kl_per_dim.png")).shape[1]
 
 
 def test_bad_sweep_flags_give_one_line_and_status_2(tmp_path):

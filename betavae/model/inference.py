@@ -198,13 +198,14 @@ def encode_with_kl(model, x):
     return _map_chunks(lambda chunk, _: _encode_chunk(model, chunk), x, SAMPLING_CHUNK)
 
 
-SCORES = ("code_means", "kl_per_dim", "iwae", "log_likelihood", "recon_means", "quadrature")
+SCORES = ("code_means", "code_log_scales", "kl_per_dim", "iwae", "log_likelihood", "recon_means", "quadrature")
 
 
 def score_rows(model, x, iwae_samples, seed, nodes_per_dim=None, max_evaluations=1 << 17):
     """Every per-row score of an evaluation from one encoder pass, as a dict of arrays named by SCORES:
-    encoder means, KL per latent dimension, IWAE log p(x) and E_q[log p(x|z)] from the same iwae_samples
-    draws, the decoder mean at the encoder mean, and the quadrature log p(x) (None without nodes_per_dim).
+    encoder means and log-scales, KL per latent dimension, IWAE log p(x) and E_q[log p(x|z)] from the same
+    iwae_samples draws, the decoder mean at the encoder mean, and the quadrature log p(x) (None without
+    nodes_per_dim).
 
     One graph function, traced afresh per call (it closes over this model) and not XLA-compiled: on a
     CPU, XLA's compilation takes longer than this function's run on 10k rows."""
@@ -219,8 +220,8 @@ def score_rows(model, x, iwae_samples, seed, nodes_per_dim=None, max_evaluations
         iwae, log_likelihood = _importance_weighted(model, x, z_mean, z_log_scale, key, iwae_samples, iwae_block)
         quadrature = (_quadrature(model, x, z_mean, z_log_scale, nodes, log_weights, node_block) if nodes_per_dim
                       else tf.zeros_like(iwae))
-        return (z_mean, _kl_per_dim(z_mean, z_log_scale), iwae, log_likelihood, model.decode(z_mean)[0],
-                quadrature)
+        return (z_mean, z_log_scale, _kl_per_dim(z_mean, z_log_scale), iwae, log_likelihood,
+                model.decode(z_mean)[0], quadrature)
 
     scores = dict(zip(SCORES, _map_chunks(tf.function(chunk), x, rows, seed)))
     return {**scores, "quadrature": scores["quadrature"] if nodes_per_dim else None}

@@ -9,6 +9,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLoca
 from betavae.scoring.references import ACTIVE_THRESHOLD
 from betavae.plots.run import plt, save_figure  # beta_vae_plots chooses the file-only backend before pyplot loads
 
+KL_PARTS = {"index_code_mi": "index-code MI I_q(x; z)", "total_correlation": "total correlation TC(z)",
+            "dimension_wise_kl": "dimension-wise KL"}
 ALIGNMENTS = (("mean_to_optimum", "to the linear optimum's latent space"), ("mean_to_truth", "to the true factors"))
 
 
@@ -22,7 +24,8 @@ def over_seeds(betas, values):
     keys = sorted(groups)
     means = np.array([np.mean(groups[beta]) for beta in keys])
     spread = np.array([[mean - min(groups[beta]), max(groups[beta]) - mean] for beta, mean in zip(keys, means)])
-    return np.array(keys), means, spread.T.reshape(2, len(keys))
+    # clipped at 0: the mean of equal values can round past them, and error bars refuse negative lengths
+    return np.array(keys), means, np.maximum(spread.T.reshape(2, len(keys)), 0.0)
 
 
 def plain_number(value):
@@ -76,9 +79,10 @@ def model_points(axis, betas, values, colour, label, seeds):
 
 def plot_sweep(reports, curve, folder, seeds=1, collapse_points=()):
     """The sweep's plots from its evaluation reports (one per run) and the optimum `curve` over beta:
-    rate against distortion, active units and KL per latent dimension against beta (dotted at
-    collapse_points, the betas where the optimum's units collapse, largest first; None: not in range), and
-    alignment against beta when the reports hold it. Returns the paths written."""
+    rate against distortion, active units and KL per latent dimension (dotted at collapse_points, the betas
+    where the optimum's units collapse, largest first; None: not in range; with the parts of the KL when
+    the reports hold them) against beta, and alignment against beta when the reports hold it. Returns the
+    paths written."""
     betas = [report["beta"] for report in reports]
     collapse = reports[0]["reference"].get("collapse_beta")
     high = max(betas + [collapse or 0]) * 1.5 or 1.0
@@ -95,7 +99,21 @@ def plot_sweep(reports, curve, folder, seeds=1, collapse_points=()):
     axis.legend(fontsize=8)
     paths.append(saved(figure, os.path.join(folder, "active_units.png")))
 
-    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    paths.append(plot_kl(reports, curve, high, collapse, seeds, collapse_points,
+                         os.path.join(folder, "kl_per_dim.png")))
+
+    if any(report.get("alignment") for report in reports):
+        paths.append(plot_alignment(reports, high, collapse, seeds, os.path.join(folder, "alignment.png")))
+    return paths
+
+
+def plot_kl(reports, curve, high, collapse, seeds, collapse_points, path):
+    """KL per latent dimension against beta (models and optimum, dotted where the optimum drops each);
+    beside it, when the reports hold the KL decomposition, the parts of the models' KL (metric_points) with
+    the KL itself."""
+    parts = any(report.get("kl_decomposition") for report in reports)
+    figure, axes = plt.subplots(1, 2 if parts else 1, figsize=(12, 4.4) if parts else (6.5, 4.2), squeeze=False)
+    axis, betas = axes[0, 0], [report["beta"] for report in reports]
     for dim in range(len(reports[0]["kl_per_dim"])):
         if curve:
             axis.plot([p["beta"] for p in curve], [sorted(p["kl_per_dim"], reverse=True)[dim] for p in curve],
@@ -109,11 +127,28 @@ def plot_sweep(reports, curve, folder, seeds=1, collapse_points=()):
     axis.set_ylabel("KL of the latent dimension (nats/sample)")
     axis.set_title("latent dimensions by size; dotted: where the optimum drops each", fontsize=9)
     axis.legend(fontsize=7)
-    paths.append(saved(figure, os.path.join(folder, "kl_per_dim.png")))
+    if parts:
+        axis = axes[0, 1]
+        model_points(axis, betas, [report["kl"] for report in reports], "grey", "KL (the sum)", seeds)
+        metric_points(axis, reports, "kl_decomposition", KL_PARTS, seeds)
+        beta_axis(axis, betas, high, collapse)
+        rows = sorted({(report.get("kl_decomposition") or {}).get("n_rows") for report in reports} - {None})
+        axis.set_ylabel("part of the KL (nats/sample)")
+        axis.set_title(f"the models' KL = MI + TC + dimension-wise KL, estimated over {rows[-1]} test rows",
+                       fontsize=9)
+        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    return saved(figure, path)
 
-    if any(report.get("alignment") for report in reports):
-        paths.append(plot_alignment(reports, high, collapse, seeds, os.path.join(folder, "alignment.png")))
-    return paths
+
+def metric_points(axis, reports, section, names, seeds):
+    """Each of the metrics `names` (a dict of name -> label, or names as their own labels) in the reports'
+    `section` (e.g. "kl_decomposition") against beta, one colour each: mean over seeds, bars spanning them;
+    a report without the section or a null value is left out."""
+    labels = names if isinstance(names, dict) else {name: name for name in names}
+    betas = [report["beta"] for report in reports]
+    for index, (name, label) in enumerate(labels.items()):
+        values = [(report.get(section) or {}).get(name) for report in reports]
+        model_points(axis, betas, values, f"C{index}", label, seeds)
 
 
 def plot_rate_distortion(reports, curve, seeds, path):

@@ -20,6 +20,7 @@ from betavae.data import loading
 from betavae.files import StreamMoments
 from betavae.cli import UsageError
 from betavae.run.folder import load_run_data, run_folder
+from betavae.scoring.kl_decomposition import kl_decomposition
 from betavae.scoring.truth import LINEAR_LABEL, latents_of_test_rows, truth_report
 
 IWAE_SAMPLES = 100  # draws per row; on the shipped data 1000 moves -log p(x) by < 3e-4 nats (its SE: 0.02)
@@ -81,9 +82,10 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
         nodes = QUADRATURE_NODES if config.latent_dim <= 2 else None
         quadrature = f", quadrature on {'x'.join([str(nodes)] * config.latent_dim)} nodes" if nodes else ""
         with _stage(progress, "IWAE" + (" and quadrature" if nodes else ""),
-                    f"test rows {len(test)}, K={iwae_samples} importance samples{quadrature}"):
+                    f"test rows {len(test)}, K={iwae_samples} importance samples{quadrature}, KL parts"):
             scores = model_scores(model, test, config.beta, iwae_samples, seed, nodes, unavailable)
             report.update(scores.pop("report"))
+            report["kl_decomposition"] = kl_decomposition(scores["code_means"], scores["code_log_scales"], seed)
         with _stage(progress, "truth and alignment", "true -log p(x), decoder directions, notes"):
             entries, top_level = truth_report(model, config, train, test, truth, report["reference"],
                                               scores["log_p"], scores["code_means"], report["kl_per_dim"],
@@ -109,7 +111,8 @@ def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailab
     """The model's own scores on the test rows (inference.score_rows, averaged), under "report": ELBO,
     beta-objective, -log p(x), the rate per latent dimension, active units and the reconstruction error
     (with the reason under its name in `unavailable` where a test column does not vary); and per row, the
-    encoder means ("code_means") and log p(x) ("log_p": by quadrature where there is one, else IWAE)."""
+    encoder means and log-scales ("code_means", "code_log_scales") and log p(x) ("log_p": by quadrature
+    where there is one, else IWAE)."""
     from betavae.scoring import references as evaluation
     from betavae.model.inference import score_rows
     scores = score_rows(model, test, iwae_samples, seed, nodes_per_dim)
@@ -131,7 +134,8 @@ def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailab
         result["test_nll_quadrature"] = -float(scores["quadrature"].mean())
         result["quadrature_nodes"] = nodes_per_dim
     log_p = scores["iwae"] if scores["quadrature"] is None else scores["quadrature"]
-    return {"report": result, "code_means": scores["code_means"], "log_p": log_p}
+    return {"report": result, "code_means": scores["code_means"], "code_log_scales": scores["code_log_scales"],
+            "log_p": log_p}
 
 
 def _covariance_problem(rows, covariance, what):
@@ -294,6 +298,11 @@ def format_report(report, checkpoint_dir):
         + ("" if collapse is None else f"; for the {LINEAR_LABEL} total collapse is optimal from beta "
                                       f"{collapse:.3f}"),
     ]
+    parts = report.get("kl_decomposition")
+    if parts:
+        lines.append(f"  KL parts, estimate over {parts['n_rows']} rows (nats/sample): MI "
+                     f"{_nats(parts['index_code_mi'])} + TC {_nats(parts['total_correlation'])} + dim-wise "
+                     f"{_nats(parts['dimension_wise_kl'])}")
     if optimum:
         lines.append(f"  {LINEAR_LABEL}: KL per unit (descending) {_numbers(optimum['kl_per_dim'], '.4f')}; "
                      f"total {_nats(optimum['rate'])}; active units {optimum['active_units']}")

@@ -18,9 +18,13 @@ TRAIN_LOG, EVALUATE_LOG = "train.log", "evaluate.log"
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
 # Training flags the sweep sets for each run; given after `--` they would silently fight it.
 SWEEP_SET_FLAGS = ("beta", "seed", "epochs", "checkpoint_dir", "resume", "overwrite")
-COLUMNS = ("beta", "seed", "rate", "distortion", "test_nll_iwae", "active_units", "kl_per_dim",
-           "optimum_objective", "optimum_rate", "optimum_distortion", "optimum_active_units",
+# sweep.csv's columns, one number each; the KL of each latent unit (kl_z1, kl_z2, ...: the model's own z1,
+# z2, ..., as in the report) follows active_units, as many columns as the runs have latent units.
+COLUMNS = ("beta", "seed", "objective", "rate", "distortion", "elbo", "test_nll_iwae", "gap_to_fa",
+           "gap_to_linear_optimum", "active_units", "index_code_mi", "total_correlation", "dimension_wise_kl",
+           "latent_correlation", "optimum_objective", "optimum_rate", "optimum_distortion", "optimum_active_units",
            "alignment_mean_to_optimum", "alignment_mean_to_truth", "folder")
+KL_PARTS = ("index_code_mi", "total_correlation", "dimension_wise_kl")
 
 
 @dataclass(frozen=True)
@@ -157,22 +161,38 @@ def evaluation_argv(run, iwae_samples):
 
 
 def sweep_row(report, run):
-    """One sweep.csv row from a run's evaluation report: the model's rate and distortion, the linear
-    optimum's, and the alignment scores when the report has them ('' where a value does not exist)."""
+    """One sweep.csv row from a run's evaluation report, one number per column: the model's rate,
+    distortion, ELBO, gaps and KL of each latent unit (kl_z1, ...), the parts of its KL, the linear
+    optimum's numbers and the alignment scores ('' where a value does not exist, e.g. in older reports)."""
     optimum = report["reference"].get("linear_beta_optimum") or {}
     alignment = report.get("alignment") or {}
+    parts = report.get("kl_decomposition") or {}
     rate, objective = report["kl"], report["test_beta_objective"]
-    kl_per_dim = report["kl_per_dim"]
-    row = {"beta": report["beta"], "seed": run.seed, "rate": rate,
+    row = {"beta": report["beta"], "seed": run.seed, "objective": report.get("objective"), "rate": rate,
            "distortion": None if rate is None or objective is None else objective - report["beta"] * rate,
-           "test_nll_iwae": report["test_nll_iwae"], "active_units": report["active_units"],
-           "kl_per_dim": "" if None in kl_per_dim else ";".join(f"{value:.5f}"
-                                                                for value in sorted(kl_per_dim, reverse=True)),
+           "elbo": report.get("test_elbo"), "test_nll_iwae": report["test_nll_iwae"],
+           "gap_to_fa": report.get("gap_to_fa"), "gap_to_linear_optimum": report.get("gap_to_linear_optimum"),
+           "active_units": report["active_units"],
+           **{kl_column(j): value for j, value in enumerate(report["kl_per_dim"])},
+           **{name: parts.get(name) for name in KL_PARTS},
+           "latent_correlation": alignment.get("latent_correlation"),
            "optimum_objective": optimum.get("objective"), "optimum_rate": optimum.get("rate"),
            "optimum_distortion": optimum.get("distortion"), "optimum_active_units": optimum.get("active_units"),
            "alignment_mean_to_optimum": alignment.get("mean_to_optimum"),
            "alignment_mean_to_truth": alignment.get("mean_to_truth"), "folder": os.path.basename(run.folder)}
     return {name: "" if value is None else value for name, value in row.items()}
+
+
+def kl_column(dim):
+    """The sweep.csv column of the KL of latent unit `dim` (from 0): kl_z1, kl_z2, ..."""
+    return f"kl_z{dim + 1}"
+
+
+def table_columns(rows):
+    """sweep.csv's header for these rows: COLUMNS with one kl_z column per latent unit after active_units."""
+    units = max((sum(name.startswith("kl_z") for name in row) for row in rows), default=0)
+    split = COLUMNS.index("active_units") + 1
+    return [*COLUMNS[:split], *(kl_column(dim) for dim in range(units)), *COLUMNS[split:]]
 
 
 def collect(runs):
@@ -185,20 +205,25 @@ def collect(runs):
 def write_table(path, rows):
     """Write sweep.csv atomically: one row per run."""
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(text, fieldnames=table_columns(rows), restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     loading.atomic_write_text(path, text.getvalue())
 
 
 def format_table(rows):
-    """The sweep as an aligned text table (nats per sample)."""
-    lines = [f"{'beta':>7} {'seed':>4} {'rate':>8} {'distortion':>10} {'nll_iwae':>9} {'units':>5}   "
-             f"{'optimum: rate':>13} {'distortion':>10} {'units':>5}"]
+    """The sweep as an aligned text table under 100 characters (nats per sample): the model's numbers, the
+    parts of its KL (index-code MI, total correlation, dimension-wise KL) and the linear optimum's."""
+    lines = [f"{'beta':>7} {'seed':>4} {'rate':>8} {'distortion':>10} {'nll_iwae':>9} {'units':>5} "
+             f"{'MI':>6} {'TC':>6} {'dim-KL':>6} {'optimum rate':>12} {'distortion':>10} {'units':>5}"]
     for row in rows:
-        optimum = (f"{row['optimum_rate']:13.4f} {row['optimum_distortion']:10.4f} {row['optimum_active_units']:5d}"
-                   if row["optimum_rate"] != "" else f"{'(none)':>13}")
-        cell = lambda name, width: f"{'-':>{width}}" if row[name] == "" else f"{row[name]:{width}.4f}"  # noqa: E731
+        optimum = (f"{row['optimum_rate']:12.4f} {row['optimum_distortion']:10.4f} {row['optimum_active_units']:5d}"
+                   if row["optimum_rate"] != "" else f"{'(none)':>12}")
+
+        def cell(name, width, digits=4, row=row):
+            return f"{'-':>{width}}" if row[name] == "" else f"{row[name]:{width}.{digits}f}"
+
         lines.append(f"{row['beta']:7g} {row['seed']:4d} {cell('rate', 8)} {cell('distortion', 10)} "
-                     f"{cell('test_nll_iwae', 9)} {row['active_units']:5d}   {optimum}")
+                     f"{cell('test_nll_iwae', 9)} {row['active_units']:5d} "
+                     + " ".join(cell(name, 6, 3) for name in KL_PARTS) + f" {optimum}")
     return "\n".join(lines)

@@ -1,0 +1,76 @@
+"""The beta-TCVAE penalty (betavae.model.tc): at alpha = beta = gamma = 1 it is the single-sample KL, so the
+objective is the negative ELBO; padding rows change nothing; MWS densities equal a direct computation."""
+import numpy as np
+import pytest
+import tensorflow as tf
+from scipy import special, stats
+
+from betavae.model.tc import tc_penalty, tc_terms
+from betavae.model.vae import BetaVAE, gaussian_log_density, weighted_means
+
+
+def batch(rows=6, dims=3, seed=0):
+    rng = np.random.default_rng(seed)
+    mean, log_scale = rng.standard_normal((rows, dims)), rng.uniform(-1.5, 0.5, (rows, dims))
+    z = mean + np.exp(log_scale) * rng.standard_normal((rows, dims))
+    return z.astype(np.float32), mean.astype(np.float32), log_scale.astype(np.float32)
+
+
+def test_mws_densities_equal_a_direct_computation():
+    z, mean, log_scale = batch()
+    terms = tc_terms(tf.constant(z), tf.constant(mean), tf.constant(log_scale), tf.ones([6]), 1000)
+    pairs = stats.norm.logpdf(z[:, None, :], mean[None], np.exp(log_scale)[None])  # [i, j, d]
+    log_size = np.log(1000 * 6)
+    np.testing.assert_allclose(terms["log_qz"], special.logsumexp(pairs.sum(axis=2), axis=1) - log_size, rtol=1e-5)
+    np.testing.assert_allclose(terms["log_prod_qzj"], (special.logsumexp(pairs, axis=1) - log_size).sum(axis=1),
+                               rtol=1e-5)
+    np.testing.assert_allclose(terms["log_qz_x"], stats.norm.logpdf(z, mean, np.exp(log_scale)).sum(axis=1),
+                               rtol=1e-5)
+    np.testing.assert_allclose(terms["log_pz"], stats.norm.logpdf(z).sum(axis=1), rtol=1e-5)
+
+
+def test_at_unit_weights_the_penalty_is_the_single_sample_kl_and_the_objective_the_negative_elbo():
+    model = BetaVAE(4, 3, 8, [0.0] * 4, [1.0] * 4)
+    x = tf.constant(np.random.default_rng(1).standard_normal((16, 4)), tf.float32)
+    z_mean, z_log_scale = model.encode(x)
+    z = model.reparameterize(z_mean, z_log_scale, tf.random.stateless_normal([16, 3], seed=[3, 4]))
+    x_mean, x_log_scale = model.decode(z)
+    log_likelihood = gaussian_log_density(x, x_mean, x_log_scale)
+    terms = tc_terms(z, z_mean, z_log_scale, tf.ones([16]), 5000)
+    penalty = tc_penalty(terms, 1.0, 1.0, 1.0)
+    single_sample_kl = terms["log_qz_x"] - terms["log_pz"]
+    np.testing.assert_allclose(penalty, single_sample_kl, atol=1e-5)
+    np.testing.assert_allclose(single_sample_kl, gaussian_log_density(z, z_mean, z_log_scale)
+                               + 0.5 * tf.reduce_sum(tf.square(z) + np.log(2 * np.pi), axis=-1), atol=1e-5)
+    negative_elbo = -tf.reduce_mean(log_likelihood - single_sample_kl)
+    assert float(tf.reduce_mean(penalty - log_likelihood)) == pytest.approx(float(negative_elbo), abs=1e-5)
+    weighted = tc_penalty(terms, 2.0, 5.0, 0.5)
+    np.testing.assert_allclose(weighted, 2 * terms["mi"] + 5 * terms["tc"] + 0.5 * terms["dimension_wise_kl"],
+                               atol=1e-5)
+
+
+def test_padding_rows_change_nothing():
+    z, mean, log_scale = batch(rows=5)
+    junk = batch(rows=3, seed=9)  # padded rows hold other values, as epoch_order's row 0 at weight 0 would
+    padded = [tf.constant(np.concatenate([real, extra])) for real, extra in zip((z, mean, log_scale), junk)]
+    weights = tf.constant([1.0] * 5 + [0.0] * 3)
+    plain = tc_terms(tf.constant(z), tf.constant(mean), tf.constant(log_scale), tf.ones([5]), 200)
+    with_padding = tc_terms(*padded, weights, 200)
+    for name, values in plain.items():
+        np.testing.assert_allclose(with_padding[name][:5], values, rtol=1e-6, err_msg=name)
+    means = weighted_means(weights, tc_penalty(with_padding, 1.0, 6.0, 1.0))
+    assert float(means[0]) == pytest.approx(float(tf.reduce_mean(tc_penalty(plain, 1.0, 6.0, 1.0))), rel=1e-6)
+    variables = [tf.Variable(tensor) for tensor in padded[1:]]
+    with tf.GradientTape() as tape:
+        loss = weighted_means(weights, tc_penalty(tc_terms(padded[0], *variables, weights, 200), 1.0, 6.0, 1.0))[0]
+    gradients = tape.gradient(loss, variables)
+    assert all(np.all(np.isfinite(gradient)) for gradient in gradients)
+    assert all(np.all(gradient.numpy()[5:] == 0) for gradient in gradients)  # padding rows get no gradient
+
+
+def test_several_draws_per_row_go_on_leading_axes():
+    z, mean, log_scale = batch()
+    draws = np.stack([z, z[::-1]])
+    together = tc_terms(tf.constant(draws), tf.constant(mean), tf.constant(log_scale), tf.ones([6]), 100)
+    second = tc_terms(tf.constant(z[::-1]), tf.constant(mean), tf.constant(log_scale), tf.ones([6]), 100)
+    np.testing.assert_allclose(together["tc"][1], second["tc"], rtol=1e-6)
