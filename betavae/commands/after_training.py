@@ -107,7 +107,8 @@ def encode(args, folder, rows, label, path):
     with ArrayWriter(path, *codes.shape) as writer:
         writer.write(codes)
     scales = " and log-scales" if args.with_scale else ""
-    print(f"wrote the codes E_q[z]{scales} of {len(rows)} {label} ({codes.shape[0]} x {codes.shape[1]}) to {path}")
+    what = label if args.data is None else f"rows of {label}"
+    print(f"wrote the codes E_q[z]{scales} of the {what} ({codes.shape[0]} x {codes.shape[1]}) to {path}")
     return 0
 
 
