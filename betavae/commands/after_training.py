@@ -171,11 +171,9 @@ def main(argv=None):
             with folder.writing():  # evaluation.json and plots/ are the run's: never beside a training
                 return score_and_plot(args, folder, rows)
         rows = load_run_data(config)[1] if rows is None else rows
-        if args.mode == "encode":
-            path = output_path(args, folder, config, len(rows), config.latent_dim * (2 if args.with_scale else 1))
-        else:
-            path = output_path(args, folder, config, args.num_samples if args.mode == "prior" else len(rows),
-                               config.data_dim)
+        count = args.num_samples if args.mode == "prior" else len(rows)
+        columns = config.latent_dim * (1 + args.with_scale) if args.mode == "encode" else config.data_dim
+        path = output_path(args, folder, config, count, columns)
         # Writing inside the run needs its lock: never into a run that a training is still writing.
         with folder.writing() if folder.holds(path) else contextlib.nullcontext():
             if args.mode == "encode":
