@@ -150,3 +150,16 @@ def test_export_needs_output_and_a_run(tmp_path, capsys):
     assert cli("--mode", "export", "--checkpoint-dir", tmp_path, "--output", tmp_path / "out") == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "no trained model here" in error
+
+
+def test_an_interrupted_export_leaves_nothing_behind(committed, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    def fail_halfway(module, folder):
+        os.makedirs(os.path.join(folder, "variables"))  # a half-written SavedModel
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tf.saved_model, "save", fail_halfway)
+    with pytest.raises(UsageError, match="cannot write the SavedModel .No space left on device."):
+        export_run(committed / "run", tmp_path / "model")
+    assert os.listdir(tmp_path) == []
