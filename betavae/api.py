@@ -19,7 +19,6 @@ from betavae.run.folder import DATA_FILE, RunFolder, load_run_data, run_folder
 _TRAIN_OWN = ("data", "test_data", "checkpoint_dir", "resume", "overwrite", "verbose")
 # The sweep's settings that sweep() takes as parameters of its own, or that belong to the CLI only.
 _SWEEP_OWN = ("betas", "seeds", "sweep_dir", "list", "only", "collect")
-ENCODE_CHUNK = 1 << 14  # rows per encoder call: bounds the memory of encode() for any number of rows
 
 
 def _convert(name, value, action):
@@ -193,10 +192,8 @@ class Run:
     def encode(self, rows=None, data=None):
         """q(z|x) of rows (default: the held-out test rows): (mean, log_scale), each [rows, latent_dim]."""
         rows, model = self._rows(rows, data), self.model()
-        import tensorflow as tf  # imported quietly by model()
-        parts = [model.encode(tf.constant(rows[start:start + ENCODE_CHUNK]))
-                 for start in range(0, len(rows), ENCODE_CHUNK)]
-        return tuple(np.concatenate([part[i].numpy() for part in parts]) for i in range(2))
+        from betavae.model.inference import encode_posterior  # the codes --mode encode writes
+        return encode_posterior(model, rows)
 
     def export(self, output_dir, overwrite=False):
         """Write the model as a TensorFlow SavedModel into output_dir (as --mode export); returns its path."""

@@ -1,9 +1,11 @@
-"""Use a trained beta-VAE: sample, reconstruct or evaluate it, rebuilt from --checkpoint-dir alone.
+"""Use a trained beta-VAE: sample, reconstruct, encode, evaluate or export it, rebuilt from --checkpoint-dir alone.
 
   python beta_vae_after_training.py --mode prior      # z ~ N(0, I) -> decoder -> x
   python beta_vae_after_training.py --mode recon      # x -> encoder -> z ~ q(z|x) -> decoder -> x
+  python beta_vae_after_training.py --mode encode     # x -> E_q[z] (and log-scales), the codes of rows
   python beta_vae_after_training.py --mode evaluate   # scores against the exact references
   python beta_vae_after_training.py --mode plot       # the plots alone
+  python beta_vae_after_training.py --mode export --output DIR  # a SavedModel plain TensorFlow serves
 """
 import contextlib
 import os
@@ -16,7 +18,7 @@ from betavae.files import ArrayWriter, StreamMoments, check_output_path
 from betavae.run.folder import (OneLineParser, RunFolder, UsageError, check_minimum, check_seed, import_tensorflow,
                                 is_moved_copy, load_run_data, run_cli)
 
-MODES = ("prior", "recon", "evaluate", "plot")
+MODES = ("prior", "recon", "encode", "evaluate", "plot", "export")
 
 
 def build_parser():
@@ -26,8 +28,8 @@ def build_parser():
     parser.add_argument("--checkpoint-dir", default="checkpoints", help="folder of a training run")
     parser.add_argument("--num-samples", type=int, default=10_000, help="prior samples to draw")
     parser.add_argument("--data", default=None,
-                        help="rows to reconstruct or evaluate on (.npy, .csv, .txt/.dat); default: the run's "
-                             "held-out test rows. If the run's training data is no longer where it was "
+                        help="rows to reconstruct, encode or evaluate on (.npy, .csv, .txt/.dat); default: the "
+                             "run's held-out test rows. If the run's training data is no longer where it was "
                              "trained, a file with its SHA-256 is taken as that data, moved")
     parser.add_argument("--iwae-samples", type=int, default=scoring.IWAE_SAMPLES,
                         help="importance samples per row for the IWAE estimate of -log p(x) (evaluate)")
@@ -35,23 +37,30 @@ def build_parser():
                         help="evaluate: also draw the plots (as --mode plot does), after the report")
     parser.add_argument("--mean-only", action="store_true",
                         help="output decoder means instead of draws from the decoder's Gaussian")
+    parser.add_argument("--with-scale", action="store_true",
+                        help="encode: also write the log-scales of q(z|x), as columns after the means: "
+                             "[N, 2 * latent_dim], means first")
     parser.add_argument("--output", default=None,
                         help="output file, format by extension (.npy, .csv, .txt); default: "
-                             "<checkpoint-dir>/prior_samples.npy or recon.npy")
+                             "<checkpoint-dir>/prior_samples.npy, recon.npy or codes.npy; export: the "
+                             "SavedModel's folder (required)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing --output file (the run's own prior_samples.npy or recon.npy "
-                             "is always replaced)")
+                        help="replace an existing --output file (the run's own prior_samples.npy, recon.npy or "
+                             "codes.npy is always replaced); export: replace an existing SavedModel")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent and decoder noise")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own log messages")
     return parser
 
 
-def output_path(args, folder, config, rows):
+DEFAULT_OUTPUTS = {"prior": "prior_samples.npy", "recon": "recon.npy", "encode": "codes.npy"}
+
+
+def output_path(args, folder, config, rows, columns):
     """Where to write, checked before any work: not a file of the run or one it reads, a known format, an
     existing writable folder, room on the disk."""
-    path = args.output or folder.file("prior_samples.npy" if args.mode == "prior" else "recon.npy")
+    path = args.output or folder.file(DEFAULT_OUTPUTS[args.mode])
     folder.check_output(path, inputs=(config.data, config.test_data, args.data), replace=args.overwrite)
-    check_output_path(path, rows, config.data_dim)
+    check_output_path(path, rows, columns)
     return path
 
 
@@ -98,6 +107,32 @@ def sample_or_reconstruct(args, folder, config, rows, label, path):
     return 0
 
 
+def encode(args, folder, rows, label, path):
+    """Rebuild the model, then write the codes E_q[z] of rows to path (with --with-scale, then the
+    log-scales of q(z|x) as further columns)."""
+    model, _ = folder.restore_model(args.verbose)
+    from betavae.model.inference import encode_posterior
+    means, log_scales = encode_posterior(model, rows)
+    codes = np.concatenate([means, log_scales], axis=1) if args.with_scale else means
+    with ArrayWriter(path, *codes.shape) as writer:
+        writer.write(codes)
+    scales = " and log-scales" if args.with_scale else ""
+    what = label if args.data is None else f"rows of {label}"
+    print(f"wrote the codes E_q[z]{scales} of the {what} ({codes.shape[0]} x {codes.shape[1]}) to {path}")
+    return 0
+
+
+def export(args):
+    """Write the run as a SavedModel at --output."""
+    from betavae.export import export_run
+    if not args.output:
+        raise UsageError("--mode export needs --output DIR, the folder to write the SavedModel to")
+    path = export_run(args.checkpoint_dir, args.output, overwrite=args.overwrite, verbose=args.verbose)
+    print(f"wrote a SavedModel of {args.checkpoint_dir} to {path}: sample(n, seed), encode(x), decode(z) in "
+          "data units")
+    return 0
+
+
 def score_and_plot(args, folder, rows, copy):
     """--mode evaluate (the report, evaluation.json, and the plots with --plots) and --mode plot, with a
     line per stage as it starts and ends; evaluation.json is written only once every number is computed."""
@@ -124,12 +159,16 @@ def score_and_plot(args, folder, rows, copy):
 
 
 def main(argv=None):
-    """Check flags and files, rebuild the model, then sample, reconstruct, evaluate or plot."""
+    """Check flags and files, rebuild the model, then sample, reconstruct, encode, evaluate, plot or export."""
     args = build_parser().parse_args(argv)
 
     def run():
         check_minimum(args, ("num_samples", "iwae_samples"), 1)
         check_seed(args.seed)
+        if args.with_scale and args.mode != "encode":
+            raise UsageError(f"--with-scale is for --mode encode, not --mode {args.mode}")
+        if args.mode == "export":
+            return export(args)
         folder = RunFolder(args.checkpoint_dir)
         config = folder.load_config()
         rows, label = None, "held-out test rows"
@@ -146,12 +185,16 @@ def main(argv=None):
             try:
                 rows = load_run_data(folder.locate_data(config, [copy]))[1]
             except UsageError as missing:
-                if args.mode == "recon":
+                if args.mode != "prior":
                     raise
                 label = str(missing)  # prior samples need no data: they are written, only not compared
-        path = output_path(args, folder, config, args.num_samples if args.mode == "prior" else len(rows))
+        count = args.num_samples if args.mode == "prior" else len(rows)
+        columns = config.latent_dim * (1 + args.with_scale) if args.mode == "encode" else config.data_dim
+        path = output_path(args, folder, config, count, columns)
         # Writing inside the run needs its lock: never into a run that a training is still writing.
         with folder.writing() if folder.holds(path) else contextlib.nullcontext():
+            if args.mode == "encode":
+                return encode(args, folder, rows, label, path)
             return sample_or_reconstruct(args, folder, config, rows, label, path)
 
     return run_cli(run)

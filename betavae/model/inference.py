@@ -1,4 +1,4 @@
-"""What a trained beta-VAE is used for: prior samples, reconstructions and log-likelihood estimates.
+"""What a trained beta-VAE is used for: prior samples, reconstructions, codes and log-likelihood estimates.
 
 Each works in chunks of rows (at most SAMPLING_CHUNK), one compiled call per chunk, so there is no Python
 loop per sample; importance samples and quadrature nodes go in blocks within a chunk, so memory stays
@@ -41,8 +41,8 @@ SAMPLING_CHUNK = 1 << 14  # rows per compiled call: amortises the call while the
 
 def _chunk_key(seed, start):
     """The noise seed of the chunk starting at row `start`: (seed, 2 * start), leaving (seed, 2 * start + 1)
-    free for the chunk's second draw, so no two chunks or draws share a key."""
-    return tf.constant([seed, 2 * start], tf.int64)
+    free for the chunk's second draw, so no two chunks or draws share a key. Ints or int64 tensors."""
+    return tf.stack([tf.cast(seed, tf.int64), 2 * tf.cast(start, tf.int64)])
 
 
 def _map_chunks(compute, x, rows, seed=0):
@@ -61,15 +61,38 @@ def _map_chunks(compute, x, rows, seed=0):
     return np.concatenate([part.numpy() for part in parts])[:len(x)]
 
 
+def prior_chunk_rows(num_samples):
+    """The rows of every chunk of num_samples prior samples (one size, so one compilation), as a scalar
+    int tensor: at most SAMPLING_CHUNK, at least 1."""
+    return tf.clip_by_value(num_samples, 1, SAMPLING_CHUNK)
+
+
+def prior_chunk(model, num_samples, seed, start, mean_only=False, compiled=True):
+    """The chunk of num_samples prior samples beginning at row `start` (a multiple of prior_chunk_rows),
+    as a float32 tensor. Python ints or int64 tensors alike, eagerly or inside a tf.function: the one
+    computation of both the CLI's samples and the exported SavedModel's, so the two give the same numbers."""
+    chunk = _prior_chunk if compiled else _prior_chunk.python_function
+    return chunk(model, prior_chunk_rows(num_samples), _chunk_key(seed, start), mean_only)[:num_samples - start]
+
+
 def prior_chunks(model, num_samples, seed, mean_only=False, compiled=True):
     """The rows of sample_prior, chunk by chunk (float32 arrays), so that any number can be streamed.
 
     compiled=False runs the same ops eagerly: slower per sample, but without the XLA compilation that
     costs more than a few thousand samples do (XLA's random streams differ, so the samples do too)."""
-    size = max(1, min(SAMPLING_CHUNK, num_samples))  # one chunk size, so one compilation
-    chunk = _prior_chunk if compiled else _prior_chunk.python_function
-    for start in range(0, num_samples, size):
-        yield chunk(model, size, _chunk_key(seed, start), mean_only).numpy()[:num_samples - start]
+    for start in range(0, num_samples, int(prior_chunk_rows(num_samples))):
+        yield prior_chunk(model, num_samples, seed, start, mean_only, compiled).numpy()
+
+
+def prior_tensor(model, num_samples, seed, mean_only=False):
+    """sample_prior's rows as one tensor, for num_samples and seed int64 tensors inside a tf.function (the
+    exported SavedModel's sample): the same chunks, in a graph loop instead of a Python one."""
+    rows = prior_chunk_rows(num_samples)
+    parts = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False,
+                           element_shape=tf.TensorShape([None, model.data_dim]))
+    for start in tf.range(0, num_samples, rows):
+        parts = parts.write(tf.cast(start // rows, tf.int32), prior_chunk(model, num_samples, seed, start, mean_only))
+    return parts.concat()
 
 
 def sample_prior(model, num_samples, seed, mean_only=False, compiled=True):
@@ -190,12 +213,19 @@ def _kl_per_dim(z_mean, z_log_scale):
 @tf.function(jit_compile=True)
 def _encode_chunk(model, x):
     z_mean, z_log_scale = model.encode(x)
-    return z_mean, _kl_per_dim(z_mean, z_log_scale)
+    return z_mean, z_log_scale, _kl_per_dim(z_mean, z_log_scale)
+
+
+def encode_posterior(model, x):
+    """q(z|x) of rows x (data units): the encoder means E_q[z] and log-scales, [rows, latent_dim] each."""
+    z_mean, z_log_scale, _ = _map_chunks(lambda chunk, _: _encode_chunk(model, chunk), x, SAMPLING_CHUNK)
+    return z_mean, z_log_scale
 
 
 def encode_with_kl(model, x):
     """Encoder means [rows, latent_dim] and the KL of each latent dimension [rows, latent_dim]."""
-    return _map_chunks(lambda chunk, _: _encode_chunk(model, chunk), x, SAMPLING_CHUNK)
+    z_mean, _, kl = _map_chunks(lambda chunk, _: _encode_chunk(model, chunk), x, SAMPLING_CHUNK)
+    return z_mean, kl
 
 
 SCORES = ("code_means", "code_log_scales", "kl_per_dim", "iwae", "log_likelihood", "recon_means", "quadrature")

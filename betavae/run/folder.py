@@ -30,10 +30,10 @@ HISTORY_FILE = "history.csv"
 HISTORY_COLUMNS = ("epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds", "beta", "capacity")
 KEEP_CHECKPOINTS = 3
 # What after-training writes inside a run: replaced with the run by --overwrite, never moved across.
-OUTPUTS = ("evaluation", "plots", "prior_samples", "recon")  # names without their extension
+OUTPUTS = ("evaluation", "plots", "prior_samples", "recon", "codes")  # names without their extension
 # The copy of an array that the Python API trains on, kept inside the run (and moved with it).
 DATA_FILE = "data.npy"
-SAMPLE_OUTPUTS = ("prior_samples", "recon")  # the default --output files, which a new output supersedes
+SAMPLE_OUTPUTS = ("prior_samples", "recon", "codes")  # the default --output files, which a new output supersedes
 _CHECKPOINT = re.compile(r"ckpt-(\d+)\.index$")
 
 
@@ -270,7 +270,7 @@ class RunFolder:
         """Refuse (UsageError) an output path that is a file of this or any other run, or one of `inputs`
         (the data the run was trained or tested on, the rows given to after-training): writing would
         destroy it. Any other existing file is replaced only if `replace` (--overwrite), except this run's
-        own outputs (prior_samples.npy, recon.npy), which a new output supersedes."""
+        own outputs (prior_samples.npy, recon.npy, codes.npy), which a new output supersedes."""
         real = os.path.realpath(path)
         folder, name = os.path.split(real)
         own = folder == os.path.realpath(self.path)

@@ -1,0 +1,98 @@
+"""A trained run as a TensorFlow SavedModel that plain `tf.saved_model.load(DIR)` serves, in a process that
+cannot import this project: sample(n, seed) and sample_means(n, seed) -> [n, D], encode(x) -> (mean,
+log-scale) of q(z|x), decode(z) -> (mean, log-scale) of p(x|z), all in the data's units, and config_json
+(the run's config.json as a tf.string: data_dim, latent_dim, beta, ...).
+
+sample is the CLI's `--mode prior` computation itself (inference.prior_chunk in a graph loop), so for the
+same n and seed it gives the same numbers. Importing this module does not import TensorFlow.
+"""
+import json
+import os
+import shutil
+
+from betavae.cli import UsageError
+from betavae.run.folder import RunFolder, import_tensorflow
+from betavae.run.lock import exchange_folders
+
+SAVED_MODEL_FILE = "saved_model.pb"  # what makes a folder a SavedModel, so that --overwrite may replace it
+
+
+def _inside(path, folder):
+    """Whether the real path `path` is `folder` or lies beneath it."""
+    folder = os.path.realpath(folder)
+    return path == folder or path.startswith(folder + os.sep)
+
+
+def check_export_dir(folder, config, output_dir, overwrite):
+    """Refuse (UsageError), before any work, an output folder that is or holds the run or its data, lies
+    inside a run folder, or exists (without overwrite; with it, unless it is a SavedModel); its parent must
+    be a writable folder."""
+    real = os.path.realpath(output_dir)
+    parent = os.path.dirname(real)
+    for source, what in ((folder.path, "the run folder"), (config.data, "the run's data"),
+                         (config.test_data, "the run's test data")):
+        if source and _inside(os.path.realpath(source), real):
+            raise UsageError(f"{output_dir}: is or holds {what} {source}; writing there would destroy it; "
+                             "choose another --output")
+    if _inside(real, folder.path) or RunFolder(parent).is_run() or RunFolder(real).is_run():
+        raise UsageError(f"{output_dir}: is or lies inside a run folder, which holds only what training and "
+                         "after-training write; choose an --output outside it")
+    if os.path.exists(real):
+        if not overwrite:
+            raise UsageError(f"{output_dir}: exists; pass --overwrite to replace it, or choose another --output")
+        if not os.path.isfile(os.path.join(real, SAVED_MODEL_FILE)):
+            raise UsageError(f"{output_dir}: exists and is not a SavedModel (no {SAVED_MODEL_FILE}); --overwrite "
+                             "replaces only a SavedModel; choose another --output")
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise UsageError(f"{output_dir}: cannot write there (folder {parent} does not exist or is not writable)")
+
+
+def servable(model, config):
+    """A tf.Module of the model's exported functions (the model's variables tracked through it)."""
+    import tensorflow as tf
+    from betavae.model.inference import prior_tensor
+    count, seed = tf.TensorSpec([], tf.int64, name="n"), tf.TensorSpec([], tf.int64, name="seed")
+
+    def prior(mean_only):
+        def sample(n, seed):
+            tf.debugging.assert_non_negative(n, message="sample: n must be at least 0")
+            return prior_tensor(model, n, seed, mean_only)
+        return tf.function(sample, input_signature=[count, seed])
+
+    module = tf.Module()
+    module.model = model
+    module.sample = prior(mean_only=False)
+    module.sample_means = prior(mean_only=True)
+    module.encode = tf.function(model.encode, input_signature=[
+        tf.TensorSpec([None, model.data_dim], tf.float32, name="x")])
+    module.decode = tf.function(model.decode, input_signature=[
+        tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")])
+    # A variable, not a constant: tf.saved_model.save keeps a module's variables, not its constant tensors.
+    module.config_json = tf.Variable(json.dumps(config.to_dict()), trainable=False, name="config_json")
+    return module
+
+
+def export_run(run_dir, output_dir, *, overwrite=False, verbose=False):
+    """Write the run's model (rebuilt from config.json and its newest checkpoint alone) as a SavedModel at
+    output_dir, and return output_dir. It is saved into a temporary sibling folder and then moved into place
+    in one step, so an interrupted export leaves output_dir as it was."""
+    folder = RunFolder(os.fspath(run_dir))
+    output_dir = os.fspath(output_dir)
+    check_export_dir(folder, folder.load_config(), output_dir, overwrite)
+    model, config = folder.restore_model(verbose)
+    tf = import_tensorflow(verbose)
+    real = os.path.realpath(output_dir)
+    temporary = os.path.join(os.path.dirname(real), f".{os.path.basename(real)}.tmp{os.getpid()}")
+    shutil.rmtree(temporary, ignore_errors=True)
+    try:
+        tf.saved_model.save(servable(model, config), temporary)
+        if os.path.exists(real):
+            exchange_folders(temporary, real)  # the old SavedModel, now at temporary, is removed below
+        else:
+            os.rename(temporary, real)
+    except (OSError, tf.errors.OpError) as error:
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
+        raise UsageError(f"{output_dir}: cannot write the SavedModel ({reason})") from None
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return output_dir

@@ -1,0 +1,165 @@
+"""The exported SavedModel, loaded by plain TensorFlow in a process that cannot import this project, gives
+the CLI's numbers: sample(n, seed) equals `--mode prior` bit for bit, encode and decode equal the model's.
+And the export refuses every output folder whose replacement could destroy something.
+
+The TensorFlow-only process and the training it serves take over 20 s together: those tests are slow."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from betavae.cli import UsageError
+from betavae.commands import after_training as after_training_command
+from betavae.commands import train as train_command
+from betavae.export import export_run
+from betavae.model.inference import SAMPLING_CHUNK
+from betavae.run.folder import RunFolder
+from conftest import committed_run, factor_data_array
+
+SEED = 11
+COUNTS = (37, SAMPLING_CHUNK + 5)  # not a multiple of the chunk; more than one chunk
+
+# Run by `python -I` in an empty folder: no PYTHONPATH, no user site, no current folder on sys.path.
+SERVE = """
+import importlib.util, json, sys
+import numpy as np, tensorflow as tf
+assert importlib.util.find_spec("betavae") is None and importlib.util.find_spec("beta_vae_models") is None
+loaded = tf.saved_model.load(sys.argv[1])
+x, z = np.load("x.npy"), np.load("z.npy")
+out = {f"sample_{n}": loaded.sample(n, %(seed)d).numpy() for n in %(counts)r}
+out["means"] = loaded.sample_means(37, %(seed)d).numpy()
+out["x_mean"], out["x_log_scale"] = [t.numpy() for t in loaded.decode(z)]
+out["z_mean"], out["z_log_scale"] = [t.numpy() for t in loaded.encode(x)]
+out["config"] = np.array(loaded.config_json.numpy().decode())
+np.savez("served.npz", **out)
+""" % {"seed": SEED, "counts": COUNTS}
+
+
+def cli(*argv):
+    """after-training's main in-process; its exit status."""
+    return after_training_command.main([str(arg) for arg in argv])
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A 1-epoch run trained in-process, its export, and what a TensorFlow-only process served from it."""
+    folder = tmp_path_factory.mktemp("export")
+    np.save(folder / "data.npy", factor_data_array(300))
+    assert train_command.main(["--data", str(folder / "data.npy"), "--checkpoint-dir", str(folder / "run"),
+                               "--epochs", "1", "--hidden-units", "8", "--latent-dim", "2", "--seed", "4"]) == 0
+    export_run(folder / "run", folder / "saved")
+    rng = np.random.default_rng(0)
+    serve = folder / "empty"
+    serve.mkdir()
+    np.save(serve / "x.npy", factor_data_array(50, seed=9))
+    np.save(serve / "z.npy", rng.standard_normal((50, 2)).astype(np.float32))
+    result = subprocess.run([sys.executable, "-I", "-c", SERVE, str(folder / "saved")], cwd=serve,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return folder, dict(np.load(serve / "served.npz"))
+
+
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory):
+    """A committed run of an untrained model (no training: fast), for the checks of the output folder."""
+    folder = tmp_path_factory.mktemp("committed")
+    np.save(folder / "data.npy", factor_data_array(200))
+    (folder / "empty").mkdir()
+    committed_run(folder / "run", folder / "data.npy")
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("count", COUNTS)
+def test_loaded_samples_equal_the_cli_prior(exported, count):
+    folder, served = exported
+    output = folder / f"prior_{count}.npy"
+    assert cli("--mode", "prior", "--checkpoint-dir", folder / "run", "--num-samples", count, "--seed", SEED,
+               "--output", output) == 0
+    cli_samples = np.load(output)
+    assert served[f"sample_{count}"].shape == (count, 4)
+    np.testing.assert_array_equal(served[f"sample_{count}"], cli_samples)
+
+
+@pytest.mark.slow
+def test_loaded_sample_means_equal_the_cli_mean_only(exported):
+    folder, served = exported
+    output = folder / "means.npy"
+    assert cli("--mode", "prior", "--checkpoint-dir", folder / "run", "--num-samples", 37, "--seed", SEED,
+               "--mean-only", "--output", output) == 0
+    np.testing.assert_array_equal(served["means"], np.load(output))
+
+
+@pytest.mark.slow
+def test_loaded_encode_and_decode_equal_the_model_in_data_units(exported):
+    folder, served = exported
+    model, _ = RunFolder(str(folder / "run")).restore_model()
+    x, z = np.load(folder / "empty" / "x.npy"), np.load(folder / "empty" / "z.npy")
+    for name, value in zip(("z_mean", "z_log_scale", "x_mean", "x_log_scale"), (*model.encode(x), *model.decode(z))):
+        np.testing.assert_allclose(served[name], value.numpy(), rtol=1e-6, atol=1e-6, err_msg=name)
+    # In data units: the decoder means sit near the data's mean of 50, not near 0.
+    assert abs(served["x_mean"].mean() - 50) < 10
+
+
+@pytest.mark.slow
+def test_config_travels_with_the_export(exported):
+    folder, served = exported
+    config = json.loads(str(served["config"]))
+    assert config == json.loads((folder / "run" / "config.json").read_text())
+    assert (config["data_dim"], config["latent_dim"], config["beta"]) == (4, 2, 1.0)
+
+
+def test_export_replaces_only_a_savedmodel(committed, tmp_path, capsys):
+    folder = committed
+    target = tmp_path / "model"
+    assert cli("--mode", "export", "--checkpoint-dir", folder / "run", "--output", target) == 0
+    assert capsys.readouterr().out.strip() == (f"wrote a SavedModel of {folder / 'run'} to {target}: "
+                                               "sample(n, seed), encode(x), decode(z) in data units")
+    (target / "stale").write_text("from the previous export")
+    assert cli("--mode", "export", "--checkpoint-dir", folder / "run", "--output", target) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert cli("--mode", "export", "--checkpoint-dir", folder / "run", "--output", target, "--overwrite") == 0
+    assert (target / "saved_model.pb").is_file() and not (target / "stale").exists()
+    assert sorted(os.listdir(tmp_path)) == ["model"]  # no temporary folder left beside it
+
+
+@pytest.mark.parametrize("where, overwrite, message", [
+    ("data.npy", True, "holds the run's data"),
+    ("run", True, "holds the run folder"),
+    (".", True, "holds the run folder"),
+    ("run/saved", False, "inside a run folder"),
+    ("empty", True, "is not a SavedModel"),
+    ("empty", False, "exists; pass --overwrite"),
+    ("missing/saved", False, "cannot write there"),
+])
+def test_export_refuses_output_folders_that_could_destroy_something(committed, where, overwrite, message):
+    folder = committed
+    before = sorted(os.listdir(folder)), sorted(os.listdir(folder / "run"))
+    with pytest.raises(UsageError, match=message):
+        export_run(folder / "run", folder / where, overwrite=overwrite)
+    assert (sorted(os.listdir(folder)), sorted(os.listdir(folder / "run"))) == before
+
+
+def test_export_needs_output_and_a_run(tmp_path, capsys):
+    assert cli("--mode", "export", "--checkpoint-dir", tmp_path) == 2
+    assert capsys.readouterr().err.strip() == ("error: --mode export needs --output DIR, the folder to write the "
+                                               "SavedModel to")
+    assert cli("--mode", "export", "--checkpoint-dir", tmp_path, "--output", tmp_path / "out") == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "no trained model here" in error
+
+
+def test_an_interrupted_export_leaves_nothing_behind(committed, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    def fail_halfway(module, folder):
+        os.makedirs(os.path.join(folder, "variables"))  # a half-written SavedModel
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tf.saved_model, "save", fail_halfway)
+    with pytest.raises(UsageError, match="cannot write the SavedModel .No space left on device."):
+        export_run(committed / "run", tmp_path / "model")
+    assert os.listdir(tmp_path) == []
