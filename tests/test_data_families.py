@@ -5,14 +5,16 @@ import json
 import numpy as np
 import pytest
 
-from betavae.data import families
+from betavae.data import families, family_maps
 from betavae.commands import generate as generate_command
 from betavae.scoring.references import gaussian_log_densities
+from betavae.scoring.truth import true_log_densities
 
 
-@pytest.mark.parametrize("family", families.NONLINEAR_FAMILIES)
-def test_quadrature_agrees_with_a_finer_grid_and_with_monte_carlo(family):
-    data, latents, truth = families.sample_family(family, dim=6, factors=2, rows=500, seed=4)
+@pytest.mark.parametrize("family, dim", [(family, 6) for family in families.NONLINEAR_FAMILIES]
+                         + [("periodic", 24), ("roll", 24)])
+def test_quadrature_agrees_with_a_finer_grid_and_with_monte_carlo(family, dim):
+    data, latents, truth = families.sample_family(family, dim=dim, factors=2, rows=500, seed=4)
     rows = data[np.r_[np.argmax(np.abs(latents).max(axis=1)), 0, 1]]  # the farthest row out, and two others
     quadrature = families.log_density(rows, truth)
     finer = families.log_density(rows, truth, spacing=families.grid_spacing(truth) / 3)
@@ -50,13 +52,41 @@ def test_generated_rows_are_the_map_of_their_latents_plus_noise_and_match_the_ex
     assert np.all(np.abs(data.mean(axis=0) - truth["mean"]) < 0.03 * scale)
 
 
-def test_jacobian_matches_finite_differences():
-    _, latents, truth = families.sample_family("sheet", dim=4, factors=2, rows=5, seed=1)
+@pytest.mark.parametrize("family", families.NONLINEAR_FAMILIES)
+def test_jacobian_matches_finite_differences(family):
+    _, latents, truth = families.sample_family(family, dim=4, factors=2, rows=5, seed=1)
     step = 1e-6
     numeric = np.stack([(families.decoder_mean(latents + step * e, truth)
                          - families.decoder_mean(latents - step * e, truth)) / (2 * step)
                         for e in np.eye(2)], axis=-1)
     np.testing.assert_allclose(families.decoder_jacobian(latents, truth), numeric, atol=1e-6)
+
+
+@pytest.mark.parametrize("frequency", [2.0, 5.0, 12.0])
+def test_the_grid_of_a_periodic_map_resolves_its_frequency(frequency):
+    data, latents, base = families.sample_family("periodic", dim=8, factors=1, rows=300, seed=2)
+    truth = {**base, "Omega": (np.asarray(base["Omega"]) * frequency / family_maps.PERIODIC_FREQUENCY).tolist()}
+    rows = families.decoder_mean(latents, truth) + (data - families.decoder_mean(latents, base))  # same noise
+    spacing = families.grid_spacing(truth)
+    # sin(k z) changes k times faster, so the posterior (and the grid step) narrows about k times
+    assert spacing < 1.2 * families.grid_spacing(base) * family_maps.PERIODIC_FREQUENCY / frequency
+    np.testing.assert_allclose(families.log_density(rows, truth), families.log_density(rows, truth, spacing / 3),
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize("family", ["periodic", "saturating", "roll", "fold"])
+def test_every_parameter_round_trips_through_the_truth_json(tmp_path, family):
+    output = tmp_path / "f.npy"
+    assert generate_command.main(["generate", "--family", family, "--dim", "8", "--factors", "2", "--rows", "400",
+                                 "--seed", "6", "--output", str(output)]) == 0
+    saved = json.loads((tmp_path / "f.truth.json").read_text())
+    _, latents, truth = families.sample_family(family, dim=8, factors=2, rows=400, seed=6)
+    assert saved["family"] == family and np.allclose(np.load(tmp_path / "f.latents.npy"), latents)
+    data = np.load(output)
+    np.testing.assert_allclose(families.decoder_mean(latents, saved), families.decoder_mean(latents, truth))
+    np.testing.assert_allclose(true_log_densities(data, saved), families.log_density(data, truth), rtol=1e-12)
+    uses = {"periodic": "B", "saturating": "H", "roll": "R", "fold": "C"}[family]  # the term that folds
+    assert np.abs(saved[uses]).max() > 0.1
 
 
 def test_generate_writes_data_truth_and_latents_and_reaches_the_asked_eigenvalues(tmp_path):

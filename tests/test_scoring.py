@@ -60,6 +60,9 @@ def test_degenerate_runs_evaluate_to_strict_json_with_reasons(runs, capsys, name
         assert [line for line in out.splitlines() if line.startswith(stage) and ": done in " in line]
     assert all(len(line) < 100 for line in out.splitlines()), max(out.splitlines(), key=len)
     assert report["checkpoint"]["file"] == "ckpt-1" and report["checkpoint"]["epoch"] == 1
+    folded = report["folded_posterior"]
+    assert folded["rows"] == report["test_rows"] and 0 <= folded["share_of_rows"] <= 1
+    assert "folded posterior: " in out
     assert np.isfinite(report["test_nll_iwae"]) and np.isfinite(report["kl"])
     assert len(report["kl_per_dim"]) == report["latent_dim"]
     for key in ("fa_nll", "gaussian_nll", "linear_beta_optimum"):

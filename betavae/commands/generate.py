@@ -17,8 +17,8 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("generate", help="sample factor-model or non-linear data")
     make.add_argument("--family", default="linear", choices=("linear",) + NONLINEAR_FAMILIES,
-                      help="linear: the Gaussian factor model; sine, sheet, mixture: non-linear maps of a 1-D or "
-                           "2-D latent (see betavae/data/families.py)")
+                      help="linear: the Gaussian factor model; the others: non-linear maps of a 1-D or 2-D latent "
+                           "(see betavae/data/family_maps.py)")
     make.add_argument("--dim", type=int, default=10, help="data dimension D")
     make.add_argument("--factors", type=int, default=2, help="number of latent factors (dimension of the true z)")
     make.add_argument("--rows", type=int, default=100_000, help="number of samples")

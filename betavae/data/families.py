@@ -1,17 +1,17 @@
 """Generated data with a known truth: the linear Gaussian factor model, and non-linear families x = g(z) + e
 with a 1-D or 2-D latent z whose exact -log p(x) is computed by quadrature.
 
-    g(z) = offset + A z + B sin(Omega z + phi) + C q(z),   e ~ N(0, diag psi),   z ~ sum_c w_c N(m_c, s_c^2 I),
+    g(z) = offset + A z + B sin(Omega z + phi) + C q(z) + H tanh(Gamma z) + R roll(Rho z + rho),
+    e ~ N(0, diag psi),   z ~ sum_c w_c N(m_c, s_c^2 I),
 
-q(z) being the quadratic monomials of z (z1^2, z1 z2, z2^2). Each family sets some parts to zero:
-  sine     a smooth wave over a plane (B, Omega, phi), z ~ N(0, I)
-  sheet    a curved, quadratic sheet (C), z ~ N(0, I)
-  mixture  two clusters in latent space pushed through the linear map A
-The truth JSON holds every parameter, so the density can be recomputed from it alone. Pure numpy.
+q(z) being the quadratic monomials of z (z1^2, z1 z2, z2^2) and roll(u) = (u_1 cos u_1, u_1 sin u_1, ...).
+Each family (family_maps.py) sets some parts to zero. The truth JSON holds every parameter, so the density
+can be recomputed from it alone (a truth without the later terms, H or R, simply has none). Pure numpy.
 """
 import numpy as np
 
-NONLINEAR_FAMILIES = ("sine", "sheet", "mixture")
+from betavae.data.family_maps import NONLINEAR_FAMILIES, unit_map
+
 # Default correlation eigenvalues of generated data: 0.7 D, then each factor 0.23 times the one before
 # (7 and 1.6 for the shipped 10-D, 2-factor data), so that on the shipped data beta = 1 and 2 keep both
 # latent dimensions, beta = 4 keeps one and beta above about 7 none (see README, "What beta does").
@@ -35,6 +35,11 @@ def _parts(truth):
             "Omega": np.asarray(truth.get("Omega", np.zeros((0, latent))), dtype=float).reshape(-1, latent),
             "phi": np.asarray(truth.get("phi", []), dtype=float),
             "C": np.asarray(truth.get("C", np.zeros((dim, 0))), dtype=float).reshape(dim, -1),
+            "H": np.asarray(truth.get("H", np.zeros((dim, 0))), dtype=float).reshape(dim, -1),
+            "Gamma": np.asarray(truth.get("Gamma", np.zeros((0, latent))), dtype=float).reshape(-1, latent),
+            "R": np.asarray(truth.get("R", np.zeros((dim, 0))), dtype=float).reshape(dim, -1),
+            "Rho": np.asarray(truth.get("Rho", np.zeros((0, latent))), dtype=float).reshape(-1, latent),
+            "rho": np.asarray(truth.get("rho", []), dtype=float),
             "psi": np.asarray(truth["psi"], dtype=float),
             "weights": np.asarray(truth.get("prior_weights", [1.0]), dtype=float),
             "means": np.asarray(truth.get("prior_means", [[0.0] * latent]), dtype=float),
@@ -47,11 +52,18 @@ def quadratic_terms(z):
     return np.stack([z[:, i] * z[:, j] for i in range(k) for j in range(i, k)], axis=-1)
 
 
+def roll_terms(u):
+    """The spiral features (u_1 cos u_1, u_1 sin u_1, u_2 cos u_2, ...) of u [n, m], as [n, 2 m]."""
+    return np.stack([u * np.cos(u), u * np.sin(u)], axis=-1).reshape(len(u), -1)
+
+
 def decoder_mean(z, truth):
     """g(z) for latent rows z [n, k]: the noise-free data point of each latent coordinate, [n, D]."""
     p = _parts(truth)
     curved = quadratic_terms(z) @ p["C"].T if p["C"].shape[1] else 0.0
-    return p["offset"] + z @ p["A"].T + np.sin(z @ p["Omega"].T + p["phi"]) @ p["B"].T + curved
+    rolled = roll_terms(z @ p["Rho"].T + p["rho"]) @ p["R"].T if p["R"].shape[1] else 0.0
+    return (p["offset"] + z @ p["A"].T + np.sin(z @ p["Omega"].T + p["phi"]) @ p["B"].T + curved
+            + np.tanh(z @ p["Gamma"].T) @ p["H"].T + rolled)
 
 
 def decoder_jacobian(z, truth):
@@ -59,6 +71,10 @@ def decoder_jacobian(z, truth):
     p = _parts(truth)
     k = z.shape[1]
     jacobian = p["A"][None] + np.einsum("dm,nm,mk->ndk", p["B"], np.cos(z @ p["Omega"].T + p["phi"]), p["Omega"])
+    jacobian += np.einsum("dm,nm,mk->ndk", p["H"], 1.0 - np.tanh(z @ p["Gamma"].T) ** 2, p["Gamma"])
+    u = z @ p["Rho"].T + p["rho"]  # d(u cos u)/du = cos u - u sin u, d(u sin u)/du = sin u + u cos u
+    for columns, slope in ((p["R"][:, 0::2], np.cos(u) - u * np.sin(u)), (p["R"][:, 1::2], np.sin(u) + u * np.cos(u))):
+        jacobian += np.einsum("dm,nm,mk->ndk", columns, slope, p["Rho"])
     if p["C"].shape[1]:
         pairs = [(i, j) for i in range(k) for j in range(i, k)]
         for column, (i, j) in enumerate(pairs):  # d(z_i z_j)/dz_l = [l = i] z_j + [l = j] z_i
@@ -77,11 +93,12 @@ def log_prior(z, truth):
 
 
 def grid_spacing(truth):
-    """A latent grid step of a third of the narrowest posterior standard deviation, 1 / sqrt(largest
+    """A latent grid step of the narrowest posterior standard deviation, 1 / sqrt(largest
     eigenvalue of J' diag(psi)^-1 J + prior precision) within 3 prior scales (wider out rows are rare and their
     posteriors barely narrower): the trapezoid rule is
     spectrally accurate for smooth integrands, so a few points per posterior scale make it exact to
-    round-off (tests/test_data_families.py checks this against a finer grid and Monte Carlo)."""
+    round-off (tests/test_data_families.py checks this against a finer grid and Monte Carlo). The step follows
+    the map through J: a periodic map of frequency k gets a step about k times finer (tested up to k = 12)."""
     p = _parts(truth)
     points = _latent_axes(p, 41, reach=3.0)
     jacobian = decoder_jacobian(points, truth)
@@ -143,26 +160,14 @@ def sample_family(family, dim, factors, rows, seed):
     if factors not in (1, 2):
         raise ValueError(f"family {family} has a 1-D or 2-D latent: --factors must be 1 or 2, got {factors}")
     rng = np.random.default_rng([seed, 7])
-    k, waves = factors, 2 * factors
-    unit = {"A": 0.8 * rng.standard_normal((dim, k)), "B": np.zeros((dim, 0)), "Omega": np.zeros((0, k)),
-            "phi": np.zeros(0), "C": np.zeros((dim, 0)), "prior_weights": [1.0], "prior_means": [[0.0] * k],
-            "prior_scales": [1.0]}
-    if family == "sine":
-        unit.update(B=0.5 * rng.standard_normal((dim, waves)), Omega=rng.standard_normal((waves, k)),
-                    phi=rng.uniform(0, 2 * np.pi, waves))
-    elif family == "sheet":
-        unit["C"] = 0.3 * rng.standard_normal((dim, k * (k + 1) // 2))
-    else:
-        centre = rng.standard_normal(k)
-        centre *= 1.3 / np.linalg.norm(centre)
-        unit.update(prior_weights=[0.5, 0.5], prior_means=[centre.tolist(), (-centre).tolist()],
-                    prior_scales=[0.55, 0.55])
+    k = factors
+    unit = unit_map(family, dim, k, rng)
     noise_variance = rng.uniform(0.2, 0.5, size=dim)  # in units of the map's scale, before rescaling
     scales, offset = rng.uniform(0.5, 3.0, size=dim), rng.uniform(-5.0, 5.0, size=dim)
     truth = {"family": family, "offset": offset.tolist(), "psi": (noise_variance * scales ** 2).tolist(),
-             **{name: (scales[:, None] * unit[name]).tolist() for name in ("A", "B", "C")},
-             **{name: np.asarray(unit[name]).tolist() for name in ("Omega", "phi", "prior_weights",
-                                                                  "prior_means", "prior_scales")}}
+             **{name: (scales[:, None] * unit[name]).tolist() for name in ("A", "B", "C", "H", "R")},
+             **{name: np.asarray(unit[name]).tolist() for name in ("Omega", "phi", "Gamma", "Rho", "rho",
+                                                                  "prior_weights", "prior_means", "prior_scales")}}
     component = rng.choice(len(truth["prior_weights"]), size=rows, p=truth["prior_weights"])
     z = (np.asarray(truth["prior_means"])[component]
          + np.asarray(truth["prior_scales"])[component, None] * rng.standard_normal((rows, k)))

@@ -20,6 +20,7 @@ from betavae.data import loading
 from betavae.files import StreamMoments
 from betavae.cli import UsageError
 from betavae.run.folder import load_run_data, run_folder
+from betavae.scoring.folding import folded_posterior, folding_lines
 from betavae.scoring.kl_decomposition import kl_decomposition
 from betavae.scoring.truth import LINEAR_LABEL, latents_of_test_rows, truth_report
 
@@ -86,6 +87,7 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
             scores = model_scores(model, test, config.beta, iwae_samples, seed, nodes, unavailable)
             report.update(scores.pop("report"))
             report["kl_decomposition"] = kl_decomposition(scores["code_means"], scores["code_log_scales"], seed)
+            report["folded_posterior"] = folded_posterior(scores["row_scores"])
         with _stage(progress, "truth and alignment", "true -log p(x), decoder directions, notes"):
             entries, top_level = truth_report(model, config, train, test, truth, report["reference"],
                                               scores["log_p"], scores["code_means"], report["kl_per_dim"],
@@ -111,8 +113,8 @@ def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailab
     """The model's own scores on the test rows (inference.score_rows, averaged), under "report": ELBO,
     beta-objective, -log p(x), the rate per latent dimension, active units and the reconstruction error
     (with the reason under its name in `unavailable` where a test column does not vary); and per row, the
-    encoder means and log-scales ("code_means", "code_log_scales") and log p(x) ("log_p": by quadrature
-    where there is one, else IWAE)."""
+    encoder means and log-scales ("code_means", "code_log_scales"), log p(x) ("log_p": by quadrature where
+    there is one, else IWAE) and every score of score_rows ("row_scores")."""
     from betavae.scoring import references as evaluation
     from betavae.model.inference import score_rows
     scores = score_rows(model, test, iwae_samples, seed, nodes_per_dim)
@@ -135,7 +137,7 @@ def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailab
         result["quadrature_nodes"] = nodes_per_dim
     log_p = scores["iwae"] if scores["quadrature"] is None else scores["quadrature"]
     return {"report": result, "code_means": scores["code_means"], "code_log_scales": scores["code_log_scales"],
-            "log_p": log_p}
+            "log_p": log_p, "row_scores": scores}
 
 
 def _covariance_problem(rows, covariance, what):
@@ -289,6 +291,7 @@ def format_report(report, checkpoint_dir):
         f"{_nats(optimum.get('objective'))}, gap_to_linear_optimum {_nats(report['gap_to_linear_optimum'])}"
         f"{comparison}); ELBO {_nats(report['test_elbo'])}",
         f"  -log p(x): IWAE (K={report['iwae_samples']}) {_nats(report['test_nll_iwae'])}{quadrature}",
+        *[f"  {line}" for line in folding_lines(report.get("folded_posterior"))],
         f"  {LINEAR_LABEL}s: factor analysis {_nats(reference['fa_nll'])} (gap_to_fa {_nats(report['gap_to_fa'])}); "
         f"full-covariance Gaussian {_nats(reference['gaussian_nll'])}{truth}",
         "  KL per latent dim, sorted by KL (descending): "

@@ -1,0 +1,32 @@
+"""The folded-posterior diagnosis: the share of rows whose IWAE exceeds their ELBO by more than a threshold."""
+import numpy as np
+
+from betavae.model.inference import score_rows
+from betavae.scoring.folding import FOLDED_GAP, folded_posterior, folding_lines
+from test_evaluation import linear_gaussian_model
+
+
+def test_share_counts_the_rows_whose_gap_exceeds_the_threshold():
+    gaps = np.array([0.0, 0.5, 0.99, 1.01, 3.0])
+    kl_per_dim = np.array([[0.2, 0.3]] * 5)  # the ELBO is E_q log p(x|z) minus the KL summed over dimensions
+    log_likelihood = np.full(5, -10.0)
+    rows = {"iwae": log_likelihood - 0.5 + gaps, "log_likelihood": log_likelihood, "kl_per_dim": kl_per_dim}
+    entry = folded_posterior(rows)
+    assert entry["share_of_rows"] == 0.4 and entry["rows"] == 5 and entry["threshold"] == FOLDED_GAP == 1.0
+    assert np.isclose(entry["median_gap"], 0.99) and np.isclose(entry["worst_gap"], 3.0)
+    assert folded_posterior(rows, threshold=0.4)["share_of_rows"] == 0.8
+    lines = folding_lines(entry)
+    assert len(lines) == 2 and "40.00% of 5 rows" in lines[0] and "--kl-warmup-epochs" in lines[1]
+    assert len(folding_lines(folded_posterior({**rows, "iwae": log_likelihood - 0.5}))) == 1  # share 0: no advice
+    assert folding_lines(None) == []
+
+
+def test_an_exact_encoder_is_not_flagged_and_an_encoder_off_the_posterior_is():
+    model, mean, covariance = linear_gaussian_model()
+    x = np.random.default_rng(3).multivariate_normal(mean, covariance, size=300).astype(np.float32)
+    assert folded_posterior(score_rows(model, x, 100, seed=0))["share_of_rows"] == 0.0
+    head = model.encoder.head
+    bias = head.bias.numpy()
+    bias[:model.latent_dim] += 1.0  # q(z|x) one unit of z off the posterior, whose scales are ~0.1-0.3
+    head.bias.assign(bias)
+    assert folded_posterior(score_rows(model, x, 100, seed=0))["share_of_rows"] > 0.9
