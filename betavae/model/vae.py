@@ -27,7 +27,6 @@ def gaussian_log_density(x, mean, log_scale):
     return -0.5 * tf.reduce_sum(tf.square(standardized) + 2.0 * log_scale + LOG_2PI, axis=-1)
 
 
-@keras.utils.register_keras_serializable(package="beta_vae")
 class BetaVAE(keras.Model):
     """Encoder q(z|x) and decoder p(x|z), both diagonal Gaussians, in the data's own units.
 
@@ -64,10 +63,6 @@ class BetaVAE(keras.Model):
         """Decoder mean at the encoder mean: a deterministic reconstruction."""
         mean, _ = self.encode(x)
         return self.decode(mean)[0]
-
-    def get_config(self):
-        return {"data_dim": self.data_dim, "latent_dim": self.latent_dim, "hidden_units": self.hidden_units,
-                "data_shift": self.data_shift.numpy().tolist(), "data_scale": self.data_scale.numpy().tolist()}
 
 
 def loss_terms(model, x, noise):
