@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from betavae.data import loading
+from betavae.files import atomic_write_text
 from betavae.run.folder import OneLineParser, RunFolder, UsageError, check_minimum, load_run_data, run_cli
 from betavae.sweep.plan import (EVALUATE_LOG, TRAIN_LOG, check_training_flags, check_training_flags_unchanged,
                                  collect, evaluation_argv, format_table, needs, parse_betas, parse_seeds,
@@ -107,7 +107,7 @@ def optimum_curve(folder, betas, latent_dim, cache_path):
     test_moments = (test.mean(axis=0), np.atleast_2d(np.cov(test, rowvar=False, bias=True)))
     curve = [{"beta": float(beta), **held_out_linear_optimum(train_moments, test_moments, beta, latent_dim)}
              for beta in betas]
-    loading.atomic_write_text(cache_path, json.dumps({"key": key, "curve": curve}) + "\n")
+    atomic_write_text(cache_path, json.dumps({"key": key, "curve": curve}) + "\n")
     return curve
 
 

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from betavae.data import loading
-from betavae.files import StreamMoments
+from betavae.files import StreamMoments, atomic_write_text
 from betavae.run.folder import load_run_data
 from betavae.scoring.truth import LINEAR_LABEL, latents_of_test_rows, truth_report
 
@@ -221,7 +221,7 @@ def report_json(report):
 def save_report(folder, report):
     """Write the report to evaluation.json in the RunFolder, in one step; returns its path."""
     path = folder.file(REPORT_FILE)
-    loading.atomic_write_text(path, report_json(report))
+    atomic_write_text(path, report_json(report))
     return path
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from betavae.data import loading
+from betavae.files import atomic_write_text
 from betavae.run.folder import RunFolder, UsageError
 from betavae.scoring.evaluate import checkpoint_identity, load_report  # numpy only at import: no TensorFlow
 from betavae.cli import SEED_MAX
@@ -105,7 +105,7 @@ def check_training_flags_unchanged(sweep_dir, training_flags, record=True):
         raise UsageError(f"{path}: unreadable ({error}); choose another --sweep-dir") from None
     if recorded is None and record:
         os.makedirs(sweep_dir, exist_ok=True)
-        loading.atomic_write_text(path, json.dumps(training_flags) + "\n")
+        atomic_write_text(path, json.dumps(training_flags) + "\n")
     elif recorded is not None and recorded != training_flags:
         shown = lambda flags: shlex.join(flags) or "none"  # noqa: E731
         raise UsageError(f"{sweep_dir} holds runs trained with the training flags {shown(recorded)}, not "
@@ -188,7 +188,7 @@ def write_table(path, rows):
     writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    loading.atomic_write_text(path, text.getvalue())
+    atomic_write_text(path, text.getvalue())
 
 
 def format_table(rows):
