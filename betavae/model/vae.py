@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
+from betavae.fields import require
 from betavae.model.layers import gaussian_decoder, gaussian_encoder
 from betavae.model.objectives import BatchTerms
 
@@ -16,6 +17,12 @@ keras = tf.keras
 
 LOG_2PI = math.log(2.0 * math.pi)
 NOISE_ALGORITHM = "philox"
+# What each choice of --optimizer and of --lr-schedule (betavae.fields) means.
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
+LEARNING_RATE_SCHEDULES = {
+    "constant": lambda epoch, lr, epochs: float(lr),
+    "cosine": lambda epoch, lr, epochs: float(lr) * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs)),
+}
 
 
 def gaussian_kl(mean, log_scale):
@@ -105,11 +112,8 @@ def scheduled_learning_rate(epoch, lr, epochs, schedule):
     """The learning rate of an epoch: constant, or cosine-decayed from lr towards 0 over the run (Loshchilov &
     Hutter 2017), so Adam leaves its noise floor and settles on the optimum. A pure function of the epoch,
     so a resumed run takes exactly the rates an uninterrupted one would."""
-    if schedule == "constant":
-        return float(lr)
-    if schedule == "cosine":
-        return float(lr) * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
-    raise ValueError(f"learning-rate schedule '{schedule}': expected 'cosine' or 'constant'")
+    require("lr_schedule", schedule)
+    return LEARNING_RATE_SCHEDULES[schedule](epoch, lr, epochs)
 
 
 def weighted_means(weights, *per_sample):
@@ -119,12 +123,9 @@ def weighted_means(weights, *per_sample):
 
 
 def make_optimizer(name, learning_rate):
-    """The optimizer named by --optimizer ('adam' or 'sgd')."""
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate)
-    raise ValueError(f"optimizer '{name}': expected 'adam' or 'sgd'")
+    """The optimizer named by --optimizer."""
+    require("optimizer", name)
+    return OPTIMIZERS[name](learning_rate)
 
 
 class Trainer:

@@ -12,12 +12,11 @@ import numpy as np
 from betavae.files import atomic_write_text
 from betavae.run.folder import RunFolder, UsageError
 from betavae.scoring.evaluate import checkpoint_identity, load_report  # numpy only at import: no TensorFlow
-from betavae.cli import SEED_MAX
+from betavae.cli import SEED_MAX, flag_name
+from betavae.fields import SWEEP_SET_FLAGS  # given after `--`, they would silently fight the sweep
 
 TRAIN_LOG, EVALUATE_LOG = "train.log", "evaluate.log"
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
-# Training flags the sweep sets for each run; given after `--` they would silently fight it.
-SWEEP_SET_FLAGS = ("beta", "seed", "epochs", "checkpoint_dir", "resume", "overwrite")
 COLUMNS = ("beta", "seed", "rate", "distortion", "test_nll_iwae", "active_units", "kl_per_dim",
            "optimum_objective", "optimum_rate", "optimum_distortion", "optimum_active_units",
            "alignment_mean_to_optimum", "alignment_mean_to_truth", "folder")
@@ -86,7 +85,7 @@ def check_training_flags(flags):
     parser = build_parser()
     parser.set_defaults(**{name: unset for name in SWEEP_SET_FLAGS})
     given = parser.parse_args(flags)
-    clashes = ["--" + name.replace("_", "-") for name in SWEEP_SET_FLAGS if getattr(given, name) is not unset]
+    clashes = [flag_name(name) for name in SWEEP_SET_FLAGS if getattr(given, name) is not unset]
     if clashes:
         raise UsageError(f"training flag {', '.join(clashes)} after --: the sweep sets it for each run "
                          "(use --betas, --seeds, --epochs, --sweep-dir)")
