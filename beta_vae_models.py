@@ -3,8 +3,10 @@
 Objective per sample, in nats:  beta * KL(q(z|x) || N(0, I)) - E_q[log p(x|z)],
 summed over dimensions and averaged over the batch. beta = 1 is the plain VAE (the negative ELBO).
 
-The model is defined in betavae/model/vae.py; this module is its name at the top of the repository.
+The model is defined in betavae/model/vae.py and its objectives in betavae/model/objectives.py; this module is
+their name at the top of the repository.
 """
-from betavae.model.vae import (BetaVAE, Trainer, beta_objective, capacity_objective, gaussian_kl,  # noqa: F401
-                               gaussian_log_density, linear_ramp, loss_terms, make_optimizer,
-                               scheduled_learning_rate, weighted_means)
+from betavae.model.objectives import (BetaObjective, CapacityObjective, Objective, beta_objective,  # noqa: F401
+                                      capacity_objective, objective_for)
+from betavae.model.vae import (BetaVAE, EpochMetrics, Trainer, gaussian_kl, gaussian_log_density,  # noqa: F401
+                               linear_ramp, loss_terms, make_optimizer, scheduled_learning_rate, weighted_means)

@@ -29,9 +29,10 @@ BATCH, BETA = 1000, 4.0
 def trainer_throughput(train, compiled, epochs):
     """Samples/s of whole epochs through Trainer.run_epoch, after one warm-up (compile) epoch."""
     import tensorflow as tf
+    from betavae.model.objectives import BetaObjective
     from betavae.model.vae import BetaVAE, Trainer, make_optimizer
     model = BetaVAE(train.shape[1], LATENT, HIDDEN, train.mean(axis=0), train.std(axis=0))
-    trainer = Trainer(model, make_optimizer("adam", 1e-3), BETA, seed=0)
+    trainer = Trainer(model, make_optimizer("adam", 1e-3), BetaObjective(BETA), seed=0)
     steps = -(-len(train) // BATCH)
     rows = tf.constant(train)
     trainer.run_epoch(rows, *loading.epoch_order(len(train), BATCH, 0, 0), first_step=0, compiled=compiled)

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from betavae.cli import SEED_MAX, SEED_MIN, UsageError
+from betavae.cli import SEED_MAX, SEED_MIN, UsageError, flag_name
 from betavae.run.folder import DATA_FILE, RunFolder, load_run_data, run_folder
 
 # Training settings that train() takes as parameters of its own, or that are none of the run's business.
@@ -247,7 +247,7 @@ def _training_flags(training):
     for name in training:
         value = getattr(settings, name)
         if value is not None and value is not False:
-            flags += [f"--{name.replace('_', '-')}"] + ([] if value is True else [repr(value) if isinstance(
+            flags += [flag_name(name)] + ([] if value is True else [repr(value) if isinstance(
                 value, float) else str(value)])
     return flags
 

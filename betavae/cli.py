@@ -41,11 +41,16 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def flag_name(name):
+    """The command-line spelling of a setting: batch_size -> --batch-size."""
+    return "--" + name.replace("_", "-")
+
+
 def check_minimum(args, names, minimum):
     """Raise a UsageError naming the first of the flags `names` whose value is below `minimum`."""
     for name in names:
         if getattr(args, name) < minimum:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least {minimum}, got {getattr(args, name)}")
+            raise UsageError(f"{flag_name(name)} must be at least {minimum}, got {getattr(args, name)}")
 
 
 def check_seed(seed, flag="--seed"):

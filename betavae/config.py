@@ -1,105 +1,42 @@
 """The typed, validated config of a run: what config.json holds, built once and never changed afterwards.
 
-Plain Python (no numpy, no TensorFlow). Each field's range check lives here once and serves both the
-training flags (`--beta must be ...`) and a loaded config.json (`config.json: field beta must be ...`).
-A field added later takes a default, so that runs saved before it still load: one line, e.g.
-`lr_schedule: str = rule(one_of("constant", "cosine"), default="cosine")`. Every training flag in
-beta_vae_main.DEFAULTS but --checkpoint-dir and --logdir is a field of the same name.
+Plain Python (no numpy, no TensorFlow). RunConfig's fields, their types and their range checks come from
+betavae.fields.FIELDS, which also makes the training flags: one check serves both the flags (`--beta must be
+...`) and a loaded config.json (`config.json: field beta must be ...`).
 """
 import dataclasses
-import math
 import typing
-from dataclasses import dataclass, field
-from typing import Optional
 
-from betavae.cli import SEED_MAX, SEED_MIN, UsageError
-
-SCHEMA_VERSION = 1
+from betavae.cli import UsageError, flag_name
+from betavae.fields import FIELDS, NO_LEGACY, range_problem
+from betavae.fields import SCHEMA_VERSION  # noqa: F401  (re-exported for the code that builds a RunConfig)
 
 
-def at_least(minimum):
-    """A range check: an integer count of at least `minimum`."""
-    return lambda value: None if value >= minimum else f"must be at least {minimum}, got {value}"
+def _post_init(self):
+    """Refuse a config with a field of the wrong type or out of its range (the first one found)."""
+    for problem in (problem for name in _FIELDS if (problem := field_problem(self, name))):
+        raise ValueError(problem)
 
 
-def finite(low, strict=False, high=None):
-    """A range check: a finite number above low (or at least low), and below high if given."""
-    def check(value):
-        inside = math.isfinite(value) and (value > low if strict else value >= low) and (high is None or value < high)
-        if inside:
-            return None
-        bounds = f"> {low:g}" if strict else f">= {low:g}"
-        return f"must be a finite number {bounds}{'' if high is None else f' and < {high:g}'}, got {value}"
-    return check
+def _to_dict(self):
+    """The fields as a JSON-ready dict (what config.json holds)."""
+    return dataclasses.asdict(self)
 
 
-def one_of(*choices):
-    """A range check: one of the given strings."""
-    return lambda value: None if value in choices else f"must be one of {', '.join(choices)}, got {value!r}"
+def _dataclass_field(spec):
+    return (spec.name, spec.kind) if spec.legacy is NO_LEGACY else (spec.name, spec.kind, spec.legacy)
 
 
-def each(check):
-    """A range check applied to every entry of a sequence."""
-    return lambda values: next((f"entry {i + 1} {problem}" for i, value in enumerate(values)
-                                if (problem := check(value))), None)
-
-
-def rule(check, **default):
-    """Attach a range check to a dataclass field (and a default=, for a field added after version 1)."""
-    return field(metadata={"check": check}, **default)
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Every hyper-parameter of a run and the facts of its data: what rebuilds the model and its split."""
-    schema_version: int = rule(lambda value: None if value == SCHEMA_VERSION else
-                               f"is {value}, but this code reads version {SCHEMA_VERSION}")
-    data: str
-    data_sha256: str
-    test_data: Optional[str]
-    test_data_sha256: Optional[str]
-    test_fraction: float = rule(finite(0.0, strict=True, high=1.0))
-    beta: float = rule(finite(0.0))
-    epochs: int = rule(at_least(1))
-    batch_size: int = rule(at_least(1))
-    latent_dim: int = rule(at_least(1))
-    hidden_units: int = rule(at_least(1))
-    mc_samples: int = rule(at_least(1))
-    kl_warmup_epochs: int = rule(at_least(0))
-    capacity: Optional[float] = rule(finite(0.0))
-    capacity_epochs: int = rule(at_least(0))
-    gamma: float = rule(finite(0.0, strict=True))
-    lr: float = rule(finite(0.0, strict=True))
-    optimizer: str = rule(one_of("adam", "sgd"))
-    seed: int = rule(lambda value: None if SEED_MIN <= value <= SEED_MAX else
-                     f"must be an integer from {SEED_MIN} to {SEED_MAX}, got {value}")
-    save_every: int = rule(at_least(1))
-    streaming: bool
-    data_dim: int = rule(at_least(1))
-    train_rows: int = rule(at_least(1))
-    test_rows: int = rule(at_least(1))
-    data_shift: tuple[float, ...] = rule(each(finite(-math.inf)))
-    data_scale: tuple[float, ...] = rule(each(finite(0.0, strict=True)))
-    # Added after version 1: runs saved before it trained at a constant rate.
-    lr_schedule: str = rule(one_of("cosine", "constant"), default="constant")
-
-    def __post_init__(self):
-        for problem in (problem for name in _FIELDS if (problem := field_problem(self, name))):
-            raise ValueError(problem)
-
-    def to_dict(self):
-        """The fields as a JSON-ready dict (what config.json holds)."""
-        return dataclasses.asdict(self)
-
+# Fields with a legacy value go last, where a dataclass wants its defaults: config.json keeps its order.
+RunConfig = dataclasses.make_dataclass(
+    "RunConfig", [_dataclass_field(spec) for spec in sorted((spec for spec in FIELDS if spec.config),
+                                                            key=lambda spec: spec.legacy is not NO_LEGACY)],
+    frozen=True, namespace={"__post_init__": _post_init, "to_dict": _to_dict, "__module__": __name__,
+                            "__doc__": "Every hyper-parameter of a run and the facts of its data: what rebuilds "
+                                       "the model and its split."})
 
 _FIELDS = {item.name: item for item in dataclasses.fields(RunConfig)}
 _TYPES = typing.get_type_hints(RunConfig)
-
-
-def range_problem(name, value):
-    """What is wrong with value as field `name` ('must be ...'), or None; None for a field without a check."""
-    check = _FIELDS[name].metadata.get("check") if name in _FIELDS else None
-    return None if check is None or value is None else check(value)
 
 
 def check_flags(args, names):
@@ -107,7 +44,7 @@ def check_flags(args, names):
     for name in names:
         problem = range_problem(name, getattr(args, name))
         if problem:
-            raise UsageError(f"--{name.replace('_', '-')} {problem}")
+            raise UsageError(f"{flag_name(name)} {problem}")
 
 
 def field_problem(config, name):

@@ -1,8 +1,10 @@
-"""Arrays written to disk in chunks: atomically (a temporary file replaces the target only when complete),
-with memory bounded by one chunk whatever the number of rows, and refused up front if they cannot fit.
+"""Files written atomically (a temporary file, fsynced, replaces the target only when complete): text, figures
+and arrays, the arrays in chunks with memory bounded by one chunk whatever the number of rows, and refused up
+front if they cannot fit.
 
 numpy only, so data_processing.py can use it without TensorFlow.
 """
+import contextlib
 import os
 import shutil
 
@@ -36,6 +38,30 @@ def check_output_path(path, rows, columns, dtype=np.float32):
                          f"are free in {folder}")
 
 
+@contextlib.contextmanager
+def atomic_file(path):
+    """Yield a binary handle on a temporary file beside path; when the block completes, the file is fsynced
+    and renamed over path in one step, so a kill or an error mid-write never leaves a half-written file (on an
+    error the temporary is removed and path keeps its old contents)."""
+    temporary = f"{path}.tmp{os.getpid()}"
+    handle = open(temporary, "wb")
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def atomic_write_text(path, text):
+    """Replace a text file (UTF-8) in one step (see atomic_file)."""
+    with atomic_file(path) as handle:
+        handle.write(text.encode("utf-8"))
+
+
 class ArrayWriter:
     """A context manager writing a [rows, columns] array chunk by chunk; the file appears at path only if
     the block completes with every row written (else the temporary file is removed).
@@ -47,15 +73,18 @@ class ArrayWriter:
         check_output_path(path, rows, columns, dtype)
         self.path, self.dtype = path, np.dtype(dtype)
         suffix = os.path.splitext(path)[1].lower()
-        self.temporary = f"{path}.tmp{os.getpid()}{suffix}"
         self.delimiter = None if suffix == ".npy" else "," if suffix == ".csv" else " "
+        self._file = atomic_file(path)
         try:
-            self.target = open(self.temporary, "wb")
-            if self.delimiter is None:
-                npy_format.write_array_header_1_0(self.target, {"descr": npy_format.dtype_to_descr(self.dtype),
-                                                                "fortran_order": False, "shape": (rows, columns)})
+            self.target = self._file.__enter__()
         except OSError as error:
             raise UsageError(f"{path}: cannot write ({error.strerror})") from None
+        if self.delimiter is None:
+            try:
+                npy_format.write_array_header_1_0(self.target, {"descr": npy_format.dtype_to_descr(self.dtype),
+                                                                "fortran_order": False, "shape": (rows, columns)})
+            except OSError as error:
+                self.__exit__(type(error), error, error.__traceback__)  # removes the temporary; a UsageError
 
     def write(self, chunk):
         """Append the next rows."""
@@ -67,18 +96,13 @@ class ArrayWriter:
     def __enter__(self):
         return self
 
-    def __exit__(self, kind, error, _traceback):
+    def __exit__(self, kind, error, traceback):
         try:
-            self.target.close()
-            if kind is None:
-                os.replace(self.temporary, self.path)
-            elif issubclass(kind, OSError):  # e.g. the disk filled up after all
-                raise error
+            self._file.__exit__(kind, error, traceback)
         except OSError as failure:
             raise UsageError(f"{self.path}: cannot write ({failure.strerror})") from None
-        finally:
-            if os.path.exists(self.temporary):
-                os.remove(self.temporary)
+        if kind is not None and issubclass(kind, OSError):  # e.g. the disk filled up after all
+            raise UsageError(f"{self.path}: cannot write ({error.strerror})") from None
 
 
 class StreamMoments:

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from betavae.data import loading
+from betavae.model.objectives import BetaObjective
 from betavae.model.vae import BetaVAE, Trainer, make_optimizer, scheduled_learning_rate
 
 
@@ -19,7 +20,7 @@ def test_cosine_schedule_decays_from_lr_towards_zero_and_constant_keeps_lr():
 def test_a_new_rate_each_epoch_reuses_the_compiled_epoch_and_is_used():
     tf.keras.utils.set_random_seed(0)
     model = BetaVAE(3, 1, 8, np.zeros(3), np.ones(3))
-    trainer = Trainer(model, make_optimizer("adam", 1e-3), beta=1.0, seed=0)
+    trainer = Trainer(model, make_optimizer("adam", 1e-3), BetaObjective(1.0), seed=0)
     rows = tf.constant(np.random.default_rng(0).standard_normal((64, 3)).astype(np.float32))
     for epoch, rate in enumerate((1e-3, 0.0, 5e-4)):
         trainer.optimizer.learning_rate.assign(rate)

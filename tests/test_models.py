@@ -6,7 +6,8 @@ import tensorflow as tf
 from betavae.model.layers import LOG_SCALE_MAX, LOG_SCALE_MIN, soft_clamp
 from betavae.model import inference
 from betavae.model.inference import encode_with_kl, quadrature_log_likelihood, reconstruct, sample_prior
-from betavae.model.vae import BetaVAE, Trainer, capacity_objective, linear_ramp, make_optimizer
+from betavae.model.objectives import BetaObjective, CapacityObjective, capacity_objective
+from betavae.model.vae import BetaVAE, Trainer, linear_ramp, make_optimizer
 from conftest import factor_data_array
 from betavae.data.loading import epoch_order
 
@@ -46,9 +47,9 @@ def test_padded_partial_batch_takes_the_same_step_as_its_rows_alone():
     indices, weights = epoch_order(250, 100, seed=0, epoch=0)
     assert weights[-1].sum() == 50
     step = tf.constant(9, tf.int64)
-    padded = Trainer(small_model(), make_optimizer("sgd", 1e-2), beta=1.0, seed=0)
+    padded = Trainer(small_model(), make_optimizer("sgd", 1e-2), BetaObjective(1.0), seed=0)
     padded_means = padded.train_step(tf.gather(data, indices[-1]), weights[-1], step).numpy()
-    alone = Trainer(small_model(), make_optimizer("sgd", 1e-2), beta=1.0, seed=0)
+    alone = Trainer(small_model(), make_optimizer("sgd", 1e-2), BetaObjective(1.0), seed=0)
     alone_means = alone.train_step(tf.gather(data, indices[-1, :50]), tf.ones([50]), step).numpy()
     np.testing.assert_allclose(padded_means, alone_means, rtol=1e-5)
     for after_padded, after_alone in zip(padded.model.trainable_variables, alone.model.trainable_variables):
@@ -57,7 +58,7 @@ def test_padded_partial_batch_takes_the_same_step_as_its_rows_alone():
 
 def history(compiled, beta=4.0, epochs=3):
     data = tf.constant(factor_data_array(330))
-    trainer = Trainer(small_model(), make_optimizer("adam", 1e-2), beta=beta, seed=7, mc_samples=2)
+    trainer = Trainer(small_model(), make_optimizer("adam", 1e-2), BetaObjective(beta), seed=7, mc_samples=2)
     return np.array([trainer.run_epoch(data, *epoch_order(330, 64, 0, epoch), first_step=epoch * 6,
                                        compiled=compiled) for epoch in range(epochs)])
 
@@ -108,8 +109,8 @@ def test_linear_ramp_rises_from_zero_and_then_holds():
 
 def test_capacity_objective_pulls_the_kl_towards_the_capacity():
     data = tf.constant(factor_data_array(200))
-    trainer = Trainer(small_model(), make_optimizer("adam", 1e-3), beta=1.0, seed=0, gamma=50.0)
+    trainer = Trainer(small_model(), make_optimizer("adam", 1e-3), CapacityObjective(1.0, gamma=50.0), seed=0)
     trainer.capacity.assign(2.0)
-    loss, kl, log_likelihood = trainer.evaluate(data, key=0)
-    assert loss == pytest.approx(50.0 * abs(kl - 2.0) - log_likelihood, rel=1e-5)
+    metrics = trainer.evaluate(data, key=0)
+    assert metrics.loss == pytest.approx(50.0 * abs(metrics.kl - 2.0) - metrics.log_likelihood, rel=1e-5)
     assert capacity_objective(tf.constant(3.0), tf.constant(-1.0), 10.0, 2.0).numpy() == pytest.approx(11.0)

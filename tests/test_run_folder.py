@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from betavae.cli import flag_name
 from betavae.run.folder import HISTORY_COLUMNS, RunFolder, UsageError
 from conftest import run_config_for
 from betavae.config import config_from_dict
@@ -14,7 +15,7 @@ from betavae.run.lock import RunLock
 
 
 def make_config(folder, data_file, **flags):
-    return run_config_for(folder, data_file, *[f"--{name.replace('_', '-')}={value}" for name, value in flags.items()])
+    return run_config_for(folder, data_file, *[f"{flag_name(name)}={value}" for name, value in flags.items()])
 
 
 def history(epochs):

@@ -8,7 +8,8 @@ import numpy as np
 
 from betavae.cli import OneLineParser
 from betavae.data.families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVALUE, NONLINEAR_FAMILIES, generate
-from betavae.data.loading import DataError, atomic_write_text, latents_path, save_array, truth_path
+from betavae.data.loading import DataError, latents_path, save_array, truth_path
+from betavae.files import atomic_write_text
 
 
 def main(argv=None):

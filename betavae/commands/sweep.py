@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from betavae.data import loading
+from betavae.files import atomic_write_text
 from betavae.run.folder import OneLineParser, RunFolder, UsageError, check_minimum, load_run_data, run_cli
 from betavae.sweep.plan import (EVALUATE_LOG, TRAIN_LOG, check_training_flags, check_training_flags_unchanged,
                                  collect, evaluation_argv, format_table, needs, parse_betas, parse_seeds,
@@ -110,7 +110,7 @@ def optimum_curve(folder, betas, latent_dim, cache_path):
     curve = [{"beta": float(beta), **held_out_linear_optimum(train_moments, test_moments, beta, latent_dim)}
              for beta in betas]
     collapse = unit_collapse_betas(train_moments[1], latent_dim, betas)
-    loading.atomic_write_text(cache_path, json.dumps({"key": key, "curve": curve, "collapse": collapse}) + "\n")
+    atomic_write_text(cache_path, json.dumps({"key": key, "curve": curve, "collapse": collapse}) + "\n")
     return curve, collapse
 
 

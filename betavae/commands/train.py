@@ -12,66 +12,31 @@ import time
 
 import numpy as np
 
+from betavae.cli import flag_name
 from betavae.config import SCHEMA_VERSION, RunConfig, check_flags
+from betavae.fields import FLAGS, HYPER_PARAMETERS, RESUME_OVERRIDES
 from betavae.data import loading
 from betavae.run.folder import CONFIG_FILE, OneLineParser, RunFolder, UsageError, load_run_data, load_split, run_cli
 from betavae.training import console
 from betavae.training.loop import train
 
-DEFAULTS = {
-    "data": ("data/gaussian_10d.npy", str, "training data (.npy, .csv, .txt/.dat)"),
-    "test_data": (None, str, "explicit test set; default: hold out --test-fraction of --data"),
-    "test_fraction": (0.1, float, "fraction of --data held out for testing, chosen by --seed"),
-    "beta": (1.0, float, "weight of the KL term; 1 is the plain VAE, 0 an autoencoder with noise"),
-    "epochs": (200, int, "total number of epochs (with --resume: including those already done)"),
-    "batch_size": (1000, int, "rows per gradient step"),
-    "latent_dim": (2, int, "dimension of the latent z"),
-    "hidden_units": (128, int, "units in each of the two hidden layers of encoder and decoder"),
-    "mc_samples": (1, int, "reparameterised samples of z per row for E_q[log p(x|z)]"),
-    "kl_warmup_epochs": (0, int, "KL warm-up: beta rises linearly from 0 to --beta over this many epochs"),
-    "capacity": (None, float, "train the capacity objective gamma |KL - C| - E_q log p(x|z) (Burgess et al. "
-                              "2018) with C rising from 0 to this many nats; default: the beta-objective"),
-    "capacity_epochs": (100, int, "epochs over which C rises to --capacity"),
-    "gamma": (100.0, float, "weight gamma of |KL - C| in the capacity objective"),
-    "lr": (1e-3, float, "learning rate (with --lr-schedule cosine: of the first epoch)"),
-    "lr_schedule": ("cosine", str, "learning rate per epoch: cosine (decays from --lr towards 0 over --epochs) "
-                                   "or constant (--lr throughout)"),
-    "optimizer": ("adam", str, "optimizer: adam or sgd"),
-    "seed": (0, int, "seed of every random choice: initialisation, split, shuffling, noise"),
-    "checkpoint_dir": ("checkpoints", str, "where the checkpoint, config.json and history.csv go"),
-    "save_every": (10, int, "epochs between checkpoints (one is also saved at the end and on Ctrl-C)"),
-    "streaming": (False, bool, "read training rows from the memory-mapped .npy file batch by batch (tf.data), "
-                               "for data larger than memory; default: all rows on the device, one compiled "
-                               "call per epoch"),
-    "logdir": (None, str, "also write TensorBoard scalars here"),
-}
-
-CHOICES = {"optimizer": ("adam", "sgd"), "lr_schedule": ("cosine", "constant")}
-
-# What --resume may change: how long to train, and a lower learning rate after a blow-up.
-RESUME_OVERRIDES = ("epochs", "lr")
-
-
 def build_parser():
-    """Command-line flags, generated from DEFAULTS so that defaults live in one place and --help shows them."""
+    """Command-line flags, generated from betavae.fields.FIELDS so that each flag's default, help and choices
+    live in one place and --help shows them."""
     parser = OneLineParser(description=__doc__.splitlines()[0])
-    for name, (default, kind, help_text) in DEFAULTS.items():
-        flag = "--" + name.replace("_", "-")
-        if name in CHOICES:
-            parser.add_argument(flag, default=default, choices=CHOICES[name], help=help_text)
-        elif kind is bool:
-            parser.add_argument(flag, action="store_true", help=help_text)
+    for spec in FLAGS:
+        if spec.choices:
+            parser.add_argument(spec.flag, default=spec.default, choices=spec.choices, help=spec.help)
+        elif spec.kind is bool:
+            parser.add_argument(spec.flag, action="store_true", help=spec.help)
         else:
-            parser.add_argument(flag, default=default, type=kind, help=help_text)
-    parser.add_argument("--resume", action="store_true", help="continue the run in --checkpoint-dir")
-    parser.add_argument("--overwrite", action="store_true", help="replace a run already in --checkpoint-dir")
-    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own log messages")
+            parser.add_argument(spec.flag, default=spec.default, type=spec.value_type, help=spec.help)
     return parser
 
 
 def validate_flags(args):
     """Reject flag values that cannot work, before any data or TensorFlow is loaded."""
-    check_flags(args, DEFAULTS)
+    check_flags(args, (spec.name for spec in FLAGS))
     if args.resume and args.overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
     if args.logdir and importlib.util.find_spec("tensorboard") is None:
@@ -86,8 +51,8 @@ def validate_flags(args):
 def given_flags(parser, argv):
     """The names of the flags given on the command line (not left at their defaults)."""
     unset = object()
-    given = parser.parse_args(argv, argparse.Namespace(**{name: unset for name in DEFAULTS}))
-    return {name for name in DEFAULTS if getattr(given, name) is not unset}
+    given = parser.parse_args(argv, argparse.Namespace(**{spec.name: unset for spec in FLAGS}))
+    return {spec.name for spec in FLAGS if getattr(given, spec.name) is not unset}
 
 
 def resume_config(args, folder, given):
@@ -103,7 +68,7 @@ def resume_config(args, folder, given):
     config = folder.locate_data(config, [getattr(args, name) for name in copies])
     flags = {name: os.path.abspath(getattr(args, name)) if name in ("data", "test_data") else getattr(args, name)
              for name in given if hasattr(config, name) and name not in RESUME_OVERRIDES and name not in copies}
-    ignored = [f"--{name.replace('_', '-')} {value} (the run has {getattr(config, name)})"
+    ignored = [f"{flag_name(name)} {value} (the run has {getattr(config, name)})"
                for name, value in sorted(flags.items()) if value != getattr(config, name)]
     if ignored:
         print(f"warning: resuming with the settings in {folder.file(CONFIG_FILE)}; ignoring " + ", ".join(ignored),
@@ -120,7 +85,7 @@ def new_config(args, train, test, data_file=None):
               "using all of them as one batch")
     mean, std = loading.column_mean_std(train)
     digest = lambda path: path and loading.file_digest(path)  # noqa: E731
-    flags = {name: getattr(args, name) for name in DEFAULTS if name not in ("checkpoint_dir", "logdir")}
+    flags = {name: getattr(args, name) for name in HYPER_PARAMETERS}
     return RunConfig(**{**flags, "schema_version": SCHEMA_VERSION, "data": os.path.abspath(args.data),
                         "data_sha256": digest(data_file or args.data),
                         "test_data": args.test_data and os.path.abspath(args.test_data),

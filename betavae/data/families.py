@@ -93,10 +93,10 @@ def log_prior(z, truth):
 
 
 def grid_spacing(truth):
-    """A latent grid step of the narrowest posterior standard deviation, 1 / sqrt(largest
-    eigenvalue of J' diag(psi)^-1 J + prior precision) within 3 prior scales (wider out rows are rare and their
-    posteriors barely narrower): the trapezoid rule is
-    spectrally accurate for smooth integrands, so a few points per posterior scale make it exact to
+    """The latent grid step: the narrowest posterior standard deviation, 1 / sqrt(largest eigenvalue of
+    J' diag(psi)^-1 J + prior precision) within 3 prior scales (wider out rows are rare and their posteriors
+    barely narrower), divided by CELLS_PER_POSTERIOR_SCALE (1: one step per standard deviation). The trapezoid
+    rule is spectrally accurate for smooth integrands, so one point per posterior scale makes it exact to
     round-off (tests/test_data_families.py checks this against a finer grid and Monte Carlo). The step follows
     the map through J: a periodic map of frequency k gets a step about k times finer (tested up to k = 12)."""
     p = _parts(truth)

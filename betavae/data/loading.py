@@ -137,16 +137,6 @@ def save_array(path, array):
         writer.write(array)
 
 
-def atomic_write_text(path, text):
-    """Replace a text file in one step, so a kill mid-write never leaves a half-written file."""
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 def file_digest(path):
     """SHA-256 of a file, recorded with a checkpoint so a changed data file is noticed."""
     digest = hashlib.sha256()

@@ -19,7 +19,6 @@ def soft_clamp(values, low, high):
     return centre + half_width * tf.tanh((values - centre) / half_width)
 
 
-@keras.utils.register_keras_serializable(package="beta_vae")
 class GaussianMLP(keras.layers.Layer):
     """Two hidden ReLU layers, then one linear head split into the mean and the (soft-clamped) log-scale."""
 
@@ -36,9 +35,6 @@ class GaussianMLP(keras.layers.Layer):
     def call(self, inputs):
         mean, log_scale = tf.split(self.head(self.hidden_2(self.hidden_1(inputs))), 2, axis=-1)
         return mean, soft_clamp(log_scale, LOG_SCALE_MIN, LOG_SCALE_MAX)
-
-    def get_config(self):
-        return {**super().get_config(), "output_dim": self.output_dim, "hidden_units": self.hidden_units}
 
 
 def gaussian_encoder(latent_dim, hidden_units):

@@ -1,18 +1,28 @@
 """The beta-VAE (Higgins et al. 2017; Kingma & Welling 2013): model, loss and training steps, free of any CLI.
 
 Objective per sample, in nats:  beta * KL(q(z|x) || N(0, I)) - E_q[log p(x|z)],
-summed over dimensions and averaged over the batch. beta = 1 is the plain VAE (the negative ELBO).
+summed over dimensions and averaged over the batch. beta = 1 is the plain VAE (the negative ELBO). That and
+the other objectives are classes in betavae/model/objectives.py, which the Trainer is given.
 """
 import math
+from typing import NamedTuple
 
 import tensorflow as tf
 
+from betavae.fields import require
 from betavae.model.layers import gaussian_decoder, gaussian_encoder
+from betavae.model.objectives import BatchTerms
 
 keras = tf.keras
 
 LOG_2PI = math.log(2.0 * math.pi)
 NOISE_ALGORITHM = "philox"
+# What each choice of --optimizer and of --lr-schedule (betavae.fields) means.
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
+LEARNING_RATE_SCHEDULES = {
+    "constant": lambda epoch, lr, epochs: float(lr),
+    "cosine": lambda epoch, lr, epochs: float(lr) * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs)),
+}
 
 
 def gaussian_kl(mean, log_scale):
@@ -27,7 +37,6 @@ def gaussian_log_density(x, mean, log_scale):
     return -0.5 * tf.reduce_sum(tf.square(standardized) + 2.0 * log_scale + LOG_2PI, axis=-1)
 
 
-@keras.utils.register_keras_serializable(package="beta_vae")
 class BetaVAE(keras.Model):
     """Encoder q(z|x) and decoder p(x|z), both diagonal Gaussians, in the data's own units.
 
@@ -65,31 +74,32 @@ class BetaVAE(keras.Model):
         mean, _ = self.encode(x)
         return self.decode(mean)[0]
 
-    def get_config(self):
-        return {"data_dim": self.data_dim, "latent_dim": self.latent_dim, "hidden_units": self.hidden_units,
-                "data_shift": self.data_shift.numpy().tolist(), "data_scale": self.data_scale.numpy().tolist()}
-
 
 def loss_terms(model, x, noise):
     """Per-sample KL and expected log-likelihood E_q[log p(x|z)] (averaged over the noise draws), [batch] each.
 
     noise: [mc_samples, batch, latent_dim] standard normal draws for the reparameterisation."""
+    terms = batch_terms(model, x, tf.ones(tf.shape(x)[:1]), noise)
+    return terms.kl, terms.log_likelihood
+
+
+def batch_terms(model, x, weights, noise):
+    """The BatchTerms of rows x (weighted) that every objective is computed from: the KL, the expected
+    log-likelihood, the posterior and its samples z, and the weighted batch means."""
     z_mean, z_log_scale = model.encode(x)
     kl = gaussian_kl(z_mean, z_log_scale)
-    x_mean, x_log_scale = model.decode(model.reparameterize(z_mean, z_log_scale, noise))
+    z = model.reparameterize(z_mean, z_log_scale, noise)
+    x_mean, x_log_scale = model.decode(z)
     log_likelihood = tf.reduce_mean(gaussian_log_density(x, x_mean, x_log_scale), axis=0)
-    return kl, log_likelihood
+    kl_mean, log_likelihood_mean = tf.unstack(weighted_means(weights, kl, log_likelihood))
+    return BatchTerms(weights, kl, log_likelihood, z, z_mean, z_log_scale, kl_mean, log_likelihood_mean)
 
 
-def beta_objective(kl, log_likelihood, beta):
-    """The beta-VAE loss per sample (Higgins et al. 2017, eq. 4, negated): beta * KL - E_q log p(x|z)."""
-    return beta * kl - log_likelihood
-
-
-def capacity_objective(kl, log_likelihood, gamma, capacity):
-    """The capacity-annealed objective (Burgess et al. 2018, eq. 8, negated): gamma * |KL - C| - E_q log p(x|z),
-    on batch means, so the KL is pulled towards the target capacity C rather than towards 0."""
-    return gamma * tf.abs(kl - capacity) - log_likelihood
+class EpochMetrics(NamedTuple):
+    """Row-weighted means over an epoch or a set of rows, in nats per row."""
+    loss: float  # the run's objective
+    kl: float
+    log_likelihood: float
 
 
 def linear_ramp(epoch, final, ramp_epochs):
@@ -102,11 +112,8 @@ def scheduled_learning_rate(epoch, lr, epochs, schedule):
     """The learning rate of an epoch: constant, or cosine-decayed from lr towards 0 over the run (Loshchilov &
     Hutter 2017), so Adam leaves its noise floor and settles on the optimum. A pure function of the epoch,
     so a resumed run takes exactly the rates an uninterrupted one would."""
-    if schedule == "constant":
-        return float(lr)
-    if schedule == "cosine":
-        return float(lr) * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
-    raise ValueError(f"learning-rate schedule '{schedule}': expected 'cosine' or 'constant'")
+    require("lr_schedule", schedule)
+    return LEARNING_RATE_SCHEDULES[schedule](epoch, lr, epochs)
 
 
 def weighted_means(weights, *per_sample):
@@ -116,27 +123,23 @@ def weighted_means(weights, *per_sample):
 
 
 def make_optimizer(name, learning_rate):
-    """The optimizer named by --optimizer ('adam' or 'sgd')."""
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate)
-    raise ValueError(f"optimizer '{name}': expected 'adam' or 'sgd'")
+    """The optimizer named by --optimizer."""
+    require("optimizer", name)
+    return OPTIMIZERS[name](learning_rate)
 
 
 class Trainer:
-    """Gradient steps on the beta-objective. Noise is drawn statelessly from (seed, step), so the compiled
-    whole-epoch path and the plain per-step path take exactly the same random draws. Both are compiled with
-    XLA because XLA's random kernels give other numbers than TensorFlow's for the same seed."""
+    """Gradient steps on an objective (betavae.model.objectives). Noise is drawn statelessly from (seed, step),
+    so the compiled whole-epoch path and the plain per-step path take exactly the same random draws. Both are
+    compiled with XLA because XLA's random kernels give other numbers than TensorFlow's for the same seed."""
 
-    def __init__(self, model, optimizer, beta, seed, mc_samples=1, gamma=None):
-        """gamma None trains the beta-objective; a number trains the capacity objective with that gamma.
-        `beta` and `capacity` are variables, so schedules change them between epochs without recompiling."""
+    def __init__(self, model, optimizer, objective, seed, mc_samples=1):
+        """`beta` and `capacity` are the objective's schedule variables, so the loop changes them between
+        epochs without recompiling."""
         self.model = model
         self.optimizer = optimizer
-        self.beta = tf.Variable(float(beta), trainable=False, dtype=tf.float32, name="beta")
-        self.capacity = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="capacity")
-        self.gamma = gamma
+        self.objective = objective
+        self.beta, self.capacity = objective.beta, objective.capacity
         self.seed = int(seed)
         self.mc_samples = int(mc_samples)
         optimizer.build(model.trainable_variables)
@@ -150,28 +153,23 @@ class Trainer:
         return tf.random.stateless_normal(shape, seed=seed, alg=NOISE_ALGORITHM)
 
     def _step(self, x, weights, step):
-        """One gradient step on batch x (rows weighted); returns the batch means (loss, kl, log_likelihood)."""
+        """One gradient step on batch x (rows weighted); returns the batch means [loss, kl, log_likelihood]."""
         noise = self._noise(tf.shape(x)[0], step)
         with tf.GradientTape() as tape:
-            kl, log_likelihood = loss_terms(self.model, x, noise)
-            means = self._objective(weights, kl, log_likelihood)
+            means = self._means(x, weights, noise)
             loss = means[0]
         variables = self.model.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return means
 
-    def _objective(self, weights, kl, log_likelihood):
-        """Batch means (loss, kl, log_likelihood) of per-row terms; the loss is the run's objective."""
-        kl_mean, log_likelihood_mean = tf.unstack(weighted_means(weights, kl, log_likelihood))
-        if self.gamma is None:
-            loss = beta_objective(kl_mean, log_likelihood_mean, self.beta)
-        else:
-            loss = capacity_objective(kl_mean, log_likelihood_mean, self.gamma, self.capacity)
-        return tf.stack([loss, kl_mean, log_likelihood_mean])
+    def _means(self, x, weights, noise):
+        """Batch means [loss, kl, log_likelihood] of rows x; the loss is the objective's."""
+        terms = batch_terms(self.model, x, weights, noise)
+        return tf.stack([self.objective.batch_loss(terms), terms.kl_mean, terms.log_likelihood_mean])
 
     def _epoch(self, data, indices, weights, first_step):
         """All batches of an epoch (rows of data picked by indices [n, B]) in one compiled loop; returns the
-        row-weighted means (loss, kl, log_likelihood)."""
+        row-weighted means [loss, kl, log_likelihood]."""
         totals = tf.zeros([3])
         for i in tf.range(tf.shape(indices)[0]):
             batch = tf.gather(data, indices[i])
@@ -180,31 +178,29 @@ class Trainer:
 
     def run_epoch(self, data, indices, weights, first_step, compiled=True):
         """Train on one epoch: data [rows, D] (a tensor, kept on the device across epochs), the order from
-        data_processing.epoch_order; in one compiled call, or step by step. Returns the row-weighted means
-        (loss, kl, log_likelihood) as numpy."""
+        data_processing.epoch_order; in one compiled call, or step by step. Returns the EpochMetrics."""
         indices = tf.constant(indices)
         weights = tf.constant(weights, tf.float32)
         if compiled:
-            return self._compiled_epoch(data, indices, weights, tf.constant(first_step, tf.int64)).numpy()
+            means = self._compiled_epoch(data, indices, weights, tf.constant(first_step, tf.int64))
+            return EpochMetrics(*means.numpy())
         return self.run_batches(((tf.gather(data, indices[i]), weights[i]) for i in range(indices.shape[0])),
                                 first_step)
 
     def run_batches(self, batches, first_step):
         """Train step by step on (rows, row weights) batches, e.g. streamed from disk by tf.data; returns the
-        row-weighted means (loss, kl, log_likelihood) as numpy."""
+        EpochMetrics."""
         totals, rows = tf.zeros([3]), 0.0
         for step, (x, weights) in enumerate(batches, start=first_step):
             batch_rows = tf.reduce_sum(weights)
             totals += self.train_step(x, weights, tf.constant(step, tf.int64)) * batch_rows
             rows += batch_rows
-        return (totals / rows).numpy()
+        return EpochMetrics(*(totals / rows).numpy())
 
     def _evaluate_terms(self, x, key):
         noise = self._noise(tf.shape(x)[0], key)
-        kl, log_likelihood = loss_terms(self.model, x, noise)
-        return self._objective(tf.ones_like(kl), kl, log_likelihood)
+        return self._means(x, tf.ones([tf.shape(x)[0]]), noise)
 
     def evaluate(self, x, key):
-        """Mean (loss, kl, log_likelihood) on rows x without training; `key` picks the noise draw."""
-        return self._evaluate(tf.convert_to_tensor(x, tf.float32), tf.constant(key, tf.int64)).numpy()
-
+        """The EpochMetrics of rows x without training; `key` picks the noise draw."""
+        return EpochMetrics(*self._evaluate(tf.convert_to_tensor(x, tf.float32), tf.constant(key, tf.int64)).numpy())

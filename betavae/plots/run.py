@@ -7,6 +7,8 @@ matplotlib.use("Agg")  # files only: works without a display
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 
+from betavae.files import atomic_file  # noqa: E402
+
 
 PAIR_PANELS = 6  # scatter panels of plot_pairs: up to 12 dimensions all appear, in pairs
 POINTS = 3000  # points per scatter, per source
@@ -177,15 +179,11 @@ def plot_covariances(matrices, path, model="prior samples", reference="test data
 
 
 def save_figure(figure, path):
-    """Write the figure as a PNG in one step (a temporary file renamed over path, so a kill never leaves a
-    half-written plot) and close it."""
+    """Write the figure as a PNG in one step (files.atomic_file, so a kill never leaves a half-written plot)
+    and close it."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    temporary = f"{path}.tmp{os.getpid()}.png"
     try:
-        figure.savefig(temporary, dpi=110, bbox_inches="tight")
-        os.replace(temporary, path)
+        with atomic_file(path) as handle:
+            figure.savefig(handle, format="png", dpi=110, bbox_inches="tight")
     finally:
         plt.close(figure)
-        if os.path.exists(temporary):
-            os.remove(temporary)
-

@@ -20,6 +20,7 @@ import sys
 import numpy as np
 
 from betavae.data import loading
+from betavae.files import atomic_write_text
 from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, run_cli  # noqa: F401  (the CLIs' plumbing)
 from betavae.config import config_from_dict
 from betavae.run.lock import LOCK_FILE, RunLock, exchange_folders
@@ -212,9 +213,8 @@ class RunFolder:
         writer.writerows({name: row[name] for name in HISTORY_COLUMNS} for row in history)
         checkpoint.save_counter  # noqa: B018  (creates it: restore() expects it in the file, as save() writes it)
         try:
-            loading.atomic_write_text(os.path.join(folder, CONFIG_FILE),
-                                              json.dumps(config.to_dict(), indent=1) + "\n")
-            loading.atomic_write_text(os.path.join(folder, HISTORY_FILE), text.getvalue())
+            atomic_write_text(os.path.join(folder, CONFIG_FILE), json.dumps(config.to_dict(), indent=1) + "\n")
+            atomic_write_text(os.path.join(folder, HISTORY_FILE), text.getvalue())
             checkpoint.write(os.path.join(folder, f"ckpt-{history[-1]['epoch']}"))
         except (OSError, tf.errors.OpError) as error:
             reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]

@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 
 from betavae.data import loading
-from betavae.files import StreamMoments
 from betavae.cli import UsageError
+from betavae.files import StreamMoments, atomic_write_text
 from betavae.run.folder import load_run_data, run_folder
 from betavae.scoring.folding import folded_posterior, folding_lines
 from betavae.scoring.kl_decomposition import kl_decomposition
@@ -231,7 +231,7 @@ def report_json(report):
 def save_report(folder, report):
     """Write the report to evaluation.json in the RunFolder, in one step; returns its path."""
     path = folder.file(REPORT_FILE)
-    loading.atomic_write_text(path, report_json(report))
+    atomic_write_text(path, report_json(report))
     return path
 
 

@@ -234,14 +234,9 @@ def active_units(code_means, threshold=ACTIVE_THRESHOLD):
     return int(np.sum(np.var(code_means, axis=0) > threshold))
 
 
-def moment_errors(samples, mean, covariance):
-    """How far samples' moments are from a reference: L2 mean error, relative Frobenius covariance error,
-    and the Frechet distance."""
-    return moment_errors_of(np.mean(samples, axis=0), np.atleast_2d(np.cov(samples, rowvar=False)), mean, covariance)
-
-
 def moment_errors_of(sample_mean, sample_cov, mean, covariance):
-    """moment_errors from the samples' mean and covariance, for samples streamed rather than held."""
+    """How far samples' moments, given as their mean and covariance (so samples may be streamed rather than
+    held), are from a reference: L2 mean error, relative Frobenius covariance error, and the Frechet distance."""
     return {"mean_error": float(np.linalg.norm(sample_mean - mean)),
             "cov_error": float(np.linalg.norm(sample_cov - covariance) / np.linalg.norm(covariance)),
             "frechet": frechet_distance(sample_mean, sample_cov, np.asarray(mean), np.asarray(covariance))}

@@ -9,15 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from betavae.data import loading
+from betavae.files import atomic_write_text
 from betavae.run.folder import RunFolder, UsageError
 from betavae.scoring.evaluate import checkpoint_identity, load_report  # numpy only at import: no TensorFlow
-from betavae.cli import SEED_MAX
+from betavae.cli import SEED_MAX, flag_name
+from betavae.fields import SWEEP_SET_FLAGS  # given after `--`, they would silently fight the sweep
 
 TRAIN_LOG, EVALUATE_LOG = "train.log", "evaluate.log"
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
-# Training flags the sweep sets for each run; given after `--` they would silently fight it.
-SWEEP_SET_FLAGS = ("beta", "seed", "epochs", "checkpoint_dir", "resume", "overwrite")
 # sweep.csv's columns, one number each; the KL of each latent unit (kl_z1, kl_z2, ...: the model's own z1,
 # z2, ..., as in the report) follows active_units, as many columns as the runs have latent units.
 COLUMNS = ("beta", "seed", "objective", "rate", "distortion", "elbo", "test_nll_iwae", "gap_to_fa",
@@ -90,7 +89,7 @@ def check_training_flags(flags):
     parser = build_parser()
     parser.set_defaults(**{name: unset for name in SWEEP_SET_FLAGS})
     given = parser.parse_args(flags)
-    clashes = ["--" + name.replace("_", "-") for name in SWEEP_SET_FLAGS if getattr(given, name) is not unset]
+    clashes = [flag_name(name) for name in SWEEP_SET_FLAGS if getattr(given, name) is not unset]
     if clashes:
         raise UsageError(f"training flag {', '.join(clashes)} after --: the sweep sets it for each run "
                          "(use --betas, --seeds, --epochs, --sweep-dir)")
@@ -109,7 +108,7 @@ def check_training_flags_unchanged(sweep_dir, training_flags, record=True):
         raise UsageError(f"{path}: unreadable ({error}); choose another --sweep-dir") from None
     if recorded is None and record:
         os.makedirs(sweep_dir, exist_ok=True)
-        loading.atomic_write_text(path, json.dumps(training_flags) + "\n")
+        atomic_write_text(path, json.dumps(training_flags) + "\n")
     elif recorded is not None and recorded != training_flags:
         shown = lambda flags: shlex.join(flags) or "none"  # noqa: E731
         raise UsageError(f"{sweep_dir} holds runs trained with the training flags {shown(recorded)}, not "
@@ -208,7 +207,7 @@ def write_table(path, rows):
     writer = csv.DictWriter(text, fieldnames=table_columns(rows), restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    loading.atomic_write_text(path, text.getvalue())
+    atomic_write_text(path, text.getvalue())
 
 
 def format_table(rows):

@@ -54,12 +54,13 @@ def _train(config, train_rows, test_rows, folder, resume, logdir, verbose, comma
     importing = time.perf_counter()
     tf = import_tensorflow(verbose)
     print(console.device_line(tf, time.perf_counter() - importing), flush=True)
+    from betavae.model.objectives import objective_for
     from betavae.model.vae import Trainer, linear_ramp, make_optimizer, scheduled_learning_rate
 
     tf.keras.utils.set_random_seed(config.seed)
     model = build_model(config)
-    trainer = Trainer(model, make_optimizer(config.optimizer, config.lr), config.beta, config.seed,
-                      config.mc_samples, gamma=None if config.capacity is None else config.gamma)
+    trainer = Trainer(model, make_optimizer(config.optimizer, config.lr), objective_for(config), config.seed,
+                      config.mc_samples)
     checkpoint = tf.train.Checkpoint(model=model, optimizer=trainer.optimizer, epoch=tf.Variable(0, dtype=tf.int64))
     history = []
     if resume:
@@ -92,29 +93,28 @@ def _train(config, train_rows, test_rows, folder, resume, logdir, verbose, comma
         trainer.capacity.assign(linear_ramp(epoch, config.capacity or 0.0, config.capacity_epochs))
         indices, weights = loading.epoch_order(len(train_rows), config.batch_size, config.seed, epoch)
         if config.streaming:
-            loss, kl, log_likelihood = trainer.run_batches(streamed_batches(tf, train_rows, indices, weights),
-                                                           epoch * steps_per_epoch)
+            metrics = trainer.run_batches(streamed_batches(tf, train_rows, indices, weights), epoch * steps_per_epoch)
         else:
-            loss, kl, log_likelihood = trainer.run_epoch(train_tensor, indices, weights, epoch * steps_per_epoch)
-        test_loss, test_kl, test_log_likelihood = trainer.evaluate(test_tensor, key=TEST_NOISE_KEY)
+            metrics = trainer.run_epoch(train_tensor, indices, weights, epoch * steps_per_epoch)
+        test = trainer.evaluate(test_tensor, key=TEST_NOISE_KEY)
         seconds = time.perf_counter() - started
-        if not (all(map(math.isfinite, (loss, kl, log_likelihood, test_loss)))
+        if not (all(map(math.isfinite, (*metrics, test.loss)))
                 and all(np.all(np.isfinite(variable.numpy())) for variable in model.trainable_variables)):
             remedy = (f"the last good checkpoint (epoch {saved_epoch}) is kept; continue from it with a lower "
                       f"learning rate: python beta_vae_main.py --resume --checkpoint-dir {folder.path} "
                       f"--epochs {config.epochs} --lr {config.lr / 10:g}" if saved_epoch else
                       f"nothing was saved; start again with a --lr lower than {config.lr:g}")
-            print(f"error: epoch {epoch + 1}: the loss became {loss} (test loss {test_loss}); {remedy}",
+            print(f"error: epoch {epoch + 1}: the loss became {metrics.loss} (test loss {test.loss}); {remedy}",
                   file=sys.stderr)
             return 1
-        row = dict(zip(HISTORY_COLUMNS, (epoch + 1, loss, kl, log_likelihood, test_loss, seconds,
-                                         trainer.beta.numpy(), trainer.capacity.numpy())))
+        row = dict(zip(HISTORY_COLUMNS, (epoch + 1, metrics.loss, metrics.kl, metrics.log_likelihood, test.loss,
+                                         seconds, trainer.beta.numpy(), trainer.capacity.numpy())))
         history.append(row)
         elapsed, eta = progress.record(epoch + 1, seconds, time.perf_counter())
         print(console.epoch_line(row, config.epochs, len(train_rows) / seconds, elapsed, eta,
                                  progress.compiling, schedule), flush=True)
         if writers:
-            for name, scalars in console.tensorboard_scalars(row, test_kl, test_log_likelihood).items():
+            for name, scalars in console.tensorboard_scalars(row, test.kl, test.log_likelihood).items():
                 with writers[name].as_default(step=epoch + 1):
                     for tag, value in scalars.items():
                         tf.summary.scalar(tag, value)

@@ -1,0 +1,165 @@
+"""One specification per training field: its type, default, help, choices, range check, whether --resume may
+change it and whether the sweep sets it. The training flags (betavae.commands.train), the checks and the
+fields of RunConfig (betavae.config, what config.json holds) and the sweep's refused flags all come from FIELDS.
+
+Adding a hyper-parameter is one `Field(...)` in FIELDS (and its use in the model or the loop); a field added
+after version 1 takes a `legacy` value, so that runs saved before it still load. Plain Python (no numpy, no
+TensorFlow).
+"""
+import math
+import typing
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from betavae.cli import SEED_MAX, SEED_MIN, flag_name
+
+SCHEMA_VERSION = 1
+
+
+class _NoLegacy:
+    def __repr__(self):
+        return "NO_LEGACY"
+
+
+NO_LEGACY = _NoLegacy()  # a field of version 1: every config.json holds it
+
+
+def at_least(minimum):
+    """A range check: an integer count of at least `minimum`."""
+    return lambda value: None if value >= minimum else f"must be at least {minimum}, got {value}"
+
+
+def finite(low, strict=False, high=None):
+    """A range check: a finite number above low (or at least low), and below high if given."""
+    def check(value):
+        inside = math.isfinite(value) and (value > low if strict else value >= low) and (high is None or value < high)
+        if inside:
+            return None
+        bounds = f"> {low:g}" if strict else f">= {low:g}"
+        return f"must be a finite number {bounds}{'' if high is None else f' and < {high:g}'}, got {value}"
+    return check
+
+
+def one_of(*choices):
+    """A range check: one of the given strings."""
+    return lambda value: None if value in choices else f"must be one of {', '.join(choices)}, got {value!r}"
+
+
+def each(check):
+    """A range check applied to every entry of a sequence."""
+    return lambda values: next((f"entry {i + 1} {problem}" for i, value in enumerate(values)
+                                if (problem := check(value))), None)
+
+
+def seed_range(value):
+    """A range check: a seed every random generator of the suite accepts."""
+    return None if SEED_MIN <= value <= SEED_MAX else f"must be an integer from {SEED_MIN} to {SEED_MAX}, got {value}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One training flag, one field of config.json, or both.
+
+    kind: the type config.json holds (without None, the flag's type). default: the flag's default. help None:
+    not a flag (a fact of the data or of the code, recorded by training). config False: a flag that config.json
+    does not record (where to write, how to run). check: 'must be ...' or None for a value, on the flag and on
+    config.json alike; choices imply their check. legacy: the value of a config.json written before the field
+    existed. resume: --resume may change it. sweep_sets: the sweep sets it for each run, so it is refused after
+    `--`."""
+    name: str
+    kind: object
+    help: Optional[str] = None
+    default: object = None
+    check: Optional[Callable] = None
+    choices: tuple = ()
+    config: bool = True
+    legacy: object = NO_LEGACY
+    resume: bool = False
+    sweep_sets: bool = False
+
+    def __post_init__(self):
+        if self.choices and self.check is None:
+            object.__setattr__(self, "check", one_of(*self.choices))
+
+    @property
+    def flag(self):
+        """The command-line spelling, e.g. --batch-size, or None for a field that is no flag."""
+        return None if self.help is None else flag_name(self.name)
+
+    @property
+    def value_type(self):
+        """The type of a value that is given (float for Optional[float])."""
+        return next(option for option in typing.get_args(self.kind) or (self.kind,) if option is not type(None))
+
+
+def _schema_version(value):
+    return None if value == SCHEMA_VERSION else f"is {value}, but this code reads version {SCHEMA_VERSION}"
+
+
+# In --help order; the fields of config.json take this order too, those with a legacy value last.
+FIELDS = (
+    Field("schema_version", int, check=_schema_version),
+    Field("data", str, "training data (.npy, .csv, .txt/.dat)", "data/gaussian_10d.npy"),
+    Field("data_sha256", str),
+    Field("test_data", Optional[str], "explicit test set; default: hold out --test-fraction of --data"),
+    Field("test_data_sha256", Optional[str]),
+    Field("test_fraction", float, "fraction of --data held out for testing, chosen by --seed", 0.1,
+          finite(0.0, strict=True, high=1.0)),
+    Field("beta", float, "weight of the KL term; 1 is the plain VAE, 0 an autoencoder with noise", 1.0, finite(0.0),
+          sweep_sets=True),
+    Field("epochs", int, "total number of epochs (with --resume: including those already done)", 200, at_least(1),
+          resume=True, sweep_sets=True),
+    Field("batch_size", int, "rows per gradient step", 1000, at_least(1)),
+    Field("latent_dim", int, "dimension of the latent z", 2, at_least(1)),
+    Field("hidden_units", int, "units in each of the two hidden layers of encoder and decoder", 128, at_least(1)),
+    Field("mc_samples", int, "reparameterised samples of z per row for E_q[log p(x|z)]", 1, at_least(1)),
+    Field("kl_warmup_epochs", int, "KL warm-up: beta rises linearly from 0 to --beta over this many epochs", 0,
+          at_least(0)),
+    Field("capacity", Optional[float], "train the capacity objective gamma |KL - C| - E_q log p(x|z) (Burgess et "
+          "al. 2018) with C rising from 0 to this many nats; default: the beta-objective", None, finite(0.0)),
+    Field("capacity_epochs", int, "epochs over which C rises to --capacity", 100, at_least(0)),
+    Field("gamma", float, "weight gamma of |KL - C| in the capacity objective", 100.0, finite(0.0, strict=True)),
+    # --resume may lower the rate after a blow-up.
+    Field("lr", float, "learning rate (with --lr-schedule cosine: of the first epoch)", 1e-3,
+          finite(0.0, strict=True), resume=True),
+    # Runs saved before the field trained at a constant rate.
+    Field("lr_schedule", str, "learning rate per epoch: cosine (decays from --lr towards 0 over --epochs) or "
+          "constant (--lr throughout)", "cosine", choices=("cosine", "constant"), legacy="constant"),
+    Field("optimizer", str, "optimizer: adam or sgd", "adam", choices=("adam", "sgd")),
+    Field("seed", int, "seed of every random choice: initialisation, split, shuffling, noise", 0, seed_range,
+          sweep_sets=True),
+    Field("checkpoint_dir", str, "where the checkpoint, config.json and history.csv go", "checkpoints",
+          config=False, sweep_sets=True),
+    Field("save_every", int, "epochs between checkpoints (one is also saved at the end and on Ctrl-C)", 10,
+          at_least(1)),
+    Field("streaming", bool, "read training rows from the memory-mapped .npy file batch by batch (tf.data), for "
+          "data larger than memory; default: all rows on the device, one compiled call per epoch", False),
+    Field("logdir", Optional[str], "also write TensorBoard scalars here", config=False),
+    Field("data_dim", int, check=at_least(1)),
+    Field("train_rows", int, check=at_least(1)),
+    Field("test_rows", int, check=at_least(1)),
+    Field("data_shift", tuple[float, ...], check=each(finite(-math.inf))),
+    Field("data_scale", tuple[float, ...], check=each(finite(0.0, strict=True))),
+    Field("resume", bool, "continue the run in --checkpoint-dir", False, config=False, sweep_sets=True),
+    Field("overwrite", bool, "replace a run already in --checkpoint-dir", False, config=False, sweep_sets=True),
+    Field("verbose", bool, "show TensorFlow's own log messages", False, config=False),
+)
+
+BY_NAME = {spec.name: spec for spec in FIELDS}
+FLAGS = tuple(spec for spec in FIELDS if spec.flag)
+HYPER_PARAMETERS = tuple(spec.name for spec in FLAGS if spec.config)  # the flags config.json records
+RESUME_OVERRIDES = tuple(spec.name for spec in FIELDS if spec.resume)
+SWEEP_SET_FLAGS = tuple(spec.name for spec in FIELDS if spec.sweep_sets)
+
+
+def range_problem(name, value):
+    """What is wrong with value as field `name` ('must be ...'), or None; None for a field without a check."""
+    spec = BY_NAME.get(name)
+    return None if spec is None or spec.check is None or value is None else spec.check(value)
+
+
+def require(name, value):
+    """Raise a ValueError naming field `name` unless value is in its range (for code beneath the CLIs)."""
+    problem = range_problem(name, value)
+    if problem:
+        raise ValueError(f"{name} {problem}")

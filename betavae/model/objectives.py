@@ -1,0 +1,79 @@
+"""Training objectives of the beta-VAE: each a class whose one method, `batch_loss`, turns the terms of a batch
+into the loss minimised. A new objective is a new class; the Trainer hands every objective the same terms.
+
+Losses are in nats per row, to be minimised (the papers' objectives negated).
+"""
+from typing import NamedTuple
+
+import tensorflow as tf
+
+
+class BatchTerms(NamedTuple):
+    """What an objective may need of one batch: per-row tensors ([batch] unless said) and the row-weighted
+    batch means of the KL and the log-likelihood (what the epoch metrics report)."""
+    weights: tf.Tensor  # each row's weight: 1, or 0 for the padding rows of a last partial batch
+    kl: tf.Tensor  # KL(q(z|x) || N(0, I)), closed form
+    log_likelihood: tf.Tensor  # E_q[log p(x|z)], averaged over the noise draws
+    z: tf.Tensor  # [mc_samples, batch, latent_dim] reparameterised samples of q(z|x)
+    z_mean: tf.Tensor  # [batch, latent_dim] mean of q(z|x)
+    z_log_scale: tf.Tensor  # [batch, latent_dim] log standard deviation of q(z|x)
+    kl_mean: tf.Tensor  # scalar, row-weighted
+    log_likelihood_mean: tf.Tensor  # scalar, row-weighted
+
+
+def beta_objective(kl, log_likelihood, beta):
+    """The beta-VAE loss per sample (Higgins et al. 2017, eq. 4, negated): beta * KL - E_q log p(x|z)."""
+    return beta * kl - log_likelihood
+
+
+def capacity_objective(kl, log_likelihood, gamma, capacity):
+    """The capacity-annealed objective (Burgess et al. 2018, eq. 8, negated): gamma * |KL - C| - E_q log p(x|z),
+    on batch means, so the KL is pulled towards the target capacity C rather than towards 0."""
+    return gamma * tf.abs(kl - capacity) - log_likelihood
+
+
+class Objective:
+    """The loss a Trainer minimises. `beta` (the KL weight, under warm-up) and `capacity` (C) are variables that
+    the training loop assigns each epoch, so a schedule changes them without recompiling; an objective uses
+    those it needs. dataset_size: the number of training rows, for estimators that weight a minibatch by it
+    (e.g. minibatch-weighted sampling of the aggregate posterior)."""
+
+    name = None  # what evaluation.json calls it
+
+    def __init__(self, beta, dataset_size=None):
+        self.beta = tf.Variable(float(beta), trainable=False, dtype=tf.float32, name="beta")
+        self.capacity = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="capacity")
+        self.dataset_size = dataset_size
+
+    def batch_loss(self, terms):
+        """The scalar loss of one batch (a tensor, traced inside the compiled step) from its BatchTerms."""
+        raise NotImplementedError
+
+
+class BetaObjective(Objective):
+    """beta * KL - E_q log p(x|z) on batch means (Higgins et al. 2017); beta = 1 is the negative ELBO."""
+
+    name = "beta"
+
+    def batch_loss(self, terms):
+        return beta_objective(terms.kl_mean, terms.log_likelihood_mean, self.beta)
+
+
+class CapacityObjective(Objective):
+    """gamma * |KL - C| - E_q log p(x|z) on batch means (Burgess et al. 2018), C following its schedule."""
+
+    name = "capacity"
+
+    def __init__(self, beta, gamma, dataset_size=None):
+        super().__init__(beta, dataset_size)
+        self.gamma = float(gamma)
+
+    def batch_loss(self, terms):
+        return capacity_objective(terms.kl_mean, terms.log_likelihood_mean, self.gamma, self.capacity)
+
+
+def objective_for(config):
+    """The objective a run's config trains: the capacity objective when it sets a capacity, else the beta one."""
+    if config.capacity is None:
+        return BetaObjective(config.beta, config.train_rows)
+    return CapacityObjective(config.beta, config.gamma, config.train_rows)

@@ -1,0 +1,93 @@
+"""The one atomic writer (betavae.files.atomic_file) and its three users: text, arrays and figures. A write
+that fails halfway must leave the old file as it was and no temporary file behind."""
+import os
+
+import numpy as np
+import pytest
+
+from betavae.cli import UsageError
+from betavae.files import ArrayWriter, atomic_file, atomic_write_text
+from betavae.plots.run import plt, save_figure
+
+
+class Halfway(Exception):
+    """Raised inside a write, after part of the new contents went out."""
+
+
+def test_a_completed_block_replaces_the_file_and_leaves_nothing_else(tmp_path):
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+    with atomic_file(str(path)) as handle:
+        handle.write(b"new contents")
+    assert path.read_bytes() == b"new contents"
+    assert os.listdir(tmp_path) == ["out.bin"]
+
+
+def test_a_block_that_fails_halfway_keeps_the_old_file_and_removes_the_temporary(tmp_path):
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+    with pytest.raises(Halfway):
+        with atomic_file(str(path)) as handle:
+            handle.write(b"half of the new")
+            handle.flush()
+            raise Halfway
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["out.bin"]
+
+
+def test_text_round_trips_and_a_failed_text_write_keeps_the_old_text(tmp_path):
+    path = tmp_path / "config.json"
+    atomic_write_text(str(path), "{\"beta\": 4.0}\n\u03b2\n")
+    assert path.read_text(encoding="utf-8") == "{\"beta\": 4.0}\n\u03b2\n"
+    with pytest.raises(UnicodeEncodeError):  # fails while encoding, before a byte of the new text is written
+        atomic_write_text(str(path), "\ud800")
+    assert path.read_text(encoding="utf-8") == "{\"beta\": 4.0}\n\u03b2\n"
+    assert os.listdir(tmp_path) == ["config.json"]
+
+
+@pytest.mark.parametrize("name", ["rows.npy", "rows.csv"])
+def test_an_array_write_that_fails_halfway_keeps_the_old_array(tmp_path, name):
+    path = str(tmp_path / name)
+    old = np.arange(6, dtype=np.float32).reshape(3, 2)
+    with ArrayWriter(path, 3, 2) as writer:
+        writer.write(old)
+    read = (lambda: np.load(path)) if name.endswith(".npy") else (lambda: np.loadtxt(path, delimiter=","))
+    np.testing.assert_array_equal(read(), old)
+    with pytest.raises(Halfway):
+        with ArrayWriter(path, 3, 2) as writer:
+            writer.write(-old[:1])
+            raise Halfway
+    np.testing.assert_array_equal(read(), old)
+    assert os.listdir(tmp_path) == [name]
+
+
+def test_an_array_write_failing_with_an_os_error_is_one_line_and_keeps_the_old_array(tmp_path):
+    path = str(tmp_path / "rows.npy")
+    np.save(path, np.ones((2, 2), np.float32))
+    with pytest.raises(UsageError, match=r"rows.npy: cannot write \(No space left on device\)"):
+        with ArrayWriter(path, 2, 2) as writer:
+            writer.write(np.zeros((1, 2)))
+            raise OSError(28, "No space left on device")
+    np.testing.assert_array_equal(np.load(path), np.ones((2, 2)))
+    assert os.listdir(tmp_path) == ["rows.npy"]
+
+
+def test_a_figure_that_fails_while_saving_keeps_the_old_plot(tmp_path):
+    path = str(tmp_path / "plot.png")
+    figure, axes = plt.subplots()
+    axes.plot([0, 1], [1, 0])
+    save_figure(figure, path)
+    old = open(path, "rb").read()
+    assert old.startswith(b"\x89PNG")
+    figure, axes = plt.subplots()
+
+    def fail_halfway(target, **_options):
+        target.write(b"\x89PNG half")
+        raise Halfway
+
+    figure.savefig = fail_halfway
+    with pytest.raises(Halfway):
+        save_figure(figure, path)
+    assert open(path, "rb").read() == old
+    assert os.listdir(tmp_path) == ["plot.png"]
+    assert not plt.fignum_exists(figure.number)  # closed even so
