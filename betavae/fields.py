@@ -118,7 +118,15 @@ FIELDS = (
     Field("capacity", Optional[float], "train the capacity objective gamma |KL - C| - E_q log p(x|z) (Burgess et "
           "al. 2018) with C rising from 0 to this many nats; default: the beta-objective", None, finite(0.0)),
     Field("capacity_epochs", int, "epochs over which C rises to --capacity", 100, at_least(0)),
-    Field("gamma", float, "weight gamma of |KL - C| in the capacity objective", 100.0, finite(0.0, strict=True)),
+    Field("gamma", float, "weight gamma: of |KL - C| in the capacity objective (default 100), of the "
+          "dimension-wise KL in the tc objective (default 1)", None, finite(0.0, strict=True)),
+    # Runs saved before the two fields trained beta or, with a capacity, the capacity objective.
+    Field("objective", str, "beta: beta * KL - E_q log p(x|z); capacity: see --capacity (which selects it); tc: "
+          "beta-TCVAE (Chen et al. 2018), alpha * MI + beta * TC + gamma * dimension-wise KL - E_q log p(x|z), "
+          "the KL's parts estimated by minibatch-weighted sampling", "beta", choices=("beta", "capacity", "tc"),
+          legacy="beta"),
+    Field("alpha", float, "weight alpha of the index-code mutual information in the tc objective", 1.0,
+          finite(0.0), legacy=1.0),
     # --resume may lower the rate after a blow-up.
     Field("lr", float, "learning rate (with --lr-schedule cosine: of the first epoch)", 1e-3,
           finite(0.0, strict=True), resume=True),

@@ -136,6 +136,6 @@ def test_help_shows_each_default_once_and_never_none():
     after_help = " ".join(after_training_command.build_parser().format_help().split())
     for text in (main_help, after_help):
         assert "(default: None)" not in text and "(default: False)" not in text
-    assert "held-out test rows (default" not in after_help and "--mode {prior,recon,evaluate,plot} what" in after_help
+    assert "held-out test rows (default" not in after_help and "--mode {prior,recon,encode,evaluate,plot,export} what" in after_help
     assert "noise (default: 0)" in main_help
     assert "--lr LR learning rate (with --lr-schedule cosine: of the first epoch) (default: 0.001)" in main_help

@@ -7,8 +7,11 @@ import pytest
 import tensorflow as tf
 
 from betavae.config import RunConfig
-from betavae.model.objectives import BetaObjective, CapacityObjective, Objective, objective_for
-from betavae.model.vae import BetaVAE, Trainer, make_optimizer
+from scipy import stats
+
+from betavae.model.objectives import BetaObjective, CapacityObjective, Objective, TCObjective, objective_for
+from betavae.model.tc import tc_terms
+from betavae.model.vae import BetaVAE, Trainer, batch_terms, make_optimizer
 from conftest import factor_data_array
 
 ROWS, MC_SAMPLES, LATENT = 40, 3, 2
@@ -62,3 +65,59 @@ def test_the_scheduled_beta_changes_the_loss_without_a_retrace():
         metrics = trainer.evaluate(data, key=0)
         assert metrics.loss == pytest.approx(beta * metrics.kl - metrics.log_likelihood, rel=1e-6)
     assert trainer._evaluate.experimental_get_tracing_count() == 1
+
+
+def test_objective_for_picks_the_tc_objective_with_its_weights():
+    tc = objective_for(config(objective="tc", alpha=0.5, gamma=2.0))
+    assert type(tc) is TCObjective and tc.name == "tc" and (tc.alpha, tc.beta.numpy(), tc.gamma) == (0.5, 4.0, 2.0)
+    assert tc.dataset_size == 90
+
+
+def test_tc_objective_at_unit_weights_is_the_negative_elbo():
+    """alpha = beta = gamma = 1: MI + TC + dimension-wise KL is log q(z|x) - log p(z) for each draw (the
+    single-sample KL, checked with scipy), whatever the minibatch estimate of q(z); over many draws it
+    is the closed-form KL, so the loss is the beta-1 objective's. Padding rows (weight 0) take no part."""
+    tf.keras.utils.set_random_seed(0)
+    model = BetaVAE(4, LATENT, 8, np.full(4, 50.0), np.full(4, 10.0))
+    x = tf.constant(factor_data_array(ROWS))
+    weights = tf.constant(np.r_[np.ones(ROWS - 5), np.zeros(5)], tf.float32)
+    noise = tf.random.stateless_normal([2000, ROWS, LATENT], seed=[0, 1])
+    terms = batch_terms(model, x, weights, noise)
+    loss = TCObjective(1.0, 1.0, 1.0, dataset_size=1000).batch_loss(terms).numpy()
+    z, mean, scale = terms.z.numpy(), terms.z_mean.numpy(), np.exp(terms.z_log_scale.numpy())
+    kl_draws = (stats.norm(mean, scale).logpdf(z) - stats.norm.logpdf(z)).sum(axis=-1).mean(axis=0)
+    w = weights.numpy()
+    expected = np.sum(w * (kl_draws - terms.log_likelihood.numpy())) / w.sum()
+    assert loss == pytest.approx(expected, rel=1e-4)
+    closed_form = BetaObjective(1.0).batch_loss(terms).numpy()
+    assert loss == pytest.approx(closed_form, abs=0.02)  # 2000 draws: the Monte-Carlo KL's error
+    parts = tc_terms(terms.z, terms.z_mean, terms.z_log_scale, weights, 1000)
+    dimension_wise = np.sum(w * parts["dimension_wise_kl"].numpy().mean(axis=0)) / w.sum()
+    heavier = TCObjective(1.0, 1.0, 4.0, dataset_size=1000).batch_loss(terms).numpy()
+    assert heavier - loss == pytest.approx(3.0 * dimension_wise, rel=1e-3, abs=1e-3)  # gamma weighs that part
+
+
+@pytest.mark.slow
+def test_tc_runs_train_resume_and_evaluate_as_their_objective(tmp_path, monkeypatch, capsys):
+    import json
+    import signal
+    from betavae.commands import after_training, train
+    monkeypatch.setattr(signal, "signal", lambda *_: None)  # pytest keeps its own Ctrl-C handler
+    np.save(tmp_path / "small.npy", factor_data_array())
+    run = str(tmp_path / "run")
+    common = ["--data", str(tmp_path / "small.npy"), "--batch-size", "100", "--hidden-units", "8",
+              "--checkpoint-dir", run]
+    assert train.main([*common, "--objective", "tc", "--beta", "4", "--epochs", "2"]) == 0
+    assert "beta-TCVAE: alpha 1 * MI + beta 4 * TC + gamma 1 * dim-wise KL" in capsys.readouterr().out
+    with open(tmp_path / "run" / "config.json", encoding="utf-8") as handle:
+        saved = json.load(handle)
+    assert (saved["objective"], saved["alpha"], saved["beta"], saved["gamma"]) == ("tc", 1.0, 4.0, 1.0)
+    assert train.main([*common, "--resume", "--epochs", "3"]) == 0
+    assert "resuming" in capsys.readouterr().out
+    assert after_training.main(["--mode", "evaluate", "--checkpoint-dir", run, "--iwae-samples", "5"]) == 0
+    report = " ".join(capsys.readouterr().out.split())
+    assert "beta-TCVAE objective alpha MI + beta TC + gamma dim-wise KL - E_q log p(x|z) with alpha 1, beta 4" in report
+    for flags, message in ((["--objective", "capacity"], "--objective capacity needs --capacity"),
+                           (["--objective", "tc", "--capacity", "5"], "--capacity is for the capacity objective")):
+        assert train.main([*common[:-1], str(tmp_path / "other"), *flags]) == 2
+        assert message in capsys.readouterr().err

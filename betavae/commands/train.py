@@ -37,6 +37,10 @@ def build_parser():
 def validate_flags(args):
     """Reject flag values that cannot work, before any data or TensorFlow is loaded."""
     check_flags(args, (spec.name for spec in FLAGS))
+    if args.objective == "capacity" and args.capacity is None:
+        raise UsageError("--objective capacity needs --capacity C, the capacity in nats that C rises to")
+    if args.objective == "tc" and args.capacity is not None:
+        raise UsageError("--capacity is for the capacity objective, not --objective tc")
     if args.resume and args.overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
     if args.logdir and importlib.util.find_spec("tensorboard") is None:
@@ -86,6 +90,9 @@ def new_config(args, train, test, data_file=None):
     mean, std = loading.column_mean_std(train)
     digest = lambda path: path and loading.file_digest(path)  # noqa: E731
     flags = {name: getattr(args, name) for name in HYPER_PARAMETERS}
+    flags["objective"] = "capacity" if args.capacity is not None else args.objective  # --capacity selects it
+    if args.gamma is None:
+        flags["gamma"] = 1.0 if flags["objective"] == "tc" else 100.0
     return RunConfig(**{**flags, "schema_version": SCHEMA_VERSION, "data": os.path.abspath(args.data),
                         "data_sha256": digest(data_file or args.data),
                         "test_data": args.test_data and os.path.abspath(args.test_data),

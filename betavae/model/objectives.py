@@ -7,6 +7,8 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
+from betavae.model.tc import tc_penalty, tc_terms
+
 
 class BatchTerms(NamedTuple):
     """What an objective may need of one batch: per-row tensors ([batch] unless said) and the row-weighted
@@ -72,8 +74,29 @@ class CapacityObjective(Objective):
         return capacity_objective(terms.kl_mean, terms.log_likelihood_mean, self.gamma, self.capacity)
 
 
+class TCObjective(Objective):
+    """beta-TCVAE (Chen et al. 2018): alpha * MI + beta * TC + gamma * dimension-wise KL - E_q log p(x|z), the
+    three parts of the KL estimated per row by minibatch-weighted sampling over the batch's real rows for a
+    training set of dataset_size rows (betavae.model.tc), averaged over the noise draws, then row-weighted.
+    At alpha = beta = gamma = 1 the parts sum to the single-sample KL: the negative ELBO."""
+
+    name = "tc"
+
+    def __init__(self, beta, alpha, gamma, dataset_size):
+        super().__init__(beta, dataset_size)
+        self.alpha, self.gamma = float(alpha), float(gamma)
+
+    def batch_loss(self, terms):
+        parts = tc_terms(terms.z, terms.z_mean, terms.z_log_scale, terms.weights, self.dataset_size)
+        penalty = tf.reduce_mean(tc_penalty(parts, self.alpha, self.beta, self.gamma), axis=0)
+        return tf.reduce_sum(terms.weights * (penalty - terms.log_likelihood)) / tf.reduce_sum(terms.weights)
+
+
 def objective_for(config):
-    """The objective a run's config trains: the capacity objective when it sets a capacity, else the beta one."""
-    if config.capacity is None:
-        return BetaObjective(config.beta, config.train_rows)
-    return CapacityObjective(config.beta, config.gamma, config.train_rows)
+    """The objective a run's config trains: capacity when it sets a capacity (runs saved before the
+    objective field were beta or capacity runs by this rule alone), else its `objective`."""
+    if config.capacity is not None:
+        return CapacityObjective(config.beta, config.gamma, config.train_rows)
+    if config.objective == "tc":
+        return TCObjective(config.beta, config.alpha, config.gamma, config.train_rows)
+    return BetaObjective(config.beta, config.train_rows)

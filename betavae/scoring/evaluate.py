@@ -69,8 +69,10 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
     truth = loading.load_truth(config.data)
     unavailable = {}
-    report = {"beta": config.beta, "objective": "beta" if config.capacity is None else "capacity",
-              **({} if config.capacity is None else {"capacity": config.capacity, "gamma": config.gamma}),
+    objective = "capacity" if config.capacity is not None else config.objective
+    weights = {"capacity": {"capacity": config.capacity, "gamma": config.gamma},
+               "tc": {"alpha": config.alpha, "gamma": config.gamma}}.get(objective, {})
+    report = {"beta": config.beta, "objective": objective, **weights,
               "latent_dim": config.latent_dim, "test_rows": len(test), "rows": label, "iwae_samples": iwae_samples,
               "num_samples": num_samples, "seed": seed}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -276,13 +278,16 @@ def format_report(report, checkpoint_dir):
         f" (the truth's entropy {_nats(reference['entropy'])})" if "entropy" in reference else "")
     order = sorted(range(len(report["kl_per_dim"])), key=lambda j: -(report["kl_per_dim"][j] or 0.0))
     collapse = reference["collapse_beta"]
-    # A capacity run trained another objective: its header says which, and the beta-objective and the
-    # linear optimum are labelled as a comparison at the run's beta, not as its target.
-    capacity = report["objective"] == "capacity"
-    trained = (f"capacity objective gamma |KL - C| - E_q log p(x|z) with gamma {report['gamma']:g} and C rising "
-               f"to {report['capacity']:g} nats" if capacity else f"beta {report['beta']:g}")
-    beta_objective = f"beta-objective at beta {report['beta']:g}" if capacity else "beta-objective"
-    comparison = "; a comparison, not the objective this run trained" if capacity else ""
+    # A capacity or beta-TCVAE run trained another objective: its header says which, and the beta-objective
+    # and the linear optimum are labelled as a comparison at the run's beta, not as its target.
+    other = report["objective"] != "beta"
+    trained = {"capacity": lambda: f"capacity objective gamma |KL - C| - E_q log p(x|z) with gamma "
+                                   f"{report['gamma']:g} and C rising to {report['capacity']:g} nats",
+               "tc": lambda: f"beta-TCVAE objective alpha MI + beta TC + gamma dim-wise KL - E_q log p(x|z) with "
+                             f"alpha {report['alpha']:g}, beta {report['beta']:g}, gamma {report['gamma']:g}",
+               }.get(report["objective"], lambda: f"beta {report['beta']:g}")()
+    beta_objective = f"beta-objective at beta {report['beta']:g}" if other else "beta-objective"
+    comparison = "; a comparison, not the objective this run trained" if other else ""
     lines = [
         f"evaluation of {checkpoint_dir} ({checkpoint}): {trained}, latent dim "
         f"{report['latent_dim']}; {report['rows']}: {report['test_rows']}",
