@@ -67,14 +67,22 @@ def test_a_sweep_folder_keeps_the_training_flags_of_its_runs(tmp_path):
             check_training_flags_unchanged(str(tmp_path / "sweep"), other)
 
 
+def write_checkpoint(prefix, value):
+    """A small real checkpoint (one variable holding value) at prefix; returns its index file's SHA-256."""
+    import tensorflow as tf
+    tf.train.Checkpoint(v=tf.Variable(float(value))).write(str(prefix))
+    with open(f"{prefix}.index", "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
 def fake_run(folder, checkpoint, evaluated=None, iwae_samples=10):
-    """A run folder holding only what `needs` reads: the newest committed checkpoint's .index file (its
-    content stands in for the tensors' checksums) and evaluation.json naming the checkpoint it scored."""
+    """A run folder holding only what `needs` reads: the newest committed checkpoint (a stand-in variable
+    whose value is its epoch) and evaluation.json naming the checkpoint it scored."""
     os.makedirs(folder, exist_ok=True)
-    (folder / f"{checkpoint}.index").write_text(f"tensors of {checkpoint}")
+    digests = {name: write_checkpoint(folder / name, int(name.split("-")[1])) for name in {checkpoint, evaluated}
+               if name}
     if evaluated:
-        identity = {"file": evaluated, "epoch": int(evaluated.split("-")[1]),
-                    "index_sha256": hashlib.sha256(f"tensors of {evaluated}".encode()).hexdigest()}
+        identity = {"file": evaluated, "epoch": int(evaluated.split("-")[1]), "index_sha256": digests[evaluated]}
         with open(os.path.join(folder, "evaluation.json"), "w", encoding="utf-8") as handle:
             json.dump({"checkpoint": identity, "iwae_samples": iwae_samples, "rows": "held-out test rows",
                        "seed": 0}, handle)
@@ -91,7 +99,7 @@ def test_a_run_is_reused_only_when_its_evaluation_scored_its_newest_checkpoint(t
     other_rows = json.loads((tmp_path / "e" / "evaluation.json").read_text()) | {"rows": "rows of x.npy"}
     (tmp_path / "e" / "evaluation.json").write_text(json.dumps(other_rows))  # made by hand on other rows
     assert needs(Run(0, 1.0, 0, str(tmp_path / "e")), 3, 10) == ("evaluate",)
-    (tmp_path / "e" / "ckpt-3.index").write_text("other tensors, saved again under the same name")
+    write_checkpoint(tmp_path / "e" / "ckpt-3", -3.0)  # other tensors, saved again under the same name
     assert needs(Run(0, 1.0, 0, str(tmp_path / "e")), 3, 10) == ("evaluate",)
 
 

@@ -94,7 +94,7 @@ def resume_config(args, folder, given):
     """The run's config for --resume: its config.json with the allowed overrides; other flags given with
     other values than the run's are named in a warning. Refuses an --epochs that leaves nothing to train."""
     config = folder.load_config()
-    done = folder.checkpoints()[0][0]
+    done = folder.epochs_done()
     if args.epochs < done:
         raise UsageError(f"--epochs {args.epochs} is below the {done} epochs already trained in {folder.path}; "
                          "nothing changed")
@@ -138,7 +138,7 @@ def main(argv=None):
         with folder.writing():
             if args.resume:
                 config = resume_config(args, folder, given_flags(parser, argv))
-                if config.epochs == folder.checkpoints()[0][0]:
+                if config.epochs == folder.epochs_done():
                     print(f"{args.checkpoint_dir} already holds {config.epochs} epochs: nothing to train")
                     return 0
                 train_rows, test_rows = load_run_data(config, stream=config.streaming)
