@@ -53,7 +53,9 @@ def test_training_flags_the_sweep_sets_itself_are_refused(flags):
         check_training_flags(flags)
 
 
-def test_other_training_flags_pass():
+def test_other_training_flags_pass(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.save("x.npy", np.zeros((4, 2)))  # the data file must exist
     check_training_flags(["--data", "x.npy", "--hidden-units", "8", "--latent-dim", "3"])
 
 
@@ -169,15 +171,16 @@ def test_the_ray_engine_names_its_install_command_when_ray_is_missing(monkeypatc
 
 
 def test_failed_runs_are_named_and_their_logs_kept(tmp_path, capsys):
+    (tmp_path / "damaged.npy").write_bytes(b"not an array")  # found by the sweep, refused by training
     flags = ["--betas", "1", "--seeds", "0,1", "--sweep-dir", str(tmp_path), *TINY, "--",
-             "--data", str(tmp_path / "missing.npy")]
+             "--data", str(tmp_path / "damaged.npy")]
     assert sweep_command.main(flags) == 2
     out, err = capsys.readouterr()
     assert out.count("FAILED: beta_vae_main.py failed (exit 2)") == 2
     assert err.strip().splitlines() == ["error: 2 of 2 runs failed (index 0, 1); the FAILED lines above and their "
                                         "logs say why"]
     with open(tmp_path / "beta_1_seed_1" / "train.log", encoding="utf-8") as handle:
-        assert "missing.npy" in handle.read().splitlines()[-1]
+        assert "damaged.npy" in handle.read().splitlines()[-1]
 
 
 def read_table(path):

@@ -153,13 +153,15 @@ def main(argv=None):
     def run():
         check_flags(args, training_flags)
         betas, seeds = parse_betas(args.betas), parse_seeds(args.seeds)
-        check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags, record=not args.list)
         runs = plan_runs(betas, seeds, os.path.abspath(args.sweep_dir))
+        if args.only is not None and not 0 <= args.only < len(runs):
+            raise UsageError(f"--only {args.only}: this sweep has runs 0 to {len(runs) - 1} (see --list)")
+        # Recorded only now that they are known to work, and only by a command that trains with them.
+        check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags,
+                                       record=not (args.list or args.collect))
         if args.list:
             print("\n".join(describe(run, needs(run, args.epochs, args.iwae_samples)) for run in runs))
             return 0
-        if args.only is not None and not 0 <= args.only < len(runs):
-            raise UsageError(f"--only {args.only}: this sweep has runs 0 to {len(runs) - 1} (see --list)")
         chosen = [] if args.collect else runs if args.only is None else [runs[args.only]]
         tasks = [{"run": run, "cwd": os.getcwd(), "evaluate_argv": evaluation_argv(run, args.iwae_samples),
                   "train_argv": training_argv(run, args.epochs, training_flags) if "train" in needed else None}
