@@ -12,12 +12,14 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import sys
 
 import numpy as np
 
 from betavae.data import loading
 from betavae.run.folder import OneLineParser, RunFolder, UsageError, check_minimum, load_run_data, run_cli
+from betavae.sweep.engines import Interrupted
 from betavae.sweep.plan import (EVALUATE_LOG, TRAIN_LOG, check_training_flags, check_training_flags_unchanged,
                                  collect, evaluation_argv, format_table, needs, parse_betas, parse_seeds,
                                  plan_runs, sweep_row, training_argv, write_table)
@@ -71,12 +73,18 @@ def build_parser():
 
 
 def check_flags(args, training_flags):
-    """Refuse flag values that cannot work, before anything runs."""
+    """Refuse flag values that cannot work, and flags the chosen engine would ignore (--jobs and
+    --cpus-per-task are None when not given), before anything runs."""
+    for name, engine in (("jobs", "local"), ("address", "ray"), ("cpus_per_task", "ray")):
+        if getattr(args, name) is not None and args.engine != engine:
+            raise UsageError(f"--{name.replace('_', '-')} is for --engine {engine}"
+                             + ("; Ray runs as many runs at once as the cluster's CPUs allow (see --cpus-per-task)"
+                                if name == "jobs" else ""))
+    args.jobs = 1 if args.jobs is None else args.jobs
+    args.cpus_per_task = 1.0 if args.cpus_per_task is None else args.cpus_per_task
     check_minimum(args, ("epochs", "jobs", "iwae_samples"), 1)
     if not args.cpus_per_task > 0:
         raise UsageError(f"--cpus-per-task must be > 0, got {args.cpus_per_task}")
-    if args.engine != "ray" and args.address is not None:
-        raise UsageError("--address is for --engine ray")
     check_training_flags(training_flags)
 
 
@@ -136,7 +144,7 @@ def collect_and_plot(runs, sweep_dir, seeds):
 
 
 def run_tasks(tasks, args):
-    """Run the tasks on the chosen engine; returns the runs that failed."""
+    """Run the tasks on the chosen engine; returns the runs that failed (engines.Interrupted on a signal)."""
     os.makedirs(args.sweep_dir, exist_ok=True)
     from betavae.sweep.engines import run_local, run_ray
     if args.engine == "ray":
@@ -148,7 +156,9 @@ def main(argv=None):
     """Parse the sweep's flags; list, run (all or --only one) and collect the runs into sweep.csv and plots."""
     argv = sys.argv[1:] if argv is None else list(argv)
     split = argv.index("--") if "--" in argv else len(argv)
-    args, training_flags = build_parser().parse_args(argv[:split]), argv[split + 1:]
+    # A namespace holding None keeps argparse's default out, so that check_flags sees whether they were given.
+    args = build_parser().parse_args(argv[:split], argparse.Namespace(jobs=None, cpus_per_task=None))
+    training_flags = argv[split + 1:]
 
     def run():
         check_flags(args, training_flags)
@@ -168,7 +178,12 @@ def main(argv=None):
                  for run in chosen if (needed := needs(run, args.epochs, args.iwae_samples))]
         print(f"sweep: {len(runs)} runs in {args.sweep_dir}; {len(tasks)} to run now, "
               f"{sum(t['train_argv'] is not None for t in tasks)} of them to train", flush=True)
-        failed = run_tasks(tasks, args) if tasks else []
+        try:
+            failed = run_tasks(tasks, args) if tasks else []
+        except Interrupted as stop:
+            print(f"sweep stopped by {stop}; the running models saved their last epoch. Resume with the same "
+                  f"command: python beta_vae_sweep.py {shlex.join(argv)}", file=sys.stderr)
+            return 128 + stop.signal_number
         if args.only is None and len(failed) < len(runs):
             collect_and_plot(runs, args.sweep_dir, len(seeds))
         if failed:
