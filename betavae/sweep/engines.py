@@ -307,9 +307,10 @@ def check_reachable(address):
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
     except OSError as error:
-        reason = "no answer" if isinstance(error, TimeoutError) else (error.strerror or str(error))
-        raise UsageError(f"--address {address}: cannot reach {host}:{port} ({reason} within "
-                         f"{CONNECT_SECONDS:g} s); is the Ray cluster running there?") from None
+        reason = f"no answer within {CONNECT_SECONDS:g} s" if isinstance(error, TimeoutError) else \
+            (error.strerror or str(error))
+        raise UsageError(f"--address {address}: cannot reach {host}:{port} ({reason}); is the Ray cluster "
+                         "running there?") from None
 
 
 class RayEngine:
