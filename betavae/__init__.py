@@ -1,1 +1,19 @@
-"""betavae: a beta-VAE for vector data, scored against the exact optimum of generated data."""
+"""A beta-VAE for vector data (Higgins et al. 2017), scored against the exact optimum of generated data.
+
+The public API (betavae.api): train, Run, load_run, evaluate, sample, reconstruct, encode, beta_sweep (not
+"sweep", which is the subpackage betavae.sweep), and UsageError, the one-line error of whatever a user can get
+wrong. `import betavae` imports neither TensorFlow nor numpy: each name is loaded at its first use.
+"""
+__all__ = ["train", "Run", "load_run", "evaluate", "sample", "reconstruct", "encode", "beta_sweep", "UsageError"]
+
+
+def __getattr__(name):
+    """The public API's names, imported on first use (so that importing the package stays instant)."""
+    if name == "UsageError":
+        from betavae.cli import UsageError
+        return UsageError
+    if name in __all__:
+        from betavae import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'betavae' has no attribute {name!r}")
+

@@ -10,7 +10,9 @@ from betavae.data import families
 from betavae.commands import generate as generate_command
 from betavae.data import loading
 from betavae.model.vae import BetaVAE
-from betavae.scoring.truth import advantage, latents_of_test_rows, reference_notes
+from betavae.scoring.references import gaussian_log_densities
+from betavae.scoring.truth import (SIGNIFICANCE, advantage, fitted_gaussian_excess, latents_of_test_rows,
+                                   reference_notes)
 
 
 def rotation(angle):
@@ -77,3 +79,29 @@ def test_notes_label_the_linear_family_flag_no_optimum_below_one_and_measured_no
     beaten = reference_notes(1.0, reference, better)
     assert beaten["non_gaussian"] and f"{better['mean']:.4f}" in beaten["notes"][-1]
 
+
+
+def test_exactly_gaussian_data_is_not_called_non_gaussian():
+    """20-D Gaussian data: the truth beats the *fitted* Gaussian on held-out rows by about its estimation
+    error (D + D(D+1)/2) / 2n, with a tiny standard error; that is no evidence of non-Gaussianity."""
+    dim, rows = 20, 4000
+    rng = np.random.default_rng(3)
+    loadings = rng.normal(size=(dim, 3))
+    covariance = loadings @ loadings.T + np.diag(rng.uniform(0.2, 1.0, dim))
+    train, test = (rng.multivariate_normal(np.zeros(dim), covariance, size=rows) for _ in range(2))
+    fitted = gaussian_log_densities(test, train.mean(axis=0), np.cov(train, rowvar=False))
+    true_advantage = advantage(gaussian_log_densities(test, np.zeros(dim), covariance), fitted)
+    excess = fitted_gaussian_excess(dim, rows)
+    assert true_advantage["mean"] > SIGNIFICANCE * true_advantage["stderr"]  # the old test's false alarm
+    assert true_advantage["mean"] == pytest.approx(excess, rel=0.5)
+    worse = {"mean": -0.01, "stderr": 0.001}
+    for truth_known in (False, True):
+        notes = reference_notes(1.0, {}, worse, true_advantage, gaussian_excess=excess, gaussian_truth=truth_known)
+        assert not notes["non_gaussian"] and not any("non-Gaussian" in note for note in notes["notes"])
+
+
+def test_a_model_worse_than_the_gaussian_is_not_said_to_beat_it():
+    truth_better, model_worse = {"mean": 0.3, "stderr": 0.01}, {"mean": -0.05, "stderr": 0.01}
+    note = reference_notes(1.0, {}, model_worse, truth_better)["notes"][-1]
+    assert "the truth's -log p(x) is 0.3000 nats below" in note
+    assert "this model's -log p(x) is 0.0500 +- 0.0100 nats above the Gaussian's" in note

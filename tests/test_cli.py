@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from betavae.data import loading
 from betavae.scoring.references import linear_beta_optimum
@@ -45,7 +46,12 @@ def test_training_writes_checkpoint_config_and_history(trained):
     assert list(rows[0]) == ["epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds", "beta", "capacity"]
     assert [int(row["epoch"]) for row in rows] == list(range(1, 7))
     assert all(np.isfinite(float(value)) for row in rows for value in row.values())
-    assert any(name.startswith("events.out.tfevents") for name in os.listdir(folder / "tensorboard"))
+    for writer in ("train", "test"):  # one writer per line of a chart
+        events = [name for name in os.listdir(folder / "tensorboard" / writer) if name.startswith("events.out")]
+        tags = {value.tag for event in tf.compat.v1.train.summary_iterator(str(folder / "tensorboard" / writer /
+                                                                             events[0]))
+                for value in event.summary.value}
+        assert {"loss", "kl", "log_likelihood"} <= tags
 
 
 def test_same_seed_repeats_the_history_exactly(trained, tmp_path):

@@ -61,6 +61,17 @@ def test_eta_leaves_out_the_compile_epoch():
     assert progress.record(3, 1.5, now=112.0)[1] == pytest.approx(7 * 1.0)
 
 
+def test_best_test_loss_is_taken_only_among_epochs_of_the_final_objective():
+    """KL warm-up: epoch 1 had beta 0.5, a lower loss of another objective; it is no "best"."""
+    warm_up = [history_row(1, 9.0, beta=0.5), history_row(2, 12.5), history_row(3, 12.75)]
+    text = "\n".join(console.summary_lines(warm_up, 10.0, "runs/x"))
+    assert "best 12.5000 at epoch 2 (of the 2 epochs at the final beta 1, C 0)" in text
+    capacity = [history_row(1, 11.0, capacity=2.0), history_row(2, 13.0, capacity=4.0), history_row(3, 13.5,
+                                                                                                    capacity=4.0)]
+    assert "best 13.0000 at epoch 2 (of the 2 epochs at the final beta 1, C 4)" in "\n".join(
+        console.summary_lines(capacity, 10.0, "runs/x"))
+
+
 def test_summary_gives_final_and_best_test_loss_files_and_next_commands():
     history = [history_row(1, 14.0), history_row(2, 12.5), history_row(3, 12.75)]
     text = "\n".join(console.summary_lines(history, 3725.0, "runs/my run", "runs/tb"))
@@ -70,18 +81,18 @@ def test_summary_gives_final_and_best_test_loss_files_and_next_commands():
         assert f"--mode {mode} --checkpoint-dir 'runs/my run'" in text
 
 
-def test_tensorboard_tags_pair_train_and_test():
-    tags = console.tensorboard_scalars(history_row(1, 14.0), 2.5, -11.5)
-    assert tags["loss/train"] == 13.5 and tags["loss/test"] == 14.0
-    assert tags["kl/test"] == 2.5 and tags["log_likelihood/test"] == -11.5
-    charts = {tag.split("/")[0] for tag in tags if tag.endswith(("/train", "/test"))}
-    assert charts == {"loss", "kl", "log_likelihood"}
+def test_tensorboard_writes_train_and_test_of_a_quantity_under_one_tag():
+    """TensorBoard draws a chart per tag with a line per writer: one tag in both writers is one chart."""
+    scalars = console.tensorboard_scalars(history_row(1, 14.0), 2.5, -11.5)
+    assert scalars["train"]["loss"] == 13.5 and scalars["test"]["loss"] == 14.0
+    assert scalars["test"]["kl"] == 2.5 and scalars["test"]["log_likelihood"] == -11.5
+    assert set(scalars["train"]) & set(scalars["test"]) == {"loss", "kl", "log_likelihood"}
 
 
 def test_header_is_printed_before_tensorflow_is_imported(tmp_path):
     np.save(tmp_path / "small.npy", factor_data_array())
     probe = ("import sys\nfrom betavae.commands import train as m\n"
-             "m.train = lambda *a: print('tensorflow imported:', 'tensorflow' in sys.modules) or 0\n"
+             "m.train = lambda *a, **k: print('tensorflow imported:', 'tensorflow' in sys.modules) or 0\n"
              f"sys.exit(m.main(['--data', {str(tmp_path / 'small.npy')!r}, '--batch-size', '100', "
              f"'--checkpoint-dir', {str(tmp_path / 'run')!r}]))\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60)
@@ -111,10 +122,11 @@ def test_test_loss_uses_the_same_noise_every_epoch(tmp_path, monkeypatch, capsys
     assert [line.endswith(" incl. compile") for line in epoch_lines] == [True, False, False]
     assert lines[0].startswith("beta-VAE training into") and "training on CPU" in result.out
     assert f"best {float(test_losses[0]):.4f} at epoch 1" in result.out
-    events = [os.path.join(tmp_path / "tb", name) for name in os.listdir(tmp_path / "tb")]
-    tags = {value.tag for path in events for event in tf.compat.v1.train.summary_iterator(path)
-            for value in event.summary.value}
-    assert {"loss/train", "loss/test", "kl/train", "kl/test"} <= tags
+    for writer in ("train", "test"):  # one tag in two writers: one chart with a train and a test line
+        folder = tmp_path / "tb" / writer
+        tags = {value.tag for name in os.listdir(folder) for event in tf.compat.v1.train.summary_iterator(
+            str(folder / name)) for value in event.summary.value}
+        assert {"loss", "kl", "log_likelihood"} <= tags
 
 
 def test_help_shows_each_default_once_and_never_none():

@@ -105,7 +105,7 @@ def test_non_finite_numbers_become_null_with_a_reason():
 
 
 def test_report_lines_stay_under_100_characters_for_wide_data():
-    report = {"beta": 1.0, "latent_dim": 3, "test_rows": 10, "rows": "held-out test rows", "checkpoint": None,
+    report = {"beta": 1.0, "objective": "beta", "latent_dim": 3, "test_rows": 10, "rows": "held-out test rows", "checkpoint": None,
               "iwae_samples": 5, "num_samples": 10, "test_elbo": -1.0, "test_beta_objective": 1.0,
               "test_nll_iwae": 1.0, "kl": 0.3, "kl_per_dim": [0.1, 0.15, 0.05], "active_units": 2,
               "active_units_kl": 2, "gap_to_fa": None, "gap_to_linear_optimum": None,
@@ -122,6 +122,11 @@ def test_report_lines_stay_under_100_characters_for_wide_data():
     report.update(recon={"mse": None, "explained_variance": [None] * 3}, prior_samples={**nulls, "truth": nulls})
     text = scoring.format_report(report, "run")
     assert "MSE per data dim n/a" in text and "mean error n/a" in text and "covariance error n/a" in text
+    # A capacity run's report names its objective, gamma and C, and labels the beta-objective a comparison.
+    report.update(objective="capacity", capacity=25.0, gamma=100.0)
+    text = " ".join(scoring.format_report(report, "run").split())
+    assert "capacity objective gamma |KL - C| - E_q log p(x|z) with gamma 100 and C rising to 25 nats" in text
+    assert "beta-objective at beta 1 " in text and "a comparison, not the objective this run trained" in text
 
 
 def test_score_rows_matches_the_exact_likelihood_and_the_separate_estimators():

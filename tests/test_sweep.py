@@ -140,7 +140,7 @@ def test_sweep_plots_show_beta_0_seeds_and_alignment_with_nulls(tmp_path):
                for beta in (0.0, 0.5, 4.0) for seed in (0, 1)]
     curve = [{"beta": beta, "rate": 2 / beta, "distortion": beta, "active_units": int(beta < 7),
               "kl_per_dim": [max(0.0, 3 - beta / 2), 0.0]} for beta in np.geomspace(0.3, 10, 12)]
-    paths = plot_sweep(reports, curve, str(tmp_path), seeds=2)
+    paths = plot_sweep(reports, curve, str(tmp_path), seeds=2, collapse_points=[6.98, 2.7])
     assert sorted(os.path.basename(path) for path in paths) == ["active_units.png", "alignment.png",
                                                                 "kl_per_dim.png", "rate_distortion.png"]
     assert all(os.path.getsize(path) > 10_000 for path in paths)
@@ -232,3 +232,15 @@ def test_the_ray_engine_gives_the_local_engines_table(tmp_path):
         ray.shutdown()
     local, remote = read_table(tmp_path / "local" / "sweep.csv"), read_table(tmp_path / "ray" / "sweep.csv")
     assert len(local) == 4 and local == remote
+
+
+def test_alignment_axis_has_no_offset_when_every_score_is_near_one(tmp_path, monkeypatch):
+    from betavae.plots import sweep as sweep_plots
+    figures = []
+    monkeypatch.setattr(sweep_plots, "save_figure", lambda figure, path: figures.append(figure))
+    reports = [fabricated_report(beta, 0, {"mean_to_optimum": 0.99995 + 0.00001 * beta, "mean_to_truth": 1.0})
+               for beta in (1.0, 2.0, 4.0)]
+    sweep_plots.plot_alignment(reports, 10.0, 7.0, 1, str(tmp_path / "alignment.png"))
+    axis = figures[0].axes[0]
+    figures[0].canvas.draw()
+    assert axis.yaxis.get_offset_text().get_text() == "" and axis.get_ylim() == (0.0, 1.05)

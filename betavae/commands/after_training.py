@@ -14,7 +14,7 @@ from betavae.scoring import evaluate as scoring
 from betavae.data import loading
 from betavae.files import ArrayWriter, StreamMoments, check_output_path
 from betavae.run.folder import (OneLineParser, RunFolder, UsageError, check_minimum, check_seed, import_tensorflow,
-                          load_run_data, run_cli)
+                                is_moved_copy, load_run_data, run_cli)
 
 MODES = ("prior", "recon", "evaluate", "plot")
 
@@ -27,7 +27,8 @@ def build_parser():
     parser.add_argument("--num-samples", type=int, default=10_000, help="prior samples to draw")
     parser.add_argument("--data", default=None,
                         help="rows to reconstruct or evaluate on (.npy, .csv, .txt/.dat); default: the run's "
-                             "held-out test rows")
+                             "held-out test rows. If the run's training data is no longer where it was "
+                             "trained, a file with its SHA-256 is taken as that data, moved")
     parser.add_argument("--iwae-samples", type=int, default=scoring.IWAE_SAMPLES,
                         help="importance samples per row for the IWAE estimate of -log p(x) (evaluate)")
     parser.add_argument("--plots", action="store_true",
@@ -72,23 +73,32 @@ def write_output(path, chunks, rows, columns):
     return moments.mean_cov()
 
 
-def sample_or_reconstruct(args, folder, config, rows, label, path):
-    """Rebuild the model, then stream the prior samples or the reconstructions of rows to path."""
-    model, _ = folder.restore_model(args.verbose)
+def output_chunks(model, seed, mean_only=False, num_samples=None, rows=None):
+    """What --mode prior (num_samples prior samples) or --mode recon (reconstructions of rows) outputs, as
+    float32 chunks of rows: the one source of these outputs for the CLI and the Python API."""
     from betavae.model.inference import prior_chunks, reconstruct
+    if rows is None:
+        return prior_chunks(model, num_samples, seed, mean_only)
+    return iter([reconstruct(model, rows, seed, mean_only)])
+
+
+def sample_or_reconstruct(args, folder, config, rows, label, path):
+    """Rebuild the model, then stream the prior samples or the reconstructions of rows to path. rows: the
+    rows reconstructed, or compared with the prior samples (None: no comparison, label says why)."""
+    model, _ = folder.restore_model(args.verbose)
     if args.mode == "prior":
-        chunks, count = prior_chunks(model, args.num_samples, args.seed, args.mean_only), args.num_samples
-        what = f"{count} prior samples"
+        chunks = output_chunks(model, args.seed, args.mean_only, num_samples=args.num_samples)
+        count, what = args.num_samples, f"{args.num_samples} prior samples"
     else:
-        chunks, count = [reconstruct(model, rows, args.seed, args.mean_only)], len(rows)
-        what = f"{count} reconstructions of {label}"
+        chunks = output_chunks(model, args.seed, args.mean_only, rows=rows)
+        count, what = len(rows), f"{len(rows)} reconstructions of {label}"
     moments = write_output(path, chunks, count, config.data_dim)
     print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
-    print(compare_line(moments, rows, label))
+    print(compare_line(moments, rows, label) if rows is not None else f"note: not compared with data: {label}")
     return 0
 
 
-def score_and_plot(args, folder, rows):
+def score_and_plot(args, folder, rows, copy):
     """--mode evaluate (the report, evaluation.json, and the plots with --plots) and --mode plot, with a
     line per stage as it starts and ends; evaluation.json is written only once every number is computed."""
     def progress(line):
@@ -100,14 +110,14 @@ def score_and_plot(args, folder, rows):
     if args.mode == "evaluate":
         report = scoring.evaluate_run(folder, iwae_samples=args.iwae_samples, num_samples=args.num_samples,
                                       seed=args.seed, rows=rows, rows_label=f"rows of {args.data}",
-                                      progress=progress)
+                                      data=copy, progress=progress)
         path = scoring.save_report(folder, report)  # first: the numbers are kept even if printing fails
         print(scoring.format_report(report, args.checkpoint_dir))
         print(f"wrote {path}")
     if args.mode == "plot" or args.plots:
         best = scoring.best_objective(report) if args.mode == "evaluate" else None
         paths = scoring.plot_run(folder, num_samples=args.num_samples, seed=args.seed, rows=rows, best=best,
-                                 progress=progress)
+                                 data=copy, progress=progress)
         print(f"wrote {len(paths)} plots to {os.path.dirname(paths[0])}: "
               + ", ".join(os.path.basename(p) for p in paths))
     return 0
@@ -123,15 +133,22 @@ def main(argv=None):
         folder = RunFolder(args.checkpoint_dir)
         config = folder.load_config()
         rows, label = None, "held-out test rows"
-        if args.data:
+        copy = args.data if args.data and is_moved_copy(args.data, config) else None
+        if args.data and not copy:
             rows, label = loading.load_data(args.data).astype(np.float32), args.data
             if rows.shape[1] != config.data_dim:
                 raise UsageError(f"{args.data}: has {rows.shape[1]} columns, the model in "
                                  f"{args.checkpoint_dir} was trained on {config.data_dim}")
         if args.mode in ("evaluate", "plot"):
             with folder.writing():  # evaluation.json and plots/ are the run's: never beside a training
-                return score_and_plot(args, folder, rows)
-        rows = load_run_data(config)[1] if rows is None else rows
+                return score_and_plot(args, folder, rows, copy)
+        if rows is None:
+            try:
+                rows = load_run_data(folder.locate_data(config, [copy]))[1]
+            except UsageError as missing:
+                if args.mode == "recon":
+                    raise
+                label = str(missing)  # prior samples need no data: they are written, only not compared
         path = output_path(args, folder, config, args.num_samples if args.mode == "prior" else len(rows))
         # Writing inside the run needs its lock: never into a run that a training is still writing.
         with folder.writing() if folder.holds(path) else contextlib.nullcontext():

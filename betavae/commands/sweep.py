@@ -55,13 +55,14 @@ def build_parser():
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="local: worker processes on this machine; ray: one Ray task per run "
                              "(pip install -r requirements-ray.txt) (default: %(default)s)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="local engine: runs at once, one worker process each (default: %(default)s)")
+    # --jobs and --cpus-per-task default to None, so that check_flags sees whether they were given.
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="local engine: runs at once, one worker process each (default: 1)")
     parser.add_argument("--address", default=None,
                         help="ray engine: address of the Ray cluster, e.g. ray://head:10001 or auto; "
                              "default: start a local Ray instance")
-    parser.add_argument("--cpus-per-task", type=float, default=1,
-                        help="ray engine: CPUs Ray reserves for each run (default: %(default)s)")
+    parser.add_argument("--cpus-per-task", type=float, default=None,
+                        help="ray engine: CPUs Ray reserves for each run (default: 1)")
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--list", action="store_true", help="print the runs, one per line with its index and "
                                                             "state, and exit")
@@ -74,7 +75,7 @@ def build_parser():
 
 def check_flags(args, training_flags):
     """Refuse flag values that cannot work, and flags the chosen engine would ignore (--jobs and
-    --cpus-per-task are None when not given), before anything runs."""
+    --cpus-per-task are None when not given: then they are set to their defaults here), before anything runs."""
     for name, engine in (("jobs", "local"), ("address", "ray"), ("cpus_per_task", "ray")):
         if getattr(args, name) is not None and args.engine != engine:
             raise UsageError(f"--{name.replace('_', '-')} is for --engine {engine}"
@@ -95,11 +96,13 @@ def describe(run, needed):
 
 
 def optimum_curve(folder, betas, latent_dim, cache_path):
-    """The linear optimum (fitted to a run's training rows, scored on its test rows) over a grid of beta.
+    """The linear optimum (fitted to a run's training rows, scored on its test rows) over a grid of beta,
+    and the beta at which each of its units collapses (bisected between grid points, not a grid point).
     Kept in cache_path under the run's config.json and the grid: collecting a finished sweep again then
-    takes seconds instead of one optimisation per grid point."""
-    from betavae.scoring.references import held_out_linear_optimum
-    config = RunFolder(folder).load_config()
+    takes seconds instead of one optimisation per grid point. Returns (curve, collapse betas)."""
+    from betavae.scoring.references import held_out_linear_optimum, unit_collapse_betas
+    run = RunFolder(folder)
+    config = run.load_config()
     settings = json.dumps(config.to_dict(), sort_keys=True).encode()
     key = {"config_sha256": hashlib.sha256(settings).hexdigest(), "latent_dim": latent_dim,
            "betas": [float(beta) for beta in betas]}
@@ -107,20 +110,21 @@ def optimum_curve(folder, betas, latent_dim, cache_path):
         with open(cache_path, encoding="utf-8") as handle:
             cached = json.load(handle)
         if cached["key"] == key:
-            return cached["curve"]
+            return cached["curve"], cached["collapse"]
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no usable cache: compute the curve
-    train, test = load_run_data(config)
+    train, test = load_run_data(run.locate_data(config))
     train_moments = (train.mean(axis=0), np.atleast_2d(np.cov(train, rowvar=False, bias=True)))
     test_moments = (test.mean(axis=0), np.atleast_2d(np.cov(test, rowvar=False, bias=True)))
     curve = [{"beta": float(beta), **held_out_linear_optimum(train_moments, test_moments, beta, latent_dim)}
              for beta in betas]
-    loading.atomic_write_text(cache_path, json.dumps({"key": key, "curve": curve}) + "\n")
-    return curve
+    collapse = unit_collapse_betas(train_moments[1], latent_dim, betas)
+    loading.atomic_write_text(cache_path, json.dumps({"key": key, "curve": curve, "collapse": collapse}) + "\n")
+    return curve, collapse
 
 
 def collect_and_plot(runs, sweep_dir, seeds):
-    """Write sweep.csv and the plots from every run evaluated so far; returns the number of runs in them."""
+    """Write sweep.csv and the plots from every run evaluated so far; returns the rows of sweep.csv (dicts)."""
     results = collect(runs)
     if not results:
         raise UsageError(f"{sweep_dir}: no evaluated run of this sweep yet (see --list)")
@@ -133,14 +137,14 @@ def collect_and_plot(runs, sweep_dir, seeds):
     top = max(positive + [reports[0]["reference"].get("collapse_beta") or 0])
     grid = np.geomspace(min(positive) / 1.5, top * 1.5, 40) if positive else []
     from betavae.plots import sweep as sweep_plots
-    curve = optimum_curve(results[0][0].folder, grid, reports[0]["latent_dim"],
-                          os.path.join(sweep_dir, "optimum_curve.json"))
+    curve, collapse = optimum_curve(results[0][0].folder, grid, reports[0]["latent_dim"],
+                                    os.path.join(sweep_dir, "optimum_curve.json"))
     folder = os.path.join(sweep_dir, "plots")
-    plots = sweep_plots.plot_sweep(reports, curve, folder, seeds)
+    plots = sweep_plots.plot_sweep(reports, curve, folder, seeds, collapse)
     missing = len(runs) - len(results)
     print(f"wrote {path} ({len(results)} runs{f'; {missing} not evaluated yet' if missing else ''}) and "
           f"{len(plots)} plots in {folder}")
-    return len(results)
+    return rows
 
 
 def run_tasks(tasks, args):
@@ -152,46 +156,53 @@ def run_tasks(tasks, args):
     return run_local(tasks, min(args.jobs, len(tasks)))
 
 
+def run_sweep(args, training_flags):
+    """Check the flags, then list, run (all or --only one) and collect the runs into sweep.csv and the plots;
+    returns the rows of sweep.csv as dicts (None with --list or --only; engines.Interrupted on a signal). The
+    CLI and the Python API's sweep() both come here. args: the sweep's flags as parsed; training_flags: the
+    training flags (argv)."""
+    check_flags(args, training_flags)
+    betas, seeds = parse_betas(args.betas), parse_seeds(args.seeds)
+    runs = plan_runs(betas, seeds, os.path.abspath(args.sweep_dir))
+    if args.only is not None and not 0 <= args.only < len(runs):
+        raise UsageError(f"--only {args.only}: this sweep has runs 0 to {len(runs) - 1} (see --list)")
+    # Recorded only now that they are known to work, and only by a command that trains with them.
+    check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags,
+                                   record=not (args.list or args.collect))
+    if args.list:
+        print("\n".join(describe(run, needs(run, args.epochs, args.iwae_samples)) for run in runs))
+        return None
+    chosen = [] if args.collect else runs if args.only is None else [runs[args.only]]
+    tasks = [{"run": run, "cwd": os.getcwd(), "evaluate_argv": evaluation_argv(run, args.iwae_samples),
+              "train_argv": training_argv(run, args.epochs, training_flags) if "train" in needed else None}
+             for run in chosen if (needed := needs(run, args.epochs, args.iwae_samples))]
+    print(f"sweep: {len(runs)} runs in {args.sweep_dir}; {len(tasks)} to run now, "
+          f"{sum(t['train_argv'] is not None for t in tasks)} of them to train", flush=True)
+    failed = run_tasks(tasks, args) if tasks else []
+    rows = collect_and_plot(runs, args.sweep_dir, len(seeds)) if args.only is None and len(failed) < len(runs) \
+        else None
+    if failed:
+        indexes = ", ".join(str(run.index) for run in failed)
+        raise UsageError(f"{len(failed)} of {len(tasks)} runs failed (index {indexes}); the FAILED lines above "
+                         "and their logs say why")
+    if args.only is not None:
+        print(f"run {args.only} finished; collect the sweep with the same command without --only")
+    return rows
+
+
 def main(argv=None):
-    """Parse the sweep's flags; list, run (all or --only one) and collect the runs into sweep.csv and plots."""
+    """Parse the sweep's flags and the training flags after `--`, then run the sweep (run_sweep)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     split = argv.index("--") if "--" in argv else len(argv)
-    # A namespace holding None keeps argparse's default out, so that check_flags sees whether they were given.
-    args = build_parser().parse_args(argv[:split], argparse.Namespace(jobs=None, cpus_per_task=None))
-    training_flags = argv[split + 1:]
+    args, training_flags = build_parser().parse_args(argv[:split]), argv[split + 1:]
 
     def run():
-        check_flags(args, training_flags)
-        betas, seeds = parse_betas(args.betas), parse_seeds(args.seeds)
-        runs = plan_runs(betas, seeds, os.path.abspath(args.sweep_dir))
-        if args.only is not None and not 0 <= args.only < len(runs):
-            raise UsageError(f"--only {args.only}: this sweep has runs 0 to {len(runs) - 1} (see --list)")
-        # Recorded only now that they are known to work, and only by a command that trains with them.
-        check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags,
-                                       record=not (args.list or args.collect))
-        if args.list:
-            print("\n".join(describe(run, needs(run, args.epochs, args.iwae_samples)) for run in runs))
-            return 0
-        chosen = [] if args.collect else runs if args.only is None else [runs[args.only]]
-        tasks = [{"run": run, "cwd": os.getcwd(), "evaluate_argv": evaluation_argv(run, args.iwae_samples),
-                  "train_argv": training_argv(run, args.epochs, training_flags) if "train" in needed else None}
-                 for run in chosen if (needed := needs(run, args.epochs, args.iwae_samples))]
-        print(f"sweep: {len(runs)} runs in {args.sweep_dir}; {len(tasks)} to run now, "
-              f"{sum(t['train_argv'] is not None for t in tasks)} of them to train", flush=True)
         try:
-            failed = run_tasks(tasks, args) if tasks else []
+            run_sweep(args, training_flags)
         except Interrupted as stop:
             print(f"sweep stopped by {stop}; the running models saved their last epoch. Resume with the same "
                   f"command: python beta_vae_sweep.py {shlex.join(argv)}", file=sys.stderr)
             return 128 + stop.signal_number
-        if args.only is None and len(failed) < len(runs):
-            collect_and_plot(runs, args.sweep_dir, len(seeds))
-        if failed:
-            indexes = ", ".join(str(run.index) for run in failed)
-            raise UsageError(f"{len(failed)} of {len(tasks)} runs failed (index {indexes}); the FAILED lines above "
-                             "and their logs say why")
-        if args.only is not None:
-            print(f"run {args.only} finished; collect the sweep with the same command without --only")
         return 0
 
     return run_cli(run)

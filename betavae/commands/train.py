@@ -91,15 +91,18 @@ def given_flags(parser, argv):
 
 
 def resume_config(args, folder, given):
-    """The run's config for --resume: its config.json with the allowed overrides; other flags given with
+    """The run's config for --resume: its config.json with the allowed overrides and the data where it is now
+    (a --data or --test-data given must be a copy of the run's file, same SHA-256); other flags given with
     other values than the run's are named in a warning. Refuses an --epochs that leaves nothing to train."""
     config = folder.load_config()
     done = folder.epochs_done()
     if args.epochs < done:
         raise UsageError(f"--epochs {args.epochs} is below the {done} epochs already trained in {folder.path}; "
                          "nothing changed")
+    copies = [name for name in ("data", "test_data") if name in given and getattr(config, name)]
+    config = folder.locate_data(config, [getattr(args, name) for name in copies])
     flags = {name: os.path.abspath(getattr(args, name)) if name in ("data", "test_data") else getattr(args, name)
-             for name in given if hasattr(config, name) and name not in RESUME_OVERRIDES}
+             for name in given if hasattr(config, name) and name not in RESUME_OVERRIDES and name not in copies}
     ignored = [f"--{name.replace('_', '-')} {value} (the run has {getattr(config, name)})"
                for name, value in sorted(flags.items()) if value != getattr(config, name)]
     if ignored:
@@ -109,8 +112,9 @@ def resume_config(args, folder, given):
                                           if name == "epochs" or name in given})
 
 
-def new_config(args, train, test):
-    """The config of a new run: the flags, and the facts of its data that the model is rebuilt from."""
+def new_config(args, train, test, data_file=None):
+    """The config of a new run: the flags, and the facts of its data that the model is rebuilt from.
+    data_file: where the data given as args.data lies now, if not there yet (a staging folder's data.npy)."""
     if args.batch_size > len(train):
         print(f"note: --batch-size {args.batch_size} exceeds the {len(train)} training rows; "
               "using all of them as one batch")
@@ -118,11 +122,39 @@ def new_config(args, train, test):
     digest = lambda path: path and loading.file_digest(path)  # noqa: E731
     flags = {name: getattr(args, name) for name in DEFAULTS if name not in ("checkpoint_dir", "logdir")}
     return RunConfig(**{**flags, "schema_version": SCHEMA_VERSION, "data": os.path.abspath(args.data),
-                        "data_sha256": digest(args.data),
+                        "data_sha256": digest(data_file or args.data),
                         "test_data": args.test_data and os.path.abspath(args.test_data),
                         "test_data_sha256": digest(args.test_data), "batch_size": min(args.batch_size, len(train)),
                         "data_dim": int(train.shape[1]), "train_rows": len(train), "test_rows": len(test),
                         "data_shift": tuple(mean.tolist()), "data_scale": tuple(np.maximum(std, 1e-6).tolist())})
+
+
+def train_run(settings, given=(), array=None, started=None):
+    """Check the settings (a namespace with one attribute per flag), then train a new run into, or resume the
+    one in, settings.checkpoint_dir; returns the exit status. The CLI and the Python API's train() both come
+    here. given: the names of the settings chosen (not defaults), for --resume's warning. array: rows to
+    train on, written as the run's own data.npy (settings.data names it). started: time.perf_counter() when
+    the command began, for the elapsed times."""
+    started = time.perf_counter() if started is None else started
+    validate_flags(settings)
+    folder = RunFolder(settings.checkpoint_dir)
+    with folder.writing():
+        if settings.resume:
+            config = resume_config(settings, folder, given)
+            if config.epochs == folder.epochs_done():
+                print(f"{settings.checkpoint_dir} already holds {config.epochs} epochs: nothing to train")
+                return 0
+            train_rows, test_rows = load_run_data(config, stream=config.streaming)
+        else:
+            folder.begin(replace=settings.overwrite)  # refuses a finished run before data or TensorFlow load
+            data_file = None if array is None else folder.save_data(array)
+            train_rows, test_rows = load_split(data_file or settings.data, settings.test_data,
+                                               settings.test_fraction, settings.seed, stream=settings.streaming)
+            config = new_config(settings, train_rows, test_rows, data_file)
+        print("\n".join(console.header_lines(config, settings.checkpoint_dir, settings.resume, settings.overwrite)),
+              flush=True)
+        return train(config, train_rows, test_rows, folder, resume=settings.resume, logdir=settings.logdir,
+                     verbose=settings.verbose, started=started)
 
 
 def main(argv=None):
@@ -131,24 +163,4 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-
-    def run():
-        validate_flags(args)
-        folder = RunFolder(args.checkpoint_dir)
-        with folder.writing():
-            if args.resume:
-                config = resume_config(args, folder, given_flags(parser, argv))
-                if config.epochs == folder.epochs_done():
-                    print(f"{args.checkpoint_dir} already holds {config.epochs} epochs: nothing to train")
-                    return 0
-                train_rows, test_rows = load_run_data(config, stream=config.streaming)
-            else:
-                folder.begin(replace=args.overwrite)  # refuses a finished run before data or TensorFlow load
-                train_rows, test_rows = load_split(args.data, args.test_data, args.test_fraction, args.seed,
-                                                   stream=args.streaming)
-                config = new_config(args, train_rows, test_rows)
-            print("\n".join(console.header_lines(config, args.checkpoint_dir, args.resume, args.overwrite)),
-                  flush=True)
-            return train(config, train_rows, test_rows, args, folder, command_started)
-
-    return run_cli(run)
+    return run_cli(lambda: train_run(args, given_flags(parser, argv), started=command_started))

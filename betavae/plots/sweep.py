@@ -12,16 +12,6 @@ from betavae.plots.run import plt, save_figure  # beta_vae_plots chooses the fil
 ALIGNMENTS = (("mean_to_optimum", "to the linear optimum's latent space"), ("mean_to_truth", "to the true factors"))
 
 
-def collapse_thresholds(curve):
-    """For each latent dimension (by size), the first beta of the optimum curve at which it is inactive."""
-    thresholds = []
-    for dim in range(len(curve[0]["kl_per_dim"])):
-        inactive = [point["beta"] for point in curve
-                    if sorted(point["kl_per_dim"], reverse=True)[dim] <= ACTIVE_THRESHOLD]
-        thresholds.append(inactive[0] if inactive else None)
-    return thresholds
-
-
 def over_seeds(betas, values):
     """Group values by beta: (betas, means, [mean - min, max - mean]) for error bars spanning the seeds;
     None values (a score a run could not have) are left out."""
@@ -84,10 +74,11 @@ def model_points(axis, betas, values, colour, label, seeds):
         axis.errorbar(keys, means, yerr=spread, fmt="o", color=colour, capsize=3, zorder=3, label=label + suffix)
 
 
-def plot_sweep(reports, curve, folder, seeds=1):
+def plot_sweep(reports, curve, folder, seeds=1, collapse_points=()):
     """The sweep's plots from its evaluation reports (one per run) and the optimum `curve` over beta:
-    rate against distortion, active units and KL per latent dimension against beta, and alignment against
-    beta when the reports hold it. Returns the paths written."""
+    rate against distortion, active units and KL per latent dimension against beta (dotted at
+    collapse_points, the betas where the optimum's units collapse, largest first; None: not in range), and
+    alignment against beta when the reports hold it. Returns the paths written."""
     betas = [report["beta"] for report in reports]
     collapse = reports[0]["reference"].get("collapse_beta")
     high = max(betas + [collapse or 0]) * 1.5 or 1.0
@@ -111,7 +102,7 @@ def plot_sweep(reports, curve, folder, seeds=1):
                       color=f"C{dim}", alpha=0.6, label=f"optimum, dim {dim + 1}")
         model_points(axis, betas, [sorted(r["kl_per_dim"], reverse=True)[dim] for r in reports], f"C{dim}",
                      f"model, dim {dim + 1}", seeds)
-    for dim, threshold in enumerate(collapse_thresholds(curve) if curve else []):
+    for dim, threshold in enumerate(collapse_points):
         if threshold is not None:
             axis.axvline(threshold, color=f"C{dim}", linestyle=":", linewidth=1)
     beta_axis(axis, betas, high, collapse)
@@ -156,6 +147,10 @@ def plot_alignment(reports, high, collapse, seeds, path):
         values = [(report.get("alignment") or {}).get(key) for report in reports]
         model_points(axis, betas, values, colour, label, seeds)
     beta_axis(axis, betas, high, collapse)
+    # |cosine| lies in [0, 1]; a fixed range keeps matplotlib from an offset axis (ticks -0.0005..0, "+1")
+    # when every score is near 1.
+    axis.set_ylim(0.0, 1.05)
+    axis.ticklabel_format(axis="y", useOffset=False)
     axis.set_ylabel("alignment: |cosine| (mean over active units)")
     axis.legend(fontsize=8)
     return saved(figure, path)

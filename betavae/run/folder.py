@@ -8,6 +8,7 @@ checkpoint holds nothing to lose. Importing this module does not import TensorFl
 """
 import contextlib
 import csv
+import dataclasses
 import glob
 import io
 import json
@@ -31,6 +32,8 @@ HISTORY_COLUMNS = ("epoch", "loss", "kl", "log_likelihood", "test_loss", "second
 KEEP_CHECKPOINTS = 3
 # What after-training writes inside a run: replaced with the run by --overwrite, never moved across.
 OUTPUTS = ("evaluation", "plots", "prior_samples", "recon")  # names without their extension
+# The copy of an array that the Python API trains on, kept inside the run (and moved with it).
+DATA_FILE = "data.npy"
 SAMPLE_OUTPUTS = ("prior_samples", "recon")  # the default --output files, which a new output supersedes
 _CHECKPOINT = re.compile(r"ckpt-(\d+)\.index$")
 
@@ -43,7 +46,7 @@ def is_run_file(name):
 
 def _is_foreign(name):
     """Whether an entry of a run folder belongs to neither the run nor its outputs (e.g. checkpoints/sweep/)."""
-    return not is_run_file(name) and os.path.splitext(name)[0] not in OUTPUTS
+    return not is_run_file(name) and name != DATA_FILE and os.path.splitext(name)[0] not in OUTPUTS
 
 
 class RunFolder:
@@ -173,6 +176,42 @@ class RunFolder:
         self.restore(tf.train.Checkpoint(model=model), partial=True)
         return model, config
 
+    def locate_data(self, config, copies=()):
+        """config with its data and test_data pointing at where those files are now: at one of `copies`
+        (files given by --data, each of which must have the SHA-256 recorded for one of them), else where
+        they were trained, else at the file of the same name inside the run (the run's own data.npy, moved
+        with it, if its SHA-256 matches). A file that is nowhere is a one-line UsageError saying how to
+        point at it."""
+        digests = {}
+        for path in filter(None, copies):
+            if not os.path.isfile(path):
+                raise UsageError(f"{path}: no such file")
+            digest = loading.file_digest(path)
+            if digest not in (config.data_sha256, config.test_data_sha256):
+                raise UsageError(f"{path}: its SHA-256 ({digest[:16]}...) is not the one recorded for the data "
+                                 f"{self.path} was trained on ({config.data_sha256[:16]}...); pass a copy of "
+                                 "that file")
+            digests[digest] = path
+        moved = {}
+        for name in ("data", "test_data"):
+            path, digest = getattr(config, name), getattr(config, f"{name}_sha256")
+            own = self.file(os.path.basename(path or ""))
+            if digest in digests:
+                moved[name] = os.path.abspath(digests[digest])
+            elif path and not os.path.isfile(path):
+                if not (os.path.isfile(own) and loading.file_digest(own) == digest):
+                    raise UsageError(f"{self.path} was {'trained' if name == 'data' else 'tested'} on {path}, "
+                                     "which is not there; pass --data <copy of it> (checked against its SHA-256)")
+                moved[name] = os.path.abspath(own)
+        return dataclasses.replace(config, **moved)
+
+    def save_data(self, array):
+        """Write an array as the run's own data.npy (under writing(), after begin()); returns the path it is
+        read from now (inside the staging folder while an --overwrite has not committed yet)."""
+        path = os.path.join(self._staging.folder if self._staging else self.path, DATA_FILE)
+        loading.save_array(path, array)
+        return path
+
     def begin(self, replace):
         """Prepare to train a new run here (under writing()). A folder holding a run is refused unless
         replace; then the new run trains in a staging folder until its first commit swaps it in."""
@@ -257,7 +296,7 @@ class RunFolder:
         real = os.path.realpath(path)
         folder, name = os.path.split(real)
         own = folder == os.path.realpath(self.path)
-        if is_run_file(name) and (own or RunFolder(folder).is_run()):
+        if (is_run_file(name) or name == DATA_FILE) and (own or RunFolder(folder).is_run()):
             raise UsageError(f"{path}: is {'this' if own else 'another'} run's own {name}; writing there would "
                              "destroy the run; choose another --output")
         for source in filter(None, inputs):
@@ -271,6 +310,11 @@ class RunFolder:
     def holds(self, path):
         """Whether path lies inside this run folder (writing there needs the run's lock)."""
         return os.path.realpath(path).startswith(os.path.realpath(self.path) + os.sep)
+
+
+def run_folder(run):
+    """The RunFolder of a path, or run itself if it is one: what functions taking "a run" accept."""
+    return run if isinstance(run, RunFolder) else RunFolder(os.fspath(run))
 
 
 def import_tensorflow(verbose=False):
@@ -311,6 +355,15 @@ def load_split(data_path, test_path, test_fraction, seed, stream=False):
         test = data[test_rows]
     train = loading.RowSubset(data, train_rows) if stream else data[train_rows].astype(np.float32)
     return train, np.asarray(test, dtype=np.float32)
+
+
+def is_moved_copy(path, config):
+    """Whether path stands in for the run's data or test data: that file is no longer where it was trained,
+    and path has its SHA-256. (after-training's --data is then the moved data, not rows to use.)"""
+    recorded = [digest for name, digest in ((config.data, config.data_sha256),
+                                            (config.test_data, config.test_data_sha256))
+                if name and not os.path.isfile(name)]
+    return bool(recorded) and os.path.isfile(path) and loading.file_digest(path) in recorded
 
 
 def load_run_data(config, stream=False):

@@ -18,7 +18,8 @@ import numpy as np
 
 from betavae.data import loading
 from betavae.files import StreamMoments
-from betavae.run.folder import load_run_data
+from betavae.cli import UsageError
+from betavae.run.folder import load_run_data, run_folder
 from betavae.scoring.truth import LINEAR_LABEL, latents_of_test_rows, truth_report
 
 IWAE_SAMPLES = 100  # draws per row; on the shipped data 1000 moves -log p(x) by < 3e-4 nats (its SE: 0.02)
@@ -54,18 +55,21 @@ def _quiet(_line):
 
 
 def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=0, rows=None,
-                 rows_label="given rows", progress=_quiet):
-    """Every score of the run in `folder` (a beta_vae_run.RunFolder) on `rows` (default: its held-out test
+                 rows_label="given rows", data=None, progress=_quiet):
+    """Every score of the run in `folder` (a RunFolder or its path) on `rows` (default: its held-out test
     rows; rows_label names them in the report), in nats per sample and the data's units, against the exact
     references fitted to its training rows and the truth of generated data; returns the report dict.
-    Raises beta_vae_run.UsageError or loading.DataError for a bad run folder."""
-    config = folder.load_config()
+    data: a copy of the training data, if it moved (checked against the recorded SHA-256). Raises
+    UsageError (or loading.DataError) for a bad run folder or data that is not there."""
+    folder = run_folder(folder)
+    config = folder.locate_data(folder.load_config(), [data])
     train, test = load_run_data(config)
     label = "held-out test rows" if rows is None else rows_label
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
     truth = loading.load_truth(config.data)
     unavailable = {}
     report = {"beta": config.beta, "objective": "beta" if config.capacity is None else "capacity",
+              **({} if config.capacity is None else {"capacity": config.capacity, "gamma": config.gamma}),
               "latent_dim": config.latent_dim, "test_rows": len(test), "rows": label, "iwae_samples": iwae_samples,
               "num_samples": num_samples, "seed": seed}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -267,12 +271,20 @@ def format_report(report, checkpoint_dir):
         f" (the truth's entropy {_nats(reference['entropy'])})" if "entropy" in reference else "")
     order = sorted(range(len(report["kl_per_dim"])), key=lambda j: -(report["kl_per_dim"][j] or 0.0))
     collapse = reference["collapse_beta"]
+    # A capacity run trained another objective: its header says which, and the beta-objective and the
+    # linear optimum are labelled as a comparison at the run's beta, not as its target.
+    capacity = report["objective"] == "capacity"
+    trained = (f"capacity objective gamma |KL - C| - E_q log p(x|z) with gamma {report['gamma']:g} and C rising "
+               f"to {report['capacity']:g} nats" if capacity else f"beta {report['beta']:g}")
+    beta_objective = f"beta-objective at beta {report['beta']:g}" if capacity else "beta-objective"
+    comparison = "; a comparison, not the objective this run trained" if capacity else ""
     lines = [
-        f"evaluation of {checkpoint_dir} ({checkpoint}): beta {report['beta']:g}, latent dim "
+        f"evaluation of {checkpoint_dir} ({checkpoint}): {trained}, latent dim "
         f"{report['latent_dim']}; {report['rows']}: {report['test_rows']}",
         "  in nats per sample, summed over data dimensions:",
-        f"  beta-objective {_nats(report['test_beta_objective'])} ({LINEAR_LABEL} {_nats(optimum.get('objective'))}, "
-        f"gap_to_linear_optimum {_nats(report['gap_to_linear_optimum'])}); ELBO {_nats(report['test_elbo'])}",
+        f"  {beta_objective} {_nats(report['test_beta_objective'])} ({LINEAR_LABEL} "
+        f"{_nats(optimum.get('objective'))}, gap_to_linear_optimum {_nats(report['gap_to_linear_optimum'])}"
+        f"{comparison}); ELBO {_nats(report['test_elbo'])}",
         f"  -log p(x): IWAE (K={report['iwae_samples']}) {_nats(report['test_nll_iwae'])}{quadrature}",
         f"  {LINEAR_LABEL}s: factor analysis {_nats(reference['fa_nll'])} (gap_to_fa {_nats(report['gap_to_fa'])}); "
         f"full-covariance Gaussian {_nats(reference['gaussian_nll'])}{truth}",
@@ -318,12 +330,23 @@ def best_objective(report):
     return optimum["objective"] if optimum and report["beta"] >= 1 and report["objective"] == "beta" else None
 
 
-def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, progress=_quiet):
+def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=None, progress=_quiet):
     """The run's PNG plots (history, pairs, latent, covariances) in <checkpoint-dir>/plots/, drawn from
     `rows` (default: its held-out test rows) and num_samples (at most PLOT_SAMPLES) prior samples; returns
-    their paths. best: the best achievable objective (best_objective), dashed on the history plot."""
+    their paths. best: the best achievable objective (best_objective), dashed on the history plot. data: a
+    copy of the training data, if it moved. Without the test rows only the history is drawn (progress says
+    so in one line)."""
+    folder = run_folder(folder)
     config = folder.load_config()
-    test = load_run_data(config)[1] if rows is None else np.asarray(rows, dtype=np.float32)
+    try:
+        config = folder.locate_data(config, [data]) if rows is None else config
+        test = load_run_data(config)[1] if rows is None else np.asarray(rows, dtype=np.float32)
+    except UsageError as missing:
+        progress(f"note: only the history is drawn; the other plots need the test rows: {missing}")
+        path = folder.file(os.path.join("plots", "history.png"))
+        from betavae.plots import run as plots
+        plots.plot_history(folder.read_history(), path, best, "linear-Gaussian optimum")
+        return [path]
     truth = loading.load_truth(config.data)
     with _stage(progress, "plots", f"4 PNGs into {folder.file('plots')}"):
         model, _ = folder.restore_model()  # first: it imports TensorFlow quietly, before inference does

@@ -3,6 +3,8 @@
 The best any model with a d-dimensional linear-Gaussian latent can do is known in closed form: factor
 analysis (FA) at beta = 1, and a whitened PPCA solution for any beta (see `linear_beta_optimum`).
 """
+import math
+
 import numpy as np
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -194,6 +196,36 @@ def collapse_beta(data_cov):
     eigenvalue of the data's correlation matrix."""
     scale = 1.0 / np.sqrt(np.diag(data_cov))
     return float(np.linalg.eigvalsh(data_cov * np.outer(scale, scale))[-1])
+
+
+def unit_collapse_betas(data_cov, latent_dim, betas, fa_psi=None, tolerance=1e-3):
+    """The beta at which each unit of the linear optimum collapses, largest unit first: a unit is active
+    while its eigenvalue of the covariance whitened by beta psi*(beta) exceeds 1 (psi* the optimum's decoder
+    variance). The largest unit collapses exactly at collapse_beta; each other is bisected, to a relative
+    `tolerance`, between the grid points of `betas` that bracket its change. None for a unit that the grid
+    never sees active and then inactive."""
+    data_cov = np.atleast_2d(np.asarray(data_cov, dtype=float))
+    units = min(latent_dim, len(data_cov))
+    if fa_psi is None:
+        fa_psi = factor_analysis(data_cov, units)[1]
+
+    def active(unit, beta):
+        psi = linear_beta_optimum(np.zeros(len(data_cov)), data_cov, beta, latent_dim, fa_psi=fa_psi)["psi"]
+        return _whitened_eigen(data_cov, beta * psi)[0][unit] > 1.0
+
+    grid = sorted(float(beta) for beta in betas if beta >= 1.0)  # below 1 the optimum sits at the scale floor
+    thresholds = [collapse_beta(data_cov)] + [None] * (latent_dim - 1)
+    for unit in range(1, units):
+        states = [active(unit, beta) for beta in grid]
+        change = next((i for i in range(1, len(grid)) if states[i - 1] and not states[i]), None)
+        if change is None:
+            continue
+        low, high = grid[change - 1], grid[change]
+        while high / low - 1.0 > tolerance:
+            middle = math.sqrt(low * high)
+            low, high = (middle, high) if active(unit, middle) else (low, middle)
+        thresholds[unit] = math.sqrt(low * high)
+    return thresholds
 
 
 def active_units(code_means, threshold=ACTIVE_THRESHOLD):

@@ -8,10 +8,12 @@ import os
 import re
 import shlex
 
-# Train and test of one quantity share a tag prefix, so TensorBoard draws them in one chart.
-TENSORBOARD_TAGS = {"loss": "loss/train", "test_loss": "loss/test", "kl": "kl/train", "test_kl": "kl/test",
-                    "log_likelihood": "log_likelihood/train", "test_log_likelihood": "log_likelihood/test",
-                    "beta": "schedule/beta", "capacity": "schedule/capacity", "seconds": "time/epoch_seconds"}
+# TensorBoard draws one chart per tag, with a line per run (writer folder): so train and test of a quantity
+# are one tag written by two writers, <logdir>/train and <logdir>/test.
+TENSORBOARD_TAGS = {"train": {"loss": "loss", "kl": "kl", "log_likelihood": "log_likelihood",
+                              "beta": "schedule/beta", "capacity": "schedule/capacity",
+                              "seconds": "time/epoch_seconds"},
+                    "test": {"test_loss": "loss", "test_kl": "kl", "test_log_likelihood": "log_likelihood"}}
 SCHEDULE_LABELS = {"beta": "beta", "capacity": "C"}
 
 
@@ -146,11 +148,17 @@ def summary_lines(history, elapsed, checkpoint_dir, logdir=None):
     """The closing lines: total time, final and best test loss with their epochs, where every file went,
     and the commands to use the run next."""
     final = history[-1]
-    best = min(history, key=lambda row: row["test_loss"])
+    # Under KL warm-up or a rising capacity the early epochs scored another objective: a "best" among them
+    # would compare losses of different functions, so only epochs at the final schedule values compete.
+    comparable = [row for row in history if all(row[name] == final[name] for name in SCHEDULE_LABELS)]
+    best = min(comparable, key=lambda row: row["test_loss"])
+    among = ("" if len(comparable) == len(history) else
+             f" (of the {len(comparable)} epochs at the final "
+             + ", ".join(f"{label} {final[name]:g}" for name, label in SCHEDULE_LABELS.items()) + ")")
     folder = _shown_path(checkpoint_dir)
     lines = [f"done: epoch {final['epoch']} reached in {duration(elapsed)} (whole command, m:ss)",
              f"  test loss (nats/sample): final {final['test_loss']:.4f} at epoch {final['epoch']}, best "
-             f"{best['test_loss']:.4f} at epoch {best['epoch']}",
+             f"{best['test_loss']:.4f} at epoch {best['epoch']}{among}",
              f"  written to {folder}: checkpoint ckpt-{final['epoch']}, config.json, history.csv"]
     if logdir:
         lines.append(f"  TensorBoard: tensorboard --logdir {shlex.quote(_shown_path(logdir))}")
@@ -160,6 +168,8 @@ def summary_lines(history, elapsed, checkpoint_dir, logdir=None):
 
 
 def tensorboard_scalars(row, test_kl, test_log_likelihood):
-    """The TensorBoard scalars of one epoch by tag: a history row plus the test KL and log-likelihood."""
+    """The TensorBoard scalars of one epoch, {writer: {tag: value}} for the writers "train" and "test": a
+    history row plus the test KL and log-likelihood."""
     values = dict(row, test_kl=test_kl, test_log_likelihood=test_log_likelihood)
-    return {tag: float(values[name]) for name, tag in TENSORBOARD_TAGS.items()}
+    return {writer: {tag: float(values[name]) for name, tag in tags.items()}
+            for writer, tags in TENSORBOARD_TAGS.items()}

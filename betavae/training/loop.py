@@ -1,6 +1,7 @@
 """The training loop: compiled epochs, progress lines, NaN checks, TensorBoard scalars, and a commit into the
 run folder at every save and on Ctrl-C or SIGTERM."""
 import math
+import os
 import signal
 import sys
 import time
@@ -17,23 +18,41 @@ TEST_NOISE_KEY = -1
 
 
 class StopRequest:
-    """Remembers a Ctrl-C or SIGTERM, so training stops after the current epoch and saves it."""
+    """Once installed, remembers a Ctrl-C or SIGTERM, so training stops after the current epoch and saves
+    it; restore() brings back the handlers before it (so a notebook's Ctrl-C interrupts again afterwards)."""
 
     def __init__(self):
         self.signal_number = None
+        self._previous = {}
+
+    def install(self):
         for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, self._handle)
+            self._previous[number] = signal.signal(number, self._handle)
+
+    def restore(self):
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
 
     def _handle(self, number, _frame):
         self.signal_number = number
 
 
-def train(config, train_rows, test_rows, args, folder, command_started):
-    """The training loop: compiled epochs, progress lines, and a commit into the run folder at every save;
-    returns the exit status. command_started: time.perf_counter() when the command began, for the elapsed
-    times and the ETA."""
+def train(config, train_rows, test_rows, folder, *, resume=False, logdir=None, verbose=False, started=None):
+    """Train the run of config on train_rows (test loss on test_rows) into the RunFolder (held for writing),
+    from its newest checkpoint if resume: compiled epochs, progress lines, and a commit at every save;
+    returns the exit status. logdir: also write TensorBoard scalars there. verbose: show TensorFlow's log.
+    started: time.perf_counter() when the command began, for the elapsed times and the ETA."""
+    started = time.perf_counter() if started is None else started
+    stop = StopRequest()
+    try:
+        return _train(config, train_rows, test_rows, folder, resume, logdir, verbose, started, stop)
+    finally:
+        stop.restore()
+
+
+def _train(config, train_rows, test_rows, folder, resume, logdir, verbose, command_started, stop):
     importing = time.perf_counter()
-    tf = import_tensorflow(args.verbose)
+    tf = import_tensorflow(verbose)
     print(console.device_line(tf, time.perf_counter() - importing), flush=True)
     from betavae.model.vae import Trainer, linear_ramp, make_optimizer, scheduled_learning_rate
 
@@ -43,18 +62,19 @@ def train(config, train_rows, test_rows, args, folder, command_started):
                       config.mc_samples, gamma=None if config.capacity is None else config.gamma)
     checkpoint = tf.train.Checkpoint(model=model, optimizer=trainer.optimizer, epoch=tf.Variable(0, dtype=tf.int64))
     history = []
-    if args.resume:
+    if resume:
         done = folder.restore(checkpoint)
         history = folder.read_history(through=done)
         if len(history) != done:
             print(f"warning: {folder.file(HISTORY_FILE)} holds {len(history)} of the {done} epochs trained "
                   "(written by an older version?); the missing rows stay missing", file=sys.stderr)
-        print(f"resuming {args.checkpoint_dir} after epoch {done}")
-    writer = tf.summary.create_file_writer(args.logdir) if args.logdir else None
+        print(f"resuming {folder.path} after epoch {done}")
+    writers = {name: tf.summary.create_file_writer(os.path.join(logdir, name))
+               for name in console.TENSORBOARD_TAGS} if logdir else {}
     steps_per_epoch = math.ceil(len(train_rows) / config.batch_size)
     train_tensor = None if config.streaming else tf.constant(train_rows)
     test_tensor = tf.constant(test_rows)
-    stop = StopRequest()
+    stop.install()
     progress = console.Progress(command_started, config.epochs)
     schedule = console.schedule_columns(config)
     print(console.epoch_table_header(config.epochs, schedule))
@@ -81,7 +101,7 @@ def train(config, train_rows, test_rows, args, folder, command_started):
         if not (all(map(math.isfinite, (loss, kl, log_likelihood, test_loss)))
                 and all(np.all(np.isfinite(variable.numpy())) for variable in model.trainable_variables)):
             remedy = (f"the last good checkpoint (epoch {saved_epoch}) is kept; continue from it with a lower "
-                      f"learning rate: python beta_vae_main.py --resume --checkpoint-dir {args.checkpoint_dir} "
+                      f"learning rate: python beta_vae_main.py --resume --checkpoint-dir {folder.path} "
                       f"--epochs {config.epochs} --lr {config.lr / 10:g}" if saved_epoch else
                       f"nothing was saved; start again with a --lr lower than {config.lr:g}")
             print(f"error: epoch {epoch + 1}: the loss became {loss} (test loss {test_loss}); {remedy}",
@@ -93,20 +113,20 @@ def train(config, train_rows, test_rows, args, folder, command_started):
         elapsed, eta = progress.record(epoch + 1, seconds, time.perf_counter())
         print(console.epoch_line(row, config.epochs, len(train_rows) / seconds, elapsed, eta,
                                  progress.compiling, schedule), flush=True)
-        if writer:
-            with writer.as_default(step=epoch + 1):
-                for tag, value in console.tensorboard_scalars(row, test_kl, test_log_likelihood).items():
-                    tf.summary.scalar(tag, value)
+        if writers:
+            for name, scalars in console.tensorboard_scalars(row, test_kl, test_log_likelihood).items():
+                with writers[name].as_default(step=epoch + 1):
+                    for tag, value in scalars.items():
+                        tf.summary.scalar(tag, value)
         checkpoint.epoch.assign(epoch + 1)
         if (epoch + 1) % config.save_every == 0 or epoch + 1 == config.epochs or stop.signal_number:
             saved_epoch = save(epoch + 1)
         if stop.signal_number:
             print(f"stopped by {signal.Signals(stop.signal_number).name} after epoch {epoch + 1}, checkpoint "
                   f"saved; continue with: python beta_vae_main.py --resume --checkpoint-dir "
-                  f"{args.checkpoint_dir} --epochs {config.epochs}", file=sys.stderr)
+                  f"{folder.path} --epochs {config.epochs}", file=sys.stderr)
             return 128 + stop.signal_number
-    print("\n".join(console.summary_lines(history, time.perf_counter() - command_started, args.checkpoint_dir,
-                                          args.logdir)))
+    print("\n".join(console.summary_lines(history, time.perf_counter() - command_started, folder.path, logdir)))
     return 0
 
 

@@ -1,0 +1,271 @@
+"""The Python API: train from an array or a file and get a Run back; evaluate, sample, reconstruct, encode
+and export it; run a sweep. Each goes through the same function as its CLI, so both give the same numbers.
+
+Hyper-parameters are keyword arguments named like the training flags (beta=4, epochs=200, latent_dim=2);
+errors a user can cause raise betavae.cli.UsageError (a ValueError) with one line. Importing this module
+does not import TensorFlow; the functions do, when they need the model.
+"""
+import contextlib
+import io
+import numbers
+import os
+
+import numpy as np
+
+from betavae.cli import SEED_MAX, SEED_MIN, UsageError
+from betavae.run.folder import DATA_FILE, RunFolder, load_run_data, run_folder
+
+# Training settings that train() takes as parameters of its own, or that are none of the run's business.
+_TRAIN_OWN = ("data", "test_data", "checkpoint_dir", "resume", "overwrite", "verbose")
+# The sweep's settings that sweep() takes as parameters of its own, or that belong to the CLI only.
+_SWEEP_OWN = ("betas", "seeds", "sweep_dir", "list", "only", "collect")
+ENCODE_CHUNK = 1 << 14  # rows per encoder call: bounds the memory of encode() for any number of rows
+
+
+def _convert(name, value, action):
+    """value as the flag behind `name` (an argparse action) would parse it, or a UsageError naming it."""
+    if action.nargs == 0:  # a switch (store_true)
+        if not isinstance(value, bool):
+            raise UsageError(f"{name}={value!r}: expected True or False")
+        return value
+    kind = action.type or str
+    if value is None and action.default is None:
+        return None
+    if kind is str and isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    fits = {int: isinstance(value, numbers.Integral), float: isinstance(value, numbers.Real),
+            str: isinstance(value, str)}.get(kind, True) and not isinstance(value, bool)
+    if not fits:
+        raise UsageError(f"{name}={value!r}: expected {'a number' if kind is float else kind.__name__}")
+    value = kind(value)
+    if action.choices and value not in action.choices:
+        raise UsageError(f"{name}={value!r}: expected one of {', '.join(map(repr, action.choices))}")
+    return value
+
+
+class _PathSetting:
+    """Stands in for the argparse action of a path flag in _convert: a string (or os.PathLike), or None."""
+    nargs, type, default, choices = None, str, None, None
+
+
+_PATH = _PathSetting()
+
+
+def _settings(parser, values, own):
+    """The namespace parser.parse_args([]) gives, with `values` (keyword arguments named like its flags)
+    checked and converted; an unknown name is a UsageError listing the valid ones."""
+    settings = parser.parse_args([])
+    actions = {action.dest: action for action in parser._actions if action.dest not in (*own, "help")}
+    for name, value in values.items():
+        if name not in actions:
+            raise UsageError(f"unknown setting {name!r}; expected one of {', '.join(sorted(actions))}")
+        setattr(settings, name, _convert(name, value, actions[name]))
+    return settings
+
+
+def _training_parser():
+    from betavae.commands import train as command
+    return command.build_parser()
+
+
+@contextlib.contextmanager
+def _printing(verbose):
+    """The CLI's progress lines on stdout if verbose, else nowhere (warnings and errors go to stderr)."""
+    with contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+def _rows(value, name="rows"):
+    """A 2-D array of finite real numbers, as float32 (the model's type), or a UsageError naming `name`."""
+    array = np.asarray(value)
+    if array.ndim != 2 or 0 in array.shape:
+        raise UsageError(f"{name}: expected a 2-D array (rows x columns), got shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool) or np.iscomplexobj(array):
+        raise UsageError(f"{name}: expected real numbers, got dtype {array.dtype}")
+    if not np.all(np.isfinite(array)):
+        row, column = np.argwhere(~np.isfinite(array))[0]
+        raise UsageError(f"{name}: row {row + 1}, column {column + 1} is not finite ({array[row, column]})")
+    return array
+
+
+def _count(name, value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise UsageError(f"{name} must be an integer of at least 1, got {value!r}")
+    return int(value)
+
+
+def _seed(value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or not SEED_MIN <= value <= SEED_MAX:
+        raise UsageError(f"seed must be an integer from {SEED_MIN} to {SEED_MAX}, got {value!r}")
+    return int(value)
+
+
+def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False, resume=False, verbose=False,
+          **hyperparameters):
+    """Train a run on data (an array [N, D], written once into the run as its own data.npy, or a path) into
+    checkpoint_dir, as `python beta_vae_main.py` does with the same settings; returns its Run. resume:
+    continue the run there (data: None, or a copy of the file it was trained on). verbose: print the
+    training CLI's progress lines."""
+    from betavae.commands import train as command
+    settings = _settings(_training_parser(), hyperparameters, _TRAIN_OWN)
+    settings.checkpoint_dir = _convert("checkpoint_dir", checkpoint_dir, _PATH)
+    settings.test_data = _convert("test_data", test_data, _PATH)
+    settings.resume, settings.overwrite, settings.verbose = bool(resume), bool(overwrite), False
+    given = set(hyperparameters) | ({"test_data"} if test_data is not None else set())
+    array = None
+    if isinstance(data, (str, os.PathLike)):
+        settings.data, given = os.fspath(data), given | {"data"}
+    elif data is None and not resume:
+        raise UsageError("data: expected an array [rows, columns] or the path of a data file, got None")
+    elif data is not None:
+        if resume:
+            raise UsageError("data: resume=True trains on the run's own data; pass data=None, or the path of a "
+                             "copy of its data file")
+        array = _rows(data, "data")
+        settings.data = os.path.join(settings.checkpoint_dir, DATA_FILE)
+    with _printing(verbose):
+        status = command.train_run(settings, given, array)
+    if status > 128:  # stopped by Ctrl-C or SIGTERM; the last epoch is saved
+        raise KeyboardInterrupt
+    if status:
+        raise UsageError(f"{settings.checkpoint_dir}: training stopped (the loss became non-finite; see the "
+                         "error above)")
+    return Run(settings.checkpoint_dir)
+
+
+class Run:
+    """A trained run folder: its config (a RunConfig), its history, and what its model is used for. The
+    model is restored from the folder alone at first use; the data only where a method needs rows."""
+
+    def __init__(self, path):
+        self.folder = run_folder(path)
+        self.config = self.folder.load_config()
+        self._model = None
+
+    @property
+    def path(self):
+        return self.folder.path
+
+    @property
+    def history(self):
+        """history.csv as a list of dicts, one per epoch (epoch, loss, kl, log_likelihood, test_loss, ...)."""
+        return self.folder.read_history()
+
+    def __repr__(self):
+        epochs = (self.folder.newest_checkpoint() or (0,))[0]
+        return f"Run({self.path!r}: beta {self.config.beta:g}, latent_dim {self.config.latent_dim}, {epochs} epochs)"
+
+    def model(self):
+        """The trained BetaVAE (Keras), rebuilt from config.json and the newest checkpoint once."""
+        if self._model is None:
+            self._model, _ = self.folder.restore_model()
+        return self._model
+
+    def _rows(self, rows=None, data=None):
+        """rows as float32 with the run's columns; None: the run's held-out test rows (data: a copy of the
+        training data, if it moved)."""
+        if rows is None:
+            return load_run_data(self.folder.locate_data(self.config, [data]))[1]
+        rows = _rows(rows).astype(np.float32)
+        if rows.shape[1] != self.config.data_dim:
+            raise UsageError(f"rows: have {rows.shape[1]} columns, the model in {self.path} was trained on "
+                             f"{self.config.data_dim}")
+        return rows
+
+    def evaluate(self, **options):
+        """The evaluation report of this run (see the module function evaluate)."""
+        return evaluate(self, **options)
+
+    def sample(self, n, seed=0, mean_only=False):
+        """n prior samples [n, D] in the data's units: the numbers `--mode prior --num-samples n --seed seed`
+        writes (decoder means with mean_only)."""
+        from betavae.commands.after_training import output_chunks
+        chunks = output_chunks(self.model(), _seed(seed), bool(mean_only), num_samples=_count("n", n))
+        return np.concatenate(list(chunks))
+
+    def reconstruct(self, rows=None, seed=0, mean_only=False, data=None):
+        """Reconstructions of rows (default: the held-out test rows) through z ~ q(z|x): the numbers
+        `--mode recon --seed seed` writes."""
+        from betavae.commands.after_training import output_chunks
+        rows = self._rows(rows, data)
+        return np.concatenate(list(output_chunks(self.model(), _seed(seed), bool(mean_only), rows=rows)))
+
+    def encode(self, rows=None, data=None):
+        """q(z|x) of rows (default: the held-out test rows): (mean, log_scale), each [rows, latent_dim]."""
+        rows, model = self._rows(rows, data), self.model()
+        import tensorflow as tf  # imported quietly by model()
+        parts = [model.encode(tf.constant(rows[start:start + ENCODE_CHUNK]))
+                 for start in range(0, len(rows), ENCODE_CHUNK)]
+        return tuple(np.concatenate([part[i].numpy() for part in parts]) for i in range(2))
+
+    def export(self, output_dir, overwrite=False):
+        """Write the model as a TensorFlow SavedModel into output_dir (as --mode export); returns its path."""
+        from betavae.export import export_run
+        return export_run(self.path, output_dir, overwrite=overwrite)
+
+
+def load_run(path):
+    """The Run in a folder that training wrote (a UsageError when there is none)."""
+    return Run(path)
+
+
+def _run(run):
+    return run if isinstance(run, Run) else Run(run)
+
+
+def evaluate(run, *, iwae_samples=None, num_samples=10_000, seed=0, rows=None, data=None):
+    """Score a run (a Run or its path) as `--mode evaluate` does, save evaluation.json in it and return the
+    report dict (the file's content). rows: evaluate on these instead of the held-out test rows. data: a
+    copy of the training data, if it moved (checked against the recorded SHA-256)."""
+    from betavae.scoring import evaluate as scoring
+    run = _run(run)
+    iwae_samples = scoring.IWAE_SAMPLES if iwae_samples is None else iwae_samples
+    options = {"iwae_samples": _count("iwae_samples", iwae_samples), "num_samples": _count("num_samples", num_samples),
+               "seed": _seed(seed), "rows": None if rows is None else run._rows(rows), "data": data}
+    with run.folder.writing():  # evaluation.json is the run's: never beside a training
+        report = scoring.evaluate_run(run.folder, **options)
+        scoring.save_report(run.folder, report)
+    return report
+
+
+def sample(run, n, seed=0, mean_only=False):
+    """n prior samples of a run (a Run or its path): Run.sample."""
+    return _run(run).sample(n, seed, mean_only)
+
+
+def reconstruct(run, rows=None, seed=0, mean_only=False, data=None):
+    """Reconstructions by a run (a Run or its path): Run.reconstruct."""
+    return _run(run).reconstruct(rows, seed, mean_only, data)
+
+
+def encode(run, rows=None, data=None):
+    """q(z|x) of rows by a run (a Run or its path): Run.encode."""
+    return _run(run).encode(rows, data)
+
+
+def _training_flags(training):
+    """Keyword arguments named like the training flags, checked, as the command-line flags they stand for."""
+    settings = _settings(_training_parser(), training, ("checkpoint_dir", "resume", "overwrite", "verbose"))
+    flags = []
+    for name in training:
+        value = getattr(settings, name)
+        if value is not None and value is not False:
+            flags += [f"--{name.replace('_', '-')}"] + ([] if value is True else [repr(value) if isinstance(
+                value, float) else str(value)])
+    return flags
+
+
+def beta_sweep(betas, *, seeds=(0,), sweep_dir=os.path.join("checkpoints", "sweep"), epochs=200, **options):
+    """Train and evaluate one run per beta and seed into sweep_dir, as `python beta_vae_sweep.py` does, and
+    return the rows of its sweep.csv (dicts). options: the sweep's own settings (iwae_samples, jobs, engine,
+    address, cpus_per_task) and any training hyper-parameter for every run (data=, latent_dim=, ...)."""
+    from betavae.commands import sweep as command
+    parser = command.build_parser()
+    own = {action.dest for action in parser._actions} - set(_SWEEP_OWN)
+    settings = _settings(parser, {"epochs": epochs, **{k: v for k, v in options.items() if k in own}}, _SWEEP_OWN)
+    if not all(isinstance(beta, numbers.Real) and not isinstance(beta, bool) for beta in betas):
+        raise UsageError(f"betas: expected numbers, got {list(betas)!r}")
+    settings.betas = ",".join(repr(float(beta)) for beta in betas)
+    settings.seeds = ",".join(str(_seed(seed)) for seed in seeds)
+    settings.sweep_dir = _convert("sweep_dir", sweep_dir, _PATH)
+    return command.run_sweep(settings, _training_flags({k: v for k, v in options.items() if k not in own}))
