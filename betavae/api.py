@@ -151,7 +151,7 @@ class Run:
         return self.folder.read_history()
 
     def __repr__(self):
-        epochs = self.folder.checkpoints()[0][0]
+        epochs = (self.folder.newest_checkpoint() or (0,))[0]
         return f"Run({self.path!r}: beta {self.config.beta:g}, latent_dim {self.config.latent_dim}, {epochs} epochs)"
 
     def model(self):

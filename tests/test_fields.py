@@ -87,9 +87,15 @@ def test_resume_may_change_the_epochs_and_the_learning_rate_and_the_sweep_sets_i
 
 
 @pytest.mark.parametrize("name", sorted(RUN_FLAGS | {spec.name for spec in FLAGS}))
-def test_the_sweep_refuses_after_double_dash_exactly_the_flags_it_sets(name):
+def test_the_sweep_refuses_after_double_dash_exactly_the_flags_it_sets(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the checks look for a data file "1" (--data 1) or create a folder (--logdir 1)
+    if name in ("data", "test_data"):
+        (tmp_path / "1").write_text("1 2\n3 4\n")
+    (tmp_path / "data").mkdir()  # the default --data, relative to the folder the sweep runs in
+    np.save(tmp_path / "data" / "gaussian_10d.npy", np.zeros((4, 2)))
     spec = BY_NAME[name]
-    argv = [spec.flag] if spec.kind is bool else [spec.flag, str(spec.choices[0] if spec.choices else 1)]
+    value = spec.choices[0] if spec.choices else 1 if spec.default is None else spec.default  # a valid value
+    argv = [spec.flag] if spec.kind is bool else [spec.flag, str(value)]
     if name in SWEEP_SET_FLAGS:
         with pytest.raises(UsageError, match=f"training flag {spec.flag} after --: the sweep sets it"):
             check_training_flags(argv)

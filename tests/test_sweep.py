@@ -53,7 +53,9 @@ def test_training_flags_the_sweep_sets_itself_are_refused(flags):
         check_training_flags(flags)
 
 
-def test_other_training_flags_pass():
+def test_other_training_flags_pass(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.save("x.npy", np.zeros((4, 2)))  # the data file must exist
     check_training_flags(["--data", "x.npy", "--hidden-units", "8", "--latent-dim", "3"])
 
 
@@ -67,14 +69,22 @@ def test_a_sweep_folder_keeps_the_training_flags_of_its_runs(tmp_path):
             check_training_flags_unchanged(str(tmp_path / "sweep"), other)
 
 
+def write_checkpoint(prefix, value):
+    """A small real checkpoint (one variable holding value) at prefix; returns its index file's SHA-256."""
+    import tensorflow as tf
+    tf.train.Checkpoint(v=tf.Variable(float(value))).write(str(prefix))
+    with open(f"{prefix}.index", "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
 def fake_run(folder, checkpoint, evaluated=None, iwae_samples=10):
-    """A run folder holding only what `needs` reads: the newest committed checkpoint's .index file (its
-    content stands in for the tensors' checksums) and evaluation.json naming the checkpoint it scored."""
+    """A run folder holding only what `needs` reads: the newest committed checkpoint (a stand-in variable
+    whose value is its epoch) and evaluation.json naming the checkpoint it scored."""
     os.makedirs(folder, exist_ok=True)
-    (folder / f"{checkpoint}.index").write_text(f"tensors of {checkpoint}")
+    digests = {name: write_checkpoint(folder / name, int(name.split("-")[1])) for name in {checkpoint, evaluated}
+               if name}
     if evaluated:
-        identity = {"file": evaluated, "epoch": int(evaluated.split("-")[1]),
-                    "index_sha256": hashlib.sha256(f"tensors of {evaluated}".encode()).hexdigest()}
+        identity = {"file": evaluated, "epoch": int(evaluated.split("-")[1]), "index_sha256": digests[evaluated]}
         with open(os.path.join(folder, "evaluation.json"), "w", encoding="utf-8") as handle:
             json.dump({"checkpoint": identity, "iwae_samples": iwae_samples, "rows": "held-out test rows",
                        "seed": 0}, handle)
@@ -91,7 +101,7 @@ def test_a_run_is_reused_only_when_its_evaluation_scored_its_newest_checkpoint(t
     other_rows = json.loads((tmp_path / "e" / "evaluation.json").read_text()) | {"rows": "rows of x.npy"}
     (tmp_path / "e" / "evaluation.json").write_text(json.dumps(other_rows))  # made by hand on other rows
     assert needs(Run(0, 1.0, 0, str(tmp_path / "e")), 3, 10) == ("evaluate",)
-    (tmp_path / "e" / "ckpt-3.index").write_text("other tensors, saved again under the same name")
+    write_checkpoint(tmp_path / "e" / "ckpt-3", -3.0)  # other tensors, saved again under the same name
     assert needs(Run(0, 1.0, 0, str(tmp_path / "e")), 3, 10) == ("evaluate",)
 
 
@@ -211,15 +221,16 @@ def test_the_ray_engine_names_its_install_command_when_ray_is_missing(monkeypatc
 
 
 def test_failed_runs_are_named_and_their_logs_kept(tmp_path, capsys):
+    (tmp_path / "damaged.npy").write_bytes(b"not an array")  # found by the sweep, refused by training
     flags = ["--betas", "1", "--seeds", "0,1", "--sweep-dir", str(tmp_path), *TINY, "--",
-             "--data", str(tmp_path / "missing.npy")]
+             "--data", str(tmp_path / "damaged.npy")]
     assert sweep_command.main(flags) == 2
     out, err = capsys.readouterr()
     assert out.count("FAILED: beta_vae_main.py failed (exit 2)") == 2
     assert err.strip().splitlines() == ["error: 2 of 2 runs failed (index 0, 1); the FAILED lines above and their "
                                         "logs say why"]
     with open(tmp_path / "beta_1_seed_1" / "train.log", encoding="utf-8") as handle:
-        assert "missing.npy" in handle.read().splitlines()[-1]
+        assert "damaged.npy" in handle.read().splitlines()[-1]
 
 
 def read_table(path):

@@ -12,12 +12,15 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import sys
 
 import numpy as np
 
+from betavae.cli import flag_name
 from betavae.files import atomic_write_text
 from betavae.run.folder import OneLineParser, RunFolder, UsageError, check_minimum, load_run_data, run_cli
+from betavae.sweep.engines import Interrupted
 from betavae.sweep.plan import (EVALUATE_LOG, TRAIN_LOG, check_training_flags, check_training_flags_unchanged,
                                  collect, evaluation_argv, format_table, needs, parse_betas, parse_seeds,
                                  plan_runs, sweep_row, training_argv, write_table)
@@ -53,13 +56,14 @@ def build_parser():
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="local: worker processes on this machine; ray: one Ray task per run "
                              "(pip install -r requirements-ray.txt) (default: %(default)s)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="local engine: runs at once, one worker process each (default: %(default)s)")
+    # --jobs and --cpus-per-task default to None, so that check_flags sees whether they were given.
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="local engine: runs at once, one worker process each (default: 1)")
     parser.add_argument("--address", default=None,
                         help="ray engine: address of the Ray cluster, e.g. ray://head:10001 or auto; "
                              "default: start a local Ray instance")
-    parser.add_argument("--cpus-per-task", type=float, default=1,
-                        help="ray engine: CPUs Ray reserves for each run (default: %(default)s)")
+    parser.add_argument("--cpus-per-task", type=float, default=None,
+                        help="ray engine: CPUs Ray reserves for each run (default: 1)")
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--list", action="store_true", help="print the runs, one per line with its index and "
                                                             "state, and exit")
@@ -71,12 +75,18 @@ def build_parser():
 
 
 def check_flags(args, training_flags):
-    """Refuse flag values that cannot work, before anything runs."""
+    """Refuse flag values that cannot work, and flags the chosen engine would ignore (--jobs and
+    --cpus-per-task are None when not given: then they are set to their defaults here), before anything runs."""
+    for name, engine in (("jobs", "local"), ("address", "ray"), ("cpus_per_task", "ray")):
+        if getattr(args, name) is not None and args.engine != engine:
+            raise UsageError(f"{flag_name(name)} is for --engine {engine}"
+                             + ("; Ray runs as many runs at once as the cluster's CPUs allow (see --cpus-per-task)"
+                                if name == "jobs" else ""))
+    args.jobs = 1 if args.jobs is None else args.jobs
+    args.cpus_per_task = 1.0 if args.cpus_per_task is None else args.cpus_per_task
     check_minimum(args, ("epochs", "jobs", "iwae_samples"), 1)
     if not args.cpus_per_task > 0:
         raise UsageError(f"--cpus-per-task must be > 0, got {args.cpus_per_task}")
-    if args.engine != "ray" and args.address is not None:
-        raise UsageError("--address is for --engine ray")
     check_training_flags(training_flags)
 
 
@@ -139,7 +149,7 @@ def collect_and_plot(runs, sweep_dir, seeds):
 
 
 def run_tasks(tasks, args):
-    """Run the tasks on the chosen engine; returns the runs that failed."""
+    """Run the tasks on the chosen engine; returns the runs that failed (engines.Interrupted on a signal)."""
     os.makedirs(args.sweep_dir, exist_ok=True)
     from betavae.sweep.engines import run_local, run_ray
     if args.engine == "ray":
@@ -149,17 +159,20 @@ def run_tasks(tasks, args):
 
 def run_sweep(args, training_flags):
     """Check the flags, then list, run (all or --only one) and collect the runs into sweep.csv and the plots;
-    returns the rows of sweep.csv as dicts (None with --list or --only). The CLI and the Python API's
-    sweep() both come here. args: the sweep's flags as parsed; training_flags: the training flags (argv)."""
+    returns the rows of sweep.csv as dicts (None with --list or --only; engines.Interrupted on a signal). The
+    CLI and the Python API's sweep() both come here. args: the sweep's flags as parsed; training_flags: the
+    training flags (argv)."""
     check_flags(args, training_flags)
     betas, seeds = parse_betas(args.betas), parse_seeds(args.seeds)
-    check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags, record=not args.list)
     runs = plan_runs(betas, seeds, os.path.abspath(args.sweep_dir))
+    if args.only is not None and not 0 <= args.only < len(runs):
+        raise UsageError(f"--only {args.only}: this sweep has runs 0 to {len(runs) - 1} (see --list)")
+    # Recorded only now that they are known to work, and only by a command that trains with them.
+    check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags,
+                                   record=not (args.list or args.collect))
     if args.list:
         print("\n".join(describe(run, needs(run, args.epochs, args.iwae_samples)) for run in runs))
         return None
-    if args.only is not None and not 0 <= args.only < len(runs):
-        raise UsageError(f"--only {args.only}: this sweep has runs 0 to {len(runs) - 1} (see --list)")
     chosen = [] if args.collect else runs if args.only is None else [runs[args.only]]
     tasks = [{"run": run, "cwd": os.getcwd(), "evaluate_argv": evaluation_argv(run, args.iwae_samples),
               "train_argv": training_argv(run, args.epochs, training_flags) if "train" in needed else None}
@@ -185,7 +198,12 @@ def main(argv=None):
     args, training_flags = build_parser().parse_args(argv[:split]), argv[split + 1:]
 
     def run():
-        run_sweep(args, training_flags)
+        try:
+            run_sweep(args, training_flags)
+        except Interrupted as stop:
+            print(f"sweep stopped by {stop}; the running models saved their last epoch. Resume with the same "
+                  f"command: python beta_vae_sweep.py {shlex.join(argv)}", file=sys.stderr)
+            return 128 + stop.signal_number
         return 0
 
     return run_cli(run)

@@ -64,7 +64,7 @@ def resume_config(args, folder, given):
     (a --data or --test-data given must be a copy of the run's file, same SHA-256); other flags given with
     other values than the run's are named in a warning. Refuses an --epochs that leaves nothing to train."""
     config = folder.load_config()
-    done = folder.checkpoints()[0][0]
+    done = folder.epochs_done()
     if args.epochs < done:
         raise UsageError(f"--epochs {args.epochs} is below the {done} epochs already trained in {folder.path}; "
                          "nothing changed")
@@ -113,7 +113,7 @@ def train_run(settings, given=(), array=None, started=None):
     with folder.writing():
         if settings.resume:
             config = resume_config(settings, folder, given)
-            if config.epochs == folder.checkpoints()[0][0]:
+            if config.epochs == folder.epochs_done():
                 print(f"{settings.checkpoint_dir} already holds {config.epochs} epochs: nothing to train")
                 return 0
             train_rows, test_rows = load_run_data(config, stream=config.streaming)

@@ -23,6 +23,7 @@ from betavae.data import loading
 from betavae.files import atomic_write_text
 from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, run_cli  # noqa: F401  (the CLIs' plumbing)
 from betavae.config import config_from_dict
+from betavae.run.bundle import checkpoint_problem
 from betavae.run.lock import LOCK_FILE, RunLock, exchange_folders
 
 CONFIG_FILE = "config.json"
@@ -63,9 +64,27 @@ class RunFolder:
         return os.path.join(self.path, name)
 
     def checkpoints(self):
-        """The committed checkpoints as (epoch, path prefix), newest first."""
+        """The committed checkpoints as (epoch, path prefix), newest first, readable or not (what a writer
+        keeps or deletes; what counts as trained is newest_checkpoint())."""
         found = (_CHECKPOINT.match(os.path.basename(path)) for path in glob.glob(self.file("ckpt-*.index")))
         return sorted(((int(match[1]), self.file(f"ckpt-{match[1]}")) for match in found if match), reverse=True)
+
+    def newest_checkpoint(self):
+        """(epoch, path prefix) of the newest checkpoint whose files are complete (bundle.checkpoint_problem),
+        or None: the epochs a run has done, for resuming, --epochs and the sweep alike. Without TensorFlow."""
+        return next(((epoch, prefix) for epoch, prefix in self.checkpoints() if checkpoint_problem(prefix) is None),
+                    None)
+
+    def epochs_done(self):
+        """The epoch of newest_checkpoint(); a UsageError when the folder's checkpoints are all damaged."""
+        newest = self.newest_checkpoint()
+        if newest is None:
+            committed = self.checkpoints()
+            if committed:
+                raise UsageError(f"{committed[0][1]}: {checkpoint_problem(committed[0][1])}, and no older "
+                                 f"checkpoint of {self.path} is complete")
+            raise UsageError(f"{self.path}: no checkpoint")
+        return newest[0]
 
     def is_run(self):
         """Whether the folder holds a run: at least one committed checkpoint (else there is nothing to lose)."""
@@ -109,7 +128,7 @@ class RunFolder:
         save wrote before its checkpoint landed are not part of the run. Empty when there is none yet."""
         path = self.file(HISTORY_FILE)
         if through is None:
-            through = self.restored_epoch or next(iter(self.checkpoints()), (0,))[0]
+            through = self.restored_epoch or (self.newest_checkpoint() or (0,))[0]
         if not os.path.isfile(path):
             return []
         rows = []
@@ -136,6 +155,9 @@ class RunFolder:
         failures = []
         for epoch, prefix in self.checkpoints():
             try:
+                problem = checkpoint_problem(prefix)
+                if problem:  # TensorFlow would fail on it too, some damage with less telling messages
+                    raise UsageError(f"{prefix}: unreadable ({problem})")
                 restore_checkpoint(checkpoint, prefix, partial)
             except UsageError as error:
                 failures.append(error)

@@ -32,14 +32,15 @@ WIDTH = 99  # report lines stay under 100 characters
 
 
 def checkpoint_identity(folder, epoch=None):
-    """The checkpoint an evaluation scores (the one of `epoch`, default the newest) of the RunFolder: its
-    file name, epoch and the SHA-256 of its index file (which holds a checksum of every tensor), or None.
+    """The checkpoint an evaluation scores (the one of `epoch`, default the newest readable) of the RunFolder:
+    its file name, epoch and the SHA-256 of its index file (which holds a checksum of every tensor), or None.
     The sweep reuses an evaluation.json whose "checkpoint" equals the run's current one."""
-    for number, prefix in folder.checkpoints():
-        if epoch is None or number == epoch:
-            return {"file": os.path.basename(prefix), "epoch": number,
-                    "index_sha256": loading.file_digest(prefix + ".index")}
-    return None
+    chosen = folder.newest_checkpoint() if epoch is None else next(
+        (item for item in folder.checkpoints() if item[0] == epoch), None)
+    if chosen is None:
+        return None
+    number, prefix = chosen
+    return {"file": os.path.basename(prefix), "epoch": number, "index_sha256": loading.file_digest(prefix + ".index")}
 
 
 @contextlib.contextmanager

@@ -1,95 +1,34 @@
 """Where a sweep's runs execute: long-lived local worker processes, or Ray tasks on a cluster.
 
-Either way one task trains and evaluates one run by calling the two CLIs' main() in the worker process, so
-TensorFlow is imported once per worker, not twice per run; each CLI's output goes to a log file in the run's
-folder, which the driver follows to print progress.
+Either way one task trains and evaluates one run (worker.run_task), so TensorFlow is imported once per
+worker, not twice per run; each CLI's output goes to a log file in the run's folder, which the driver follows
+to print progress. The driver stops the sweep on a signal once the running models saved (follow).
 """
 import concurrent.futures
 import contextlib
 import multiprocessing
 import os
 import signal
-import sys
+import socket
+import threading
 import time
-import traceback
-from datetime import datetime, timezone
 
 from betavae.training.console import EPOCH_LINE
 from betavae.run.folder import UsageError
-from betavae.sweep.plan import EVALUATE_LOG, TRAIN_LOG
+from betavae.sweep.plan import TRAIN_LOG
+from betavae.sweep.worker import COMMAND_MARK, STOPPED, run_task, start_worker
 
 POLL_SECONDS = 1.0
-COMMAND_MARK = "$ python "
+CONNECT_SECONDS = 5.0  # how long an --address may take to accept a connection
 
 
-@contextlib.contextmanager
-def output_to(path):
-    """Send this process's stdout and stderr (Python's and the C libraries' alike) to the end of `path`."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(path, "a", encoding="utf-8") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
+class Interrupted(Exception):
+    """The sweep was stopped by a signal after its running models saved; signal_number is the signal's."""
 
+    def __init__(self, signal_number):
+        super().__init__(signal.Signals(signal_number).name)
+        self.signal_number = signal_number
 
-def call_logged(script, main, argv, log_path):
-    """Run a CLI's main(argv) in this process with its output appended to log_path, after a line naming the
-    command; returns its exit status. The training CLI installs SIGINT/SIGTERM handlers, which are put
-    back afterwards so that the worker can still be stopped between runs."""
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    with output_to(log_path):
-        print(f"{COMMAND_MARK}{script} {' '.join(argv)}   # {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
-              flush=True)
-        try:
-            status = main(argv)
-        except SystemExit as stop:
-            status = stop.code if isinstance(stop.code, int) else 2
-        except Exception:  # a bug, not a user error: its traceback goes to the log, the sweep says where
-            traceback.print_exc()
-            status = 1
-        finally:
-            for number, handler in handlers.items():
-                signal.signal(number, handler)
-    return status or 0
-
-
-def last_error(log_path):
-    """The last line of a failed CLI's log, which holds its one-line error."""
-    with open(log_path, encoding="utf-8", errors="replace") as handle:
-        lines = [line.strip() for line in handle if line.strip()]
-    return lines[-1] if lines else "no message"
-
-
-def run_task(task):
-    """Train (if needed) and evaluate one run in this process; returns {'run', 'status', 'message',
-    'seconds'}. task: a dict with run, train_argv (None to skip training), evaluate_argv and cwd."""
-    from betavae.commands import after_training as after_training_command
-    from betavae.commands import train as train_command
-    os.chdir(task["cwd"])
-    run, started = task["run"], time.perf_counter()
-    os.makedirs(run.folder, exist_ok=True)
-    steps = [("beta_vae_main.py", train_command.main, task["train_argv"], TRAIN_LOG),
-             ("beta_vae_after_training.py", after_training_command.main, task["evaluate_argv"], EVALUATE_LOG)]
-    for script, main, argv, log_name in steps:
-        if argv is None:
-            continue
-        log_path = os.path.join(run.folder, log_name)
-        status = call_logged(script, main, argv, log_path)
-        if status != 0:
-            return {"run": run, "status": status, "seconds": time.perf_counter() - started,
-                    "message": f"{script} failed (exit {status}): {last_error(log_path)}; see {log_path}"}
-    done = "trained and evaluated" if task["train_argv"] is not None else "evaluated"
-    return {"run": run, "status": 0, "seconds": time.perf_counter() - started, "message": done}
 
 
 def training_progress(folder, since=0.0):
@@ -130,88 +69,195 @@ class Progress:
                 self.shown[run.index] = epoch
                 print(f"[{run.index}] {run.label}: {line}", flush=True)
 
-    def done(self, result):
-        """Print one line for a finished run; a failed one is remembered, and the other runs go on."""
-        self.finished += 1
+    def done(self, result, stopping=False):
+        """Print one line for a finished run; a failed one is remembered, and the other runs go on. While the
+        sweep stops, a run that stopped on the signal is no failure."""
         run = result["run"]
+        if stopping and result["status"] in STOPPED:
+            print(f"[{run.index}] {run.label}: {result['message']} ({run.folder})", flush=True)
+            return
+        self.finished += 1
         if result["status"] != 0:
             self.failed.append(run)
         print(f"[{run.index}] {run.label}: {'FAILED: ' if result['status'] else ''}{result['message']} in "
               f"{result['seconds']:.1f} s ({self.finished}/{self.total} done, {run.folder})", flush=True)
 
 
-def follow(pending, wait, progress):
-    """Wait for every task: `pending` maps a handle to its run; wait(handles, timeout) returns the finished
-    handles, each with a function that gives its result. Prints progress meanwhile; a worker that died (a
-    crash, a kill, a lost node) is one line naming the run."""
-    while pending:
-        for handle, result in wait(list(pending), POLL_SECONDS):
-            run = pending.pop(handle)
-            try:
-                outcome = result()
-            except Exception as error:  # the worker, not the run's code, failed: that raised in the worker
-                message = (str(error).strip().splitlines() or [type(error).__name__])[0]
-                raise UsageError(f"run {run.index} ({run.label}): its worker failed ({message}); see the logs "
-                                 f"in {run.folder}") from None
-            progress.done(outcome)
-        progress.poll(pending.values())
+class Signals:
+    """Counts the SIGINTs and SIGTERMs the driver gets while runs go on, instead of dying of the first:
+    `number` is the first one's signal, `count` how many came."""
+
+    def __init__(self):
+        self.number, self.count, self.saved = None, 0, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():  # only there can Python catch signals
+            self.saved = {number: signal.signal(number, self._handle) for number in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *_):
+        for number, handler in self.saved.items():
+            signal.signal(number, handler)
+
+    def _handle(self, number, _frame):
+        self.number = self.number or number
+        self.count += 1
+
+
+def follow(tasks, engine, progress):
+    """Run every task on `engine` and wait for them, printing progress meanwhile. engine: submit(task) ->
+    handle; wait(handles, timeout) -> the finished handles, each with a function that gives its result;
+    limit, how many tasks may run at once (a task not started yet is never started after a signal);
+    stop(handles) asks the running tasks to save and end; kill(handles) ends them at once. The first
+    SIGINT or SIGTERM stops the sweep once the running models saved; a second one stops it at once. Raises
+    Interrupted after a signal. A worker that died (a crash, a kill, a lost node) is one line naming the run."""
+    queued, pending, seen = list(tasks), {}, 0
+    with Signals() as signals:
+
+        def react():  # to a signal that came since the last look
+            nonlocal seen
+            if signals.count > seen:
+                seen = signals.count
+                queued.clear()
+                if seen > 1:
+                    engine.kill(list(pending))
+                    raise Interrupted(signals.number)
+                print(f"stopping on {signal.Signals(signals.number).name}: each running model saves its current "
+                      "epoch (a second Ctrl-C stops at once, losing it)", flush=True)
+                engine.stop(list(pending))
+
+        while queued or pending:
+            react()
+            while queued and len(pending) < engine.limit:
+                task = queued.pop(0)
+                pending[engine.submit(task)] = task["run"]
+            finished = engine.wait(list(pending), POLL_SECONDS)
+            react()
+            for handle, result in finished:
+                run = pending.pop(handle)
+                try:
+                    outcome = result()
+                except Exception as error:  # the worker, not the run's code, failed: that raised in the worker
+                    if signals.number:
+                        continue  # a task the stop cancelled
+                    message = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                    raise UsageError(f"run {run.index} ({run.label}): its worker failed ({message}); see the "
+                                     f"logs in {run.folder}") from None
+                progress.done(outcome, stopping=signals.number is not None)
+            progress.poll(pending.values())
+        if signals.number:
+            raise Interrupted(signals.number)
+
+
+class LocalEngine:
+    """`jobs` long-lived worker processes (spawned: the driver may already hold TensorFlow's threads, which
+    a fork would copy in an unusable state), each dying with the driver (start_worker)."""
+
+    def __init__(self, pool, jobs):
+        self.pool, self.limit = pool, jobs
+
+    def submit(self, task):
+        return self.pool.submit(run_task, task)
+
+    @staticmethod
+    def wait(futures, timeout):
+        done, _ = concurrent.futures.wait(futures, timeout, concurrent.futures.FIRST_COMPLETED)
+        return [(future, future.result) for future in done]
+
+    @staticmethod
+    def stop(_futures):
+        # The workers' SIGINT: a Ctrl-C in the terminal has sent it already, a signal to the driver alone
+        # has not. A running task saves and ends (twice is as once); an idle worker ignores it.
+        for worker in multiprocessing.active_children():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGINT)
+
+    @staticmethod
+    def kill(_futures):
+        for worker in multiprocessing.active_children():
+            worker.kill()
 
 
 def run_local(tasks, jobs):
-    """Run tasks in `jobs` long-lived worker processes (spawned: the driver may already hold TensorFlow's
-    threads, which a fork would copy in an unusable state); returns the runs that failed."""
+    """Run tasks in `jobs` local worker processes; returns the runs that failed (Interrupted on a signal)."""
     progress = Progress(len(tasks))
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending = {pool.submit(run_task, task): task["run"] for task in tasks}
-
-        def wait(futures, timeout):
-            done, _ = concurrent.futures.wait(futures, timeout, concurrent.futures.FIRST_COMPLETED)
-            return [(future, future.result) for future in done]
-
-        try:
-            follow(pending, wait, progress)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_worker,
+                                                initargs=(os.getpid(),)) as pool:
+        follow(tasks, LocalEngine(pool, jobs), progress)
     return progress.failed
+
+
+def check_reachable(address):
+    """Refuse, within CONNECT_SECONDS, an --address whose host and port accept no connection: Ray itself
+    would retry for minutes. 'auto' (found by Ray on this node) is left to Ray."""
+    if address is None or address == "auto":
+        return
+    scheme, _, location = address.rpartition("://")
+    host, _, port = location.rstrip("/").rpartition(":")
+    if not host or not port.isdigit():
+        host, port = location.rstrip("/"), "10001" if scheme == "ray" else "6379"  # Ray's default ports
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as error:
+        reason = f"no answer within {CONNECT_SECONDS:g} s" if isinstance(error, TimeoutError) else \
+            (error.strerror or str(error))
+        raise UsageError(f"--address {address}: cannot reach {host}:{port} ({reason}); is the Ray cluster "
+                         "running there?") from None
+
+
+class RayEngine:
+    """One Ray task per run; Ray itself schedules as many at once as the cluster's CPUs allow."""
+
+    def __init__(self, ray, remote, count):
+        self.ray, self.remote, self.limit = ray, remote, count
+
+    def submit(self, task):
+        return self.remote.remote(task)
+
+    def wait(self, refs, timeout):
+        done, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
+        return [(ref, lambda ref=ref: self.ray.get(ref)) for ref in done]
+
+    def stop(self, refs):
+        for ref in refs:  # a KeyboardInterrupt in the task; training saves on it as on Ctrl-C
+            self.ray.cancel(ref, force=False)
+
+    def kill(self, refs):
+        for ref in refs:
+            self.ray.cancel(ref, force=True)
 
 
 def run_ray(tasks, address, cpus_per_task):
     """Run each task as one Ray task: on the cluster at `address`, on Ray already started in this process, or
     else on a local Ray instance started (and stopped) here. Workers import the project from this folder,
-    so it must sit at the same path on every node (see the README). Returns the runs that failed."""
+    so it must sit at the same path on every node (see the README). Returns the runs that failed
+    (Interrupted on a signal). Refuses in one line a cluster that cannot be reached or has fewer CPUs than
+    one task asks for."""
     try:
         import ray
     except ImportError:
         raise UsageError("--engine ray needs Ray: pip install -r requirements-ray.txt") from None
     started_here = not ray.is_initialized()
     if started_here:
+        check_reachable(address)
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         except Exception as error:  # Ray raises several types for an unreachable or refused cluster
             message = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise UsageError(f"--address {address}: cannot start or reach Ray ({message[:200]})") from None
     try:
+        cpus = ray.cluster_resources().get("CPU", 0)
+        if cpus_per_task > cpus:  # Ray would wait for ever for a node that large
+            raise UsageError(f"--cpus-per-task {cpus_per_task:g}: the Ray cluster has {cpus:g} CPUs in all; "
+                             f"ask for at most {cpus:g}")
         import betavae
         project = os.path.dirname(os.path.dirname(os.path.abspath(betavae.__file__)))  # what holds the package
         remote = ray.remote(run_task).options(
             num_cpus=cpus_per_task, max_retries=0,
             runtime_env={"env_vars": {"PYTHONPATH": project, "TF_CPP_MIN_LOG_LEVEL": "3"}})
         progress = Progress(len(tasks))
-        pending = {remote.remote(task): task["run"] for task in tasks}
-
-        def wait(refs, timeout):
-            done, _ = ray.wait(refs, num_returns=1, timeout=timeout)
-            return [(ref, lambda ref=ref: ray.get(ref)) for ref in done]
-
-        try:
-            follow(pending, wait, progress)
-        except BaseException:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            raise
+        follow(tasks, RayEngine(ray, remote, len(tasks)), progress)
         return progress.failed
     finally:
         if started_here:

@@ -81,10 +81,17 @@ def plan_runs(betas, seeds, sweep_dir):
             for index, (beta, seed) in enumerate(pairs)]
 
 
+# Training flags that name files, compared as the absolute paths they resolve to from where they were given.
+PATH_FLAGS = ("data", "test_data", "logdir")
+# Training flags that change what a run shows, not what it trains: a sweep folder may be resumed without them.
+DISPLAY_FLAGS = ("verbose", "logdir")
+
+
 def check_training_flags(flags):
-    """Refuse pass-through flags that the training CLI rejects, or that the sweep sets itself (checked with
-    the training parser, so abbreviations and --flag=value forms are caught too)."""
-    from betavae.commands.train import build_parser
+    """Refuse pass-through flags that the training CLI rejects (its parser, its value checks, a data file that
+    is not there), or that the sweep sets itself (checked with the training parser, so abbreviations and
+    --flag=value forms are caught too): all before anything is recorded or trained."""
+    from betavae.commands.train import build_parser, validate_flags
     unset = object()
     parser = build_parser()
     parser.set_defaults(**{name: unset for name in SWEEP_SET_FLAGS})
@@ -93,11 +100,31 @@ def check_training_flags(flags):
     if clashes:
         raise UsageError(f"training flag {', '.join(clashes)} after --: the sweep sets it for each run "
                          "(use --betas, --seeds, --epochs, --sweep-dir)")
+    args = build_parser().parse_args(flags)
+    validate_flags(args)
+    for name in ("data", "test_data"):
+        path = getattr(args, name)
+        if path and not os.path.isfile(path):
+            found = "a directory, not a data file" if os.path.isdir(path) else "no such file"
+            raise UsageError(f"training flag {flag_name(name)} {path}: {found}")
+
+
+def training_meaning(flags, cwd):
+    """What pass-through flags ask of training, comparable between two spellings: the training parser's
+    values (defaults filled in, so order, abbreviations and --flag=value do not matter), paths made absolute
+    against the folder `cwd` they were given in, without DISPLAY_FLAGS."""
+    from betavae.commands.train import build_parser
+    values = vars(build_parser().parse_args(flags))
+    for name in PATH_FLAGS:
+        if values[name]:
+            values[name] = os.path.normpath(os.path.join(cwd, values[name]))
+    return {name: value for name, value in values.items() if name not in DISPLAY_FLAGS}
 
 
 def check_training_flags_unchanged(sweep_dir, training_flags, record=True):
-    """Refuse a sweep folder whose runs were trained with other pass-through training flags (their results
-    would be collected as if trained with these); the first use records the flags (unless not record)."""
+    """Refuse a sweep folder whose runs were trained with training flags of another meaning (their results
+    would be collected as if trained with these); the first use records the flags and the folder they were
+    given in (unless not record: call it once the flags are known to work)."""
     path = os.path.join(sweep_dir, FLAGS_FILE)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -106,13 +133,25 @@ def check_training_flags_unchanged(sweep_dir, training_flags, record=True):
         recorded = None
     except (OSError, ValueError) as error:
         raise UsageError(f"{path}: unreadable ({error}); choose another --sweep-dir") from None
-    if recorded is None and record:
-        os.makedirs(sweep_dir, exist_ok=True)
-        atomic_write_text(path, json.dumps(training_flags) + "\n")
-    elif recorded is not None and recorded != training_flags:
+    if isinstance(recorded, list):  # written before the folder was recorded too
+        recorded = {"flags": recorded, "cwd": os.getcwd()}
+    if recorded is None:
+        if record:
+            os.makedirs(sweep_dir, exist_ok=True)
+            atomic_write_text(path, json.dumps({"flags": training_flags, "cwd": os.getcwd()}) + "\n")
+        return
+    if not (isinstance(recorded, dict) and isinstance(recorded.get("flags"), list)
+            and all(isinstance(flag, str) for flag in recorded["flags"]) and isinstance(recorded.get("cwd"), str)):
+        raise UsageError(f"{path}: expected the training flags and the folder they were given in; choose another "
+                         "--sweep-dir")
+    before, now = training_meaning(recorded["flags"], recorded["cwd"]), training_meaning(training_flags, os.getcwd())
+    differ = [flag_name(name) for name in sorted(before) if before[name] != now[name]]
+    if differ:
         shown = lambda flags: shlex.join(flags) or "none"  # noqa: E731
-        raise UsageError(f"{sweep_dir} holds runs trained with the training flags {shown(recorded)}, not "
-                         f"{shown(training_flags)}; pass those, or choose another --sweep-dir")
+        raise UsageError(f"{sweep_dir} holds runs trained with the training flags {shown(recorded['flags'])}, not "
+                         f"{shown(training_flags)} (they differ in {', '.join(differ)}); pass those, or choose "
+                         "another --sweep-dir")
+
 
 def latest_checkpoint(folder):
     """The identity of the run's newest committed checkpoint (beta_vae_scoring.checkpoint_identity: what an

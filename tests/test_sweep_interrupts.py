@@ -1,0 +1,162 @@
+"""Stopping a sweep: a signal to the driver or its process group stops it once the running models saved,
+says how to resume and starts nothing further; workers die with their driver; the Ray engine answers an
+unreachable cluster or one too small in one line, within seconds."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from betavae.commands import sweep as sweep_command
+from betavae.run.folder import RunFolder
+from betavae.run.lock import RunLock
+from betavae.sweep import engines
+from betavae.sweep.plan import Run
+from conftest import REPO, factor_data_array
+
+
+class FakeEngine:
+    """Tasks that finish in the order submitted, one per wait; a signal arrives after the first submission."""
+
+    def __init__(self, limit, signal_number, status):
+        self.limit, self.signal_number, self.status = limit, signal_number, status
+        self.submitted, self.stopped, self.running = [], [], []
+
+    def submit(self, task):
+        self.submitted.append(task["run"].index)
+        self.running.append(task)
+        if len(self.submitted) == 1:
+            os.kill(os.getpid(), self.signal_number)
+        return len(self.submitted)
+
+    def wait(self, handles, _timeout):
+        task = self.running.pop(0)
+        status = self.status if self.stopped else 0
+        return [(handles[0], lambda: {"run": task["run"], "status": status, "seconds": 0.1,
+                                      "message": "stopped during training; its last epoch is saved"})]
+
+    def stop(self, handles):
+        self.stopped.append(list(handles))
+
+    def kill(self, handles):
+        raise AssertionError("one signal must not kill")
+
+
+@pytest.mark.parametrize("number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_the_sweep_after_the_running_tasks_and_starts_no_other(tmp_path, capsys, number, status):
+    tasks = [{"run": Run(index, 1.0, index, str(tmp_path / str(index)))} for index in range(5)]
+    engine, progress = FakeEngine(limit=2, signal_number=number, status=status), engines.Progress(5)
+    handler = signal.getsignal(number)
+    with pytest.raises(engines.Interrupted) as stop:
+        engines.follow(tasks, engine, progress)
+    assert stop.value.signal_number == number and signal.getsignal(number) is handler  # put back
+    assert engine.submitted == [0, 1] and engine.stopped == [[1, 2]]  # the two running, told once
+    out = capsys.readouterr().out
+    assert "FAILED" not in out and progress.failed == [] and out.count("stopped during training") == 2
+    assert f"stopping on {signal.Signals(number).name}" in out
+
+
+def test_flags_the_engine_would_ignore_are_refused(tmp_path, capsys):
+    for flags, message in ((["--engine", "ray", "--jobs", "2"], "--jobs is for --engine local"),
+                           (["--engine", "ray", "--jo", "1"], "--jobs is for --engine local"),
+                           (["--cpus-per-task", "2"], "--cpus-per-task is for --engine ray"),
+                           (["--address", "auto"], "--address is for --engine ray")):
+        assert sweep_command.main(["--sweep-dir", str(tmp_path), *flags]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], flags
+    assert not os.listdir(tmp_path)
+
+
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_unreachable_ray_address_is_one_line_within_seconds(tmp_path):
+    pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+    np.save(tmp_path / "small.npy", factor_data_array(rows=100))
+    port = closed_port()
+    for address in (f"ray://127.0.0.1:{port}", f"127.0.0.1:{port}"):
+        started = time.perf_counter()
+        result = subprocess.run([sys.executable, "beta_vae_sweep.py", "--engine", "ray", "--address", address,
+                                 "--sweep-dir", str(tmp_path / "sweep"), "--", "--data", str(tmp_path / "small.npy")],
+                                capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert result.returncode == 2 and time.perf_counter() - started < 60
+        assert result.stderr.strip().splitlines() == [
+            f"error: --address {address}: cannot reach 127.0.0.1:{port} (Connection refused); is the Ray cluster "
+            "running there?"]
+
+
+def test_the_reachability_probe_reads_ray_addresses(monkeypatch):
+    seen = []
+    monkeypatch.setattr(socket, "create_connection", lambda where, timeout: seen.append(where) or socket.socket())
+    for address in ("ray://head:10001", "ray://head", "10.0.0.5:6379", "head", "[::1]:7000", None, "auto"):
+        engines.check_reachable(address)
+    assert seen == [("head", 10001), ("head", 10001), ("10.0.0.5", 6379), ("head", 6379), ("::1", 7000)]
+
+
+@pytest.mark.slow
+def test_more_cpus_per_task_than_the_cluster_has_is_refused_at_once(tmp_path, capsys):
+    ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+    np.save(tmp_path / "small.npy", factor_data_array(rows=100))
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        started = time.perf_counter()
+        assert sweep_command.main(["--engine", "ray", "--cpus-per-task", "8", "--sweep-dir", str(tmp_path / "s"),
+                                   "--", "--data", str(tmp_path / "small.npy")]) == 2
+        assert time.perf_counter() - started < 30
+    finally:
+        ray.shutdown()
+    err = capsys.readouterr().err.strip().splitlines()  # after Ray's own lines, from the ray.init above
+    assert err[-1] == "error: --cpus-per-task 8: the Ray cluster has 2 CPUs in all; ask for at most 2"
+    assert not any("Traceback" in line for line in err)
+
+
+def start_sweep(tmp_path):
+    """A two-run sweep (300 epochs each) in its own session; returns it once run 0 printed an epoch line."""
+    np.save(tmp_path / "small.npy", factor_data_array(rows=2000))
+    sweep_dir = tmp_path / "sweep"
+    command = [sys.executable, "beta_vae_sweep.py", "--betas", "1,2", "--epochs", "300", "--iwae-samples", "10",
+               "--sweep-dir", str(sweep_dir), "--", "--data", str(tmp_path / "small.npy"), "--hidden-units", "8",
+               "--batch-size", "100"]
+    process = subprocess.Popen(command, cwd=REPO, start_new_session=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    log, deadline = sweep_dir / "beta_1_seed_0" / "train.log", time.time() + 240
+    while not (log.exists() and "  1/300 " in log.read_text()):
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.2)
+    return process, command, sweep_dir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target, number", [("group", signal.SIGINT), ("driver", signal.SIGTERM)])
+def test_a_signal_stops_a_real_sweep_with_its_model_saved_and_says_how_to_resume(tmp_path, target, number):
+    process, command, sweep_dir = start_sweep(tmp_path)
+    (os.killpg if target == "group" else os.kill)(process.pid, number)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + number, err
+    assert "FAILED" not in out and "stopped during training; its last epoch is saved" in out
+    assert err.strip().splitlines()[-1].endswith("Resume with the same command: python beta_vae_sweep.py "
+                                                 + " ".join(command[2:]))
+    assert RunFolder(str(sweep_dir / "beta_1_seed_0")).newest_checkpoint() is not None
+    assert not (sweep_dir / "beta_2_seed_0").exists()  # the next run never started
+    RunLock(str(sweep_dir / "beta_1_seed_0")).acquire().release()
+
+
+@pytest.mark.slow
+def test_the_workers_die_with_a_killed_driver_and_free_the_lock(tmp_path):
+    process, _, sweep_dir = start_sweep(tmp_path)
+    worker = int((sweep_dir / "beta_1_seed_0" / ".lock").read_text().split()[1])
+    assert worker != process.pid
+    process.kill()
+    process.communicate(timeout=60)
+    deadline = time.time() + 10
+    while os.path.exists(f"/proc/{worker}") and time.time() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{worker}")
+    RunLock(str(sweep_dir / "beta_1_seed_0")).acquire().release()  # the kernel released the dead worker's lock
