@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from betavae.cli import SEED_MAX, SEED_MIN, UsageError, flag_name
-from betavae.run.folder import DATA_FILE, RunFolder, load_run_data, run_folder
+from betavae.run.folder import DATA_FILE, load_run_data, run_folder
 
 # Training settings that train() takes as parameters of its own, or that are none of the run's business.
 _TRAIN_OWN = ("data", "test_data", "checkpoint_dir", "resume", "overwrite", "verbose")
@@ -42,12 +42,13 @@ def _convert(name, value, action):
     return value
 
 
-class _PathSetting:
-    """Stands in for the argparse action of a path flag in _convert: a string (or os.PathLike), or None."""
-    nargs, type, default, choices = None, str, None, None
-
-
-_PATH = _PathSetting()
+def _path(name, value, optional=False):
+    """A path setting as a string (an os.PathLike is taken too), or a UsageError; None only if optional."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise UsageError(f"{name}={value!r}: expected a path")
+    return os.fspath(value)
 
 
 def _settings(parser, values, own):
@@ -75,7 +76,7 @@ def _printing(verbose):
 
 
 def _rows(value, name="rows"):
-    """A 2-D array of finite real numbers, as float32 (the model's type), or a UsageError naming `name`."""
+    """value as a 2-D array of finite real numbers (in its own dtype), or a UsageError naming `name`."""
     array = np.asarray(value)
     if array.ndim != 2 or 0 in array.shape:
         raise UsageError(f"{name}: expected a 2-D array (rows x columns), got shape {array.shape}")
@@ -107,8 +108,8 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
     training CLI's progress lines."""
     from betavae.commands import train as command
     settings = _settings(_training_parser(), hyperparameters, _TRAIN_OWN)
-    settings.checkpoint_dir = _convert("checkpoint_dir", checkpoint_dir, _PATH)
-    settings.test_data = _convert("test_data", test_data, _PATH)
+    settings.checkpoint_dir = _path("checkpoint_dir", checkpoint_dir)
+    settings.test_data = _path("test_data", test_data, optional=True)
     settings.resume, settings.overwrite, settings.verbose = bool(resume), bool(overwrite), False
     given = set(hyperparameters) | ({"test_data"} if test_data is not None else set())
     array = None
@@ -264,5 +265,5 @@ def beta_sweep(betas, *, seeds=(0,), sweep_dir=os.path.join("checkpoints", "swee
         raise UsageError(f"betas: expected numbers, got {list(betas)!r}")
     settings.betas = ",".join(repr(float(beta)) for beta in betas)
     settings.seeds = ",".join(str(_seed(seed)) for seed in seeds)
-    settings.sweep_dir = _convert("sweep_dir", sweep_dir, _PATH)
+    settings.sweep_dir = _path("sweep_dir", sweep_dir)
     return command.run_sweep(settings, _training_flags({k: v for k, v in options.items() if k not in own}))
