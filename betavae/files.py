@@ -22,18 +22,44 @@ def output_bytes(path, rows, columns, dtype=np.float32):
     return rows * columns * TEXT_BYTES_PER_VALUE
 
 
-def check_output_path(path, rows, columns, dtype=np.float32):
+def check_output_path(path, rows, columns, dtype=np.float32, side_bytes=0, side_files=""):
     """Raise a UsageError, before any work, for an output path of an unknown format, in a folder that does
-    not exist or cannot be written, or on a disk without room for it."""
+    not exist or cannot be written, or on a disk without room for it and its side_bytes (the side_files
+    written beside it, e.g. a generated dataset's truth and latents: all fit, or nothing is written)."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.splitext(path)[1].lower() not in SUFFIXES:
         raise UsageError(f"{path}: unknown output format, expected one of {', '.join(SUFFIXES)}")
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise UsageError(f"{path}: cannot write there (folder {folder} does not exist or is not writable)")
-    needed, free = output_bytes(path, rows, columns, dtype), shutil.disk_usage(folder).free
+    needed, free = output_bytes(path, rows, columns, dtype) + side_bytes, shutil.disk_usage(folder).free
     if needed > free:
-        raise UsageError(f"{path}: {rows} rows need about {needed / 1e9:.3g} GB, but only {free / 1e9:.3g} GB "
-                         f"are free in {folder}")
+        raise UsageError(f"{path}: {rows} rows{side_files} need about {needed / 1e9:.3g} GB, but only "
+                         f"{free / 1e9:.3g} GB are free in {folder}")
+
+
+def available_memory():
+    """Bytes of memory a new allocation can have now: the kernel's MemAvailable (free plus reclaimable
+    cache), else the free pages; None where neither is known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(needed, what):
+    """Raise a UsageError, before any work, when `what` (e.g. "--rows 100000000000 x --dim 10") needs more
+    memory than is available, with both numbers."""
+    free = available_memory()
+    if free is not None and needed > free:
+        raise UsageError(f"{what} need about {needed / 1e9:.3g} GB of memory, but only {free / 1e9:.3g} GB are "
+                         "available")
 
 
 class ArrayWriter:

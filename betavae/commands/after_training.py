@@ -16,7 +16,16 @@ from betavae.files import ArrayWriter, StreamMoments, check_output_path
 from betavae.run.folder import (OneLineParser, RunFolder, UsageError, check_minimum, check_seed, import_tensorflow,
                           load_run_data, run_cli)
 
-MODES = ("prior", "recon", "evaluate", "plot")
+# The flags each mode uses, besides --mode, --checkpoint-dir and --verbose: a flag given to a mode that does not
+# use it would be ignored, so it is refused (check_mode_flags). A new mode is one more entry.
+MODE_FLAGS = {
+    "prior": ("num_samples", "mean_only", "output", "overwrite", "seed"),
+    "recon": ("data", "mean_only", "output", "overwrite", "seed"),
+    "evaluate": ("data", "iwae_samples", "num_samples", "plots", "seed"),
+    "plot": ("data", "num_samples", "seed"),
+}
+MODES = tuple(MODE_FLAGS)
+PATH_FLAGS = ("checkpoint_dir", "data", "output")
 
 
 def build_parser():
@@ -45,6 +54,21 @@ def build_parser():
     return parser
 
 
+def check_mode_flags(parser, args):
+    """Refuse, before any work, a flag the user gave (its value differs from the parser's default) that
+    args.mode does not use (MODE_FLAGS), and an empty path."""
+    given = [action for action in parser._actions if action.dest not in ("help", "mode")
+             and getattr(args, action.dest) != action.default]
+    for action in given:
+        if action.dest not in MODE_FLAGS[args.mode] + ("checkpoint_dir", "verbose"):
+            users = [mode for mode, flags in MODE_FLAGS.items() if action.dest in flags]
+            raise UsageError(f"{action.option_strings[0]} does nothing in --mode {args.mode}; it belongs to --mode "
+                             f"{' and '.join(users)}")
+    for name in PATH_FLAGS:
+        if getattr(args, name) == "":
+            raise UsageError(f"--{name.replace('_', '-')}: an empty path; name a file or leave the flag out")
+
+
 def output_path(args, folder, config, rows):
     """Where to write, checked before any work: not a file of the run or one it reads, a known format, an
     existing writable folder, room on the disk."""
@@ -54,9 +78,14 @@ def output_path(args, folder, config, rows):
     return path
 
 
-def compare_line(moments, reference, label):
-    """One line comparing the output's mean and covariance (moments) with the reference data's."""
+def compare_line(moments, reference, label, count):
+    """One line comparing the output's mean and covariance (moments, of count rows) with the reference
+    data's; a covariance of a single row is undefined, so its error and the Frechet distance are n/a."""
     from betavae.scoring.references import moment_errors_of
+    if min(count, len(reference)) < 2:
+        mean_error = float(np.linalg.norm(moments[0] - reference.mean(axis=0)))
+        return (f"vs {label} ({len(reference)}): mean error {mean_error:.4g} (L2, data units), covariance error "
+                "n/a, Frechet n/a (a covariance needs at least 2 rows)")
     errors = moment_errors_of(*moments, *loading.moments(reference))
     return (f"vs {label} ({len(reference)}): mean error {errors['mean_error']:.4g} (L2, data units), covariance "
             f"error {100 * errors['cov_error']:.2f}%, Frechet {errors['frechet']:.4g} (squared data units)")
@@ -84,7 +113,7 @@ def sample_or_reconstruct(args, folder, config, rows, label, path):
         what = f"{count} reconstructions of {label}"
     moments = write_output(path, chunks, count, config.data_dim)
     print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
-    print(compare_line(moments, rows, label))
+    print(compare_line(moments, rows, label, count))
     return 0
 
 
@@ -115,9 +144,11 @@ def score_and_plot(args, folder, rows):
 
 def main(argv=None):
     """Check flags and files, rebuild the model, then sample, reconstruct, evaluate or plot."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
 
     def run():
+        check_mode_flags(parser, args)
         check_minimum(args, ("num_samples", "iwae_samples"), 1)
         check_seed(args.seed)
         folder = RunFolder(args.checkpoint_dir)

@@ -14,6 +14,7 @@ import numpy as np
 
 from betavae.config import SCHEMA_VERSION, RunConfig, check_flags
 from betavae.data import loading
+from betavae.files import check_memory
 from betavae.run.folder import CONFIG_FILE, OneLineParser, RunFolder, UsageError, load_run_data, load_split, run_cli
 from betavae.training import console
 from betavae.training.loop import train
@@ -72,6 +73,9 @@ def build_parser():
 def validate_flags(args):
     """Reject flag values that cannot work, before any data or TensorFlow is loaded."""
     check_flags(args, DEFAULTS)
+    for name in ("data", "test_data", "checkpoint_dir", "logdir"):
+        if getattr(args, name) == "":  # else taken for the flag left out
+            raise UsageError(f"--{name.replace('_', '-')}: an empty path; name one or leave the flag out")
     if args.resume and args.overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
     if args.logdir and importlib.util.find_spec("tensorboard") is None:
@@ -125,6 +129,20 @@ def new_config(args, train, test):
                         "data_shift": tuple(mean.tolist()), "data_scale": tuple(np.maximum(std, 1e-6).tolist())})
 
 
+def check_training_memory(config):
+    """Refuse, before TensorFlow loads, a model and batch that cannot fit in the available memory: the
+    weights with their gradients and Adam's two moments (4 copies of float32), and the activations of the
+    larger of a training batch and the test set (evaluated in one call), mc_samples draws of each row, kept
+    for the backward pass (about 3 copies)."""
+    units, dim, latent = config.hidden_units, config.data_dim, config.latent_dim
+    weights = 2 * units * units + units * (dim + 2 * latent) + units * (latent + 2 * dim) + 4 * units
+    rows = max(config.batch_size, config.test_rows) * config.mc_samples
+    activations = rows * (2 * units + 2 * dim + 2 * latent)
+    check_memory(4 * (4 * weights + 3 * activations),
+                 f"--hidden-units {units}, --mc-samples {config.mc_samples} and {rows // config.mc_samples} rows "
+                 f"of {dim} columns at a time")
+
+
 def main(argv=None):
     """Parse and check the flags and data, then train."""
     command_started = time.perf_counter()
@@ -147,6 +165,7 @@ def main(argv=None):
                 train_rows, test_rows = load_split(args.data, args.test_data, args.test_fraction, args.seed,
                                                    stream=args.streaming)
                 config = new_config(args, train_rows, test_rows)
+            check_training_memory(config)
             print("\n".join(console.header_lines(config, args.checkpoint_dir, args.resume, args.overwrite)),
                   flush=True)
             return train(config, train_rows, test_rows, args, folder, command_started)

@@ -8,6 +8,7 @@ checkpoint holds nothing to lose. Importing this module does not import TensorFl
 """
 import contextlib
 import csv
+import errno
 import glob
 import io
 import json
@@ -20,6 +21,7 @@ import numpy as np
 
 from betavae.data import loading
 from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, run_cli  # noqa: F401  (the CLIs' plumbing)
+from betavae.cli import os_errors, os_problem
 from betavae.config import config_from_dict
 from betavae.run.lock import LOCK_FILE, RunLock, exchange_folders
 
@@ -91,13 +93,14 @@ class RunFolder:
             hint = "training stopped before its first save" if os.path.isfile(path) else "no checkpoint"
             raise UsageError(f"{self.path}: no trained model here ({hint}); train one with "
                              f"python beta_vae_main.py --checkpoint-dir {self.path}")
-        try:
-            with open(path, encoding="utf-8") as handle:
-                values = json.load(handle)
-        except FileNotFoundError:
-            raise UsageError(f"{path}: missing, although the folder holds checkpoints") from None
-        except (ValueError, UnicodeDecodeError) as error:
-            raise UsageError(f"{path}: not valid JSON ({str(error)[:120]})") from None
+        if not os.path.lexists(path):
+            raise UsageError(f"{path}: missing, although the folder holds checkpoints")
+        with os_errors(path, "cannot read"):
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    values = json.load(handle)
+            except (ValueError, UnicodeDecodeError) as error:
+                raise UsageError(f"{path}: not valid JSON ({str(error)[:120]})") from None
         return config_from_dict(values, path)
 
     def read_history(self, through=None):
@@ -118,6 +121,8 @@ class RunFolder:
                     if len(values) != len(HISTORY_COLUMNS):
                         raise ValueError(f"row {number} has {len(values)} fields, expected {len(HISTORY_COLUMNS)}")
                     row = {name: float(value) for name, value in zip(HISTORY_COLUMNS, values)}
+                    if not all(map(np.isfinite, row.values())):  # training never commits a non-finite epoch
+                        raise ValueError(f"row {number} holds a value that is not finite")
                     row["epoch"] = int(row["epoch"])
                     if row["epoch"] != len(rows) + 1:
                         raise ValueError(f"row {number} is epoch {row['epoch']}, expected {len(rows) + 1}")
@@ -160,6 +165,9 @@ class RunFolder:
         if not replace:
             raise UsageError(f"{self.path} already holds a run; pass --resume to continue it, --overwrite to "
                              "replace it, or choose another --checkpoint-dir")
+        if os.path.ismount(os.path.realpath(self.path)):
+            raise UsageError(f"{self.path}: is a mount point, which --overwrite cannot swap for a new run folder; "
+                             "choose a folder inside it as --checkpoint-dir")
         self._staging = RunLock(self._staging_path(os.getpid())).acquire()
 
     def commit(self, config, history, checkpoint):
@@ -178,7 +186,7 @@ class RunFolder:
             loading.atomic_write_text(os.path.join(folder, HISTORY_FILE), text.getvalue())
             checkpoint.write(os.path.join(folder, f"ckpt-{history[-1]['epoch']}"))
         except (OSError, tf.errors.OpError) as error:
-            reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
+            reason = save_problem(error)
             raise UsageError(f"{self.path}: cannot save epoch {history[-1]['epoch']} ({reason}); the previous "
                              "save is intact") from None
         if self._staging:
@@ -193,16 +201,23 @@ class RunFolder:
     def _swap_in_staging(self):
         """Move what is not the old run's across (e.g. checkpoints/sweep/), then swap the folders in one
         step and delete the old run, now in the staging folder."""
-        staging = self._staging.folder
-        for name in filter(_is_foreign, os.listdir(self.path)):
+        staging, target = self._staging.folder, os.path.realpath(self.path)  # through a symlink: its target
+        moved = list(filter(_is_foreign, os.listdir(self.path)))
+        for name in moved:
             os.rename(self.file(name), os.path.join(staging, name))
-        exchange_folders(staging, self.path)
+        try:
+            exchange_folders(staging, target)
+        except OSError as error:  # e.g. EBUSY: the run folder is a mount point
+            for name in moved:
+                os.rename(os.path.join(staging, name), self.file(name))
+            raise UsageError(os_problem(error, self.path, "cannot swap the new run in") + "; the old run is "
+                             "intact") from None
         shutil.rmtree(staging)
         self._lock.release()
         self._lock, self._staging = self._staging, None
 
     def _staging_path(self, pid):
-        parent, name = os.path.split(os.path.abspath(self.path))
+        parent, name = os.path.split(os.path.realpath(self.path))
         return os.path.join(parent, f".{name}.overwrite-{pid}")
 
     def _recover_staging(self):
@@ -304,6 +319,20 @@ def build_model(config):
     from betavae.model.vae import BetaVAE
     return BetaVAE(config.data_dim, config.latent_dim, config.hidden_units, list(config.data_shift),
                    list(config.data_scale))
+
+
+# The operating-system causes a failed save can have, which TensorFlow's errors quote in their text.
+SAVE_CAUSES = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EISDIR, errno.EIO)
+
+
+def save_problem(error):
+    """The cause of a failed save: an OSError's reason, or the system's reason that a TensorFlow error's
+    text quotes (a full disk: "No space left on device"), else that text's first line."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(error)
+    cause = next((os.strerror(code) for code in SAVE_CAUSES if os.strerror(code).lower() in text.lower()), None)
+    return cause or (text.strip().splitlines() or [type(error).__name__])[0][:120]
 
 
 def restore_checkpoint(checkpoint, path, partial=False):

@@ -103,6 +103,9 @@ def check_training_flags_unchanged(sweep_dir, training_flags, record=True):
         recorded = None
     except (OSError, ValueError) as error:
         raise UsageError(f"{path}: unreadable ({error}); choose another --sweep-dir") from None
+    if recorded is not None and not (isinstance(recorded, list) and all(isinstance(flag, str) for flag in recorded)):
+        raise UsageError(f"{path}: expected a JSON list of training flags, got {json.dumps(recorded)[:60]}; "
+                         "choose another --sweep-dir")
     if recorded is None and record:
         os.makedirs(sweep_dir, exist_ok=True)
         loading.atomic_write_text(path, json.dumps(training_flags) + "\n")
