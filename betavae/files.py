@@ -3,7 +3,9 @@ with memory bounded by one chunk whatever the number of rows, and refused up fro
 
 numpy only, so data_processing.py can use it without TensorFlow.
 """
+import contextlib
 import os
+import re
 import shutil
 
 import numpy as np
@@ -13,6 +15,44 @@ from betavae.cli import UsageError
 
 SUFFIXES = (".npy", ".csv", ".txt", ".dat")
 TEXT_BYTES_PER_VALUE = 12  # what "%.7g" plus a separator takes for typical values
+TEMPORARY_MARK = ".betavae-tmp-"
+_TEMPORARY = re.compile(r"\..+" + re.escape(TEMPORARY_MARK) + r"(\d+)(\.[^.]*)?$")
+
+
+def temporary_path(path):
+    """Where a writer keeps path until it is complete: hidden, beside it, named after it and this process
+    (.<name>.betavae-tmp-<pid><suffix>), so no user's file is ever taken for one, and a stale one is known."""
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}{TEMPORARY_MARK}{os.getpid()}{os.path.splitext(name)[1]}")
+
+
+def is_temporary(name):
+    """Whether a file name is a temporary of this suite's writers (temporary_path)."""
+    return _TEMPORARY.match(name) is not None
+
+
+def remove_stale_temporaries(folder):
+    """Delete the temporaries in folder left by writers of this suite that were killed mid-write (their
+    process is gone); nothing else, and nothing of a writer still running."""
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return
+    for name in names:
+        match = _TEMPORARY.match(name)
+        if match and not _alive(int(match[1])):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, name))
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def output_bytes(path, rows, columns, dtype=np.float32):
@@ -73,7 +113,8 @@ class ArrayWriter:
         check_output_path(path, rows, columns, dtype)
         self.path, self.dtype = path, np.dtype(dtype)
         suffix = os.path.splitext(path)[1].lower()
-        self.temporary = f"{path}.tmp{os.getpid()}{suffix}"
+        remove_stale_temporaries(os.path.dirname(path))
+        self.temporary = temporary_path(path)
         self.delimiter = None if suffix == ".npy" else "," if suffix == ".csv" else " "
         try:
             self.target = open(self.temporary, "wb")

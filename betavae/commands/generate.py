@@ -8,7 +8,7 @@ import numpy as np
 from betavae.cli import OneLineParser, check_seed, os_errors, run_cli
 from betavae.data.families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVALUE, NONLINEAR_FAMILIES, generate
 from betavae.data.loading import DataError, atomic_write_text, latents_path, save_array, truth_path
-from betavae.files import check_memory, check_output_path, output_bytes
+from betavae.files import SUFFIXES, check_memory, check_output_path, output_bytes
 
 # Memory of generation: the rows' float64 temporaries (latents, noise, their sum) and the float32 result,
 # per value; and copies of the D x D matrices the factor model decomposes.
@@ -47,6 +47,7 @@ def write_dataset(args):
     check_seed(args.seed)
     if os.path.exists(args.output) and not args.overwrite:
         raise DataError(f"{args.output} exists; pass --overwrite to replace it, or choose another --output")
+    check_side_files(args.output, args.overwrite)
     eigenvalues = None if args.eigenvalues is None else _parse_numbers(args.eigenvalues)
     check_memory(GENERATE_BYTES_PER_VALUE * args.rows * (args.dim + args.factors) + MATRIX_COPIES * 8 * args.dim ** 2,
                  f"--rows {args.rows} x --dim {args.dim}")
@@ -66,6 +67,19 @@ def write_dataset(args):
     top = ", ".join(f"{v:.2f}" for v in np.linalg.eigvalsh(_correlation(truth["covariance"]))[::-1][:args.factors + 1])
     print(f"wrote {args.rows} x {args.dim} rows ({args.family}) to {args.output}; correlation eigenvalues {top}, ...")
     return 0
+
+
+def check_side_files(output, overwrite):
+    """Refuse to replace the truth or latents beside output (named after its stem, so shared by
+    data.npy and data.csv) unless --overwrite: they may be another data file's."""
+    stem = os.path.splitext(output)[0]
+    owners = [stem + suffix for suffix in SUFFIXES if os.path.exists(stem + suffix)
+              and not (os.path.exists(output) and os.path.samefile(stem + suffix, output))]
+    for side in (truth_path(output), latents_path(output)):
+        if os.path.lexists(side) and not overwrite:
+            owner = f"belongs to {owners[0]}" if owners else "exists"
+            raise DataError(f"{side}: {owner} (side files are named after the data file's stem); choose another "
+                            "--output, or pass --overwrite to replace it")
 
 
 def _truth_bytes(dim, factors):

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from betavae.files import SUFFIXES, ArrayWriter
+from betavae.files import SUFFIXES, ArrayWriter, remove_stale_temporaries, temporary_path
 from betavae.cli import UsageError, os_errors
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model computes in float32
@@ -150,7 +150,8 @@ def save_array(path, array):
 
 def atomic_write_text(path, text):
     """Replace a text file in one step, so a kill mid-write never leaves a half-written file."""
-    temporary = f"{path}.tmp{os.getpid()}"
+    remove_stale_temporaries(os.path.dirname(path))
+    temporary = temporary_path(path)
     try:
         with open(temporary, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -7,6 +7,7 @@ matplotlib.use("Agg")  # files only: works without a display
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 
+from betavae.files import remove_stale_temporaries, temporary_path  # noqa: E402
 
 PAIR_PANELS = 6  # scatter panels of plot_pairs: up to 12 dimensions all appear, in pairs
 POINTS = 3000  # points per scatter, per source
@@ -180,7 +181,8 @@ def save_figure(figure, path):
     """Write the figure as a PNG in one step (a temporary file renamed over path, so a kill never leaves a
     half-written plot) and close it."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    temporary = f"{path}.tmp{os.getpid()}.png"
+    remove_stale_temporaries(os.path.dirname(path))
+    temporary = temporary_path(path)
     try:
         figure.savefig(temporary, dpi=110, bbox_inches="tight")
         os.replace(temporary, path)

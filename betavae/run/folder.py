@@ -23,6 +23,7 @@ from betavae.data import loading
 from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, run_cli  # noqa: F401  (the CLIs' plumbing)
 from betavae.cli import os_errors, os_problem
 from betavae.config import config_from_dict
+from betavae.files import is_temporary, remove_stale_temporaries
 from betavae.run.lock import LOCK_FILE, RunLock, exchange_folders
 
 CONFIG_FILE = "config.json"
@@ -34,12 +35,14 @@ KEEP_CHECKPOINTS = 3
 OUTPUTS = ("evaluation", "plots", "prior_samples", "recon")  # names without their extension
 SAMPLE_OUTPUTS = ("prior_samples", "recon")  # the default --output files, which a new output supersedes
 _CHECKPOINT = re.compile(r"ckpt-(\d+)\.index$")
+# The checkpoint files training writes (tf.train.Checkpoint.write), and the folder of a save cut short.
+_CHECKPOINT_FILE = re.compile(r"ckpt-(\d+)(\.index|\.data-\d+-of-\d+|_temp)$")
+KEPT_FILES = (".gitkeep",)  # what a folder may hold beside a run without being another tool's
 
 
 def is_run_file(name):
     """Whether a file name in a run folder is one of the files training writes (or its leftovers)."""
-    return (name in (CONFIG_FILE, HISTORY_FILE, "checkpoint", LOCK_FILE) or name.startswith("ckpt-")
-            or ".tmp" in name)
+    return name in (CONFIG_FILE, HISTORY_FILE, LOCK_FILE) or bool(_CHECKPOINT_FILE.match(name)) or is_temporary(name)
 
 
 def _is_foreign(name):
@@ -77,7 +80,8 @@ class RunFolder:
         self._lock = RunLock(self.path).acquire()
         try:
             self._recover_staging()
-            self._remove_entries(self.path, lambda name: ".tmp" in name or name.endswith("_temp"))
+            remove_stale_temporaries(self.path)
+            self._remove_entries(self.path, lambda name: name.endswith("_temp") and _CHECKPOINT_FILE.match(name))
             yield self
         finally:
             self._abandon_staging()
@@ -159,6 +163,7 @@ class RunFolder:
     def begin(self, replace):
         """Prepare to train a new run here (under writing()). A folder holding a run is refused unless
         replace; then the new run trains in a staging folder until its first commit swaps it in."""
+        self._refuse_others_files()
         if not self.is_run():
             self._remove_entries(self.path, is_run_file, keep=(LOCK_FILE,))
             return
@@ -169,6 +174,27 @@ class RunFolder:
             raise UsageError(f"{self.path}: is a mount point, which --overwrite cannot swap for a new run folder; "
                              "choose a folder inside it as --checkpoint-dir")
         self._staging = RunLock(self._staging_path(os.getpid())).acquire()
+
+    def _refuse_others_files(self):
+        """Refuse (UsageError) a folder that is neither empty nor this suite's: unless its config.json is one
+        of ours (a run, or one stopped before its first save), it may hold only .gitkeep and folders that no
+        run writes (e.g. checkpoints/sweep/); any other file may be another tool's, never to be replaced."""
+        try:
+            with open(self.file(CONFIG_FILE), encoding="utf-8") as handle:
+                config_from_dict(json.load(handle), CONFIG_FILE)
+            return
+        except FileNotFoundError:
+            problem = ""
+        except (OSError, ValueError) as error:  # UsageError included: not a config of this suite
+            problem = f" ({str(error)[:100]})"
+        others = sorted(name for name in os.listdir(self.path) if name not in KEPT_FILES + (LOCK_FILE,)
+                        and not is_temporary(name)
+                        and (not os.path.isdir(self.file(name)) or not _is_foreign(name)))
+        if others:
+            shown = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
+            why = problem if CONFIG_FILE in others else ""
+            raise UsageError(f"{self.path}: holds {shown}, not a run of this suite{why}; training there could "
+                             "replace them; choose an empty or new --checkpoint-dir")
 
     def commit(self, config, history, checkpoint):
         """Save one consistent state: config.json and history.csv first, then the checkpoint of the last
@@ -187,15 +213,15 @@ class RunFolder:
             checkpoint.write(os.path.join(folder, f"ckpt-{history[-1]['epoch']}"))
         except (OSError, tf.errors.OpError) as error:
             reason = save_problem(error)
-            raise UsageError(f"{self.path}: cannot save epoch {history[-1]['epoch']} ({reason}); the previous "
-                             "save is intact") from None
+            kept = "the previous save is intact" if self.checkpoints() else "nothing was saved"
+            raise UsageError(f"{self.path}: cannot save epoch {history[-1]['epoch']} ({reason}); {kept}") from None
         if self._staging:
             self._swap_in_staging()
         # Checkpoints newer than this one are unreadable ones that a resume fell back from.
         kept = {f"ckpt-{epoch}" for epoch, _ in
                 [item for item in self.checkpoints() if item[0] <= history[-1]["epoch"]][:KEEP_CHECKPOINTS]}
         # The .index (sorted before .data) goes first: a checkpoint is never listed with its data gone.
-        self._remove_entries(self.path, lambda name: name.startswith("ckpt-")
+        self._remove_entries(self.path, lambda name: _CHECKPOINT_FILE.match(name) is not None
                              and re.split(r"[._]", name)[0] not in kept, key=lambda name: ".index" not in name)
 
     def _swap_in_staging(self):
