@@ -4,6 +4,7 @@ Plain Python (no numpy, no TensorFlow), so that any script, data_processing.py's
 flags with it before paying for a slow import.
 """
 import argparse
+import contextlib
 import os
 import sys
 
@@ -59,6 +60,26 @@ def check_seed(seed, flag="--seed"):
         raise UsageError(f"{flag} must be an integer from {SEED_MIN} to {SEED_MAX}, got {seed}")
 
 
+def os_problem(error, path=None, doing=None):
+    """One line for an operating-system error: the path it concerns (`path`, else the error's own: not the
+    name of a temporary file the user never chose), what was being done and the system's reason, e.g.
+    "run/config.json: cannot read (Is a directory)"."""
+    where = path if path is not None else error.filename
+    reason = error.strerror or str(error) or type(error).__name__
+    text = f"{doing} ({reason})" if doing else reason
+    return f"{where}: {text}" if where is not None else text
+
+
+@contextlib.contextmanager
+def os_errors(path=None, doing=None):
+    """Turn an OSError raised in the block (permission denied, a directory where a file belongs, a full disk,
+    a busy mount point) into a one-line UsageError (os_problem): the edges of run-folder and data I/O use it."""
+    try:
+        yield
+    except OSError as error:
+        raise UsageError(os_problem(error, path, doing)) from None
+
+
 def run_cli(body):
     """Run a CLI body; report user errors as one line on stderr with exit status 2 instead of a traceback."""
     try:
@@ -72,3 +93,6 @@ def run_cli(body):
     except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): nothing more to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13  # as a process ended by SIGPIPE
+    except OSError as error:  # one an edge did not name with os_errors: still one line, naming its path
+        print(f"error: {os_problem(error)}", file=sys.stderr)
+        return 2

@@ -6,6 +6,7 @@ numpy only, so data_processing.py can use it without TensorFlow.
 """
 import contextlib
 import os
+import re
 import shutil
 
 import numpy as np
@@ -15,6 +16,44 @@ from betavae.cli import UsageError
 
 SUFFIXES = (".npy", ".csv", ".txt", ".dat")
 TEXT_BYTES_PER_VALUE = 12  # what "%.7g" plus a separator takes for typical values
+TEMPORARY_MARK = ".betavae-tmp-"
+_TEMPORARY = re.compile(r"\..+" + re.escape(TEMPORARY_MARK) + r"(\d+)(\.[^.]*)?$")
+
+
+def temporary_path(path):
+    """Where a writer keeps path until it is complete: hidden, beside it, named after it and this process
+    (.<name>.betavae-tmp-<pid><suffix>), so no user's file is ever taken for one, and a stale one is known."""
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}{TEMPORARY_MARK}{os.getpid()}{os.path.splitext(name)[1]}")
+
+
+def is_temporary(name):
+    """Whether a file name is a temporary of this suite's writers (temporary_path)."""
+    return _TEMPORARY.match(name) is not None
+
+
+def remove_stale_temporaries(folder):
+    """Delete the temporaries in folder left by writers of this suite that were killed mid-write (their
+    process is gone); nothing else, and nothing of a writer still running."""
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return
+    for name in names:
+        match = _TEMPORARY.match(name)
+        if match and not _alive(int(match[1])):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, name))
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def output_bytes(path, rows, columns, dtype=np.float32):
@@ -24,18 +63,44 @@ def output_bytes(path, rows, columns, dtype=np.float32):
     return rows * columns * TEXT_BYTES_PER_VALUE
 
 
-def check_output_path(path, rows, columns, dtype=np.float32):
+def check_output_path(path, rows, columns, dtype=np.float32, side_bytes=0, side_files=""):
     """Raise a UsageError, before any work, for an output path of an unknown format, in a folder that does
-    not exist or cannot be written, or on a disk without room for it."""
+    not exist or cannot be written, or on a disk without room for it and its side_bytes (the side_files
+    written beside it, e.g. a generated dataset's truth and latents: all fit, or nothing is written)."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.splitext(path)[1].lower() not in SUFFIXES:
         raise UsageError(f"{path}: unknown output format, expected one of {', '.join(SUFFIXES)}")
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise UsageError(f"{path}: cannot write there (folder {folder} does not exist or is not writable)")
-    needed, free = output_bytes(path, rows, columns, dtype), shutil.disk_usage(folder).free
+    needed, free = output_bytes(path, rows, columns, dtype) + side_bytes, shutil.disk_usage(folder).free
     if needed > free:
-        raise UsageError(f"{path}: {rows} rows need about {needed / 1e9:.3g} GB, but only {free / 1e9:.3g} GB "
-                         f"are free in {folder}")
+        raise UsageError(f"{path}: {rows} rows{side_files} need about {needed / 1e9:.3g} GB, but only "
+                         f"{free / 1e9:.3g} GB are free in {folder}")
+
+
+def available_memory():
+    """Bytes of memory a new allocation can have now: the kernel's MemAvailable (free plus reclaimable
+    cache), else the free pages; None where neither is known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(needed, what):
+    """Raise a UsageError, before any work, when `what` (e.g. "--rows 100000000000 x --dim 10") needs more
+    memory than is available, with both numbers."""
+    free = available_memory()
+    if free is not None and needed > free:
+        raise UsageError(f"{what} need about {needed / 1e9:.3g} GB of memory, but only {free / 1e9:.3g} GB are "
+                         "available")
 
 
 @contextlib.contextmanager
@@ -43,7 +108,8 @@ def atomic_file(path):
     """Yield a binary handle on a temporary file beside path; when the block completes, the file is fsynced
     and renamed over path in one step, so a kill or an error mid-write never leaves a half-written file (on an
     error the temporary is removed and path keeps its old contents)."""
-    temporary = f"{path}.tmp{os.getpid()}"
+    remove_stale_temporaries(os.path.dirname(path))
+    temporary = temporary_path(path)
     handle = open(temporary, "wb")
     try:
         with handle:
@@ -52,7 +118,7 @@ def atomic_file(path):
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     finally:
-        if os.path.exists(temporary):
+        if os.path.lexists(temporary):  # the write or the replace failed (a full disk, a folder in the way)
             os.remove(temporary)
 
 

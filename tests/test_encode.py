@@ -55,7 +55,7 @@ def test_with_scale_appends_the_log_scales_of_other_rows(run, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--mode", "prior", "--with-scale"], "--with-scale is for --mode encode, not --mode prior"),
+    (["--mode", "prior", "--with-scale"], "--with-scale does nothing in --mode prior; it belongs to --mode encode"),
     (["--mode", "encode", "--output", "RUN/config.json"], "is this run's own config.json"),
     (["--mode", "encode", "--output", "DATA"], "which this run reads"),
     (["--mode", "encode", "--output", "TMP/codes.bin"], "unknown output format"),

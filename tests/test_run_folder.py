@@ -12,6 +12,7 @@ from betavae.run.folder import HISTORY_COLUMNS, RunFolder, UsageError
 from conftest import run_config_for
 from betavae.config import config_from_dict
 from betavae.run.lock import RunLock
+from betavae.files import temporary_path
 
 
 def make_config(folder, data_file, **flags):
@@ -82,7 +83,11 @@ def test_an_unreadable_newest_checkpoint_falls_back_with_one_warning(tmp_path, d
 def test_a_folder_without_a_checkpoint_holds_no_run(tmp_path, data_file):
     folder = RunFolder(str(tmp_path / "run"))
     os.makedirs(folder.path)
-    for name in ("config.json", "history.csv", "ckpt-1_temp", "config.json.tmp99"):
+    # What a training killed before its first save leaves: its config.json (written whole, atomically), an
+    # empty history, TensorFlow's unfinished save and a temporary of a writer that is gone.
+    with open(folder.file("config.json"), "w", encoding="utf-8") as handle:
+        json.dump(make_config(folder.path, data_file).to_dict(), handle)
+    for name in ("history.csv", "ckpt-1_temp", ".config.json.betavae-tmp-999999999"):
         open(folder.file(name), "w").close()
     assert not folder.is_run()
     with pytest.raises(UsageError, match="stopped before its first save"):
@@ -156,7 +161,7 @@ def test_a_save_that_fails_is_one_error_and_leaves_the_previous_save(tmp_path, d
     config = make_config(folder.path, data_file)
     commit_epochs(folder, config, 1)
     with folder.writing():
-        os.makedirs(folder.file(f"history.csv.tmp{os.getpid()}"))  # where the next history is staged
+        os.makedirs(temporary_path(folder.file("history.csv")))  # where the next history is staged
         with pytest.raises(UsageError, match="cannot save epoch 2 .*the previous save is intact"):
             folder.commit(config, history(2), tf.train.Checkpoint(v=tf.Variable(9.0)))
     assert folder.read_history() == history(1) and restored_value(folder) == 1.0

@@ -16,6 +16,7 @@ from betavae.sweep.engines import COMMAND_MARK, training_progress
 from betavae.sweep.plan import (Run, beta_name, check_training_flags, check_training_flags_unchanged, format_table,
                                  needs, parse_betas, parse_seeds, plan_runs, sweep_row, write_table)
 from betavae.plots.sweep import beta_ticks, over_seeds, plain_number, plot_sweep
+from betavae.scoring.evaluate import REPORT_KEYS
 from conftest import factor_data_array, run_script
 
 TINY = ["--epochs", "2", "--iwae-samples", "10"]
@@ -86,8 +87,8 @@ def fake_run(folder, checkpoint, evaluated=None, iwae_samples=10):
     if evaluated:
         identity = {"file": evaluated, "epoch": int(evaluated.split("-")[1]), "index_sha256": digests[evaluated]}
         with open(os.path.join(folder, "evaluation.json"), "w", encoding="utf-8") as handle:
-            json.dump({"checkpoint": identity, "iwae_samples": iwae_samples, "rows": "held-out test rows",
-                       "seed": 0}, handle)
+            json.dump({**{key: None for key in REPORT_KEYS}, "reference": {}, "checkpoint": identity,
+                       "iwae_samples": iwae_samples, "rows": "held-out test rows", "seed": 0}, handle)
     return Run(0, 1.0, 0, str(folder))
 
 

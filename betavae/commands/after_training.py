@@ -13,12 +13,24 @@ import os
 import numpy as np
 
 from betavae.scoring import evaluate as scoring
+from betavae.cli import flag_name
 from betavae.data import loading
 from betavae.files import ArrayWriter, StreamMoments, check_output_path
 from betavae.run.folder import (OneLineParser, RunFolder, UsageError, check_minimum, check_seed, import_tensorflow,
                                 is_moved_copy, load_run_data, run_cli)
 
-MODES = ("prior", "recon", "encode", "evaluate", "plot", "export")
+# The flags each mode uses, besides --mode, --checkpoint-dir and --verbose: a flag given to a mode that does not
+# use it would be ignored, so it is refused (check_mode_flags). A new mode is one more entry.
+MODE_FLAGS = {
+    "prior": ("num_samples", "mean_only", "output", "overwrite", "seed"),
+    "recon": ("data", "mean_only", "output", "overwrite", "seed"),
+    "encode": ("data", "with_scale", "output", "overwrite"),
+    "evaluate": ("data", "iwae_samples", "num_samples", "plots", "seed"),
+    "plot": ("data", "num_samples", "seed"),
+    "export": ("output", "overwrite"),
+}
+MODES = tuple(MODE_FLAGS)
+PATH_FLAGS = ("checkpoint_dir", "data", "output")
 
 
 def build_parser():
@@ -55,6 +67,21 @@ def build_parser():
 DEFAULT_OUTPUTS = {"prior": "prior_samples.npy", "recon": "recon.npy", "encode": "codes.npy"}
 
 
+def check_mode_flags(parser, args):
+    """Refuse, before any work, a flag the user gave (its value differs from the parser's default) that
+    args.mode does not use (MODE_FLAGS), and an empty path."""
+    given = [action for action in parser._actions if action.dest not in ("help", "mode")
+             and getattr(args, action.dest) != action.default]
+    for action in given:
+        if action.dest not in MODE_FLAGS[args.mode] + ("checkpoint_dir", "verbose"):
+            users = [mode for mode, flags in MODE_FLAGS.items() if action.dest in flags]
+            raise UsageError(f"{action.option_strings[0]} does nothing in --mode {args.mode}; it belongs to --mode "
+                             f"{' and '.join(users)}")
+    for name in PATH_FLAGS:
+        if getattr(args, name) == "":
+            raise UsageError(f"{flag_name(name)}: an empty path; name a file or leave the flag out")
+
+
 def output_path(args, folder, config, rows, columns):
     """Where to write, checked before any work: not a file of the run or one it reads, a known format, an
     existing writable folder, room on the disk."""
@@ -64,9 +91,14 @@ def output_path(args, folder, config, rows, columns):
     return path
 
 
-def compare_line(moments, reference, label):
-    """One line comparing the output's mean and covariance (moments) with the reference data's."""
+def compare_line(moments, reference, label, count):
+    """One line comparing the output's mean and covariance (moments, of count rows) with the reference
+    data's; a covariance of a single row is undefined, so its error and the Frechet distance are n/a."""
     from betavae.scoring.references import moment_errors_of
+    if min(count, len(reference)) < 2:
+        mean_error = float(np.linalg.norm(moments[0] - reference.mean(axis=0)))
+        return (f"vs {label} ({len(reference)}): mean error {mean_error:.4g} (L2, data units), covariance error "
+                "n/a, Frechet n/a (a covariance needs at least 2 rows)")
     errors = moment_errors_of(*moments, *loading.moments(reference))
     return (f"vs {label} ({len(reference)}): mean error {errors['mean_error']:.4g} (L2, data units), covariance "
             f"error {100 * errors['cov_error']:.2f}%, Frechet {errors['frechet']:.4g} (squared data units)")
@@ -103,7 +135,8 @@ def sample_or_reconstruct(args, folder, config, rows, label, path):
         count, what = len(rows), f"{len(rows)} reconstructions of {label}"
     moments = write_output(path, chunks, count, config.data_dim)
     print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
-    print(compare_line(moments, rows, label) if rows is not None else f"note: not compared with data: {label}")
+    print(compare_line(moments, rows, label, count) if rows is not None else
+          f"note: not compared with data: {label}")
     return 0
 
 
@@ -160,13 +193,13 @@ def score_and_plot(args, folder, rows, copy):
 
 def main(argv=None):
     """Check flags and files, rebuild the model, then sample, reconstruct, encode, evaluate, plot or export."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
 
     def run():
+        check_mode_flags(parser, args)
         check_minimum(args, ("num_samples", "iwae_samples"), 1)
         check_seed(args.seed)
-        if args.with_scale and args.mode != "encode":
-            raise UsageError(f"--with-scale is for --mode encode, not --mode {args.mode}")
         if args.mode == "export":
             return export(args)
         folder = RunFolder(args.checkpoint_dir)

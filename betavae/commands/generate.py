@@ -2,14 +2,19 @@
 JSON and its true latents."""
 import json
 import os
-import sys
 
 import numpy as np
 
-from betavae.cli import OneLineParser
+from betavae.cli import OneLineParser, check_seed, os_errors, run_cli
 from betavae.data.families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVALUE, NONLINEAR_FAMILIES, generate
 from betavae.data.loading import DataError, latents_path, save_array, truth_path
-from betavae.files import atomic_write_text
+from betavae.files import SUFFIXES, atomic_write_text, check_memory, check_output_path, output_bytes
+
+# Memory of generation: the rows' float64 temporaries (latents, noise, their sum) and the float32 result,
+# per value; and copies of the D x D matrices the factor model decomposes.
+GENERATE_BYTES_PER_VALUE = 3 * 8 + 4
+MATRIX_COPIES = 6
+TRUTH_BYTES_PER_NUMBER = 26  # a float's repr, the indentation and the line break
 
 
 def main(argv=None):
@@ -31,26 +36,56 @@ def main(argv=None):
     make.add_argument("--output", default="data/gaussian_10d.npy", help="output file (.npy, .csv, .txt)")
     make.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     args = parser.parse_args(argv)
+    return run_cli(lambda: write_dataset(args))
+
+
+def write_dataset(args):
+    """Check the flags, the memory and the disk space of every output, then generate and write them."""
+    if min(args.dim, args.factors, args.rows) < 1 or args.factors >= args.dim:
+        raise DataError(f"need 1 <= --factors < --dim and --rows >= 1, got {args.factors}, {args.dim}, "
+                        f"{args.rows}")
+    check_seed(args.seed)
+    if os.path.exists(args.output) and not args.overwrite:
+        raise DataError(f"{args.output} exists; pass --overwrite to replace it, or choose another --output")
+    check_side_files(args.output, args.overwrite)
+    eigenvalues = None if args.eigenvalues is None else _parse_numbers(args.eigenvalues)
+    check_memory(GENERATE_BYTES_PER_VALUE * args.rows * (args.dim + args.factors) + MATRIX_COPIES * 8 * args.dim ** 2,
+                 f"--rows {args.rows} x --dim {args.dim}")
+    side = output_bytes(latents_path(args.output), args.rows, args.factors, np.float64) + _truth_bytes(args.dim, args.factors)
+    check_output_path(args.output, args.rows, args.dim, side_bytes=side, side_files=", their latents and truth")
     try:
-        if min(args.dim, args.factors, args.rows) < 1 or args.factors >= args.dim:
-            raise DataError(f"need 1 <= --factors < --dim and --rows >= 1, got {args.factors}, {args.dim}, "
-                            f"{args.rows}")
-        if os.path.exists(args.output) and not args.overwrite:
-            raise DataError(f"{args.output} exists; pass --overwrite to replace it, or choose another --output")
-        eigenvalues = None if args.eigenvalues is None else _parse_numbers(args.eigenvalues)
         data, truth = generate(args.dim, args.factors, args.rows, args.seed, eigenvalues, args.family)
-        save_array(args.output, data)
-        save_array(latents_path(args.output), truth.pop("latents"))
-    except (DataError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except ValueError as error:  # a spectrum the factor model cannot reach
+        raise DataError(str(error)) from None
+    save_array(args.output, data)
+    save_array(latents_path(args.output), truth.pop("latents"))
     truth["command"] = (f"python data_processing.py generate --family {args.family} --dim {args.dim} --factors "
                         f"{args.factors} --rows {args.rows} --seed {args.seed} --output {args.output}"
                         + ("" if args.eigenvalues is None else f" --eigenvalues {args.eigenvalues}"))
-    atomic_write_text(truth_path(args.output), json.dumps(truth, indent=1) + "\n")
+    with os_errors(truth_path(args.output), "cannot write"):
+        atomic_write_text(truth_path(args.output), json.dumps(truth, indent=1) + "\n")
     top = ", ".join(f"{v:.2f}" for v in np.linalg.eigvalsh(_correlation(truth["covariance"]))[::-1][:args.factors + 1])
     print(f"wrote {args.rows} x {args.dim} rows ({args.family}) to {args.output}; correlation eigenvalues {top}, ...")
     return 0
+
+
+def check_side_files(output, overwrite):
+    """Refuse to replace the truth or latents beside output (named after its stem, so shared by
+    data.npy and data.csv) unless --overwrite: they may be another data file's."""
+    stem = os.path.splitext(output)[0]
+    owners = [stem + suffix for suffix in SUFFIXES if os.path.exists(stem + suffix)
+              and not (os.path.exists(output) and os.path.samefile(stem + suffix, output))]
+    for side in (truth_path(output), latents_path(output)):
+        if os.path.lexists(side) and not overwrite:
+            owner = f"belongs to {owners[0]}" if owners else "exists"
+            raise DataError(f"{side}: {owner} (side files are named after the data file's stem); choose another "
+                            "--output, or pass --overwrite to replace it")
+
+
+def _truth_bytes(dim, factors):
+    """About how many bytes the truth JSON takes: its D x D covariance, D x factors loadings and D-vectors,
+    each number on a line of its own (json indent=1)."""
+    return TRUTH_BYTES_PER_NUMBER * (dim * dim + dim * factors + 4 * dim) + 4096
 
 
 def _parse_numbers(text):

@@ -16,6 +16,7 @@ from betavae.cli import flag_name
 from betavae.config import SCHEMA_VERSION, RunConfig, check_flags
 from betavae.fields import FLAGS, HYPER_PARAMETERS, RESUME_OVERRIDES
 from betavae.data import loading
+from betavae.files import check_memory
 from betavae.run.folder import CONFIG_FILE, OneLineParser, RunFolder, UsageError, load_run_data, load_split, run_cli
 from betavae.training import console
 from betavae.training.loop import train
@@ -37,6 +38,9 @@ def build_parser():
 def validate_flags(args):
     """Reject flag values that cannot work, before any data or TensorFlow is loaded."""
     check_flags(args, (spec.name for spec in FLAGS))
+    for name in ("data", "test_data", "checkpoint_dir", "logdir"):
+        if getattr(args, name) == "":  # else taken for the flag left out
+            raise UsageError(f"{flag_name(name)}: an empty path; name one or leave the flag out")
     if args.objective == "capacity" and args.capacity is None:
         raise UsageError("--objective capacity needs --capacity C, the capacity in nats that C rises to")
     if args.objective == "tc" and args.capacity is not None:
@@ -101,6 +105,20 @@ def new_config(args, train, test, data_file=None):
                         "data_shift": tuple(mean.tolist()), "data_scale": tuple(np.maximum(std, 1e-6).tolist())})
 
 
+def check_training_memory(config):
+    """Refuse, before TensorFlow loads, a model and batch that cannot fit in the available memory: the
+    weights with their gradients and Adam's two moments (4 copies of float32), and the activations of the
+    larger of a training batch and the test set (evaluated in one call), mc_samples draws of each row, kept
+    for the backward pass (about 3 copies)."""
+    units, dim, latent = config.hidden_units, config.data_dim, config.latent_dim
+    weights = 2 * units * units + units * (dim + 2 * latent) + units * (latent + 2 * dim) + 4 * units
+    rows = max(config.batch_size, config.test_rows) * config.mc_samples
+    activations = rows * (2 * units + 2 * dim + 2 * latent)
+    check_memory(4 * (4 * weights + 3 * activations),
+                 f"--hidden-units {units}, --mc-samples {config.mc_samples} and {rows // config.mc_samples} rows "
+                 f"of {dim} columns at a time")
+
+
 def train_run(settings, given=(), array=None, started=None):
     """Check the settings (a namespace with one attribute per flag), then train a new run into, or resume the
     one in, settings.checkpoint_dir; returns the exit status. The CLI and the Python API's train() both come
@@ -123,6 +141,7 @@ def train_run(settings, given=(), array=None, started=None):
             train_rows, test_rows = load_split(data_file or settings.data, settings.test_data,
                                                settings.test_fraction, settings.seed, stream=settings.streaming)
             config = new_config(settings, train_rows, test_rows, data_file)
+        check_training_memory(config)
         print("\n".join(console.header_lines(config, settings.checkpoint_dir, settings.resume, settings.overwrite)),
               flush=True)
         return train(config, train_rows, test_rows, folder, resume=settings.resume, logdir=settings.logdir,

@@ -206,26 +206,46 @@ def factor_model(dim, factors, eigenvalues, rng):
     noise_mean = (dim - eigenvalues.sum()) / (dim - factors)  # the mean of the other eigenvalues
     spread = rng.uniform(0.6, 1.4, size=dim)
     directions = rng.standard_normal((dim, factors))
-    axis_scales = np.ones(factors)
-    # Fixed point: stretch each latent axis until its eigenvalue matches; after AXIS_ONLY_STEPS steps (how the
-    # shipped data were made) the noise level moves too, for spectra the axes alone cannot reach.
-    for step in range(20 * AXIS_ONLY_STEPS):
-        psi = np.minimum(noise_mean * spread, 1.0 - 1e-9)
-        rows = directions * axis_scales
-        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-        loadings = rows * np.sqrt(1.0 - psi)[:, None]
-        achieved = np.linalg.eigvalsh(loadings @ loadings.T + np.diag(psi))[::-1][:factors]
-        if step >= AXIS_ONLY_STEPS - 1 and np.allclose(achieved, eigenvalues, rtol=EIGENVALUE_TOLERANCE, atol=0):
+    # Axis i is stretched towards the i-th eigenvalue. For close eigenvalues (4, 3.9) two axes can swap ranks,
+    # and the stretching then runs away (one axis shrinks to nothing, the scales overflow); the search is then
+    # repeated with the axes turned onto the loadings' principal axes at each step, which keeps their ranks.
+    # The plain search goes first: it is how the shipped data were made.
+    for principal_axes in (False, True):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loadings, psi, achieved = _fit_loadings(directions, spread, noise_mean, eigenvalues, principal_axes)
+        if loadings is not None:
             break
-        axis_scales *= (eigenvalues / achieved) ** 0.25
-        if step >= AXIS_ONLY_STEPS - 1:
-            noise_mean *= ((dim - eigenvalues.sum()) / (dim - achieved.sum())) ** 0.5
     else:
         raise ValueError(f"--eigenvalues {eigenvalues.tolist()}: a {dim}-D correlation matrix with these noise "
-                       f"levels reaches only {np.round(achieved, 3).tolist()}; try other values or another --seed")
+                         f"levels reaches only {np.round(achieved, 3).tolist()}; try other values or another --seed")
     # Rotate the factors so that W'W is diagonal with descending entries (the PCA-like convention).
     _, vectors = np.linalg.eigh(loadings.T @ loadings)
     return loadings @ vectors[:, ::-1], psi
+
+
+def _fit_loadings(directions, spread, noise_mean, eigenvalues, principal_axes):
+    """The fixed point of factor_model: (loadings, psi, achieved), loadings None when it is not reached."""
+    dim, factors = directions.shape
+    rows, axis_scales = directions, np.ones(factors)
+    # Stretch each latent axis until its eigenvalue matches; after AXIS_ONLY_STEPS steps the noise level
+    # moves too, for spectra the axes alone cannot reach.
+    for step in range(20 * AXIS_ONLY_STEPS):
+        psi = np.minimum(noise_mean * spread, 1.0 - 1e-9)
+        rows = rows * axis_scales if principal_axes else directions * axis_scales
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        loadings = rows * np.sqrt(1.0 - psi)[:, None]
+        if not np.all(np.isfinite(loadings)):  # the run-away: an axis scaled to 0 or to infinity
+            break
+        if principal_axes:
+            turn = np.linalg.eigh(loadings.T @ loadings)[1][:, ::-1]
+            rows, loadings, axis_scales = rows @ turn, loadings @ turn, np.ones(factors)
+        achieved = np.linalg.eigvalsh(loadings @ loadings.T + np.diag(psi))[::-1][:factors]
+        if step >= AXIS_ONLY_STEPS - 1 and np.allclose(achieved, eigenvalues, rtol=EIGENVALUE_TOLERANCE, atol=0):
+            return loadings, psi, achieved
+        axis_scales *= (eigenvalues / achieved) ** 0.25
+        if step >= AXIS_ONLY_STEPS - 1:
+            noise_mean *= ((dim - eigenvalues.sum()) / (dim - achieved.sum())) ** 0.5
+    return None, None, achieved
 
 
 def generate(dim, factors, rows, seed, eigenvalues=None, family="linear"):

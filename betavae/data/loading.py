@@ -5,11 +5,12 @@ Pure numpy, no TensorFlow, so that bad input is reported before TensorFlow's slo
 import hashlib
 import json
 import os
+import sys
 
 import numpy as np
 
 from betavae.files import SUFFIXES, ArrayWriter
-from betavae.cli import UsageError
+from betavae.cli import UsageError, os_errors
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model computes in float32
 CHUNK_ROWS = 1 << 16  # rows per pass when scanning data that may be memory-mapped
@@ -23,8 +24,18 @@ def load_data(path, memory_map=False):
     """Read a 2-D float array from .npy, .csv (optional header) or whitespace text, rejecting bad values.
 
     memory_map: leave a .npy file on disk and read rows on demand (for data larger than memory)."""
+    if not path:
+        raise DataError("an empty path was given as a data file")
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a directory, expected a data file")
     if not os.path.isfile(path):
         raise DataError(f"{path}: no such file")
+    with os_errors(path, "cannot read"):
+        return _load_checked(path, memory_map)
+
+
+def _load_checked(path, memory_map):
+    """load_data for an existing file: its format, shape and values checked."""
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in SUFFIXES:
         raise DataError(f"{path}: unknown format '{suffix}', expected one of {', '.join(SUFFIXES)}")
@@ -213,10 +224,40 @@ def latents_path(data_path):
     return os.path.splitext(data_path)[0] + ".latents.npy"
 
 
-def load_truth(data_path):
-    """The true parameters recorded beside a generated dataset, or None for data of unknown origin."""
+def load_truth(data_path, dim=None):
+    """The true parameters recorded beside a generated dataset, or None for data of unknown origin. A truth
+    file that cannot be one for these data (unreadable, not JSON, no mean or noise variances, another
+    dimension than dim) is named in a one-line warning and taken as no truth: the scores go on without it."""
     path = truth_path(data_path)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         return None
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            truth = json.load(handle)
+        problem = _truth_problem(truth, dim)
+    except (OSError, ValueError) as error:
+        problem = getattr(error, "strerror", None) or f"not valid JSON ({str(error)[:80]})"
+    if problem:
+        print(f"warning: {path}: {problem}; going on without the truth", file=sys.stderr)
+        return None
+    return truth
+
+
+def _truth_problem(truth, dim):
+    """What makes a parsed truth JSON unusable for data of dim columns, or None."""
+    if not isinstance(truth, dict):
+        return f"expected a JSON object, got {type(truth).__name__}"
+    centre = "offset" if "offset" in truth else "mean"
+    shapes = {centre: 1, "psi": 1, "covariance": 2, "W": 2, "A": 2}
+    for name in [centre, "psi"] + [name for name in ("covariance", "W", "A") if name in truth]:
+        try:
+            value = np.asarray(truth.get(name), dtype=float)
+        except (TypeError, ValueError):
+            return f"{name} is not an array of numbers"
+        dim = value.shape[0] if dim is None and value.ndim else dim
+        if value.ndim != shapes[name] or value.shape[0] != dim or not np.all(np.isfinite(value)):
+            return (f"{name} is missing" if name not in truth else
+                    f"{name} has shape {list(value.shape)}, not that of {dim}-D data with finite values")
+        if name == "covariance" and value.shape != (dim, dim):
+            return f"covariance has shape {list(value.shape)}, expected [{dim}, {dim}]"
+    return None

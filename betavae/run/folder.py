@@ -9,6 +9,7 @@ checkpoint holds nothing to lose. Importing this module does not import TensorFl
 import contextlib
 import csv
 import dataclasses
+import errno
 import glob
 import io
 import json
@@ -22,7 +23,9 @@ import numpy as np
 from betavae.data import loading
 from betavae.files import atomic_write_text
 from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, run_cli  # noqa: F401  (the CLIs' plumbing)
+from betavae.cli import os_errors, os_problem
 from betavae.config import config_from_dict
+from betavae.files import is_temporary, remove_stale_temporaries
 from betavae.run.bundle import checkpoint_problem
 from betavae.run.lock import LOCK_FILE, RunLock, exchange_folders
 
@@ -37,12 +40,14 @@ OUTPUTS = ("evaluation", "plots", "prior_samples", "recon", "codes")  # names wi
 DATA_FILE = "data.npy"
 SAMPLE_OUTPUTS = ("prior_samples", "recon", "codes")  # the default --output files, which a new output supersedes
 _CHECKPOINT = re.compile(r"ckpt-(\d+)\.index$")
+# The checkpoint files training writes (tf.train.Checkpoint.write), and the folder of a save cut short.
+_CHECKPOINT_FILE = re.compile(r"ckpt-(\d+)(\.index|\.data-\d+-of-\d+|_temp)$")
+KEPT_FILES = (".gitkeep",)  # what a folder may hold beside a run without being another tool's
 
 
 def is_run_file(name):
     """Whether a file name in a run folder is one of the files training writes (or its leftovers)."""
-    return (name in (CONFIG_FILE, HISTORY_FILE, "checkpoint", LOCK_FILE) or name.startswith("ckpt-")
-            or ".tmp" in name)
+    return name in (CONFIG_FILE, HISTORY_FILE, LOCK_FILE) or bool(_CHECKPOINT_FILE.match(name)) or is_temporary(name)
 
 
 def _is_foreign(name):
@@ -98,7 +103,8 @@ class RunFolder:
         self._lock = RunLock(self.path).acquire()
         try:
             self._recover_staging()
-            self._remove_entries(self.path, lambda name: ".tmp" in name or name.endswith("_temp"))
+            remove_stale_temporaries(self.path)
+            self._remove_entries(self.path, lambda name: name.endswith("_temp") and _CHECKPOINT_FILE.match(name))
             yield self
         finally:
             self._abandon_staging()
@@ -114,13 +120,14 @@ class RunFolder:
             hint = "training stopped before its first save" if os.path.isfile(path) else "no checkpoint"
             raise UsageError(f"{self.path}: no trained model here ({hint}); train one with "
                              f"python beta_vae_main.py --checkpoint-dir {self.path}")
-        try:
-            with open(path, encoding="utf-8") as handle:
-                values = json.load(handle)
-        except FileNotFoundError:
-            raise UsageError(f"{path}: missing, although the folder holds checkpoints") from None
-        except (ValueError, UnicodeDecodeError) as error:
-            raise UsageError(f"{path}: not valid JSON ({str(error)[:120]})") from None
+        if not os.path.lexists(path):
+            raise UsageError(f"{path}: missing, although the folder holds checkpoints")
+        with os_errors(path, "cannot read"):
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    values = json.load(handle)
+            except (ValueError, UnicodeDecodeError) as error:
+                raise UsageError(f"{path}: not valid JSON ({str(error)[:120]})") from None
         return config_from_dict(values, path)
 
     def read_history(self, through=None):
@@ -141,6 +148,8 @@ class RunFolder:
                     if len(values) != len(HISTORY_COLUMNS):
                         raise ValueError(f"row {number} has {len(values)} fields, expected {len(HISTORY_COLUMNS)}")
                     row = {name: float(value) for name, value in zip(HISTORY_COLUMNS, values)}
+                    if not all(map(np.isfinite, row.values())):  # training never commits a non-finite epoch
+                        raise ValueError(f"row {number} holds a value that is not finite")
                     row["epoch"] = int(row["epoch"])
                     if row["epoch"] != len(rows) + 1:
                         raise ValueError(f"row {number} is epoch {row['epoch']}, expected {len(rows) + 1}")
@@ -216,13 +225,38 @@ class RunFolder:
     def begin(self, replace):
         """Prepare to train a new run here (under writing()). A folder holding a run is refused unless
         replace; then the new run trains in a staging folder until its first commit swaps it in."""
+        self._refuse_others_files()
         if not self.is_run():
             self._remove_entries(self.path, is_run_file, keep=(LOCK_FILE,))
             return
         if not replace:
             raise UsageError(f"{self.path} already holds a run; pass --resume to continue it, --overwrite to "
                              "replace it, or choose another --checkpoint-dir")
+        if os.path.ismount(os.path.realpath(self.path)):
+            raise UsageError(f"{self.path}: is a mount point, which --overwrite cannot swap for a new run folder; "
+                             "choose a folder inside it as --checkpoint-dir")
         self._staging = RunLock(self._staging_path(os.getpid())).acquire()
+
+    def _refuse_others_files(self):
+        """Refuse (UsageError) a folder that is neither empty nor this suite's: unless its config.json is one
+        of ours (a run, or one stopped before its first save), it may hold only .gitkeep and folders that no
+        run writes (e.g. checkpoints/sweep/); any other file may be another tool's, never to be replaced."""
+        try:
+            with open(self.file(CONFIG_FILE), encoding="utf-8") as handle:
+                config_from_dict(json.load(handle), CONFIG_FILE)
+            return
+        except FileNotFoundError:
+            problem = ""
+        except (OSError, ValueError) as error:  # UsageError included: not a config of this suite
+            problem = f" ({str(error)[:100]})"
+        others = sorted(name for name in os.listdir(self.path) if name not in KEPT_FILES + (LOCK_FILE,)
+                        and not is_temporary(name)
+                        and (not os.path.isdir(self.file(name)) or not _is_foreign(name)))
+        if others:
+            shown = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
+            why = problem if CONFIG_FILE in others else ""
+            raise UsageError(f"{self.path}: holds {shown}, not a run of this suite{why}; training there could "
+                             "replace them; choose an empty or new --checkpoint-dir")
 
     def commit(self, config, history, checkpoint):
         """Save one consistent state: config.json and history.csv first, then the checkpoint of the last
@@ -239,31 +273,38 @@ class RunFolder:
             atomic_write_text(os.path.join(folder, HISTORY_FILE), text.getvalue())
             checkpoint.write(os.path.join(folder, f"ckpt-{history[-1]['epoch']}"))
         except (OSError, tf.errors.OpError) as error:
-            reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
-            raise UsageError(f"{self.path}: cannot save epoch {history[-1]['epoch']} ({reason}); the previous "
-                             "save is intact") from None
+            reason = save_problem(error)
+            kept = "the previous save is intact" if self.checkpoints() else "nothing was saved"
+            raise UsageError(f"{self.path}: cannot save epoch {history[-1]['epoch']} ({reason}); {kept}") from None
         if self._staging:
             self._swap_in_staging()
         # Checkpoints newer than this one are unreadable ones that a resume fell back from.
         kept = {f"ckpt-{epoch}" for epoch, _ in
                 [item for item in self.checkpoints() if item[0] <= history[-1]["epoch"]][:KEEP_CHECKPOINTS]}
         # The .index (sorted before .data) goes first: a checkpoint is never listed with its data gone.
-        self._remove_entries(self.path, lambda name: name.startswith("ckpt-")
+        self._remove_entries(self.path, lambda name: _CHECKPOINT_FILE.match(name) is not None
                              and re.split(r"[._]", name)[0] not in kept, key=lambda name: ".index" not in name)
 
     def _swap_in_staging(self):
         """Move what is not the old run's across (e.g. checkpoints/sweep/), then swap the folders in one
         step and delete the old run, now in the staging folder."""
-        staging = self._staging.folder
-        for name in filter(_is_foreign, os.listdir(self.path)):
+        staging, target = self._staging.folder, os.path.realpath(self.path)  # through a symlink: its target
+        moved = list(filter(_is_foreign, os.listdir(self.path)))
+        for name in moved:
             os.rename(self.file(name), os.path.join(staging, name))
-        exchange_folders(staging, self.path)
+        try:
+            exchange_folders(staging, target)
+        except OSError as error:  # e.g. EBUSY: the run folder is a mount point
+            for name in moved:
+                os.rename(os.path.join(staging, name), self.file(name))
+            raise UsageError(os_problem(error, self.path, "cannot swap the new run in") + "; the old run is "
+                             "intact") from None
         shutil.rmtree(staging)
         self._lock.release()
         self._lock, self._staging = self._staging, None
 
     def _staging_path(self, pid):
-        parent, name = os.path.split(os.path.abspath(self.path))
+        parent, name = os.path.split(os.path.realpath(self.path))
         return os.path.join(parent, f".{name}.overwrite-{pid}")
 
     def _recover_staging(self):
@@ -379,6 +420,20 @@ def build_model(config):
     from betavae.model.vae import BetaVAE
     return BetaVAE(config.data_dim, config.latent_dim, config.hidden_units, list(config.data_shift),
                    list(config.data_scale))
+
+
+# The operating-system causes a failed save can have, which TensorFlow's errors quote in their text.
+SAVE_CAUSES = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EISDIR, errno.EIO)
+
+
+def save_problem(error):
+    """The cause of a failed save: an OSError's reason, or the system's reason that a TensorFlow error's
+    text quotes (a full disk: "No space left on device"), else that text's first line."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(error)
+    cause = next((os.strerror(code) for code in SAVE_CAUSES if os.strerror(code).lower() in text.lower()), None)
+    return cause or (text.strip().splitlines() or [type(error).__name__])[0][:120]
 
 
 def restore_checkpoint(checkpoint, path, partial=False):

@@ -2,6 +2,7 @@
 
 Plain Python (no numpy, no TensorFlow), so that a second writer is turned away before any slow import.
 """
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -9,7 +10,7 @@ import os
 import socket
 import sys
 
-from betavae.cli import UsageError
+from betavae.cli import UsageError, os_errors
 
 LOCK_FILE = ".lock"
 
@@ -28,11 +29,10 @@ class RunLock:
     def acquire(self):
         """Take the lock or raise a UsageError naming the process that holds it; creates the folder."""
         while True:
-            try:
+            with os_errors(self.folder, "cannot write there"):
                 os.makedirs(self.folder, exist_ok=True)
+            with os_errors(self.path, "cannot take the run's lock"):
                 handle = open(self.path, "a+", encoding="utf-8")
-            except OSError as error:
-                raise UsageError(f"{self.folder}: cannot write there ({error.strerror})") from None
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -46,10 +46,16 @@ class RunLock:
             if _same_file(handle, self.path):
                 break
             handle.close()
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()} ({' '.join(sys.argv)[:200]})\n")
-        handle.flush()
+        try:
+            with os_errors(self.path, "cannot take the run's lock"):  # e.g. a full disk
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"pid {os.getpid()} on {socket.gethostname()} ({' '.join(sys.argv)[:200]})\n")
+                handle.flush()
+        except UsageError:
+            with contextlib.suppress(OSError):  # closing flushes the unwritten line again
+                handle.close()
+            raise
         self.handle = handle
         return self
 

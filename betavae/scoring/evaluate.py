@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from betavae.cli import os_errors
 from betavae.data import loading
 from betavae.cli import UsageError
 from betavae.files import StreamMoments, atomic_write_text
@@ -68,7 +69,7 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
     train, test = load_run_data(config)
     label = "held-out test rows" if rows is None else rows_label
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
-    truth = loading.load_truth(config.data)
+    truth = loading.load_truth(config.data, config.data_dim)
     unavailable = {}
     objective = "capacity" if config.capacity is not None else config.objective
     weights = {"capacity": {"capacity": config.capacity, "gamma": config.gamma},
@@ -231,20 +232,31 @@ def report_json(report):
     return json.dumps(report, indent=1, allow_nan=False) + "\n"
 
 
+# What every report of evaluate_run holds and its readers (the sweep's plan and rows) rely on.
+REPORT_KEYS = ("beta", "objective", "rows", "seed", "iwae_samples", "checkpoint", "reference", "kl",
+               "kl_per_dim", "test_beta_objective", "test_nll_iwae", "active_units")
+
+
 def save_report(folder, report):
     """Write the report to evaluation.json in the RunFolder, in one step; returns its path."""
     path = folder.file(REPORT_FILE)
-    atomic_write_text(path, report_json(report))
+    with os_errors(path, "cannot write"):
+        atomic_write_text(path, report_json(report))
     return path
 
 
 def load_report(folder):
-    """The report that save_report wrote into the RunFolder, or None when it is missing or unreadable."""
+    """The report that save_report wrote into the RunFolder, or None when it is missing, unreadable or not
+    one (not an object, or without one of REPORT_KEYS): such a file is no evaluation to reuse."""
     try:
         with open(folder.file(REPORT_FILE), encoding="utf-8") as handle:
-            return json.load(handle)
+            report = json.load(handle)
     except (OSError, ValueError):
         return None
+    if not isinstance(report, dict) or not isinstance(report.get("reference"), dict) \
+            or any(key not in report for key in REPORT_KEYS):
+        return None
+    return report
 
 
 def _nats(value):
@@ -364,7 +376,7 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=N
         from betavae.plots import run as plots
         plots.plot_history(folder.read_history(), path, best, "linear-Gaussian optimum")
         return [path]
-    truth = loading.load_truth(config.data)
+    truth = loading.load_truth(config.data, config.data_dim)
     with _stage(progress, "plots", f"4 PNGs into {folder.file('plots')}"):
         model, _ = folder.restore_model()  # first: it imports TensorFlow quietly, before inference does
         from betavae.model.inference import encode_with_kl, sample_prior

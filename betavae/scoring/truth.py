@@ -5,6 +5,7 @@ for the non-linear ones), the true latents of the test rows, and the report's no
 truth_report touches the model (for its decoder directions).
 """
 import os
+import sys
 
 import numpy as np
 
@@ -33,9 +34,16 @@ def latents_of_test_rows(config):
         path = loading.latents_path(config.data)
         rows = loading.split_indices(config.train_rows + config.test_rows, config.test_fraction,
                                              config.seed)[1]
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         return None
-    latents = np.load(path)
+    try:
+        latents = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:  # truncated, a directory, not an array
+        print(f"warning: {path}: unreadable ({str(error)[:80]}); going on without the true latents",
+              file=sys.stderr)
+        return None
+    if latents.ndim != 2:
+        return None
     expected = config.test_rows if rows is None else config.train_rows + config.test_rows
     if len(latents) != expected:  # not the latents of these rows
         return None

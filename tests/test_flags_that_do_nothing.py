@@ -1,0 +1,99 @@
+"""A flag given to a mode that does not use it is refused in one line naming the flag and the mode it belongs
+to, before any work; an empty path is refused rather than taken for the flag left out; messages name the
+real cause (a full disk, a directory where a file belongs, the flag at fault)."""
+import errno
+import os
+
+import numpy as np
+import pytest
+
+from betavae.commands import after_training as after_training_command
+from betavae.commands import generate as generate_command
+from betavae.commands import train as train_command
+from betavae.run.folder import save_problem
+from conftest import committed_run, factor_data_array
+from test_run_cli import call, fingerprint
+
+AFTER, TRAIN, GENERATE = after_training_command.main, train_command.main, generate_command.main
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("good")
+    np.save(folder / "data.npy", factor_data_array(200))
+    committed_run(folder / "run", folder / "data.npy")
+    return folder, fingerprint(folder / "run")
+
+
+# (CLI, arguments with RUN/DATA/TMP placeholders, fragment of the one error line)
+CASES = {
+    "evaluate --output": (AFTER, ["--mode", "evaluate", "--output", "TMP/x.npy"],
+                          "--output does nothing in --mode evaluate; it belongs to --mode prior and recon"),
+    "evaluate --mean-only": (AFTER, ["--mode", "evaluate", "--mean-only"], "--mean-only does nothing in --mode evaluate"),
+    "evaluate --overwrite": (AFTER, ["--mode", "evaluate", "--overwrite"], "--overwrite does nothing"),
+    "prior --plots": (AFTER, ["--mode", "prior", "--plots"], "--plots does nothing in --mode prior; it belongs to "
+                                                             "--mode evaluate"),
+    "prior --data": (AFTER, ["--mode", "prior", "--data", "DATA"], "--data does nothing in --mode prior"),
+    "prior --iwae-samples": (AFTER, ["--mode", "prior", "--iwae-samples", 5], "--iwae-samples does nothing"),
+    "recon --num-samples": (AFTER, ["--mode", "recon", "--num-samples", 5],
+                            "--num-samples does nothing in --mode recon; it belongs to --mode prior and evaluate and "
+                            "plot"),
+    "plot --mean-only": (AFTER, ["--mode", "plot", "--mean-only"], "--mean-only does nothing in --mode plot"),
+    "plot --output": (AFTER, ["--mode", "plot", "--output", "TMP/x.npy"], "--output does nothing in --mode plot"),
+    "recon --data ''": (AFTER, ["--mode", "recon", "--data", ""], "--data: an empty path"),
+    "prior --output ''": (AFTER, ["--mode", "prior", "--output", ""], "--output: an empty path"),
+    "train --test-data ''": (TRAIN, ["--data", "DATA", "--test-data", "", "--checkpoint-dir", "TMP/new"],
+                             "--test-data: an empty path"),
+    "train --data ''": (TRAIN, ["--data", "", "--checkpoint-dir", "TMP/new"], "--data: an empty path"),
+    "train --checkpoint-dir ''": (TRAIN, ["--data", "DATA", "--checkpoint-dir", ""], "--checkpoint-dir: an empty"),
+    "train --data a folder": (TRAIN, ["--data", "TMP", "--checkpoint-dir", "TMP/new"], "is a directory"),
+    "recon --data a folder": (AFTER, ["--mode", "recon", "--data", "TMP"], "is a directory"),
+    "generate --seed -1": (GENERATE, ["generate", "--seed", -1, "--output", "TMP/g.npy"], "--seed must be an integer"),
+    "generate --seed 2^32": (GENERATE, ["generate", "--seed", 2 ** 32, "--output", "TMP/g.npy"], "--seed"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_flag_that_would_do_nothing_is_refused(good, case, tmp_path, capsys):
+    main, argv, fragment = CASES[case]
+    folder, before = good
+    if main is AFTER:
+        argv = argv + ["--checkpoint-dir", "RUN"]
+    arguments = [str(arg).replace("RUN", str(folder / "run")).replace("DATA", str(folder / "data.npy"))
+                 .replace("TMP", str(tmp_path)) for arg in argv]
+    status, stdout, stderr = call(main, arguments, capsys)
+    lines = stderr.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], stderr
+    assert stdout == "" and fingerprint(folder / "run") == before and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("mode", after_training_command.MODES)
+def test_every_flag_of_the_parser_is_in_the_table(mode):
+    """A flag added to the parser must be given a place in MODE_FLAGS, or it would be refused in every mode."""
+    parser = after_training_command.build_parser()
+    known = {flag for flags in after_training_command.MODE_FLAGS.values() for flag in flags}
+    dests = {action.dest for action in parser._actions} - {"help", "mode", "checkpoint_dir", "verbose"}
+    assert dests == known and set(after_training_command.MODE_FLAGS[mode]) <= dests
+
+
+def test_flags_left_at_their_defaults_or_used_by_the_mode_pass(good, tmp_path, capsys):
+    folder, _ = good
+    status, stdout, stderr = call(AFTER, ["--mode", "prior", "--checkpoint-dir", folder / "run", "--num-samples", 7,
+                                          "--mean-only", "--seed", 3, "--output", tmp_path / "p.npy"], capsys)
+    assert status == 0 and "wrote 7 prior samples (decoder means)" in stdout, stderr
+
+
+class FakeOpError(Exception):
+    """What TensorFlow's SaveV2 raises on a full disk: the system's reason buried in its text."""
+
+
+@pytest.mark.parametrize("error, cause", [
+    (FakeOpError("{{function_node __wrapped__SaveV2_dtypes_9_device_/job:localhost}} ckpt-2_temp/part-0.data; "
+                 "No space left on device [Op:SaveV2]"), "No space left on device"),
+    (FakeOpError("{{function_node __wrapped__SaveV2}} /run/ckpt-2_temp; Read-only file system"),
+     "Read-only file system"),
+    (OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), "No space left on device"),
+    (FakeOpError("something else entirely\nsecond line"), "something else entirely"),
+])
+def test_a_failed_save_names_the_system_cause(error, cause):
+    assert save_problem(error) == cause
