@@ -89,7 +89,7 @@ def test_evaluate_of_a_path_equals_evaluate_of_a_run_and_its_saved_file(run_path
 
 @pytest.mark.parametrize("call, fragment", [
     (lambda: betavae.train(np.zeros((9, 2)), checkpoint_dir="x", bogus=1), "unknown setting 'bogus'; expected one "
-                                                                            "of batch_size, beta,"),
+                                                                            "of alpha, batch_size, beta,"),
     (lambda: betavae.train(np.zeros((9, 2)), checkpoint_dir="x", epochs=2.5), "epochs=2.5: expected int"),
     (lambda: betavae.train(np.zeros((9, 2)), checkpoint_dir="x", optimizer="lbfgs"), "optimizer='lbfgs': expected one"),
     (lambda: betavae.train(np.zeros(9), checkpoint_dir="x"), "data: expected a 2-D array"),

@@ -42,7 +42,8 @@ SAMPLE_OUTPUTS = ("prior_samples", "recon", "codes")  # the default --output fil
 _CHECKPOINT = re.compile(r"ckpt-(\d+)\.index$")
 # The checkpoint files training writes (tf.train.Checkpoint.write), and the folder of a save cut short.
 _CHECKPOINT_FILE = re.compile(r"ckpt-(\d+)(\.index|\.data-\d+-of-\d+|_temp)$")
-KEPT_FILES = (".gitkeep",)  # what a folder may hold beside a run without being another tool's
+LOGS = ("train.log", "evaluate.log")  # what a sweep's training and evaluation of the run printed
+KEPT_FILES = (".gitkeep",) + LOGS  # what a folder may hold beside a run without being another tool's
 
 
 def is_run_file(name):

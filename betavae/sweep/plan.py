@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from betavae.files import atomic_write_text
-from betavae.run.folder import RunFolder, UsageError
+from betavae.run.folder import LOGS, RunFolder, UsageError
 from betavae.scoring.evaluate import checkpoint_identity, load_report  # numpy only at import: no TensorFlow
 from betavae.cli import SEED_MAX, flag_name
 from betavae.fields import SWEEP_SET_FLAGS  # given after `--`, they would silently fight the sweep
 
-TRAIN_LOG, EVALUATE_LOG = "train.log", "evaluate.log"
+TRAIN_LOG, EVALUATE_LOG = LOGS
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
 # sweep.csv's columns, one number each; the KL of each latent unit (kl_z1, kl_z2, ...: the model's own z1,
 # z2, ..., as in the report) follows active_units, as many columns as the runs have latent units.
@@ -142,8 +142,8 @@ def check_training_flags_unchanged(sweep_dir, training_flags, record=True):
         return
     if not (isinstance(recorded, dict) and isinstance(recorded.get("flags"), list)
             and all(isinstance(flag, str) for flag in recorded["flags"]) and isinstance(recorded.get("cwd"), str)):
-        raise UsageError(f"{path}: expected the training flags and the folder they were given in; choose another "
-                         "--sweep-dir")
+        raise UsageError(f"{path}: expected the training flags and the folder they were given in, got "
+                         f"{json.dumps(recorded)[:60]}; choose another --sweep-dir")
     before, now = training_meaning(recorded["flags"], recorded["cwd"]), training_meaning(training_flags, os.getcwd())
     differ = [flag_name(name) for name in sorted(before) if before[name] != now[name]]
     if differ:
