@@ -211,15 +211,17 @@ def _run(run):
     return run if isinstance(run, Run) else Run(run)
 
 
-def evaluate(run, *, iwae_samples=None, num_samples=10_000, seed=0, rows=None, data=None):
+def evaluate(run, *, iwae_samples=None, num_samples=10_000, seed=0, rows=None, data=None, slow_metrics=False):
     """Score a run (a Run or its path) as `--mode evaluate` does, save evaluation.json in it and return the
     report dict (the file's content). rows: evaluate on these instead of the held-out test rows. data: a
-    copy of the training data, if it moved (checked against the recorded SHA-256)."""
+    copy of the training data, if it moved (checked against the recorded SHA-256). slow_metrics: also DCI
+    and the FactorVAE score (as --slow-metrics)."""
     from betavae.scoring import evaluate as scoring
     run = _run(run)
     iwae_samples = scoring.IWAE_SAMPLES if iwae_samples is None else iwae_samples
     options = {"iwae_samples": _count("iwae_samples", iwae_samples), "num_samples": _count("num_samples", num_samples),
-               "seed": _seed(seed), "rows": None if rows is None else run._rows(rows), "data": data}
+               "seed": _seed(seed), "rows": None if rows is None else run._rows(rows), "data": data,
+               "slow_metrics": bool(slow_metrics)}
     with run.folder.writing():  # evaluation.json is the run's: never beside a training
         report = scoring.evaluate_run(run.folder, **options)
         scoring.save_report(run.folder, report)

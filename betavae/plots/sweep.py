@@ -104,7 +104,39 @@ def plot_sweep(reports, curve, folder, seeds=1, collapse_points=()):
 
     if any(report.get("alignment") for report in reports):
         paths.append(plot_alignment(reports, high, collapse, seeds, os.path.join(folder, "alignment.png")))
+    if any(report.get("disentanglement") for report in reports):
+        paths.append(plot_disentanglement(reports, high, collapse, seeds, os.path.join(folder,
+                                                                                       "disentanglement.png")))
     return paths
+
+
+def plot_disentanglement(reports, high, collapse, seeds, path):
+    """The disentanglement metrics of the reports against beta (mean over seeds, bars spanning them), with
+    the exact MIG references of a linear-Gaussian truth; a metric no report holds is left out."""
+    labels = {"mig": "MIG (20-bin estimate)", "sap": "SAP", "modularity": "modularity",
+              "dci_disentanglement": "DCI disentanglement", "dci_completeness": "DCI completeness",
+              "dci_informativeness": "DCI informativeness", "factor_vae": "FactorVAE score"}
+    present = {name: label for name, label in labels.items()
+               if any((report.get("disentanglement") or {}).get(name) is not None for report in reports)}
+    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    metric_points(axis, reports, "disentanglement", present, seeds)
+    exact = [dict(report, exact=(report.get("disentanglement") or {}).get("exact")) for report in reports]
+    if any(report["exact"] for report in exact):
+        betas = [report["beta"] for report in reports]
+        for key, style, label in (("mig_continuous", "--", "exact MIG (continuous MI)"),
+                                  ("mig_discretised", ":", "exact MIG at the estimator's bins")):
+            values = [(report["exact"] or {}).get(key) for report in exact]
+            keys, means, _ = over_seeds(betas, values)
+            axis.plot(keys, means, style, color="C0", linewidth=1, label=label)
+    beta_axis(axis, [report["beta"] for report in reports], high, collapse)
+    axis.set_ylim(0.0, 1.05)
+    axis.ticklabel_format(axis="y", useOffset=False)
+    rows = sorted({(report.get("disentanglement") or {}).get("n_rows") for report in reports} - {None})
+    axis.set_ylabel("score (1 = disentangled)")
+    axis.set_title(f"disentanglement of E_q[z] vs the true factors, estimated over {rows[-1]} test rows",
+                   fontsize=9)
+    axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    return saved(figure, path)
 
 
 def plot_kl(reports, curve, high, collapse, seeds, collapse_points, path):

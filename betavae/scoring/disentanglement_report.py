@@ -56,7 +56,9 @@ def disentanglement_lines(entry):
              + ", ".join(f"{label} {number(key)}" for key, label in (
                  ("mig", "MIG"), ("sap", "SAP"), ("modularity", "modularity"),
                  ("dci_disentanglement", "DCI disentanglement"), ("dci_completeness", "completeness"),
-                 ("dci_informativeness", "informativeness"), ("factor_vae", "FactorVAE")))]
+                 ("dci_informativeness", "informativeness"), ("factor_vae", "FactorVAE")))
+             + ("; DCI and FactorVAE with " + SLOW_FLAG if any(SLOW_FLAG in reason for reason in
+                                                              entry["unavailable"].values()) else "")]
     exact = entry.get("exact")
     if exact and exact.get("mig_continuous") is not None:
         r2 = ", ".join(f"{value:.3f}" for value in exact["code_r2"])

@@ -22,6 +22,7 @@ from betavae.cli import UsageError
 from betavae.files import StreamMoments, atomic_write_text
 from betavae.run.folder import load_run_data, run_folder
 from betavae.scoring.folding import folded_posterior, folding_lines
+from betavae.scoring.disentanglement_report import disentanglement_entry, disentanglement_lines
 from betavae.scoring.kl_decomposition import kl_decomposition
 from betavae.scoring.truth import LINEAR_LABEL, latents_of_test_rows, truth_report
 
@@ -58,11 +59,12 @@ def _quiet(_line):
 
 
 def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=0, rows=None,
-                 rows_label="given rows", data=None, progress=_quiet):
+                 rows_label="given rows", data=None, slow_metrics=False, progress=_quiet):
     """Every score of the run in `folder` (a RunFolder or its path) on `rows` (default: its held-out test
     rows; rows_label names them in the report), in nats per sample and the data's units, against the exact
     references fitted to its training rows and the truth of generated data; returns the report dict.
-    data: a copy of the training data, if it moved (checked against the recorded SHA-256). Raises
+    data: a copy of the training data, if it moved (checked against the recorded SHA-256). slow_metrics:
+    also DCI and the FactorVAE score (seconds to minutes; see disentanglement_report). Raises
     UsageError (or loading.DataError) for a bad run folder or data that is not there."""
     folder = run_folder(folder)
     config = folder.locate_data(folder.load_config(), [data])
@@ -92,12 +94,15 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
             report.update(scores.pop("report"))
             report["kl_decomposition"] = kl_decomposition(scores["code_means"], scores["code_log_scales"], seed)
             report["folded_posterior"] = folded_posterior(scores["row_scores"])
-        with _stage(progress, "truth and alignment", "true -log p(x), decoder directions, notes"):
+        with _stage(progress, "truth and alignment",
+                    "true -log p(x), decoder directions, disentanglement metrics, notes"):
+            latents = latents_of_test_rows(config) if rows is None else None
             entries, top_level = truth_report(model, config, train, test, truth, report["reference"],
-                                              scores["log_p"], scores["code_means"], report["kl_per_dim"],
-                                              latents_of_test_rows(config) if rows is None else None)
+                                              scores["log_p"], scores["code_means"], report["kl_per_dim"], latents)
             report["reference"].update(entries)
             report.update(top_level)
+            report["disentanglement"] = disentanglement(model, test, scores["code_means"], latents, truth, seed,
+                                                        slow_metrics, unavailable)
         with _stage(progress, "prior samples", f"{num_samples} draws"):
             report["prior_samples"] = prior_sample_scores(model, num_samples, seed, test, truth, unavailable)
     reference = report["reference"]
@@ -107,6 +112,16 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
     report = _finite_or_null(report, "", unavailable)
     report["unavailable"] = unavailable
     return report
+
+
+def disentanglement(model, test, codes, latents, truth, seed, slow, unavailable):
+    """The disentanglement entry of the report, or None (with the reason) without true factors."""
+    if latents is None:
+        unavailable["disentanglement"] = ("no true factors of these rows: the data were not generated with "
+                                          "latents, or other rows were given")
+        return None
+    from betavae.model.inference import encode_posterior
+    return disentanglement_entry(test, codes, latents, truth, seed, slow, lambda x: encode_posterior(model, x)[0])
 
 
 def _difference(value, reference):
@@ -346,6 +361,7 @@ def format_report(report, checkpoint_dir):
                  f"{LINEAR_LABEL} {_numbers(alignment['per_unit_to_optimum'], '.3f') or 'n/a'}; to the true "
                  f"loadings {_numbers(alignment['per_unit_to_truth'], '.3f') or 'n/a'}; latent_correlation "
                  f"with the true z {'n/a' if latent_correlation is None else format(latent_correlation, '.3f')}")
+    lines += [f"  {line}" for line in disentanglement_lines(report.get("disentanglement"))]
     lines += [f"  note: {note}" for note in report["notes"]]
     lines += [f"  n/a {name}: {reason}" for name, reason in report.get("unavailable", {}).items()]
     return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="      ", break_on_hyphens=False)

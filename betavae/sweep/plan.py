@@ -19,9 +19,13 @@ TRAIN_LOG, EVALUATE_LOG = LOGS
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
 # sweep.csv's columns, one number each; the KL of each latent unit (kl_z1, kl_z2, ...: the model's own z1,
 # z2, ..., as in the report) follows active_units, as many columns as the runs have latent units.
+# The disentanglement metrics of the evaluation (betavae.scoring.disentanglement), one column each.
+DISENTANGLEMENT = ("mig", "sap", "modularity", "dci_disentanglement", "dci_completeness", "dci_informativeness",
+                   "factor_vae")
 COLUMNS = ("beta", "seed", "objective", "rate", "distortion", "elbo", "test_nll_iwae", "gap_to_fa",
            "gap_to_linear_optimum", "active_units", "index_code_mi", "total_correlation", "dimension_wise_kl",
-           "latent_correlation", "optimum_objective", "optimum_rate", "optimum_distortion", "optimum_active_units",
+           "latent_correlation", *DISENTANGLEMENT, "mig_exact_continuous", "mig_exact_discretised",
+           "optimum_objective", "optimum_rate", "optimum_distortion", "optimum_active_units",
            "alignment_mean_to_optimum", "alignment_mean_to_truth", "folder")
 KL_PARTS = ("index_code_mi", "total_correlation", "dimension_wise_kl")
 
@@ -205,6 +209,8 @@ def sweep_row(report, run):
     optimum = report["reference"].get("linear_beta_optimum") or {}
     alignment = report.get("alignment") or {}
     parts = report.get("kl_decomposition") or {}
+    metrics = report.get("disentanglement") or {}
+    exact = metrics.get("exact") or {}
     rate, objective = report["kl"], report["test_beta_objective"]
     row = {"beta": report["beta"], "seed": run.seed, "objective": report.get("objective"), "rate": rate,
            "distortion": None if rate is None or objective is None else objective - report["beta"] * rate,
@@ -213,6 +219,8 @@ def sweep_row(report, run):
            "active_units": report["active_units"],
            **{kl_column(j): value for j, value in enumerate(report["kl_per_dim"])},
            **{name: parts.get(name) for name in KL_PARTS},
+           **{name: metrics.get(name) for name in DISENTANGLEMENT},
+           "mig_exact_continuous": exact.get("mig_continuous"), "mig_exact_discretised": exact.get("mig_discretised"),
            "latent_correlation": alignment.get("latent_correlation"),
            "optimum_objective": optimum.get("objective"), "optimum_rate": optimum.get("rate"),
            "optimum_distortion": optimum.get("distortion"), "optimum_active_units": optimum.get("active_units"),
