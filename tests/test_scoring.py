@@ -1,6 +1,7 @@
 """--mode evaluate on degenerate but legitimate runs: exit 0, strict JSON with null and a reason, stage
 lines, short report lines; and the same numbers from two calls in one process."""
 import json
+import re
 import signal
 
 import numpy as np
@@ -171,3 +172,20 @@ def test_the_report_holds_the_kl_parts_from_the_encoders_pass_and_prints_them_in
     lines = [line for line in scoring.format_report(wide, "run").splitlines() if "KL parts" in line]
     assert lines == ["  KL parts, estimate over 100000 rows (nats/sample): MI -10.5000 + TC -3.2500 + dim-wise "
                      "123.0000"]
+
+
+def test_evaluate_scores_the_prior_samples_that_mode_prior_writes(tmp_path, capsys):
+    """One seed, one set of prior samples: evaluate's comparison line equals --mode prior's."""
+    np.save(tmp_path / "data.npy", factor_data_array())
+    run = str(tmp_path / "run")
+    assert train_command.main(["--data", str(tmp_path / "data.npy"), "--epochs", "1", "--hidden-units", "8",
+                               "--checkpoint-dir", run]) == 0
+    assert after_training_command.main(["--mode", "prior", "--checkpoint-dir", run, "--num-samples", "500",
+                                        "--seed", "3"]) == 0
+    prior = re.search(r"covariance error ([0-9.]+)%", capsys.readouterr().out).group(1)
+    assert after_training_command.main(["--mode", "evaluate", "--checkpoint-dir", run, "--num-samples", "500",
+                                        "--seed", "3", "--iwae-samples", "5"]) == 0
+    capsys.readouterr()
+    with open(tmp_path / "run" / "evaluation.json", encoding="utf-8") as handle:
+        evaluated = json.load(handle)["prior_samples"]["cov_error"]
+    assert f"{100 * evaluated:.2f}" == prior

@@ -67,21 +67,19 @@ def prior_chunk_rows(num_samples):
     return tf.clip_by_value(num_samples, 1, SAMPLING_CHUNK)
 
 
-def prior_chunk(model, num_samples, seed, start, mean_only=False, compiled=True):
+def prior_chunk(model, num_samples, seed, start, mean_only=False):
     """The chunk of num_samples prior samples beginning at row `start` (a multiple of prior_chunk_rows),
     as a float32 tensor. Python ints or int64 tensors alike, eagerly or inside a tf.function: the one
     computation of both the CLI's samples and the exported SavedModel's, so the two give the same numbers."""
-    chunk = _prior_chunk if compiled else _prior_chunk.python_function
-    return chunk(model, prior_chunk_rows(num_samples), _chunk_key(seed, start), mean_only)[:num_samples - start]
+    return _prior_chunk(model, prior_chunk_rows(num_samples), _chunk_key(seed, start), mean_only)[:num_samples - start]
 
 
-def prior_chunks(model, num_samples, seed, mean_only=False, compiled=True):
-    """The rows of sample_prior, chunk by chunk (float32 arrays), so that any number can be streamed.
-
-    compiled=False runs the same ops eagerly: slower per sample, but without the XLA compilation that
-    costs more than a few thousand samples do (XLA's random streams differ, so the samples do too)."""
+def prior_chunks(model, num_samples, seed, mean_only=False):
+    """The rows of sample_prior, chunk by chunk (float32 arrays), so that any number can be streamed. Always
+    the XLA-compiled chunks: eager ops draw other random streams from the same keys, and then the same seed
+    would give other samples (and other scores) in --mode prior, evaluate and the plots."""
     for start in range(0, num_samples, int(prior_chunk_rows(num_samples))):
-        yield prior_chunk(model, num_samples, seed, start, mean_only, compiled).numpy()
+        yield prior_chunk(model, num_samples, seed, start, mean_only).numpy()
 
 
 def prior_tensor(model, num_samples, seed, mean_only=False):
@@ -95,9 +93,9 @@ def prior_tensor(model, num_samples, seed, mean_only=False):
     return parts.concat()
 
 
-def sample_prior(model, num_samples, seed, mean_only=False, compiled=True):
+def sample_prior(model, num_samples, seed, mean_only=False):
     """Generate data: z ~ N(0, I) -> decoder -> x, as a float32 array [num_samples, data_dim]."""
-    return np.concatenate(list(prior_chunks(model, num_samples, seed, mean_only, compiled)))
+    return np.concatenate(list(prior_chunks(model, num_samples, seed, mean_only)))
 
 
 def reconstruct(model, x, seed, mean_only=False):

@@ -215,7 +215,7 @@ def prior_sample_scores(model, num_samples, seed, test, truth, unavailable):
     from betavae.scoring.references import moment_errors_of
     from betavae.model.inference import prior_chunks
     moments = StreamMoments()  # streamed, so memory stays bounded for any num_samples
-    for chunk in prior_chunks(model, num_samples, seed, compiled=False):  # compiling costs more than it saves
+    for chunk in prior_chunks(model, num_samples, seed):  # the samples --mode prior writes for this seed
         moments.add(chunk)
     samples = moments.mean_cov()
     result = {}
@@ -397,7 +397,7 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=N
         model, _ = folder.restore_model()  # first: it imports TensorFlow quietly, before inference does
         from betavae.model.inference import encode_with_kl, sample_prior
         from betavae.plots import run as plots
-        samples = sample_prior(model, min(num_samples, PLOT_SAMPLES), seed, compiled=False)
+        samples = sample_prior(model, min(num_samples, PLOT_SAMPLES), seed)
         paths = {name: folder.file(os.path.join("plots", f"{name}.png"))
                  for name in ("history", "pairs", "latent", "covariances")}
         plots.plot_history(folder.read_history(), paths["history"], best, "linear-Gaussian optimum")
