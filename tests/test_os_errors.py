@@ -206,8 +206,24 @@ def test_an_evaluation_json_of_another_shape_is_no_report(tmp_path, text):
 
 def test_a_saved_report_is_read_back(tmp_path):
     report = {**{key: 1 for key in scoring.REPORT_KEYS}, "reference": {}}
-    scoring.save_report(RunFolder(str(tmp_path)), report)
+    folder = RunFolder(str(tmp_path))
+    with folder.writing():
+        scoring.save_report(folder, report)
     assert scoring.load_report(RunFolder(str(tmp_path))) == report
+
+
+def test_a_run_folder_writes_only_under_its_lock(tmp_path):
+    """The writing methods of a RunFolder exist for a caller only inside writing(), which holds the lock."""
+    folder = RunFolder(str(tmp_path / "run"))
+    for write in (lambda: folder.begin(replace=False), lambda: folder.write_report("{}"),
+                  lambda: folder.plot_path("history.png"), lambda: folder.save_data(np.zeros((2, 2)))):
+        with pytest.raises(RuntimeError, match="call it inside writing"):
+            write()
+    with folder.writing():
+        folder.write_report("{}\n")
+    with pytest.raises(RuntimeError, match="call it inside writing"):  # released again on leaving
+        folder.write_report("{}")
+    assert (tmp_path / "run" / "evaluation.json").read_text() == "{}\n"
 
 
 TRUTH = {"family": "linear", "mean": [0.0] * 3, "covariance": np.eye(3).tolist(), "W": [[1.0]] * 3,

@@ -10,6 +10,7 @@ import contextlib
 import csv
 import dataclasses
 import errno
+import functools
 import glob
 import io
 import json
@@ -30,6 +31,7 @@ from betavae.run.bundle import checkpoint_problem
 from betavae.run.lock import LOCK_FILE, RunLock, exchange_folders
 
 CONFIG_FILE = "config.json"
+REPORT_FILE = "evaluation.json"  # what --mode evaluate writes (write_report)
 HISTORY_FILE = "history.csv"
 # beta and capacity: the effective values of the epoch under --kl-warmup-epochs and --capacity.
 HISTORY_COLUMNS = ("epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds", "beta", "capacity")
@@ -54,6 +56,17 @@ def is_run_file(name):
 def _is_foreign(name):
     """Whether an entry of a run folder belongs to neither the run nor its outputs (e.g. checkpoints/sweep/)."""
     return not is_run_file(name) and name != DATA_FILE and os.path.splitext(name)[0] not in OUTPUTS
+
+
+def _while_writing(method):
+    """A RunFolder method that writes into the run: it exists for a caller only inside writing(), which holds
+    the run's lock (outside, calling it is a bug of the caller, not of the user: a RuntimeError)."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if self._lock is None:
+            raise RuntimeError(f"RunFolder.{method.__name__} writes into {self.path}: call it inside writing()")
+        return method(self, *args, **kwargs)
+    return guarded
 
 
 class RunFolder:
@@ -113,6 +126,7 @@ class RunFolder:
                 os.remove(self._lock.path)
                 os.rmdir(self.path)
             self._lock.release()
+            self._lock = None
 
     def load_config(self):
         """The run's RunConfig, checked field by field; a UsageError for no run or a damaged config.json."""
@@ -216,6 +230,7 @@ class RunFolder:
                 moved[name] = os.path.abspath(own)
         return dataclasses.replace(config, **moved)
 
+    @_while_writing
     def save_data(self, array):
         """Write an array as the run's own data.npy (under writing(), after begin()); returns the path it is
         read from now (inside the staging folder while an --overwrite has not committed yet)."""
@@ -223,6 +238,7 @@ class RunFolder:
         loading.save_array(path, array)
         return path
 
+    @_while_writing
     def begin(self, replace):
         """Prepare to train a new run here (under writing()). A folder holding a run is refused unless
         replace; then the new run trains in a staging folder until its first commit swaps it in."""
@@ -259,6 +275,7 @@ class RunFolder:
             raise UsageError(f"{self.path}: holds {shown}, not a run of this suite{why}; training there could "
                              "replace them; choose an empty or new --checkpoint-dir")
 
+    @_while_writing
     def commit(self, config, history, checkpoint):
         """Save one consistent state: config.json and history.csv first, then the checkpoint of the last
         history row, whose .index file appearing is the commit; then keep only the newest checkpoints."""
@@ -329,6 +346,22 @@ class RunFolder:
             path = os.path.join(folder, name)
             if select(name) and name not in keep:
                 shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+    @_while_writing
+    def write_report(self, text):
+        """Replace evaluation.json with text in one step; returns its path."""
+        path = self.file(REPORT_FILE)
+        with os_errors(path, "cannot write"):
+            atomic_write_text(path, text)
+        return path
+
+    @_while_writing
+    def plot_path(self, name):
+        """Where the run's plot `name` (e.g. history.png) goes, in its plots/ folder (made if needed)."""
+        folder = self.file("plots")
+        with os_errors(folder, "cannot create"):
+            os.makedirs(folder, exist_ok=True)
+        return os.path.join(folder, name)
 
     def check_output(self, path, inputs=(), replace=False):
         """Refuse (UsageError) an output path that is a file of this or any other run, or one of `inputs`

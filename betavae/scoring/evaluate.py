@@ -20,7 +20,7 @@ from betavae.cli import os_errors
 from betavae.data import loading
 from betavae.cli import UsageError
 from betavae.files import StreamMoments, atomic_write_text
-from betavae.run.folder import load_run_data, run_folder
+from betavae.run.folder import REPORT_FILE, load_run_data, run_folder
 from betavae.scoring.folding import folded_posterior, folding_lines
 from betavae.scoring.disentanglement_report import disentanglement_entry, disentanglement_lines
 from betavae.scoring.kl_decomposition import kl_decomposition
@@ -28,7 +28,6 @@ from betavae.scoring.truth import LINEAR_LABEL, latents_of_test_rows, truth_repo
 
 IWAE_SAMPLES = 100  # draws per row; on the shipped data 1000 moves -log p(x) by < 3e-4 nats (its SE: 0.02)
 QUADRATURE_NODES = 8  # per latent dimension; on the shipped data within 3e-5 nats of 32 nodes
-REPORT_FILE = "evaluation.json"
 PLOT_SAMPLES = 20_000  # prior samples a plot draws at most: enough for its scatter and covariance
 WIDTH = 99  # report lines stay under 100 characters
 
@@ -253,11 +252,8 @@ REPORT_KEYS = ("beta", "objective", "rows", "seed", "iwae_samples", "checkpoint"
 
 
 def save_report(folder, report):
-    """Write the report to evaluation.json in the RunFolder, in one step; returns its path."""
-    path = folder.file(REPORT_FILE)
-    with os_errors(path, "cannot write"):
-        atomic_write_text(path, report_json(report))
-    return path
+    """Write the report to evaluation.json in the RunFolder (held for writing), in one step; returns its path."""
+    return folder.write_report(report_json(report))
 
 
 def load_report(folder):
@@ -388,7 +384,7 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=N
         test = load_run_data(config)[1] if rows is None else np.asarray(rows, dtype=np.float32)
     except UsageError as missing:
         progress(f"note: only the history is drawn; the other plots need the test rows: {missing}")
-        path = folder.file(os.path.join("plots", "history.png"))
+        path = folder.plot_path("history.png")
         from betavae.plots import run as plots
         plots.plot_history(folder.read_history(), path, best, "linear-Gaussian optimum")
         return [path]
@@ -398,8 +394,7 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=N
         from betavae.model.inference import encode_with_kl, sample_prior
         from betavae.plots import run as plots
         samples = sample_prior(model, min(num_samples, PLOT_SAMPLES), seed)
-        paths = {name: folder.file(os.path.join("plots", f"{name}.png"))
-                 for name in ("history", "pairs", "latent", "covariances")}
+        paths = {name: folder.plot_path(f"{name}.png") for name in ("history", "pairs", "latent", "covariances")}
         plots.plot_history(folder.read_history(), paths["history"], best, "linear-Gaussian optimum")
         plots.plot_pairs(test, samples, paths["pairs"])
         plots.plot_latent(encode_with_kl(model, test)[0], paths["latent"])
