@@ -1,4 +1,5 @@
 """Shared fixtures: a quiet TensorFlow, small datasets and a CLI runner."""
+import hashlib
 import os
 import subprocess
 import sys
@@ -67,3 +68,18 @@ def committed_run(folder, data_file, epochs=2):
                    for epoch in range(1, epochs + 1)]
         run.commit(config, history, checkpoint)
     return run
+
+
+def fingerprint(folder):
+    """The names and contents of every file of a run, to show that nothing was touched."""
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+            for name in sorted(os.listdir(folder)) if (folder / name).is_file() and name != ".lock"}
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    """A committed run (2 epochs) of an untrained model on small 4-D data, and the fingerprint of its files."""
+    folder = tmp_path_factory.mktemp("good")
+    np.save(folder / "data.npy", factor_data_array(200))
+    committed_run(folder / "run", folder / "data.npy")
+    return folder, fingerprint(folder / "run")

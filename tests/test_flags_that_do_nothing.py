@@ -4,25 +4,17 @@ real cause (a full disk, a directory where a file belongs, the flag at fault).""
 import errno
 import os
 
-import numpy as np
 import pytest
 
 from betavae.commands import after_training as after_training_command
 from betavae.commands import generate as generate_command
 from betavae.commands import train as train_command
 from betavae.run.folder import save_problem
-from conftest import committed_run, factor_data_array
-from test_run_cli import call, fingerprint
+from conftest import fingerprint
+from test_run_cli import call
 
 AFTER, TRAIN, GENERATE = after_training_command.main, train_command.main, generate_command.main
 
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("good")
-    np.save(folder / "data.npy", factor_data_array(200))
-    committed_run(folder / "run", folder / "data.npy")
-    return folder, fingerprint(folder / "run")
 
 
 # (CLI, arguments with RUN/DATA/TMP placeholders, fragment of the one error line)

@@ -25,20 +25,12 @@ from betavae.run import lock as run_lock
 from betavae.run.folder import RunFolder
 from betavae.scoring import evaluate as scoring
 from betavae.scoring import truth as truth_module
-from conftest import committed_run, factor_data_array
-from test_run_cli import call, fingerprint
+from conftest import factor_data_array, fingerprint
+from test_run_cli import call
 
 TRAIN, AFTER, SWEEP, GENERATE = (train_command.main, after_training_command.main, sweep_command.main,
                                  generate_command.main)
 
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    """A committed run (2 epochs, 4-D data) and the fingerprint of its files."""
-    folder = tmp_path_factory.mktemp("good")
-    np.save(folder / "data.npy", factor_data_array(200))
-    committed_run(folder / "run", folder / "data.npy")
-    return folder, fingerprint(folder / "run")
 
 
 def copy_run(edit):

@@ -2,7 +2,6 @@
 
 The table runs the CLIs' main() in-process (fast); the slow tests below run real trainings in
 subprocesses: two at once into one folder, an --overwrite that fails, and SIGKILLs at random moments."""
-import hashlib
 import json
 import os
 import shutil
@@ -18,7 +17,7 @@ from betavae.commands import train as train_command
 from betavae.commands import sweep as sweep_command
 from betavae.training.console import EPOCH_LINE
 from betavae.run.folder import RunFolder
-from conftest import REPO, committed_run, factor_data_array
+from conftest import REPO, factor_data_array, fingerprint
 from betavae.run.lock import RunLock
 
 
@@ -32,19 +31,7 @@ def call(main, argv, capsys):
     return status, captured.out, captured.err
 
 
-def fingerprint(folder):
-    """The names and contents of every file of a run, to show that nothing was touched."""
-    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
-            for name in sorted(os.listdir(folder)) if (folder / name).is_file() and name != ".lock"}
 
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    """A committed run (2 epochs) of an untrained model on small 4-D data, and its fingerprint."""
-    folder = tmp_path_factory.mktemp("good")
-    np.save(folder / "data.npy", factor_data_array(200))
-    committed_run(folder / "run", folder / "data.npy")
-    return folder, fingerprint(folder / "run")
 
 
 def damage(name, edit):

@@ -131,12 +131,18 @@ def plot_disentanglement(reports, high, collapse, seeds, path):
     beta_axis(axis, [report["beta"] for report in reports], high, collapse)
     axis.set_ylim(0.0, 1.05)
     axis.ticklabel_format(axis="y", useOffset=False)
-    rows = sorted({(report.get("disentanglement") or {}).get("n_rows") for report in reports} - {None})
-    axis.set_ylabel("score (1 = disentangled)")
-    axis.set_title(f"disentanglement of E_q[z] vs the true factors, estimated over {rows[-1]} test rows",
-                   fontsize=9)
-    axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    estimate_labels(axis, reports, "disentanglement", "score (1 = disentangled)",
+                    "disentanglement of E_q[z] vs the true factors")
     return saved(figure, path)
+
+
+def estimate_labels(axis, reports, section, ylabel, title):
+    """Label an axis of estimates from the reports' `section`: its title says over how many test rows
+    (the most any report used), and the legend goes below the plot."""
+    rows = sorted({(report.get(section) or {}).get("n_rows") for report in reports} - {None})
+    axis.set_ylabel(ylabel)
+    axis.set_title(f"{title}, estimated over {rows[-1]} test rows", fontsize=9)
+    axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
 
 
 def plot_kl(reports, curve, high, collapse, seeds, collapse_points, path):
@@ -164,11 +170,8 @@ def plot_kl(reports, curve, high, collapse, seeds, collapse_points, path):
         model_points(axis, betas, [report["kl"] for report in reports], "grey", "KL (the sum)", seeds)
         metric_points(axis, reports, "kl_decomposition", KL_PARTS, seeds)
         beta_axis(axis, betas, high, collapse)
-        rows = sorted({(report.get("kl_decomposition") or {}).get("n_rows") for report in reports} - {None})
-        axis.set_ylabel("part of the KL (nats/sample)")
-        axis.set_title(f"the models' KL = MI + TC + dimension-wise KL, estimated over {rows[-1]} test rows",
-                       fontsize=9)
-        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+        estimate_labels(axis, reports, "kl_decomposition", "part of the KL (nats/sample)",
+                        "the models' KL = MI + TC + dimension-wise KL")
     return saved(figure, path)
 
 
