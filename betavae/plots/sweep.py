@@ -6,7 +6,6 @@ import os
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
-from betavae.scoring.references import ACTIVE_THRESHOLD
 from betavae.plots.run import plt, save_figure  # beta_vae_plots chooses the file-only backend before pyplot loads
 
 KL_PARTS = {"index_code_mi": "index-code MI I_q(x; z)", "total_correlation": "total correlation TC(z)",

@@ -251,8 +251,7 @@ def run_ray(tasks, address, cpus_per_task):
         if cpus_per_task > cpus:  # Ray would wait for ever for a node that large
             raise UsageError(f"--cpus-per-task {cpus_per_task:g}: the Ray cluster has {cpus:g} CPUs in all; "
                              f"ask for at most {cpus:g}")
-        import betavae
-        project = os.path.dirname(os.path.dirname(os.path.abspath(betavae.__file__)))  # what holds the package
+        project = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # holds betavae/
         remote = ray.remote(run_task).options(
             num_cpus=cpus_per_task, max_retries=0,
             runtime_env={"env_vars": {"PYTHONPATH": project, "TF_CPP_MIN_LOG_LEVEL": "3"}})
