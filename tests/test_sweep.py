@@ -14,7 +14,7 @@ from betavae.sweep import engines
 from betavae.run.folder import UsageError
 from betavae.sweep.engines import COMMAND_MARK, training_progress
 from betavae.sweep.plan import (Run, beta_name, check_training_flags, check_training_flags_unchanged, format_table,
-                                 needs, parse_betas, parse_seeds, plan_runs, sweep_row, write_table)
+                                 needs, parse_betas, parse_seeds, plan_runs, sweep_row, table_columns, write_table)
 from betavae.plots.sweep import beta_ticks, over_seeds, plain_number, plot_sweep
 from betavae.scoring.evaluate import REPORT_KEYS
 from conftest import factor_data_array, run_script
@@ -295,3 +295,10 @@ def test_alignment_axis_has_no_offset_when_every_score_is_near_one(tmp_path, mon
     axis = figures[0].axes[0]
     figures[0].canvas.draw()
     assert axis.yaxis.get_offset_text().get_text() == "" and axis.get_ylim() == (0.0, 1.05)
+
+
+def test_a_sweep_row_has_the_columns_of_the_table_in_their_order():
+    report = fabricated_report(2.0, 0, {"mean_to_optimum": 0.9, "mean_to_truth": 0.8})
+    report.update(test_nll_iwae=9.0, disentanglement={"mig": 0.5, "exact": {"mig_continuous": 0.6}})
+    row = sweep_row(report, Run(0, 2.0, 0, "sweep/beta_2_seed_0"))
+    assert list(row) == table_columns([row]) and row["mig"] == 0.5 and row["mig_exact_continuous"] == 0.6
