@@ -243,6 +243,11 @@ def encode(run, rows=None, data=None):
     return _run(run).encode(rows, data)
 
 
+def export(run, output_dir, overwrite=False):
+    """Write a run (a Run or its path) as a TensorFlow SavedModel into output_dir: Run.export."""
+    return _run(run).export(output_dir, overwrite)
+
+
 def _training_flags(training):
     """Keyword arguments named like the training flags, checked, as the command-line flags they stand for."""
     settings = _settings(_training_parser(), training, ("checkpoint_dir", "resume", "overwrite", "verbose"))

@@ -35,6 +35,7 @@ def cli(*argv):
 
 def test_import_betavae_does_not_import_tensorflow():
     probe = ("import sys, betavae\nassert callable(betavae.train) and issubclass(betavae.UsageError, ValueError)\n"
+             "assert set(betavae.__all__) <= set(dir(betavae)) and callable(betavae.export)\n"
              "print('tensorflow' in sys.modules, 'numpy' in sys.modules, sorted(betavae.__all__))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
