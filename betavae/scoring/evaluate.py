@@ -396,10 +396,10 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=N
         samples = sample_prior(model, min(num_samples, PLOT_SAMPLES), seed)
         paths = {name: folder.plot_path(f"{name}.png") for name in ("history", "pairs", "latent", "covariances")}
         plots.plot_history(folder.read_history(), paths["history"], best, "linear-Gaussian optimum")
-        plots.plot_pairs(test, samples, paths["pairs"])
+        plots.plot_pairs(test, samples, paths["pairs"], config.column_names)
         plots.plot_latent(encode_with_kl(model, test)[0], paths["latent"])
         matrices = {"test data": loading.moments(test)[1], "prior samples": loading.moments(samples)[1]}
         if truth is not None and "covariance" in truth:
             matrices["truth"] = np.array(truth["covariance"])
-        plots.plot_covariances(matrices, paths["covariances"])
+        plots.plot_covariances(matrices, paths["covariances"], names=config.column_names)
     return list(paths.values())
