@@ -256,12 +256,13 @@ def latents_path(data_path):
     return os.path.splitext(data_path)[0] + ".latents.npy"
 
 
-def load_truth(data_path, dim=None):
+def load_truth(data_path, dim=None, columns=None):
     """The true parameters recorded beside a generated dataset, or None for data of unknown origin. A truth
     file that cannot be one for these data (unreadable, not JSON, no mean or noise variances, another
-    dimension than dim) is named in a one-line warning and taken as no truth: the scores go on without it."""
+    dimension than dim) is named in a one-line warning and taken as no truth: the scores go on without it.
+    columns: a run's --columns value; the truth describes all the columns, not a choice of them: None."""
     path = truth_path(data_path)
-    if not os.path.lexists(path):
+    if columns is not None or not os.path.lexists(path):
         return None
     try:
         with open(path, encoding="utf-8") as handle:
