@@ -70,7 +70,7 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
     train, test = load_run_data(config)
     label = "held-out test rows" if rows is None else rows_label
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
-    truth = loading.load_truth(config.data, config.data_dim)
+    truth = loading.load_truth(config.data, config.data_dim, config.columns)
     unavailable = {}
     objective = "capacity" if config.capacity is not None else config.objective
     weights = {"capacity": {"capacity": config.capacity, "gamma": config.gamma},
@@ -388,7 +388,7 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=N
         from betavae.plots import run as plots
         plots.plot_history(folder.read_history(), path, best, "linear-Gaussian optimum")
         return [path]
-    truth = loading.load_truth(config.data, config.data_dim)
+    truth = loading.load_truth(config.data, config.data_dim, config.columns)
     with _stage(progress, "plots", f"4 PNGs into {folder.file('plots')}"):
         model, _ = folder.restore_model()  # first: it imports TensorFlow quietly, before inference does
         from betavae.model.inference import encode_with_kl, sample_prior
@@ -396,10 +396,10 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=N
         samples = sample_prior(model, min(num_samples, PLOT_SAMPLES), seed)
         paths = {name: folder.plot_path(f"{name}.png") for name in ("history", "pairs", "latent", "covariances")}
         plots.plot_history(folder.read_history(), paths["history"], best, "linear-Gaussian optimum")
-        plots.plot_pairs(test, samples, paths["pairs"])
+        plots.plot_pairs(test, samples, paths["pairs"], config.column_names)
         plots.plot_latent(encode_with_kl(model, test)[0], paths["latent"])
         matrices = {"test data": loading.moments(test)[1], "prior samples": loading.moments(samples)[1]}
         if truth is not None and "covariance" in truth:
             matrices["truth"] = np.array(truth["covariance"])
-        plots.plot_covariances(matrices, paths["covariances"])
+        plots.plot_covariances(matrices, paths["covariances"], names=config.column_names)
     return list(paths.values())
