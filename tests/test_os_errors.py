@@ -238,7 +238,10 @@ def test_a_truth_json_that_cannot_be_the_datas_is_a_warning_and_no_truth(tmp_pat
 
 def test_a_good_truth_json_is_read(tmp_path, capsys):
     (tmp_path / "d.truth.json").write_text(json.dumps(TRUTH))
-    assert loading.load_truth(str(tmp_path / "d.npy"), 3) == TRUTH and capsys.readouterr().err == ""
+    truth = loading.load_truth(str(tmp_path / "d.npy"), 3)
+    assert truth.family == "linear" and capsys.readouterr().err == ""
+    for name in ("mean", "covariance", "W", "psi"):
+        np.testing.assert_array_equal(getattr(truth, name), TRUTH[name])
 
 
 def test_truncated_latents_are_a_warning_and_no_latents(good, tmp_path, capsys):

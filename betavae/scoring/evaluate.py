@@ -223,8 +223,8 @@ def prior_sample_scores(model, num_samples, seed, test, truth, unavailable):
         unavailable["prior_samples"] = "a single test row has no covariance to compare with"
     else:
         result.update(moment_errors_of(*samples, *loading.moments(test)))
-    if truth is not None and "covariance" in truth:
-        result["truth"] = moment_errors_of(*samples, truth["mean"], truth["covariance"])
+    if truth is not None:
+        result["truth"] = moment_errors_of(*samples, truth.mean, truth.covariance)
     return result
 
 
@@ -399,7 +399,7 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=N
         plots.plot_pairs(test, samples, paths["pairs"])
         plots.plot_latent(encode_with_kl(model, test)[0], paths["latent"])
         matrices = {"test data": loading.moments(test)[1], "prior samples": loading.moments(samples)[1]}
-        if truth is not None and "covariance" in truth:
-            matrices["truth"] = np.array(truth["covariance"])
+        if truth is not None:
+            matrices["truth"] = truth.covariance
         plots.plot_covariances(matrices, paths["covariances"])
     return list(paths.values())
