@@ -6,7 +6,9 @@ import os
 import numpy as np
 import pytest
 
+from betavae.commands import generate as generate_command
 from betavae.data import families
+from betavae.data.loading import file_digest, load_truth
 from betavae.data.truth import Truth
 from conftest import REPO
 
@@ -19,6 +21,15 @@ def test_the_shipped_truth_is_a_linear_truth_whose_g_is_mean_plus_w_z():
     z = np.array([[0.5, -1.0], [2.0, 0.0]])
     np.testing.assert_allclose(families.decoder_mean(z, truth), np.array(raw["mean"]) + z @ np.array(raw["W"]).T)
     np.testing.assert_array_equal(truth.prior_means, [[0.0, 0.0]])
+    assert truth.data_sha256 == file_digest(os.path.join(REPO, "data", "gaussian_10d.npy"))
+
+
+def test_generate_records_the_sha_of_the_data_file_it_wrote(tmp_path):
+    for name in ("g.npy", "h.csv"):
+        output = tmp_path / name
+        assert generate_command.main(["generate", "--dim", "3", "--factors", "1", "--rows", "50",
+                                      "--output", str(output)]) == 0
+        assert load_truth(str(output)).data_sha256 == file_digest(str(output))
 
 
 @pytest.mark.parametrize("family", families.NONLINEAR_FAMILIES)
@@ -48,6 +59,7 @@ def test_a_file_without_the_later_terms_has_none():
     ({"psi": [1.0, 1.0, 0.0, 1.0]}, "psi holds a value that is not positive"),
     ({"offset": [1.0, float("nan"), 0.0, 0.0]}, "offset holds a value that is not finite"),
     ({"family": "spiral"}, "family 'spiral' is none of linear, sine"),
+    ({"data_sha256": "ff150c49"}, "data_sha256 'ff150c49' is not a SHA-256"),
     ({"A": None}, "A has shape []"),
 ])
 def test_a_key_of_the_wrong_shape_or_value_is_named(change, fragment):

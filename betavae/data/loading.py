@@ -225,17 +225,23 @@ def latents_path(data_path):
     return os.path.splitext(data_path)[0] + ".latents.npy"
 
 
-def load_truth(data_path, dim=None):
+def load_truth(data_path, dim=None, *, data_sha256=None, unavailable=None):
     """The truth recorded beside a generated dataset (a truth.Truth), or None for data of unknown origin. A
     truth file that cannot be one for these data (unreadable, not JSON, a key missing or of the wrong shape,
-    another dimension than dim) is named in a one-line warning and taken as no truth: the scores go on
-    without it."""
+    another dimension than dim, or written with a data file whose SHA-256 is not data_sha256) is named in a
+    one-line warning and taken as no truth: the scores go on without it, and unavailable (a report's dict,
+    if given) says why under "reference.true_nll". A truth that records no SHA-256 (older files) is taken."""
     path = truth_path(data_path)
     if not os.path.lexists(path):
         return None
     truth, problem = _read_truth(path, dim)
+    if truth is not None and None not in (truth.data_sha256, data_sha256) and truth.data_sha256 != data_sha256:
+        truth, problem = None, (f"written with a data file of SHA-256 {truth.data_sha256[:16]}..., not with "
+                                f"{data_path} ({data_sha256[:16]}...)")
     if truth is None:
         print(f"warning: {path}: {problem}; going on without the truth", file=sys.stderr)
+        if unavailable is not None:
+            unavailable["reference.true_nll"] = f"{path}: {problem}"
     return truth
 
 

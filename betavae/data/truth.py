@@ -11,6 +11,7 @@ missing prior is N(0, I). The other keys (seed, rows, dim, factors, correlation_
 the data were made and are not read.
 """
 import dataclasses
+import re
 from typing import Optional
 
 import numpy as np
@@ -26,13 +27,14 @@ SHAPES = {"mean": ("D",), "psi": ("D",), "covariance": ("D", "D"), "offset": ("D
           "H": ("D", "h"), "Rho": ("r", "k"), "rho": ("r",), "R": ("D", "2r"), "prior_weights": ("c",),
           "prior_means": ("c", "k"), "prior_scales": ("c",)}
 POSITIVE = ("psi", "prior_weights", "prior_scales")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)  # its arrays have no single truth value, so no ==
 class Truth:
     """The true distribution of a generated dataset (see the module docstring), as float arrays in the data's
     units. mean, covariance: the exact moments of x (None only inside families.sample_family, which computes
-    them from the rest)."""
+    them from the rest). data_sha256: the SHA-256 of the data file written with it (None in older files)."""
     family: str
     mean: Optional[np.ndarray]
     psi: np.ndarray
@@ -51,6 +53,7 @@ class Truth:
     prior_weights: np.ndarray
     prior_means: np.ndarray
     prior_scales: np.ndarray
+    data_sha256: Optional[str] = None
 
     @property
     def linear(self):
@@ -76,6 +79,9 @@ class Truth:
         family = raw.get("family", LINEAR)
         if family not in (LINEAR,) + NONLINEAR_FAMILIES:
             raise ValueError(f"family {family!r} is none of {', '.join((LINEAR,) + NONLINEAR_FAMILIES)}")
+        sha = raw.get("data_sha256")
+        if sha is not None and not (isinstance(sha, str) and SHA256.fullmatch(sha)):
+            raise ValueError(f"data_sha256 {str(sha)[:70]!r} is not a SHA-256 (64 lowercase hex digits)")
         sources = {name: name for name in SHAPES}
         sources.update(offset="offset" if "offset" in raw else "mean", A="A" if "A" in raw else "W")
         required = {"psi", "offset", "A"} | ({"mean", "covariance"} if moments else set())
@@ -97,7 +103,7 @@ class Truth:
                              f" (the quadratic terms of a {sizes['k']}-D latent)")
         if abs(arrays["prior_weights"].sum() - 1.0) > 1e-6:
             raise ValueError(f"prior_weights sum to {arrays['prior_weights'].sum():g}, expected 1")
-        return cls(family=family, **arrays)
+        return cls(family=family, data_sha256=sha, **arrays)
 
 
 def _standard_prior(name, sizes):

@@ -70,8 +70,8 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
     train, test = load_run_data(config)
     label = "held-out test rows" if rows is None else rows_label
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
-    truth = loading.load_truth(config.data, config.data_dim)
     unavailable = {}
+    truth = loading.load_truth(config.data, config.data_dim, data_sha256=config.data_sha256, unavailable=unavailable)
     objective = "capacity" if config.capacity is not None else config.objective
     weights = {"capacity": {"capacity": config.capacity, "gamma": config.gamma},
                "tc": {"alpha": config.alpha, "gamma": config.gamma}}.get(objective, {})
@@ -388,7 +388,7 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=N
         from betavae.plots import run as plots
         plots.plot_history(folder.read_history(), path, best, "linear-Gaussian optimum")
         return [path]
-    truth = loading.load_truth(config.data, config.data_dim)
+    truth = loading.load_truth(config.data, config.data_dim, data_sha256=config.data_sha256)
     with _stage(progress, "plots", f"4 PNGs into {folder.file('plots')}"):
         model, _ = folder.restore_model()  # first: it imports TensorFlow quietly, before inference does
         from betavae.model.inference import encode_with_kl, sample_prior
