@@ -61,6 +61,8 @@ def test_a_file_without_the_later_terms_has_none():
     ({"family": "spiral"}, "family 'spiral' is none of linear, sine"),
     ({"data_sha256": "ff150c49"}, "data_sha256 'ff150c49' is not a SHA-256"),
     ({"A": None}, "A has shape []"),
+    ({"A": np.ones((4, 3)).tolist(), "Omega": np.ones((4, 3)).tolist(), "Gamma": [], "Rho": [],
+      "prior_means": [[0.0] * 3]}, "A has 3 columns; a non-linear family's latent has 1 or 2"),
 ])
 def test_a_key_of_the_wrong_shape_or_value_is_named(change, fragment):
     _, _, raw = families.sample_family("sine", dim=4, factors=2, rows=6, seed=3)

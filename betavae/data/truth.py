@@ -98,6 +98,8 @@ class Truth:
             else:
                 arrays[name] = None if name in ("mean", "covariance") else np.zeros(_expected(shape, sizes, 0))
             sizes.update(_bound(shape, arrays[name]))
+        if family != LINEAR and sizes["k"] > 2:  # the exact density is a quadrature over z
+            raise ValueError(f"A has {sizes['k']} columns; a non-linear family's latent has 1 or 2 dimensions")
         if arrays["C"].shape[1] not in (0, sizes["k"] * (sizes["k"] + 1) // 2):
             raise ValueError(f"C has {arrays['C'].shape[1]} columns, expected 0 or {sizes['k'] * (sizes['k'] + 1) // 2}"
                              f" (the quadratic terms of a {sizes['k']}-D latent)")
