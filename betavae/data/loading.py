@@ -14,6 +14,7 @@ import numpy as np
 from betavae.config import default_names
 from betavae.files import SUFFIXES, ArrayWriter, is_number
 from betavae.cli import UsageError, os_errors
+from betavae.data.truth import Truth
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model computes in float32
 CHUNK_ROWS = 1 << 16  # rows per pass when scanning data that may be memory-mapped
@@ -256,41 +257,35 @@ def latents_path(data_path):
     return os.path.splitext(data_path)[0] + ".latents.npy"
 
 
-def load_truth(data_path, dim=None, columns=None):
-    """The true parameters recorded beside a generated dataset, or None for data of unknown origin. A truth
-    file that cannot be one for these data (unreadable, not JSON, no mean or noise variances, another
-    dimension than dim) is named in a one-line warning and taken as no truth: the scores go on without it.
+def load_truth(data_path, dim=None, columns=None, *, data_sha256=None, unavailable=None):
+    """The truth recorded beside a generated dataset (a truth.Truth), or None for data of unknown origin. A
+    truth file that cannot be one for these data (unreadable, not JSON, a key missing or of the wrong shape,
+    another dimension than dim, or written with a data file whose SHA-256 is not data_sha256) is named in a
+    one-line warning and taken as no truth: the scores go on without it, and unavailable (a report's dict,
+    if given) says why under "reference.true_nll". A truth that records no SHA-256 (older files) is taken.
     columns: a run's --columns value; the truth describes all the columns, not a choice of them: None."""
     path = truth_path(data_path)
     if columns is not None or not os.path.lexists(path):
         return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            truth = json.load(handle)
-        problem = _truth_problem(truth, dim)
-    except (OSError, ValueError) as error:
-        problem = getattr(error, "strerror", None) or f"not valid JSON ({str(error)[:80]})"
-    if problem:
+    truth, problem = _read_truth(path, dim)
+    if truth is not None and None not in (truth.data_sha256, data_sha256) and truth.data_sha256 != data_sha256:
+        truth, problem = None, (f"written with a data file of SHA-256 {truth.data_sha256[:16]}..., not with "
+                                f"{data_path} ({data_sha256[:16]}...)")
+    if truth is None:
         print(f"warning: {path}: {problem}; going on without the truth", file=sys.stderr)
-        return None
+        if unavailable is not None:
+            unavailable["reference.true_nll"] = f"{path}: {problem}"
     return truth
 
 
-def _truth_problem(truth, dim):
-    """What makes a parsed truth JSON unusable for data of dim columns, or None."""
-    if not isinstance(truth, dict):
-        return f"expected a JSON object, got {type(truth).__name__}"
-    centre = "offset" if "offset" in truth else "mean"
-    shapes = {centre: 1, "psi": 1, "covariance": 2, "W": 2, "A": 2}
-    for name in [centre, "psi"] + [name for name in ("covariance", "W", "A") if name in truth]:
-        try:
-            value = np.asarray(truth.get(name), dtype=float)
-        except (TypeError, ValueError):
-            return f"{name} is not an array of numbers"
-        dim = value.shape[0] if dim is None and value.ndim else dim
-        if value.ndim != shapes[name] or value.shape[0] != dim or not np.all(np.isfinite(value)):
-            return (f"{name} is missing" if name not in truth else
-                    f"{name} has shape {list(value.shape)}, not that of {dim}-D data with finite values")
-        if name == "covariance" and value.shape != (dim, dim):
-            return f"covariance has shape {list(value.shape)}, expected [{dim}, {dim}]"
-    return None
+def _read_truth(path, dim):
+    """(the Truth in the file at path, None) or (None, what makes it unusable for data of dim columns)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return Truth.from_json(json.load(handle), dim), None
+    except OSError as error:
+        return None, error.strerror or str(error)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return None, f"not valid JSON ({str(error)[:80]})"
+    except ValueError as error:  # a key missing or of the wrong type or shape
+        return None, str(error)

@@ -70,8 +70,9 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
     train, test = load_run_data(config)
     label = "held-out test rows" if rows is None else rows_label
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
-    truth = loading.load_truth(config.data, config.data_dim, config.columns)
     unavailable = {}
+    truth = loading.load_truth(config.data, config.data_dim, config.columns, data_sha256=config.data_sha256,
+                               unavailable=unavailable)
     objective = "capacity" if config.capacity is not None else config.objective
     weights = {"capacity": {"capacity": config.capacity, "gamma": config.gamma},
                "tc": {"alpha": config.alpha, "gamma": config.gamma}}.get(objective, {})
@@ -223,8 +224,8 @@ def prior_sample_scores(model, num_samples, seed, test, truth, unavailable):
         unavailable["prior_samples"] = "a single test row has no covariance to compare with"
     else:
         result.update(moment_errors_of(*samples, *loading.moments(test)))
-    if truth is not None and "covariance" in truth:
-        result["truth"] = moment_errors_of(*samples, truth["mean"], truth["covariance"])
+    if truth is not None:
+        result["truth"] = moment_errors_of(*samples, truth.mean, truth.covariance)
     return result
 
 
@@ -388,7 +389,7 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=N
         from betavae.plots import run as plots
         plots.plot_history(folder.read_history(), path, best, "linear-Gaussian optimum")
         return [path]
-    truth = loading.load_truth(config.data, config.data_dim, config.columns)
+    truth = loading.load_truth(config.data, config.data_dim, config.columns, data_sha256=config.data_sha256)
     with _stage(progress, "plots", f"4 PNGs into {folder.file('plots')}"):
         model, _ = folder.restore_model()  # first: it imports TensorFlow quietly, before inference does
         from betavae.model.inference import encode_with_kl, sample_prior
@@ -399,7 +400,7 @@ def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=N
         plots.plot_pairs(test, samples, paths["pairs"], config.column_names)
         plots.plot_latent(encode_with_kl(model, test)[0], paths["latent"])
         matrices = {"test data": loading.moments(test)[1], "prior samples": loading.moments(samples)[1]}
-        if truth is not None and "covariance" in truth:
-            matrices["truth"] = np.array(truth["covariance"])
+        if truth is not None:
+            matrices["truth"] = truth.covariance
         plots.plot_covariances(matrices, paths["covariances"], names=config.column_names)
     return list(paths.values())
