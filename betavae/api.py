@@ -64,8 +64,8 @@ def _settings(parser, values, own):
 
 
 def _training_parser():
-    from betavae.commands import train as command
-    return command.build_parser()
+    from betavae.training.flags import build_parser
+    return build_parser()
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from betavae.run.folder import LOGS, RunFolder, UsageError
 from betavae.scoring.evaluate import checkpoint_identity, load_report  # numpy only at import: no TensorFlow
 from betavae.cli import SEED_MAX, flag_name
 from betavae.fields import SWEEP_SET_FLAGS  # given after `--`, they would silently fight the sweep
+from betavae.training.flags import build_parser, validate_flags
 
 TRAIN_LOG, EVALUATE_LOG = LOGS
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
@@ -95,7 +96,6 @@ def check_training_flags(flags):
     """Refuse pass-through flags that the training CLI rejects (its parser, its value checks, a data file that
     is not there), or that the sweep sets itself (checked with the training parser, so abbreviations and
     --flag=value forms are caught too): all before anything is recorded or trained."""
-    from betavae.commands.train import build_parser, validate_flags
     unset = object()
     parser = build_parser()
     parser.set_defaults(**{name: unset for name in SWEEP_SET_FLAGS})
@@ -117,7 +117,6 @@ def training_meaning(flags, cwd):
     """What pass-through flags ask of training, comparable between two spellings: the training parser's
     values (defaults filled in, so order, abbreviations and --flag=value do not matter), paths made absolute
     against the folder `cwd` they were given in, without DISPLAY_FLAGS."""
-    from betavae.commands.train import build_parser
     values = vars(build_parser().parse_args(flags))
     for name in PATH_FLAGS:
         if values[name]:
