@@ -18,6 +18,8 @@ import sys
 import numpy as np
 
 from betavae.cli import flag_name
+from betavae.commands import after_training as after_training_command
+from betavae.commands import train as train_command
 from betavae.files import atomic_write_text
 from betavae.run.folder import OneLineParser, RunFolder, UsageError, check_minimum, load_run_data, run_cli
 from betavae.sweep.engines import Interrupted
@@ -174,8 +176,10 @@ def run_sweep(args, training_flags):
         print("\n".join(describe(run, needs(run, args.epochs, args.iwae_samples)) for run in runs))
         return None
     chosen = [] if args.collect else runs if args.only is None else [runs[args.only]]
+    # A worker (betavae.sweep.worker) calls the two CLIs' entry functions in its process, handed down from here.
     tasks = [{"run": run, "cwd": os.getcwd(), "evaluate_argv": evaluation_argv(run, args.iwae_samples),
-              "train_argv": training_argv(run, args.epochs, training_flags) if "train" in needed else None}
+              "train_argv": training_argv(run, args.epochs, training_flags) if "train" in needed else None,
+              "train": train_command.main, "evaluate": after_training_command.main}
              for run in chosen if (needed := needs(run, args.epochs, args.iwae_samples))]
     print(f"sweep: {len(runs)} runs in {args.sweep_dir}; {len(tasks)} to run now, "
           f"{sum(t['train_argv'] is not None for t in tasks)} of them to train", flush=True)
