@@ -11,6 +11,7 @@ import os
 import shutil
 
 from betavae.cli import UsageError
+from betavae.files import check_writable_folder
 from betavae.run.folder import RunFolder, import_tensorflow
 from betavae.run.lock import exchange_folders
 
@@ -43,8 +44,7 @@ def check_export_dir(folder, config, output_dir, overwrite):
         if not os.path.isfile(os.path.join(real, SAVED_MODEL_FILE)):
             raise UsageError(f"{output_dir}: exists and is not a SavedModel (no {SAVED_MODEL_FILE}); --overwrite "
                              "replaces only a SavedModel; choose another --output")
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-        raise UsageError(f"{output_dir}: cannot write there (folder {parent} does not exist or is not writable)")
+    check_writable_folder(output_dir, parent)
 
 
 def servable(model, config):

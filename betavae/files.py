@@ -72,12 +72,28 @@ def check_output_path(path, rows, columns, dtype=np.float32, side_bytes=0, side_
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.splitext(path)[1].lower() not in SUFFIXES:
         raise UsageError(f"{path}: unknown output format, expected one of {', '.join(SUFFIXES)}")
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise UsageError(f"{path}: cannot write there (folder {folder} does not exist or is not writable)")
+    check_writable_folder(path, folder)
     needed, free = output_bytes(path, rows, columns, dtype) + side_bytes, shutil.disk_usage(folder).free
     if needed > free:
         raise UsageError(f"{path}: {rows} rows{side_files} need about {needed / 1e9:.3g} GB, but only "
                          f"{free / 1e9:.3g} GB are free in {folder}")
+
+
+def check_writable_folder(path, folder):
+    """Raise a UsageError naming the real cause (no such folder, not a folder, the operating system's own
+    reason such as "Permission denied" or "Operation not permitted") if a file cannot be created in folder;
+    the check creates and removes a temporary file of ours, since permission bits alone miss an immutable
+    folder, a read-only mount or root's rights."""
+    if not os.path.exists(folder):
+        raise UsageError(f"{path}: cannot write there (folder {folder} does not exist)")
+    if not os.path.isdir(folder):
+        raise UsageError(f"{path}: cannot write there ({folder} is not a folder)")
+    probe = temporary_path(os.path.join(folder, ".write-check"))
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.remove(probe)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write there (folder {folder}: {error.strerror})") from None
 
 
 def available_memory():

@@ -91,3 +91,25 @@ def test_a_figure_that_fails_while_saving_keeps_the_old_plot(tmp_path):
     assert open(path, "rb").read() == old
     assert os.listdir(tmp_path) == ["plot.png"]
     assert not plt.fignum_exists(figure.number)  # closed even so
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_with_its_real_cause(tmp_path, monkeypatch):
+    from betavae.files import check_output_path
+    with pytest.raises(UsageError, match=r"folder .*absent does not exist\)$"):
+        check_output_path(str(tmp_path / "absent" / "out.npy"), 10, 2)
+    (tmp_path / "plain").write_text("a file, not a folder")
+    with pytest.raises(UsageError, match=r"plain is not a folder\)$"):
+        check_output_path(str(tmp_path / "plain" / "out.npy"), 10, 2)
+    real_open = os.open
+
+    def refused(path, *args):  # what an immutable folder, a read-only mount or missing rights give
+        if os.path.dirname(path) == str(tmp_path):
+            raise PermissionError(1, "Operation not permitted", path)
+        return real_open(path, *args)
+
+    monkeypatch.setattr(os, "open", refused)
+    with pytest.raises(UsageError, match=r"out\.npy: cannot write there \(folder .*: Operation not permitted\)$"):
+        check_output_path(str(tmp_path / "out.npy"), 10, 2)
+    monkeypatch.undo()
+    check_output_path(str(tmp_path / "out.npy"), 10, 2)
+    assert sorted(os.listdir(tmp_path)) == ["plain"]  # the check's own probe file is gone
