@@ -66,9 +66,8 @@ def test_evaluate_with_plots_reads_config_data_and_truth_and_restores_the_model_
     bests = drawn_best(monkeypatch)
     status, out, err = call(capsys, folder, *EVALUATE, "--plots")
     assert status == 0, err
-    assert {name: counts[name] for name in ("restore_model", "load_config", "load_data", "load_truth",
-                                            "data digest")} == dict.fromkeys(
-        ("restore_model", "load_config", "load_data", "load_truth", "data digest"), 1)
+    once = ("restore_model", "load_config", "load_data", "load_truth", "data digest")
+    assert {name: counts[name] for name in once} == dict.fromkeys(once, 1)
     assert sorted(os.listdir(folder.file("plots"))) == ["covariances.png", "history.png", "latent.png", "pairs.png"]
     best = scoring.best_objective(scoring.load_report(folder))
     assert best is not None and bests == [best] and "wrote 4 plots to " in out[-1]

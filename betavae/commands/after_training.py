@@ -209,11 +209,11 @@ def main(argv=None):
         check_seed(args.seed)
         if args.mode == "export":
             return export(args)
-        run = open_run(args.checkpoint_dir, verbose=args.verbose)
-        folder, config = run.folder, run.config
+        opened = open_run(args.checkpoint_dir, verbose=args.verbose)
+        folder, config = opened.folder, opened.config
         rows, label = None, "held-out test rows"
         if args.data and is_moved_copy(args.data, config):
-            run = run.with_data(args.data)
+            opened = opened.with_data(args.data)
         elif args.data:
             rows, label = loading.load_data(args.data).astype(np.float32), args.data
             if rows.shape[1] != config.data_dim:
@@ -221,10 +221,10 @@ def main(argv=None):
                                  f"{args.checkpoint_dir} was trained on {config.data_dim}")
         if args.mode in ("evaluate", "plot"):
             with folder.writing():  # evaluation.json and plots/ are the run's: never beside a training
-                return score_and_plot(args, run, rows)
+                return score_and_plot(args, opened, rows)
         if rows is None:
             try:
-                rows = run.data()[1]
+                rows = opened.data()[1]
             except UsageError as missing:
                 if args.mode != "prior":
                     raise
@@ -235,7 +235,7 @@ def main(argv=None):
         # Writing inside the run needs its lock: never into a run that a training is still writing.
         with folder.writing() if folder.holds(path) else contextlib.nullcontext():
             if args.mode == "encode":
-                return encode(args, run, rows, label, path)
-            return sample_or_reconstruct(args, run, rows, label, path)
+                return encode(args, opened, rows, label, path)
+            return sample_or_reconstruct(args, opened, rows, label, path)
 
     return run_cli(run)
