@@ -18,9 +18,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from betavae.run.folder import RunFolder, import_tensorflow  # noqa: E402  (needs the path above)
-from matmul_limits import best_seconds, decoder_shapes, encoder_shapes, forward_limit, import_seconds  # noqa: E402
+from matmul_limits import (best_seconds, decoder_shapes, encoder_shapes, forward_limit, fraction_figures,  # noqa: E402
+                           import_seconds, interleaved_fractions)
 
 SAMPLES = 1_000_000
+ROUNDS = 3  # alternating rounds of the limit and the timed sampling
 
 
 def run(*args):
@@ -46,10 +48,9 @@ def main():
                    ("recon", lambda: reconstruct(model, rows, seed=0),
                     encoder_shapes(data_dim) + decoder_shapes(data_dim)))
         for name, function, shapes in figures:
-            rate = SAMPLES / best_seconds(function, rounds=3, calls=1)
-            limit = forward_limit(shapes, SAMPLING_CHUNK)
-            print(f"{name} samples_per_s={rate:.0f} limit_samples_per_s={limit:.0f} fraction={rate / limit:.3f} "
-                  "target_samples_per_s=1000000", flush=True)
+            pairs = interleaved_fractions(lambda: forward_limit(shapes, SAMPLING_CHUNK),
+                                          lambda: SAMPLES / best_seconds(function, rounds=1, calls=1), ROUNDS)
+            print(fraction_figures(name, pairs) + " target_samples_per_s=1000000", flush=True)
         seconds = run("beta_vae_after_training.py", "--mode", "prior", "--num-samples", str(SAMPLES),
                       "--checkpoint-dir", checkpoint_dir, "--output", os.path.join(folder, "prior.npy"))
         print(f"cli_prior_1m_to_npy seconds={seconds:.1f} tf_import_seconds={import_seconds():.1f}", flush=True)

@@ -21,13 +21,14 @@ sys.path.insert(0, REPO)
 
 from betavae.data import families, loading  # noqa: E402  (needs the path above)
 from betavae.run.folder import RunFolder, import_tensorflow  # noqa: E402
-from matmul_limits import HIDDEN, LATENT, import_seconds, training_limit  # noqa: E402
+from matmul_limits import HIDDEN, LATENT, fraction_figures, import_seconds, interleaved_fractions, training_limit  # noqa: E402
 
 BATCH, BETA = 1000, 4.0
 
 
 def trainer_throughput(train, compiled, epochs):
-    """Samples/s of whole epochs through Trainer.run_epoch, after one warm-up (compile) epoch."""
+    """A function returning samples/s of the best of `epochs` whole epochs through Trainer.run_epoch; the
+    model is built and compiled (one warm-up epoch) once, so repeated calls time training only."""
     import tensorflow as tf
     from betavae.model.objectives import BetaObjective
     from betavae.model.vae import BetaVAE, Trainer, make_optimizer
@@ -36,13 +37,19 @@ def trainer_throughput(train, compiled, epochs):
     steps = -(-len(train) // BATCH)
     rows = tf.constant(train)
     trainer.run_epoch(rows, *loading.epoch_order(len(train), BATCH, 0, 0), first_step=0, compiled=compiled)
-    best = np.inf
-    for epoch in range(1, epochs + 1):
-        started = time.perf_counter()
-        indices, weights = loading.epoch_order(len(train), BATCH, 0, epoch)
-        trainer.run_epoch(rows, indices, weights, first_step=epoch * steps, compiled=compiled)
-        best = min(best, time.perf_counter() - started)
-    return len(train) / best
+    epoch_count = [0]
+
+    def measure():
+        best = np.inf
+        for _ in range(epochs):
+            epoch_count[0] += 1
+            started = time.perf_counter()
+            indices, weights = loading.epoch_order(len(train), BATCH, 0, epoch_count[0])
+            trainer.run_epoch(rows, indices, weights, first_step=epoch_count[0] * steps, compiled=compiled)
+            best = min(best, time.perf_counter() - started)
+        return len(train) / best
+
+    return measure
 
 
 def timed_cli(*args):
@@ -68,22 +75,27 @@ def cli_breakdown(seconds, run_dir, limit):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per path (best one counts)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the limit and the timed epochs")
     parser.add_argument("--full", action="store_true", help="also time the 200-epoch CLI and 1M-row memory")
     args = parser.parse_args()
     import_tensorflow()
     data = loading.load_data(os.path.join(REPO, "data", "gaussian_10d.npy")).astype(np.float32)
-    limit = training_limit(data.shape[1], BATCH)
-    compiled = trainer_throughput(data, compiled=True, epochs=args.epochs)
-    per_step = trainer_throughput(data, compiled=False, epochs=max(2, args.epochs // 2))
-    print(f"train samples_per_s={compiled:.0f} limit_samples_per_s={limit:.0f} fraction={compiled / limit:.3f} "
-          f"per_step_samples_per_s={per_step:.0f} per_step_fraction={per_step / limit:.3f}", flush=True)
+
+    def step_limit():
+        return training_limit(data.shape[1], BATCH)
+
+    figures = []
+    for name, compiled, epochs in (("train", True, args.epochs), ("per_step", False, max(2, args.epochs // 2))):
+        pairs = interleaved_fractions(step_limit, trainer_throughput(data, compiled, epochs), args.rounds)
+        figures.append(fraction_figures(name, pairs))
+    print(" ".join(figures), flush=True)
     if not args.full:
         return
     with tempfile.TemporaryDirectory() as folder:
         run_dir = os.path.join(folder, "run")
         seconds, _ = timed_cli("beta_vae_main.py", "--beta", "4", "--epochs", "200", "--checkpoint-dir", run_dir)
         print(f"cli_train_200_epochs seconds={seconds:.1f} target_seconds=60 "
-              + cli_breakdown(seconds, run_dir, limit), flush=True)
+              + cli_breakdown(seconds, run_dir, step_limit()), flush=True)
         big = os.path.join(folder, "million.npy")
         loading.save_array(big, families.generate(10, 2, 1_000_000, seed=1)[0])
         seconds, peak_mb = timed_cli("beta_vae_main.py", "--data", big, "--epochs", "2", "--checkpoint-dir",

@@ -65,6 +65,24 @@ def forward_limit(shapes, rows):
     return rows / best_seconds(forward, calls=5)
 
 
+def interleaved_fractions(limit, measure, rounds):
+    """(limit, rate) pairs of `rounds` alternating measurements, the limit first in each round: a machine whose
+    speed drifts moves both figures of a pair alike, so each pair's fraction rate / limit stays meaningful."""
+    return [(limit(), measure()) for _ in range(rounds)]
+
+
+def fraction_figures(name, pairs):
+    """`name samples_per_s=... limit_samples_per_s=... fraction=...` (medians over the rounds) and each round's
+    fraction. A fraction above 1 means the limit was not one (the numpy products were slowed more than the
+    measured code, e.g. by other load on the machine): the figure says `broken`, not a speed."""
+    limits, rates = (np.array(column) for column in zip(*pairs))
+    fractions = rates / limits
+    verdict = "broken_over_1" if fractions.max() > 1 else "ok"
+    return (f"{name}_samples_per_s={np.median(rates):.0f} {name}_limit_samples_per_s={np.median(limits):.0f} "
+            f"{name}_fraction={np.median(fractions):.3f} {name}_round_fractions="
+            + ",".join(f"{value:.3f}" for value in fractions) + f" {name}_measurement={verdict}")
+
+
 def import_seconds():
     """Wall time of a fresh Python process that only imports TensorFlow: the start-up every CLI run pays."""
     started = time.perf_counter()

@@ -12,8 +12,16 @@ from betavae.fields import FIELDS, NO_LEGACY, range_problem
 from betavae.fields import SCHEMA_VERSION  # noqa: F401  (re-exported for the code that builds a RunConfig)
 
 
+def default_names(dim):
+    """The names of columns that have none (no header, .npy data, an array): x1..xD."""
+    return tuple(f"x{j + 1}" for j in range(dim))
+
+
 def _post_init(self):
-    """Refuse a config with a field of the wrong type or out of its range (the first one found)."""
+    """Refuse a config with a field of the wrong type or out of its range (the first one found). A config
+    without column names (saved before they were recorded) names its columns x1..xD."""
+    if self.column_names is None and type(self.data_dim) is int:
+        object.__setattr__(self, "column_names", default_names(self.data_dim))
     for problem in (problem for name in _FIELDS if (problem := field_problem(self, name))):
         raise ValueError(problem)
 
@@ -52,7 +60,7 @@ def field_problem(config, name):
     value = getattr(config, name)
     if not _has_type(value, _TYPES[name]):
         return f"field {name}: expected {_type_name(_TYPES[name])}, got {type(value).__name__} {value!r:.60}"
-    if name in ("data_shift", "data_scale") and len(value) != config.data_dim:
+    if name in ("data_shift", "data_scale", "column_names") and value is not None and len(value) != config.data_dim:
         return f"field {name}: expected {config.data_dim} entries (data_dim), got {len(value)}"
     problem = range_problem(name, value)
     return f"field {name} {problem}" if problem else None
@@ -81,7 +89,9 @@ def config_from_dict(values, source):
 def _from_json(value, kind):
     """JSON's spelling of a field's value in the field's own type: integral numbers as floats, lists as tuples."""
     if isinstance(value, list):
-        return tuple(_from_json(item, float) for item in value)
+        element = next((typing.get_args(option)[0] for option in _alternatives(kind)
+                        if typing.get_origin(option) is tuple), float)
+        return tuple(_from_json(item, element) for item in value)
     if float in _alternatives(kind) and type(value) is int:
         return float(value)
     return value
@@ -96,7 +106,7 @@ def _has_type(value, kind):
         if option is type(None) and value is None:
             return True
         if typing.get_origin(option) is tuple:
-            if isinstance(value, tuple) and all(type(item) is float for item in value):
+            if isinstance(value, tuple) and all(type(item) is typing.get_args(option)[0] for item in value):
                 return True
         elif option is not type(None) and type(value) is option:  # bool is not an int here
             return True
@@ -104,6 +114,7 @@ def _has_type(value, kind):
 
 
 def _type_name(kind):
-    names = ["a list of numbers" if typing.get_origin(option) is tuple else
+    names = [("a list of strings" if typing.get_args(option)[0] is str else "a list of numbers")
+             if typing.get_origin(option) is tuple else
              "null" if option is type(None) else option.__name__ for option in _alternatives(kind)]
     return " or ".join(names)

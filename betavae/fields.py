@@ -92,6 +92,16 @@ class Field:
         return next(option for option in typing.get_args(self.kind) or (self.kind,) if option is not type(None))
 
 
+def distinct_names(values):
+    """A range check: names that are neither empty nor alike."""
+    seen = set()
+    for name in values:
+        if not name or name in seen:
+            return f"must be distinct, non-empty names, got {'an empty one' if not name else repr(name) + ' twice'}"
+        seen.add(name)
+    return None
+
+
 def _schema_version(value):
     return None if value == SCHEMA_VERSION else f"is {value}, but this code reads version {SCHEMA_VERSION}"
 
@@ -105,6 +115,11 @@ FIELDS = (
     Field("test_data_sha256", Optional[str]),
     Field("test_fraction", float, "fraction of --data held out for testing, chosen by --seed", 0.1,
           finite(0.0, strict=True, high=1.0)),
+    # Runs saved before the two fields trained on every column, their names unrecorded (x1..xD).
+    Field("columns", Optional[str], "the columns of --data to train on, in this order: a comma list of names (of the "
+          "file's header), 0-based indices and start:stop ranges (Python's slices: 1: leaves out the first column); "
+          "--test-data and the rows given after training are chosen alike; default: all", legacy=None),
+    Field("column_names", Optional[tuple[str, ...]], check=distinct_names, legacy=None),
     Field("beta", float, "weight of the KL term; 1 is the plain VAE, 0 an autoencoder with noise", 1.0, finite(0.0),
           sweep_sets=True),
     Field("epochs", int, "total number of epochs (with --resume: including those already done)", 200, at_least(1),

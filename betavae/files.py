@@ -5,6 +5,8 @@ front if they cannot fit.
 numpy only, so data_processing.py can use it without TensorFlow.
 """
 import contextlib
+import csv
+import io
 import os
 import re
 import shutil
@@ -133,9 +135,10 @@ class ArrayWriter:
     the block completes with every row written (else the temporary file is removed).
 
     .npy: its header, then each chunk's bytes appended (a memory map would keep every written page resident);
-    text: np.savetxt per chunk."""
+    text: np.savetxt per chunk. names: the columns' names, written as a .csv file's header line (.txt and
+    .dat stay numbers only, which whitespace-separated names could not be, and .npy has no place for them)."""
 
-    def __init__(self, path, rows, columns, dtype=np.float32):
+    def __init__(self, path, rows, columns, dtype=np.float32, names=None):
         check_output_path(path, rows, columns, dtype)
         self.path, self.dtype = path, np.dtype(dtype)
         suffix = os.path.splitext(path)[1].lower()
@@ -145,12 +148,17 @@ class ArrayWriter:
             self.target = self._file.__enter__()
         except OSError as error:
             raise UsageError(f"{path}: cannot write ({error.strerror})") from None
-        if self.delimiter is None:
-            try:
+        try:
+            if self.delimiter is None:
                 npy_format.write_array_header_1_0(self.target, {"descr": npy_format.dtype_to_descr(self.dtype),
                                                                 "fortran_order": False, "shape": (rows, columns)})
-            except OSError as error:
-                self.__exit__(type(error), error, error.__traceback__)  # removes the temporary; a UsageError
+            elif self.delimiter == "," and names is not None and not all(map(is_number, names)):
+                # A header of numbers only would be read back as a row of data, so it is left out.
+                line = io.StringIO()
+                csv.writer(line, lineterminator="\n").writerow(names)
+                self.target.write(line.getvalue().encode("utf-8"))
+        except OSError as error:
+            self.__exit__(type(error), error, error.__traceback__)  # removes the temporary; a UsageError
 
     def write(self, chunk):
         """Append the next rows."""
@@ -169,6 +177,15 @@ class ArrayWriter:
             raise UsageError(f"{self.path}: cannot write ({failure.strerror})") from None
         if kind is not None and issubclass(kind, OSError):  # e.g. the disk filled up after all
             raise UsageError(f"{self.path}: cannot write ({error.strerror})") from None
+
+
+def is_number(text):
+    """Whether text reads as a number (float() takes it)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class StreamMoments:

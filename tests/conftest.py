@@ -52,8 +52,9 @@ def run_config_for(folder, data_file, *flags):
     from betavae.commands import train as train_command
     args = train_command.build_parser().parse_args(["--data", str(data_file), "--checkpoint-dir", str(folder),
                                                     "--hidden-units", "8", *map(str, flags)])
-    train, test = train_command.load_split(args.data, args.test_data, args.test_fraction, args.seed)
-    return train_command.new_config(args, train, test)
+    train, test, names = train_command.load_split(args.data, args.test_data, args.test_fraction, args.seed,
+                                                  columns=args.columns)
+    return train_command.new_config(args, train, test, names=names)
 
 
 def committed_run(folder, data_file, epochs=2):

@@ -62,7 +62,7 @@ def test_true_latents_belong_to_the_test_rows(tmp_path):
     test_rows = np.load(output)[loading.split_indices(3000, 0.1, 4)[1]]
     truth = loading.load_truth(str(output))
     residual = test_rows - families.decoder_mean(latents_of_test_rows(config), truth)
-    np.testing.assert_allclose(residual.var(axis=0), truth["psi"], rtol=0.3)  # wrong rows: far larger
+    np.testing.assert_allclose(residual.var(axis=0), truth.psi, rtol=0.3)  # wrong rows: far larger
 
 
 def test_notes_label_the_linear_family_flag_no_optimum_below_one_and_measured_non_gaussianity():

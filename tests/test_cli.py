@@ -72,7 +72,7 @@ def test_prior_and_recon_write_finite_samples_in_data_units(trained, mode, extra
                         "--output", output, *extra)
     assert result.returncode == 0, result.stderr
     assert f"to {output}" in result.stdout and "covariance error" in result.stdout
-    samples = np.loadtxt(output, delimiter=",")
+    samples = np.loadtxt(output, delimiter=",", skiprows=1)  # a header line of the columns' names
     assert samples.shape == (rows, 4) and np.all(np.isfinite(samples))
     assert abs(samples.mean() - 50) < 10  # the data's own units, not standardised ones
 

@@ -36,6 +36,8 @@ def test_header_names_data_model_objective_and_optimiser():
     capacity = "\n".join(console.header_lines(dataclasses.replace(CONFIG, capacity=5.0), "run", resume=True))
     assert "gamma 100 * |KL - C|" in capacity and "C 0 -> 5 nats over 100 epochs" in capacity
     assert "resuming" in capacity and "beta 4" not in capacity
+    chosen = "\n".join(console.header_lines(dataclasses.replace(CONFIG, columns="1:"), "run"))
+    assert "D = 10 (--columns 1:), 90,000 train" in chosen
 
 
 def test_epoch_lines_stay_under_100_characters_and_mark_the_compile_epoch():

@@ -1,11 +1,13 @@
 """Non-linear ground truth (data_families) and the checked `generate` CLI."""
 import contextlib
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from betavae.data import families, family_maps
+from betavae.data import families, family_maps, loading
+from betavae.data.truth import Truth
 from betavae.commands import generate as generate_command
 from betavae.scoring.references import gaussian_log_densities
 from betavae.scoring.truth import true_log_densities
@@ -14,18 +16,18 @@ from betavae.scoring.truth import true_log_densities
 @pytest.mark.parametrize("family, dim", [(family, 6) for family in families.NONLINEAR_FAMILIES]
                          + [("periodic", 24), ("roll", 24)])
 def test_quadrature_agrees_with_a_finer_grid_and_with_monte_carlo(family, dim):
-    data, latents, truth = families.sample_family(family, dim=dim, factors=2, rows=500, seed=4)
+    data, latents, raw = families.sample_family(family, dim=dim, factors=2, rows=500, seed=4)
+    truth = Truth.from_json(raw, dim)
     rows = data[np.r_[np.argmax(np.abs(latents).max(axis=1)), 0, 1]]  # the farthest row out, and two others
     quadrature = families.log_density(rows, truth)
     finer = families.log_density(rows, truth, spacing=families.grid_spacing(truth) / 3)
     np.testing.assert_allclose(quadrature, finer, atol=1e-4)
     # Independent estimate: p(x) = E_{z ~ prior}[p(x|z)] averaged over many prior draws.
     rng = np.random.default_rng(0)
-    component = rng.choice(len(truth["prior_weights"]), size=400_000, p=truth["prior_weights"])
-    z = (np.asarray(truth["prior_means"])[component]
-         + np.asarray(truth["prior_scales"])[component, None] * rng.standard_normal((len(component), 2)))
+    component = rng.choice(len(truth.prior_weights), size=400_000, p=truth.prior_weights)
+    z = truth.prior_means[component] + truth.prior_scales[component, None] * rng.standard_normal((len(component), 2))
     means = families.decoder_mean(z, truth)
-    psi = np.asarray(truth["psi"])
+    psi = truth.psi
     for row, exact in zip(rows, quadrature):
         log_terms = -0.5 * np.sum((row - means) ** 2 / psi + np.log(2 * np.pi * psi), axis=1)
         terms = np.exp(log_terms - log_terms.max())
@@ -37,13 +39,13 @@ def test_quadrature_agrees_with_a_finer_grid_and_with_monte_carlo(family, dim):
 def test_quadrature_of_a_linear_family_equals_the_closed_form_gaussian():
     data, truth = families.generate(dim=6, factors=2, rows=200, seed=3, eigenvalues=[3.0, 1.5])
     exact = gaussian_log_densities(data, truth["mean"], truth["covariance"])
-    np.testing.assert_allclose(families.log_density(data, truth), exact, atol=1e-6)
+    np.testing.assert_allclose(families.log_density(data, Truth.from_json(truth)), exact, atol=1e-6)
 
 
 @pytest.mark.parametrize("family", families.NONLINEAR_FAMILIES)
 def test_generated_rows_are_the_map_of_their_latents_plus_noise_and_match_the_exact_moments(family):
     data, latents, truth = families.sample_family(family, dim=5, factors=2, rows=40_000, seed=8)
-    residual = data - families.decoder_mean(latents, truth)
+    residual = data - families.decoder_mean(latents, Truth.from_json(truth))
     np.testing.assert_allclose(residual.var(axis=0), truth["psi"], rtol=0.05)
     covariance = np.asarray(truth["covariance"])
     scale = np.sqrt(np.diag(covariance))
@@ -54,7 +56,8 @@ def test_generated_rows_are_the_map_of_their_latents_plus_noise_and_match_the_ex
 
 @pytest.mark.parametrize("family", families.NONLINEAR_FAMILIES)
 def test_jacobian_matches_finite_differences(family):
-    _, latents, truth = families.sample_family(family, dim=4, factors=2, rows=5, seed=1)
+    _, latents, raw = families.sample_family(family, dim=4, factors=2, rows=5, seed=1)
+    truth = Truth.from_json(raw)
     step = 1e-6
     numeric = np.stack([(families.decoder_mean(latents + step * e, truth)
                          - families.decoder_mean(latents - step * e, truth)) / (2 * step)
@@ -64,8 +67,9 @@ def test_jacobian_matches_finite_differences(family):
 
 @pytest.mark.parametrize("frequency", [2.0, 5.0, 12.0])
 def test_the_grid_of_a_periodic_map_resolves_its_frequency(frequency):
-    data, latents, base = families.sample_family("periodic", dim=8, factors=1, rows=300, seed=2)
-    truth = {**base, "Omega": (np.asarray(base["Omega"]) * frequency / family_maps.PERIODIC_FREQUENCY).tolist()}
+    data, latents, raw = families.sample_family("periodic", dim=8, factors=1, rows=300, seed=2)
+    base = Truth.from_json(raw)
+    truth = dataclasses.replace(base, Omega=base.Omega * frequency / family_maps.PERIODIC_FREQUENCY)
     rows = families.decoder_mean(latents, truth) + (data - families.decoder_mean(latents, base))  # same noise
     spacing = families.grid_spacing(truth)
     # sin(k z) changes k times faster, so the posterior (and the grid step) narrows about k times
@@ -80,11 +84,12 @@ def test_every_parameter_round_trips_through_the_truth_json(tmp_path, family):
     assert generate_command.main(["generate", "--family", family, "--dim", "8", "--factors", "2", "--rows", "400",
                                  "--seed", "6", "--output", str(output)]) == 0
     saved = json.loads((tmp_path / "f.truth.json").read_text())
-    _, latents, truth = families.sample_family(family, dim=8, factors=2, rows=400, seed=6)
+    _, latents, raw = families.sample_family(family, dim=8, factors=2, rows=400, seed=6)
+    truth, parsed = Truth.from_json(raw), loading.load_truth(str(output))
     assert saved["family"] == family and np.allclose(np.load(tmp_path / "f.latents.npy"), latents)
     data = np.load(output)
-    np.testing.assert_allclose(families.decoder_mean(latents, saved), families.decoder_mean(latents, truth))
-    np.testing.assert_allclose(true_log_densities(data, saved), families.log_density(data, truth), rtol=1e-12)
+    np.testing.assert_allclose(families.decoder_mean(latents, parsed), families.decoder_mean(latents, truth))
+    np.testing.assert_allclose(true_log_densities(data, parsed), families.log_density(data, truth), rtol=1e-12)
     uses = {"periodic": "B", "saturating": "H", "roll": "R", "fold": "C"}[family]  # the term that folds
     assert np.abs(saved[uses]).max() > 0.1
 

@@ -8,6 +8,7 @@ import pytest
 from scipy.stats import multivariate_normal, norm
 
 from betavae.data import families
+from betavae.data.truth import Truth
 from betavae.scoring import disentanglement_scores as scores
 from betavae.scoring.disentanglement import SLOW, metrics
 from betavae.scoring.exact_mig import (bivariate_cdf, cell_probabilities, continuous_information,
@@ -91,23 +92,24 @@ def test_exact_references_of_a_linear_code_on_generated_data():
     latents = truth.pop("latents")
     weights, covariance = np.array(truth["W"]), np.array(truth["covariance"])
     codes = (x - np.array(truth["mean"])) @ np.linalg.solve(covariance, weights)  # E[z|x], linear in x
-    result = exact_references(x, codes, latents, truth)
+    result = exact_references(x, codes, latents, Truth.from_json(truth))
     assert np.allclose(result["code_r2"], 1.0, atol=1e-9) and result["n_rows"] == 20_000
     sample = np.corrcoef(codes.T, latents.T)[:2, 2:]
     assert np.allclose(result["correlation"], sample, atol=0.02)
     assert np.all(np.array(result["information_discretised"]) <= np.array(result["information_continuous"]))
     assert metrics(codes, latents, bootstrap=0, skip=SLOW)["mig"] == pytest.approx(result["mig_discretised"],
                                                                                     abs=0.02)
-    bent = exact_references(x, np.tanh(codes), latents, truth)
+    bent = exact_references(x, np.tanh(codes), latents, Truth.from_json(truth))
     assert min(bent["code_r2"]) < 0.99
 
 
 def test_exact_references_refuse_a_non_linear_truth_and_mismatched_rows():
     with pytest.raises(ValueError, match="linear-Gaussian"):
-        exact_references(np.zeros((4, 2)), np.zeros((4, 2)), np.zeros((4, 1)), {"family": "sine"})
+        exact_references(np.zeros((4, 2)), np.zeros((4, 2)), np.zeros((4, 1)),
+                         Truth.from_json(families.sample_family("sine", 2, 1, 4, 0)[2]))
     x, truth = families.generate(dim=3, factors=1, rows=50, seed=0)
     with pytest.raises(ValueError, match="one row each"):
-        exact_references(x, np.zeros((49, 2)), truth["latents"], truth)
+        exact_references(x, np.zeros((49, 2)), truth["latents"], Truth.from_json(truth))
 
 
 def test_the_metric_modules_import_without_tensorflow():

@@ -1,19 +1,20 @@
 """The FactorVAE batches: one true factor fixed per batch, drawn from the data's own generator."""
-import json
 import os
 
 import numpy as np
 
+from betavae.data.families import sample_family
+from betavae.data.loading import load_truth
+from betavae.data.truth import Truth
 from betavae.scoring.factor_sampling import fixed_factor_sampler, independent_factors_problem
 from conftest import REPO
 
 
 def test_the_fixed_factor_is_the_one_that_stops_varying():
-    with open(os.path.join(REPO, "data", "gaussian_10d.truth.json"), encoding="utf-8") as handle:
-        truth = json.load(handle)
+    truth = load_truth(os.path.join(REPO, "data", "gaussian_10d.npy"))
     assert independent_factors_problem(truth) is None
-    unmix = np.linalg.pinv(np.array(truth["W"]))  # the codes are the factors plus projected noise
-    sample = fixed_factor_sampler(truth, lambda x: (x - np.array(truth["mean"])) @ unmix.T)
+    unmix = np.linalg.pinv(truth.W)  # the codes are the factors plus projected noise
+    sample = fixed_factor_sampler(truth, lambda x: (x - truth.mean) @ unmix.T)
     rng = np.random.default_rng(0)
     for factor in (0, 1):
         spread = np.mean([sample(factor, 200, rng).std(axis=0) for _ in range(5)], axis=0)
@@ -22,5 +23,5 @@ def test_the_fixed_factor_is_the_one_that_stops_varying():
 
 
 def test_a_mixture_prior_has_no_independent_factors():
-    truth = {"prior_weights": [0.5, 0.5], "prior_means": [[1.0, 0.0], [-1.0, 0.0]], "prior_scales": [0.5, 0.5]}
+    truth = Truth.from_json(sample_family("mixture", dim=3, factors=2, rows=4, seed=0)[2])
     assert "not independent" in independent_factors_problem(truth)

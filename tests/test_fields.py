@@ -14,7 +14,7 @@ from conftest import run_config_for
 
 # What training records about the data and the code, rather than takes as a flag.
 RECORDED_FACTS = {"schema_version", "data_sha256", "test_data_sha256", "data_dim", "train_rows", "test_rows",
-                  "data_shift", "data_scale"}
+                  "data_shift", "data_scale", "column_names"}
 # Flags that say where to write and how to run, not what the run is.
 RUN_FLAGS = {"checkpoint_dir", "logdir", "resume", "overwrite", "verbose"}
 

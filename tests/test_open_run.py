@@ -58,7 +58,7 @@ def drawn_best(monkeypatch):
 def test_evaluate_with_plots_reads_config_data_and_truth_and_restores_the_model_once(run, monkeypatch, capsys):
     folder, data = run
     counts = collections.Counter()
-    for owner, name in ((RunFolder, "restore_model"), (RunFolder, "load_config"), (loading, "load_data"),
+    for owner, name in ((RunFolder, "restore_model"), (RunFolder, "load_config"), (loading, "load_table"),
                         (loading, "load_truth")):
         count_calls(monkeypatch, owner, name, counts)
     count_calls(monkeypatch, loading, "file_digest", counts,
@@ -66,7 +66,7 @@ def test_evaluate_with_plots_reads_config_data_and_truth_and_restores_the_model_
     bests = drawn_best(monkeypatch)
     status, out, err = call(capsys, folder, *EVALUATE, "--plots")
     assert status == 0, err
-    once = ("restore_model", "load_config", "load_data", "load_truth", "data digest")
+    once = ("restore_model", "load_config", "load_table", "load_truth", "data digest")
     assert {name: counts[name] for name in once} == dict.fromkeys(once, 1)
     assert sorted(os.listdir(folder.file("plots"))) == ["covariances.png", "history.png", "latent.png", "pairs.png"]
     best = scoring.best_objective(scoring.load_report(folder))

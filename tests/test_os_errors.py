@@ -238,7 +238,32 @@ def test_a_truth_json_that_cannot_be_the_datas_is_a_warning_and_no_truth(tmp_pat
 
 def test_a_good_truth_json_is_read(tmp_path, capsys):
     (tmp_path / "d.truth.json").write_text(json.dumps(TRUTH))
-    assert loading.load_truth(str(tmp_path / "d.npy"), 3) == TRUTH and capsys.readouterr().err == ""
+    truth = loading.load_truth(str(tmp_path / "d.npy"), 3)
+    assert truth.family == "linear" and capsys.readouterr().err == ""
+    for name in ("mean", "covariance", "W", "psi"):
+        np.testing.assert_array_equal(getattr(truth, name), TRUTH[name])
+
+
+def test_a_truth_written_with_other_data_is_a_warning_no_truth_and_a_reason(tmp_path, capsys):
+    """Issue 19: the truth records its data file's SHA-256; given the data's, a truth of other data (here:
+    of the same dimension) is refused with one warning line and the reason under reference.true_nll."""
+    (tmp_path / "d.truth.json").write_text(json.dumps({**TRUTH, "data_sha256": "a" * 64}))
+    unavailable = {}
+    assert loading.load_truth(str(tmp_path / "d.npy"), 3, data_sha256="b" * 64, unavailable=unavailable) is None
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "written with a data file of SHA-256 aaaaaaaaaaaaaaaa..." in lines[0], lines
+    assert list(unavailable) == ["reference.true_nll"]
+    assert unavailable["reference.true_nll"].startswith(f"{tmp_path / 'd.truth.json'}: written with a data file")
+    assert loading.load_truth(str(tmp_path / "d.npy"), 3, data_sha256="a" * 64).data_sha256 == "a" * 64
+    assert loading.load_truth(str(tmp_path / "d.npy"), 4, data_sha256="a" * 64, unavailable=unavailable) is None
+    assert "mean has shape [3], expected [4]" in unavailable["reference.true_nll"]  # a truth of another dimension
+    capsys.readouterr()
+
+
+def test_a_truth_without_a_data_sha_is_taken_as_before(tmp_path, capsys):
+    (tmp_path / "d.truth.json").write_text(json.dumps(TRUTH))
+    assert loading.load_truth(str(tmp_path / "d.npy"), 3, data_sha256="b" * 64).data_sha256 is None
+    assert capsys.readouterr().err == ""
 
 
 def test_truncated_latents_are_a_warning_and_no_latents(good, tmp_path, capsys):

@@ -64,3 +64,24 @@ def test_covariances_plot_with_difference_panel(tmp_path, dim):
     matrices = {"test data": data, "prior samples": data + 0.01, "truth": np.eye(dim)}
     plots.plot_covariances(matrices, tmp_path / "covariances.png")
     assert_png(tmp_path / "covariances.png")
+
+
+def drawn_figure(monkeypatch, draw):
+    """The figure a plot function draws, caught before it is saved."""
+    figures = []
+    monkeypatch.setattr(plots, "save_figure", lambda figure, path: figures.append(figure))
+    draw()
+    return figures[0]
+
+
+def test_pairs_and_covariances_are_labelled_with_the_column_names(monkeypatch, tmp_path):
+    rng = np.random.default_rng(3)
+    data, samples, names = rng.normal(size=(100, 3)), rng.normal(size=(100, 3)), ("height", "b b", "c,d")
+    figure = drawn_figure(monkeypatch, lambda: plots.plot_pairs(data, samples, tmp_path / "p.png", names))
+    labels = {axis.get_xlabel() for axis in figure.axes} | {axis.get_ylabel() for axis in figure.axes}
+    assert set(names) <= labels and not any(label.startswith("x") for label in labels)
+    figure = drawn_figure(monkeypatch, lambda: plots.plot_covariances({"test data": np.eye(3)}, tmp_path / "c.png",
+                                                                      names=names))
+    assert [tick.get_text() for tick in figure.axes[0].get_xticklabels()] == list(names)
+    figure = drawn_figure(monkeypatch, lambda: plots.plot_covariances({"test data": np.eye(2)}, tmp_path / "c.png"))
+    assert [tick.get_text() for tick in figure.axes[0].get_yticklabels()] == ["x1", "x2"]

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from betavae.commands import after_training as after_training_command
+from betavae.commands import generate as generate_command
 from betavae.scoring import references as evaluation
 from betavae.commands import train as train_command
 from betavae.scoring import evaluate as scoring
+from betavae.data import loading
 from betavae.run.folder import RunFolder
 from betavae.model.inference import encode_with_kl, quadrature_log_likelihood, score_rows
 from conftest import REPO, factor_data_array
@@ -189,3 +191,26 @@ def test_evaluate_scores_the_prior_samples_that_mode_prior_writes(tmp_path, caps
     with open(tmp_path / "run" / "evaluation.json", encoding="utf-8") as handle:
         evaluated = json.load(handle)["prior_samples"]["cov_error"]
     assert f"{100 * evaluated:.2f}" == prior
+
+
+@pytest.mark.slow  # about 50 s on the shared machine: a training and an evaluation
+def test_a_truth_written_for_other_data_beside_the_runs_data_is_a_warning_and_no_true_nll(tmp_path, capsys):
+    """Issue 19: `generate --output gen.txt` writes another dataset's gen.truth.json beside a run's gen.npy;
+    the truth records its data's SHA-256, which is not the run's, so evaluate goes on without it."""
+    data, run = tmp_path / "gen.npy", str(tmp_path / "run")
+    assert generate_command.main(["generate", "--dim", "4", "--factors", "1", "--rows", "600", "--seed", "1",
+                                  "--output", str(data)]) == 0
+    assert train_command.main(["--data", str(data), "--epochs", "1", "--hidden-units", "8", "--latent-dim", "1",
+                               "--checkpoint-dir", run]) == 0
+    sha = RunFolder(run).load_config().data_sha256
+    assert loading.load_truth(str(data), 4, data_sha256=sha).data_sha256 == sha  # its own truth is taken
+    assert generate_command.main(["generate", "--dim", "4", "--factors", "1", "--rows", "600", "--seed", "2",
+                                  "--output", str(tmp_path / "gen.txt"), "--overwrite"]) == 0
+    capsys.readouterr()
+    other = scoring.evaluate_run(run, iwae_samples=5, num_samples=50)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"warning: {tmp_path / 'gen.truth.json'}: written with a data "
+                                                   "file of SHA-256"), lines
+    assert "true_nll" not in other["reference"] and "gap_to_truth" not in other
+    assert "SHA-256" in other["unavailable"]["reference.true_nll"]
+    assert other["test_nll_iwae"] is not None  # the model's own scores go on

@@ -17,7 +17,7 @@ from betavae.cli import flag_name
 from betavae.data import loading
 from betavae.files import ArrayWriter, StreamMoments, check_output_path
 from betavae.run.folder import (OneLineParser, UsageError, check_minimum, check_seed, import_tensorflow,
-                                is_moved_copy, run_cli)
+                                is_moved_copy, load_rows, run_cli)
 from betavae.run.opened import open_run
 
 # The flags each mode uses, besides --mode, --checkpoint-dir and --verbose: a flag given to a mode that does not
@@ -108,10 +108,11 @@ def compare_line(moments, reference, label, count):
             f"error {100 * errors['cov_error']:.2f}%, Frechet {errors['frechet']:.4g} (squared data units)")
 
 
-def write_output(path, chunks, rows, columns):
-    """Stream chunks of output rows into path (atomically); returns their (mean, covariance)."""
+def write_output(path, chunks, rows, columns, names=None):
+    """Stream chunks of output rows into path (atomically; a .csv with a header of the columns' names);
+    returns their (mean, covariance)."""
     moments = StreamMoments()
-    with ArrayWriter(path, rows, columns) as writer:
+    with ArrayWriter(path, rows, columns, names=names) as writer:
         for chunk in chunks:
             writer.write(chunk)
             moments.add(chunk)
@@ -138,7 +139,7 @@ def sample_or_reconstruct(args, run, rows, label, path):
     else:
         chunks = output_chunks(model, args.seed, args.mean_only, rows=rows)
         count, what = len(rows), f"{len(rows)} reconstructions of {label}"
-    moments = write_output(path, chunks, count, run.config.data_dim)
+    moments = write_output(path, chunks, count, run.config.data_dim, run.config.column_names)
     print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
     print(compare_line(moments, rows, label, count) if rows is not None else
           f"note: not compared with data: {label}")
@@ -215,7 +216,7 @@ def main(argv=None):
         if args.data and is_moved_copy(args.data, config):
             opened = opened.with_data(args.data)
         elif args.data:
-            rows, label = loading.load_data(args.data).astype(np.float32), args.data
+            rows, label = load_rows(args.data, config.columns, config.column_names), args.data
             if rows.shape[1] != config.data_dim:
                 raise UsageError(f"{args.data}: has {rows.shape[1]} columns, the model in "
                                  f"{args.checkpoint_dir} was trained on {config.data_dim}")

@@ -7,7 +7,7 @@ import numpy as np
 
 from betavae.cli import OneLineParser, check_seed, os_errors, run_cli
 from betavae.data.families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVALUE, NONLINEAR_FAMILIES, generate
-from betavae.data.loading import DataError, latents_path, save_array, truth_path
+from betavae.data.loading import DataError, file_digest, latents_path, save_array, truth_path
 from betavae.files import SUFFIXES, atomic_write_text, check_memory, check_output_path, output_bytes
 
 # Memory of generation: the rows' float64 temporaries (latents, noise, their sum) and the float32 result,
@@ -18,7 +18,8 @@ TRUTH_BYTES_PER_NUMBER = 26  # a float's repr, the indentation and the line brea
 
 
 def main(argv=None):
-    """`python data_processing.py generate`: write generated data, its truth JSON and its true latents."""
+    """`python data_processing.py generate`: write generated data, its truth JSON (with the data file's SHA-256)
+    and its true latents."""
     parser = OneLineParser(description="Data for the beta-VAE: the `generate` command.")
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("generate", help="sample factor-model or non-linear data")
@@ -62,6 +63,7 @@ def write_dataset(args):
     truth["command"] = (f"python data_processing.py generate --family {args.family} --dim {args.dim} --factors "
                         f"{args.factors} --rows {args.rows} --seed {args.seed} --output {args.output}"
                         + ("" if args.eigenvalues is None else f" --eigenvalues {args.eigenvalues}"))
+    truth["data_sha256"] = file_digest(args.output)  # what load_truth checks: that these are still its data
     with os_errors(truth_path(args.output), "cannot write"):
         atomic_write_text(truth_path(args.output), json.dumps(truth, indent=1) + "\n")
     top = ", ".join(f"{v:.2f}" for v in np.linalg.eigvalsh(_correlation(truth["covariance"]))[::-1][:args.factors + 1])

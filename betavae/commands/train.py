@@ -85,9 +85,10 @@ def resume_config(args, folder, given):
                                           if name == "epochs" or name in given})
 
 
-def new_config(args, train, test, data_file=None):
+def new_config(args, train, test, data_file=None, names=None):
     """The config of a new run: the flags, and the facts of its data that the model is rebuilt from.
-    data_file: where the data given as args.data lies now, if not there yet (a staging folder's data.npy)."""
+    data_file: where the data given as args.data lies now, if not there yet (a staging folder's data.npy).
+    names: the names of the columns trained on (None: x1..xD)."""
     if args.batch_size > len(train):
         print(f"note: --batch-size {args.batch_size} exceeds the {len(train)} training rows; "
               "using all of them as one batch")
@@ -101,7 +102,8 @@ def new_config(args, train, test, data_file=None):
                         "data_sha256": digest(data_file or args.data),
                         "test_data": args.test_data and os.path.abspath(args.test_data),
                         "test_data_sha256": digest(args.test_data), "batch_size": min(args.batch_size, len(train)),
-                        "data_dim": int(train.shape[1]), "train_rows": len(train), "test_rows": len(test),
+                        "data_dim": int(train.shape[1]), "column_names": names and tuple(names),
+                        "train_rows": len(train), "test_rows": len(test),
                         "data_shift": tuple(mean.tolist()), "data_scale": tuple(np.maximum(std, 1e-6).tolist())})
 
 
@@ -138,9 +140,10 @@ def train_run(settings, given=(), array=None, started=None):
         else:
             folder.begin(replace=settings.overwrite)  # refuses a finished run before data or TensorFlow load
             data_file = None if array is None else folder.save_data(array)
-            train_rows, test_rows = load_split(data_file or settings.data, settings.test_data,
-                                               settings.test_fraction, settings.seed, stream=settings.streaming)
-            config = new_config(settings, train_rows, test_rows, data_file)
+            train_rows, test_rows, names = load_split(data_file or settings.data, settings.test_data,
+                                                      settings.test_fraction, settings.seed, settings.streaming,
+                                                      settings.columns)
+            config = new_config(settings, train_rows, test_rows, data_file, names)
         check_training_memory(config)
         print("\n".join(console.header_lines(config, settings.checkpoint_dir, settings.resume, settings.overwrite)),
               flush=True)

@@ -6,11 +6,12 @@ with a 1-D or 2-D latent z whose exact -log p(x) is computed by quadrature.
 
 q(z) being the quadratic monomials of z (z1^2, z1 z2, z2^2) and roll(u) = (u_1 cos u_1, u_1 sin u_1, ...).
 Each family (family_maps.py) sets some parts to zero. The truth JSON holds every parameter, so the density
-can be recomputed from it alone (a truth without the later terms, H or R, simply has none). Pure numpy.
+can be recomputed from it alone; the functions below take it parsed, as a truth.Truth. Pure numpy.
 """
 import numpy as np
 
 from betavae.data.family_maps import NONLINEAR_FAMILIES, unit_map
+from betavae.data.truth import Truth
 
 # Default correlation eigenvalues of generated data: 0.7 D, then each factor 0.23 times the one before
 # (7 and 1.6 for the shipped 10-D, 2-factor data), so that on the shipped data beta = 1 and 2 keep both
@@ -23,27 +24,6 @@ LOG_2PI = np.log(2.0 * np.pi)
 PRIOR_REACH = 6.0  # the latent grid spans each prior component's mean +- this many of its scales
 CELLS_PER_POSTERIOR_SCALE = 1.0  # grid points per posterior standard deviation (see `grid_spacing`)
 MAX_TERMS = 1 << 22  # (row, grid point) terms held at once by log_density
-
-
-def _parts(truth):
-    """The parameters of g as float arrays; a factor-model truth (W, psi, mean) has B = C = 0 and its
-    offset is the mean."""
-    loadings = np.asarray(truth.get("A", truth.get("W")), dtype=float)
-    dim, latent = loadings.shape
-    waves = np.asarray(truth.get("B", np.zeros((dim, 0))), dtype=float).reshape(dim, -1)
-    return {"offset": np.asarray(truth["offset"] if "offset" in truth else truth["mean"], dtype=float), "A": loadings, "B": waves,
-            "Omega": np.asarray(truth.get("Omega", np.zeros((0, latent))), dtype=float).reshape(-1, latent),
-            "phi": np.asarray(truth.get("phi", []), dtype=float),
-            "C": np.asarray(truth.get("C", np.zeros((dim, 0))), dtype=float).reshape(dim, -1),
-            "H": np.asarray(truth.get("H", np.zeros((dim, 0))), dtype=float).reshape(dim, -1),
-            "Gamma": np.asarray(truth.get("Gamma", np.zeros((0, latent))), dtype=float).reshape(-1, latent),
-            "R": np.asarray(truth.get("R", np.zeros((dim, 0))), dtype=float).reshape(dim, -1),
-            "Rho": np.asarray(truth.get("Rho", np.zeros((0, latent))), dtype=float).reshape(-1, latent),
-            "rho": np.asarray(truth.get("rho", []), dtype=float),
-            "psi": np.asarray(truth["psi"], dtype=float),
-            "weights": np.asarray(truth.get("prior_weights", [1.0]), dtype=float),
-            "means": np.asarray(truth.get("prior_means", [[0.0] * latent]), dtype=float),
-            "scales": np.asarray(truth.get("prior_scales", [1.0]), dtype=float)}
 
 
 def quadratic_terms(z):
@@ -59,36 +39,36 @@ def roll_terms(u):
 
 def decoder_mean(z, truth):
     """g(z) for latent rows z [n, k]: the noise-free data point of each latent coordinate, [n, D]."""
-    p = _parts(truth)
-    curved = quadratic_terms(z) @ p["C"].T if p["C"].shape[1] else 0.0
-    rolled = roll_terms(z @ p["Rho"].T + p["rho"]) @ p["R"].T if p["R"].shape[1] else 0.0
-    return (p["offset"] + z @ p["A"].T + np.sin(z @ p["Omega"].T + p["phi"]) @ p["B"].T + curved
-            + np.tanh(z @ p["Gamma"].T) @ p["H"].T + rolled)
+    curved = quadratic_terms(z) @ truth.C.T if truth.C.shape[1] else 0.0
+    rolled = roll_terms(z @ truth.Rho.T + truth.rho) @ truth.R.T if truth.R.shape[1] else 0.0
+    return (truth.offset + z @ truth.A.T + np.sin(z @ truth.Omega.T + truth.phi) @ truth.B.T + curved
+            + np.tanh(z @ truth.Gamma.T) @ truth.H.T + rolled)
 
 
 def decoder_jacobian(z, truth):
     """dg/dz at latent rows z [n, k], as [n, D, k] (analytic)."""
-    p = _parts(truth)
     k = z.shape[1]
-    jacobian = p["A"][None] + np.einsum("dm,nm,mk->ndk", p["B"], np.cos(z @ p["Omega"].T + p["phi"]), p["Omega"])
-    jacobian += np.einsum("dm,nm,mk->ndk", p["H"], 1.0 - np.tanh(z @ p["Gamma"].T) ** 2, p["Gamma"])
-    u = z @ p["Rho"].T + p["rho"]  # d(u cos u)/du = cos u - u sin u, d(u sin u)/du = sin u + u cos u
-    for columns, slope in ((p["R"][:, 0::2], np.cos(u) - u * np.sin(u)), (p["R"][:, 1::2], np.sin(u) + u * np.cos(u))):
-        jacobian += np.einsum("dm,nm,mk->ndk", columns, slope, p["Rho"])
-    if p["C"].shape[1]:
+    waves = np.cos(z @ truth.Omega.T + truth.phi)
+    jacobian = truth.A[None] + np.einsum("dm,nm,mk->ndk", truth.B, waves, truth.Omega)
+    jacobian += np.einsum("dm,nm,mk->ndk", truth.H, 1.0 - np.tanh(z @ truth.Gamma.T) ** 2, truth.Gamma)
+    u = z @ truth.Rho.T + truth.rho  # d(u cos u)/du = cos u - u sin u, d(u sin u)/du = sin u + u cos u
+    for columns, slope in ((truth.R[:, 0::2], np.cos(u) - u * np.sin(u)),
+                           (truth.R[:, 1::2], np.sin(u) + u * np.cos(u))):
+        jacobian += np.einsum("dm,nm,mk->ndk", columns, slope, truth.Rho)
+    if truth.C.shape[1]:
         pairs = [(i, j) for i in range(k) for j in range(i, k)]
         for column, (i, j) in enumerate(pairs):  # d(z_i z_j)/dz_l = [l = i] z_j + [l = j] z_i
-            jacobian[:, :, i] += p["C"][None, :, column] * z[:, j, None]
-            jacobian[:, :, j] += p["C"][None, :, column] * z[:, i, None]
+            jacobian[:, :, i] += truth.C[None, :, column] * z[:, j, None]
+            jacobian[:, :, j] += truth.C[None, :, column] * z[:, i, None]
     return jacobian
 
 
 def log_prior(z, truth):
     """log p(z) of the Gaussian-mixture prior at latent rows z [n, k]."""
-    p = _parts(truth)
     k = z.shape[1]
-    squared = np.sum((z[:, None, :] - p["means"][None]) ** 2, axis=-1) / p["scales"] ** 2
-    per_component = np.log(p["weights"]) - 0.5 * (squared + k * (LOG_2PI + 2.0 * np.log(p["scales"])))
+    squared = np.sum((z[:, None, :] - truth.prior_means[None]) ** 2, axis=-1) / truth.prior_scales ** 2
+    log_normaliser = k * (LOG_2PI + 2.0 * np.log(truth.prior_scales))
+    per_component = np.log(truth.prior_weights) - 0.5 * (squared + log_normaliser)
     return np.logaddexp.reduce(per_component, axis=1)
 
 
@@ -99,18 +79,17 @@ def grid_spacing(truth):
     rule is spectrally accurate for smooth integrands, so one point per posterior scale makes it exact to
     round-off (tests/test_data_families.py checks this against a finer grid and Monte Carlo). The step follows
     the map through J: a periodic map of frequency k gets a step about k times finer (tested up to k = 12)."""
-    p = _parts(truth)
-    points = _latent_axes(p, 41, reach=3.0)
+    points = _latent_axes(truth, 41, reach=3.0)
     jacobian = decoder_jacobian(points, truth)
-    precision = np.einsum("ndk,d,ndl->nkl", jacobian, 1.0 / p["psi"], jacobian)
-    largest = np.linalg.eigvalsh(precision)[:, -1] + 1.0 / np.min(p["scales"]) ** 2
+    precision = np.einsum("ndk,d,ndl->nkl", jacobian, 1.0 / truth.psi, jacobian)
+    largest = np.linalg.eigvalsh(precision)[:, -1] + 1.0 / np.min(truth.prior_scales) ** 2
     return float(1.0 / np.sqrt(largest.max()) / CELLS_PER_POSTERIOR_SCALE)
 
 
-def _latent_axes(p, count=None, spacing=None, reach=PRIOR_REACH):
+def _latent_axes(truth, count=None, spacing=None, reach=PRIOR_REACH):
     """A tensor grid [points, k] over `reach` prior scales: `count` points per axis, or a given spacing."""
-    low = np.min(p["means"] - reach * p["scales"][:, None], axis=0)
-    high = np.max(p["means"] + reach * p["scales"][:, None], axis=0)
+    low = np.min(truth.prior_means - reach * truth.prior_scales[:, None], axis=0)
+    high = np.max(truth.prior_means + reach * truth.prior_scales[:, None], axis=0)
     axes = [np.linspace(lo, hi, count) if count else np.arange(lo, hi + spacing, spacing)
             for lo, hi in zip(low, high)]
     return np.stack([grid.ravel() for grid in np.meshgrid(*axes, indexing="ij")], axis=-1)
@@ -119,16 +98,15 @@ def _latent_axes(p, count=None, spacing=None, reach=PRIOR_REACH):
 def log_density(x, truth, spacing=None):
     """log p(x) of rows x [n, D] under the truth, integrating p(x|z) p(z) over z by the trapezoid rule on a
     tensor grid (spacing: default `grid_spacing`); exact to round-off for a 1-D or 2-D latent."""
-    p = _parts(truth)
-    if p["A"].shape[1] > 2:
-        raise ValueError(f"latent dimension {p['A'].shape[1]}: quadrature is for 1 or 2 latent dimensions")
+    if truth.latent_dim > 2:
+        raise ValueError(f"latent dimension {truth.latent_dim}: quadrature is for 1 or 2 latent dimensions")
     spacing = spacing or grid_spacing(truth)
-    grid = _latent_axes(p, spacing=spacing)
-    centred_means = (decoder_mean(grid, truth) - p["offset"]) / np.sqrt(p["psi"])  # whitened, so
+    grid = _latent_axes(truth, spacing=spacing)
+    centred_means = (decoder_mean(grid, truth) - truth.offset) / np.sqrt(truth.psi)  # whitened, so
     # log N(x; g, psi) = const - |x~|^2 / 2 + x~ . g~ - |g~|^2 / 2 with x~, g~ the whitened, centred values
     log_weights = log_prior(grid, truth) + grid.shape[1] * np.log(spacing) - 0.5 * np.sum(centred_means ** 2, 1)
-    constant = -0.5 * np.sum(LOG_2PI + np.log(p["psi"]))
-    x = (np.atleast_2d(np.asarray(x, dtype=float)) - p["offset"]) / np.sqrt(p["psi"])
+    constant = -0.5 * np.sum(LOG_2PI + np.log(truth.psi))
+    x = (np.atleast_2d(np.asarray(x, dtype=float)) - truth.offset) / np.sqrt(truth.psi)
     result = np.empty(len(x))
     chunk_rows = max(1, MAX_TERMS // len(grid))
     for start in range(0, len(x), chunk_rows):
@@ -142,19 +120,18 @@ def log_density(x, truth, spacing=None):
 
 def exact_moments(truth):
     """Mean and covariance of x under the truth, by the same quadrature over the prior."""
-    p = _parts(truth)
     spacing = grid_spacing(truth)
-    grid = _latent_axes(p, spacing=spacing)
+    grid = _latent_axes(truth, spacing=spacing)
     weights = np.exp(log_prior(grid, truth)) * spacing ** grid.shape[1]
     weights /= weights.sum()
     means = decoder_mean(grid, truth)
     mean = weights @ means
-    return mean, (means - mean).T @ ((means - mean) * weights[:, None]) + np.diag(p["psi"])
+    return mean, (means - mean).T @ ((means - mean) * weights[:, None]) + np.diag(truth.psi)
 
 
 def sample_family(family, dim, factors, rows, seed):
-    """Rows of a non-linear family: (float32 data [rows, D], true latents z [rows, k], truth dict with every
-    parameter in the data's units, plus the exact mean and covariance of x as "mean" and "covariance")."""
+    """Rows of a non-linear family: (float32 data [rows, D], true latents z [rows, k], the truth JSON's dict:
+    every parameter in the data's units, plus the exact mean and covariance of x as "mean" and "covariance")."""
     if family not in NONLINEAR_FAMILIES:
         raise ValueError(f"family '{family}': expected one of {', '.join(NONLINEAR_FAMILIES)}")
     if factors not in (1, 2):
@@ -168,11 +145,11 @@ def sample_family(family, dim, factors, rows, seed):
              **{name: (scales[:, None] * unit[name]).tolist() for name in ("A", "B", "C", "H", "R")},
              **{name: np.asarray(unit[name]).tolist() for name in ("Omega", "phi", "Gamma", "Rho", "rho",
                                                                   "prior_weights", "prior_means", "prior_scales")}}
-    component = rng.choice(len(truth["prior_weights"]), size=rows, p=truth["prior_weights"])
-    z = (np.asarray(truth["prior_means"])[component]
-         + np.asarray(truth["prior_scales"])[component, None] * rng.standard_normal((rows, k)))
-    data = decoder_mean(z, truth) + rng.standard_normal((rows, dim)) * np.sqrt(truth["psi"])
-    mean, covariance = exact_moments(truth)
+    law = Truth.from_json(truth, moments=False)  # the map and prior, whose moments follow from them
+    component = rng.choice(len(law.prior_weights), size=rows, p=law.prior_weights)
+    z = law.prior_means[component] + law.prior_scales[component, None] * rng.standard_normal((rows, k))
+    data = decoder_mean(z, law) + rng.standard_normal((rows, dim)) * np.sqrt(law.psi)
+    mean, covariance = exact_moments(law)
     truth.update(mean=mean.tolist(), covariance=covariance.tolist(), seed=seed, rows=rows, dim=dim,
                  factors=factors)
     return data.astype(np.float32), z, truth

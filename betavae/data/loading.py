@@ -2,15 +2,19 @@
 
 Pure numpy, no TensorFlow, so that bad input is reported before TensorFlow's slow import.
 """
+import csv
 import hashlib
 import json
 import os
 import sys
+from typing import NamedTuple, Optional
 
 import numpy as np
 
-from betavae.files import SUFFIXES, ArrayWriter
+from betavae.config import default_names
+from betavae.files import SUFFIXES, ArrayWriter, is_number
 from betavae.cli import UsageError, os_errors
+from betavae.data.truth import Truth
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model computes in float32
 CHUNK_ROWS = 1 << 16  # rows per pass when scanning data that may be memory-mapped
@@ -20,10 +24,24 @@ class DataError(UsageError):
     """A problem with a user's data file, with a message meant to be shown to the user as it is."""
 
 
+class Table(NamedTuple):
+    """A data file's array, the names of its columns (its header's, else x1..xD; an empty name in a header,
+    as pandas writes for its index, is x<j> too) and its header as written (None without one)."""
+    data: np.ndarray
+    names: tuple
+    header: Optional[tuple]
+
+
 def load_data(path, memory_map=False):
     """Read a 2-D float array from .npy, .csv (optional header) or whitespace text, rejecting bad values.
 
     memory_map: leave a .npy file on disk and read rows on demand (for data larger than memory)."""
+    return load_table(path, memory_map).data
+
+
+def load_table(path, memory_map=False):
+    """load_data's array with the names of its columns (a Table); a header naming two columns alike, or
+    another number of columns than the rows have, is refused."""
     if not path:
         raise DataError("an empty path was given as a data file")
     if os.path.isdir(path):
@@ -35,7 +53,7 @@ def load_data(path, memory_map=False):
 
 
 def _load_checked(path, memory_map):
-    """load_data for an existing file: its format, shape and values checked."""
+    """load_table for an existing file: its format, shape, values and header checked."""
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in SUFFIXES:
         raise DataError(f"{path}: unknown format '{suffix}', expected one of {', '.join(SUFFIXES)}")
@@ -43,10 +61,11 @@ def _load_checked(path, memory_map):
         raise DataError(f"{path}: file is empty")
     if memory_map and suffix != ".npy":
         raise DataError(f"{path}: streaming reads .npy files (memory-mapped); save the data with numpy.save")
+    header = None
     if suffix == ".npy":
         data = _load_npy(path, memory_map)
     else:
-        data = _load_text(path, delimiter="," if suffix == ".csv" else None)
+        data, header = _load_text(path, delimiter="," if suffix == ".csv" else None)
     if data.ndim != 2:
         raise DataError(f"{path}: expected a 2-D array (rows x columns), got {data.ndim}-D shape {data.shape}")
     if data.shape[0] == 0 or data.shape[1] == 0:
@@ -57,7 +76,23 @@ def _load_checked(path, memory_map):
         if bad.size:
             row, col = bad[0]
             raise _bad_value(path, start + row + 1, col + 1, data[start + row, col])
-    return data
+    return Table(data, _column_names(path, header, data.shape[1]), header)
+
+
+def _column_names(path, header, dim):
+    """The names of a file's dim columns: its header's (an empty one as x<j>), else x1..xD."""
+    if header is None:
+        return default_names(dim)
+    if len(header) != dim:
+        raise DataError(f"{path}: its header names {len(header)} columns, but its rows have {dim}")
+    names = tuple(name or default for name, default in zip(header, default_names(dim)))
+    first = {}
+    for column, name in enumerate(names):
+        if name in first:
+            raise DataError(f"{path}: its header names columns {first[name] + 1} and {column + 1} alike ('{name}'); "
+                            "give the columns distinct names")
+        first[name] = column
+    return names
 
 
 def _bad_value(path, row, column, value):
@@ -86,10 +121,11 @@ def _load_npy(path, memory_map):
 
 
 def _load_text(path, delimiter):
-    """Parse UTF-8 text row by row so that errors can name the row and column. A byte-order mark is
-    ignored, quoted numbers are read, and only a first line that is not all numbers is a header."""
+    """Parse UTF-8 text row by row so that errors can name the row and column; returns (array, header names
+    or None). A byte-order mark is ignored, quoted numbers are read, and only a first line that is not all
+    numbers is a header (a .csv header's names may be quoted, with commas inside the quotes)."""
     rows = []
-    header_allowed = True
+    header, header_allowed = None, True
     with open(path, "rb") as handle:
         start = handle.read(1 << 16)
     if b"\0" in start or start[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -104,8 +140,11 @@ def _load_text(path, delimiter):
             except ValueError:
                 if header_allowed:  # the first line may name the columns
                     header_allowed = False
+                    if delimiter == ",":
+                        tokens = next(csv.reader([line.rstrip("\r\n")], skipinitialspace=True))
+                    header = tuple(_unquote(token.strip()) for token in tokens)
                     continue
-                column = next(i for i, token in enumerate(tokens) if not _is_number(token))
+                column = next(i for i, token in enumerate(tokens) if not is_number(token))
                 raise DataError(f"{path}: row {line_number}, column {column + 1}: "
                                 f"'{tokens[column][:40]}' is not a number") from None
             bad = [i for i, value in enumerate(values) if not abs(value) <= FLOAT32_MAX]
@@ -118,7 +157,7 @@ def _load_text(path, delimiter):
             header_allowed = False
     if not rows:
         raise DataError(f"{path}: file holds no data rows")
-    return np.array(rows, dtype=np.float64)
+    return np.array(rows, dtype=np.float64), header
 
 
 def _text_lines(handle, path):
@@ -132,14 +171,6 @@ def _text_lines(handle, path):
 def _unquote(token):
     """A number written in quotes ("1.5" or '1.5'), as spreadsheets export it, without them."""
     return token[1:-1].strip() if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'" else token
-
-
-def _is_number(token):
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 def save_array(path, array):
@@ -182,18 +213,20 @@ def epoch_order(num_rows, batch_size, seed, epoch):
 
 class RowSubset:
     """Some rows of a (possibly memory-mapped) array, read only when asked for: the training rows when
-    streaming data larger than memory. Slicing gives float32 rows, like an in-memory training array."""
+    streaming data larger than memory. Slicing gives float32 rows, like an in-memory training array.
+    columns: the indices of the columns kept (None: all)."""
 
-    def __init__(self, array, rows):
-        self.array = array
+    def __init__(self, array, rows, columns=None):
+        self.array, self.columns = array, columns
         self.rows = np.asarray(rows)
-        self.shape = (len(self.rows), array.shape[1])
+        self.shape = (len(self.rows), array.shape[1] if columns is None else len(columns))
 
     def __len__(self):
         return len(self.rows)
 
     def __getitem__(self, positions):
-        return np.asarray(self.array[self.rows[positions]], dtype=np.float32)
+        rows = self.array[self.rows[positions]]
+        return np.asarray(rows if self.columns is None else rows[:, self.columns], dtype=np.float32)
 
 
 def column_mean_std(rows):
@@ -224,40 +257,35 @@ def latents_path(data_path):
     return os.path.splitext(data_path)[0] + ".latents.npy"
 
 
-def load_truth(data_path, dim=None):
-    """The true parameters recorded beside a generated dataset, or None for data of unknown origin. A truth
-    file that cannot be one for these data (unreadable, not JSON, no mean or noise variances, another
-    dimension than dim) is named in a one-line warning and taken as no truth: the scores go on without it."""
+def load_truth(data_path, dim=None, columns=None, *, data_sha256=None, unavailable=None):
+    """The truth recorded beside a generated dataset (a truth.Truth), or None for data of unknown origin. A
+    truth file that cannot be one for these data (unreadable, not JSON, a key missing or of the wrong shape,
+    another dimension than dim, or written with a data file whose SHA-256 is not data_sha256) is named in a
+    one-line warning and taken as no truth: the scores go on without it, and unavailable (a report's dict,
+    if given) says why under "reference.true_nll". A truth that records no SHA-256 (older files) is taken.
+    columns: a run's --columns value; the truth describes all the columns, not a choice of them: None."""
     path = truth_path(data_path)
-    if not os.path.lexists(path):
+    if columns is not None or not os.path.lexists(path):
         return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            truth = json.load(handle)
-        problem = _truth_problem(truth, dim)
-    except (OSError, ValueError) as error:
-        problem = getattr(error, "strerror", None) or f"not valid JSON ({str(error)[:80]})"
-    if problem:
+    truth, problem = _read_truth(path, dim)
+    if truth is not None and None not in (truth.data_sha256, data_sha256) and truth.data_sha256 != data_sha256:
+        truth, problem = None, (f"written with a data file of SHA-256 {truth.data_sha256[:16]}..., not with "
+                                f"{data_path} ({data_sha256[:16]}...)")
+    if truth is None:
         print(f"warning: {path}: {problem}; going on without the truth", file=sys.stderr)
-        return None
+        if unavailable is not None:
+            unavailable["reference.true_nll"] = f"{path}: {problem}"
     return truth
 
 
-def _truth_problem(truth, dim):
-    """What makes a parsed truth JSON unusable for data of dim columns, or None."""
-    if not isinstance(truth, dict):
-        return f"expected a JSON object, got {type(truth).__name__}"
-    centre = "offset" if "offset" in truth else "mean"
-    shapes = {centre: 1, "psi": 1, "covariance": 2, "W": 2, "A": 2}
-    for name in [centre, "psi"] + [name for name in ("covariance", "W", "A") if name in truth]:
-        try:
-            value = np.asarray(truth.get(name), dtype=float)
-        except (TypeError, ValueError):
-            return f"{name} is not an array of numbers"
-        dim = value.shape[0] if dim is None and value.ndim else dim
-        if value.ndim != shapes[name] or value.shape[0] != dim or not np.all(np.isfinite(value)):
-            return (f"{name} is missing" if name not in truth else
-                    f"{name} has shape {list(value.shape)}, not that of {dim}-D data with finite values")
-        if name == "covariance" and value.shape != (dim, dim):
-            return f"covariance has shape {list(value.shape)}, expected [{dim}, {dim}]"
-    return None
+def _read_truth(path, dim):
+    """(the Truth in the file at path, None) or (None, what makes it unusable for data of dim columns)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return Truth.from_json(json.load(handle), dim), None
+    except OSError as error:
+        return None, error.strerror or str(error)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return None, f"not valid JSON ({str(error)[:80]})"
+    except ValueError as error:  # a key missing or of the wrong type or shape
+        return None, str(error)

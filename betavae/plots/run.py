@@ -7,6 +7,7 @@ matplotlib.use("Agg")  # files only: works without a display
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 
+from betavae.config import default_names  # noqa: E402
 from betavae.files import atomic_file  # noqa: E402
 
 
@@ -70,17 +71,19 @@ def informative_pairs(data, max_pairs=PAIR_PANELS):
     return pairs[:max_pairs]
 
 
-def plot_pairs(data, samples, path):
+def plot_pairs(data, samples, path, names=None):
     """Test data against prior samples: a scatter per dimension pair (informative_pairs), both sources in
-    one random draw order so neither hides the other; a histogram of each for 1-D data."""
+    one random draw order so neither hides the other; a histogram of each for 1-D data. names: the
+    columns' names (default x1..xD), which label the axes."""
     dim = data.shape[1]
+    names = names or default_names(dim)
     data, samples = data[:POINTS], samples[:POINTS]
     if dim == 1:
         figure, axis = plt.subplots(figsize=(4.6, 3.6), layout="constrained")
         bins = np.histogram_bin_edges(np.concatenate([data[:, 0], samples[:, 0]]), bins=50)
         axis.hist(data[:, 0], bins=bins, density=True, alpha=0.5, label="test data")
         axis.hist(samples[:, 0], bins=bins, density=True, alpha=0.5, label="prior samples")
-        axis.set(xlabel="x1", ylabel="density", title="test data and prior samples")
+        axis.set(xlabel=names[0], ylabel="density", title="test data and prior samples")
         axis.legend(fontsize=8)
         save_figure(figure, path)
         return
@@ -95,8 +98,8 @@ def plot_pairs(data, samples, path):
     correlation = np.corrcoef(data, rowvar=False)
     for axis, (i, j) in zip(axes.flat, pairs):
         axis.scatter(points[order, i], points[order, j], s=2, alpha=0.35, c=colours[order], linewidths=0)
-        axis.set(xlabel=f"x{i + 1}", ylabel=f"x{j + 1}")
-        axis.set_title(f"x{i + 1}, x{j + 1}: data correlation {correlation[i, j]:+.2f}", fontsize=9)
+        axis.set(xlabel=names[i], ylabel=names[j])
+        axis.set_title(f"{names[i]}, {names[j]}: data correlation {correlation[i, j]:+.2f}", fontsize=9)
     for axis in axes.flat[len(pairs):]:
         axis.set_visible(False)
     shown = (f"all {dim} dimensions, paired by correlation" if len(pairs) * 2 >= dim else
@@ -144,16 +147,17 @@ def plot_latent(code_means, path):
     save_figure(figure, path)
 
 
-def _dimension_ticks(axis, dim):
-    """1-based tick labels x1..xD on both axes of a matrix image, thinned to at most 10 per axis."""
-    ticks = np.arange(0, dim, max(1, -(-dim // 10)))
-    axis.set_xticks(ticks, [f"x{t + 1}" for t in ticks], fontsize=7)
-    axis.set_yticks(ticks, [f"x{t + 1}" for t in ticks], fontsize=7)
+def _dimension_ticks(axis, names):
+    """The columns' names as tick labels on both axes of a matrix image, thinned to at most 10 per axis."""
+    ticks = np.arange(0, len(names), max(1, -(-len(names) // 10)))
+    axis.set_xticks(ticks, [names[t] for t in ticks], fontsize=7, rotation=90)
+    axis.set_yticks(ticks, [names[t] for t in ticks], fontsize=7)
 
 
-def plot_covariances(matrices, path, model="prior samples", reference="test data"):
+def plot_covariances(matrices, path, model="prior samples", reference="test data", names=None):
     """Covariance matrices side by side on one symmetric colour scale (e.g. test data, prior samples,
-    truth), then `model` minus `reference` on its own symmetric scale; values in squared data units."""
+    truth), then `model` minus `reference` on its own symmetric scale; values in squared data units.
+    names: the columns' names (default x1..xD), the ticks of both axes."""
     matrices = {title: np.asarray(matrix, dtype=float) for title, matrix in matrices.items()}
     panels = list(matrices.items())
     if model in matrices and reference in matrices:
@@ -166,7 +170,7 @@ def plot_covariances(matrices, path, model="prior samples", reference="test data
         limit = (np.abs(matrix).max() or 1.0) if difference else shared
         image = axis.imshow(matrix, cmap="PuOr_r" if difference else "RdBu_r", vmin=-limit, vmax=limit)
         axis.set_title(title, fontsize=9)
-        _dimension_ticks(axis, len(matrix))
+        _dimension_ticks(axis, names or default_names(len(matrix)))
         if len(matrix) <= ANNOTATED_DIM:  # few cells: the numbers say more than the colours
             for (row, column), value in np.ndenumerate(matrix):
                 axis.text(column, row, f"{value:.3g}", ha="center", va="center", fontsize=8,

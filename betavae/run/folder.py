@@ -21,6 +21,7 @@ import sys
 
 import numpy as np
 
+from betavae.data import columns as columns_module
 from betavae.data import loading
 from betavae.files import atomic_write_text
 from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, run_cli  # noqa: F401  (the CLIs' plumbing)
@@ -414,22 +415,38 @@ def import_tensorflow(verbose=False):
     return tf
 
 
-def load_split(data_path, test_path, test_fraction, seed, stream=False):
+def load_split(data_path, test_path, test_fraction, seed, stream=False, columns=None, trained=None):
     """The training and test rows (float32) of a data file and an optional test file, or of the file's
-    seeded split. stream: leave the training rows in the memory-mapped .npy file (a RowSubset)."""
-    data = loading.load_data(data_path, memory_map=stream)
+    seeded split, and the names of their columns: those --columns chose (columns; None: all), taken alike
+    from both files. trained: the names of the columns a run was trained on, None for a new run (whose first
+    column is checked for a pandas index). stream: leave the training rows in the memory-mapped .npy file
+    (a RowSubset)."""
+    table = loading.load_table(data_path, memory_map=stream)
+    chosen = columns_module.choose(table, columns, data_path, trained)
+    names = table.names if chosen is None else tuple(table.names[i] for i in chosen)
+    if trained is None:
+        columns_module.warn_of_an_index(table, chosen, data_path, columns)
+    data = table.data
     if test_path:
-        train_rows, test = np.arange(len(data)), loading.load_data(test_path)
-        if test.shape[1] != data.shape[1]:
-            raise UsageError(f"{test_path}: has {test.shape[1]} columns, the training data {data.shape[1]}")
+        train_rows, test = np.arange(len(data)), load_rows(test_path, columns, trained or names)
+        if test.shape[1] != len(names):
+            raise UsageError(f"{test_path}: has {test.shape[1]} columns, the training data {len(names)}")
     else:
         try:
             train_rows, test_rows = loading.split_indices(len(data), test_fraction, seed)
         except loading.DataError as error:
             raise loading.DataError(f"{data_path}: {error}") from None
-        test = data[test_rows]
-    train = loading.RowSubset(data, train_rows) if stream else data[train_rows].astype(np.float32)
-    return train, np.asarray(test, dtype=np.float32)
+        test = columns_module.take(data[test_rows], chosen)
+    train = (loading.RowSubset(data, train_rows, chosen) if stream else
+             columns_module.take(data[train_rows], chosen).astype(np.float32))
+    return train, np.asarray(test, dtype=np.float32), names
+
+
+def load_rows(path, columns, trained):
+    """The rows of a file (float32) in the columns a run was trained on (names `trained`), chosen by the
+    run's --columns value as from its training data: its test data, or rows given to it after training."""
+    table = loading.load_table(path)
+    return columns_module.take(table.data, columns_module.choose(table, columns, path, trained)).astype(np.float32)
 
 
 def is_moved_copy(path, config):
@@ -446,7 +463,8 @@ def load_run_data(config, stream=False):
     for path, digest in ((config.data, config.data_sha256), (config.test_data, config.test_data_sha256)):
         if path and os.path.isfile(path) and loading.file_digest(path) != digest:
             raise UsageError(f"{path}: file changed since this run was trained")
-    return load_split(config.data, config.test_data, config.test_fraction, config.seed, stream)
+    return load_split(config.data, config.test_data, config.test_fraction, config.seed, stream, config.columns,
+                      config.column_names)[:2]
 
 
 def build_model(config):

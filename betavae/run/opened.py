@@ -21,7 +21,7 @@ class OpenRun:
     def __init__(self, folder, config, data=None, verbose=False):
         self.folder, self.config, self.copy, self.verbose = folder, config, data, verbose
         self._located = self._data = self._model = None
-        self._truth = _UNREAD
+        self._truth, self.truth_unavailable = _UNREAD, {}
 
     def with_data(self, data):
         """This run with its data looked for at the copy `data` too; the model restored already is kept."""
@@ -46,13 +46,16 @@ class OpenRun:
         return self._data
 
     def truth(self):
-        """The true parameters recorded beside generated data (loading.load_truth), or None: read once."""
+        """The truth recorded beside generated data (loading.load_truth: a truth.Truth), or None: read once.
+        Why a truth file there is no truth for these data is kept in truth_unavailable (a report's entries)."""
         if self._truth is _UNREAD:
             try:
                 path = self.located().data
             except UsageError:  # the data moved and no copy was given: the truth may still be where it was
                 path = self.config.data
-            self._truth = loading.load_truth(path, self.config.data_dim)
+            config = self.config
+            self._truth = loading.load_truth(path, config.data_dim, config.columns, data_sha256=config.data_sha256,
+                                             unavailable=self.truth_unavailable)
         return self._truth
 
     def model(self):

@@ -28,7 +28,7 @@ def disentanglement_entry(test, codes, latents, truth, seed, slow, encode):
     if sampler_problem:
         unavailable["factor_vae"] = sampler_problem
     entry["exact"] = None
-    if truth is not None and truth.get("family", "linear") == "linear":
+    if truth is not None and truth.linear:
         try:
             entry["exact"] = exact_references(test, codes, latents, truth)
         except ValueError as error:

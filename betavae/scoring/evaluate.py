@@ -73,7 +73,7 @@ def evaluate_run(run, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=0, 
     label = "held-out test rows" if rows is None else rows_label
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
     truth = run.truth()
-    unavailable = {}
+    unavailable = dict(run.truth_unavailable)  # why a truth file beside the data is none for them
     objective = "capacity" if config.capacity is not None else config.objective
     weights = {"capacity": {"capacity": config.capacity, "gamma": config.gamma},
                "tc": {"alpha": config.alpha, "gamma": config.gamma}}.get(objective, {})
@@ -225,8 +225,8 @@ def prior_sample_scores(model, num_samples, seed, test, truth, unavailable):
         unavailable["prior_samples"] = "a single test row has no covariance to compare with"
     else:
         result.update(moment_errors_of(*samples, *loading.moments(test)))
-    if truth is not None and "covariance" in truth:
-        result["truth"] = moment_errors_of(*samples, truth["mean"], truth["covariance"])
+    if truth is not None:
+        result["truth"] = moment_errors_of(*samples, truth.mean, truth.covariance)
     return result
 
 
@@ -422,10 +422,10 @@ def plot_run(run, *, num_samples=10_000, seed=0, rows=None, best=None, progress=
         from betavae.model.inference import encode_with_kl, sample_prior
         draw_history()
         samples = sample_prior(model, min(num_samples, PLOT_SAMPLES), seed)
-        plots.plot_pairs(test, samples, paths["pairs"])
+        plots.plot_pairs(test, samples, paths["pairs"], run.config.column_names)
         plots.plot_latent(encode_with_kl(model, test)[0], paths["latent"])
         matrices = {"test data": loading.moments(test)[1], "prior samples": loading.moments(samples)[1]}
-        if truth is not None and "covariance" in truth:
-            matrices["truth"] = np.array(truth["covariance"])
-        plots.plot_covariances(matrices, paths["covariances"])
+        if truth is not None:
+            matrices["truth"] = truth.covariance
+        plots.plot_covariances(matrices, paths["covariances"], names=run.config.column_names)
     return list(paths.values())

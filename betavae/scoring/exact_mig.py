@@ -109,14 +109,14 @@ def linear_code_fit(x, codes):
 
 def exact_references(x, codes, factors, truth, num_bins=NUM_BINS):
     """Exact MI and MIG for codes [N, d] of rows x [N, D] whose factors [N, k] came from a linear-Gaussian truth
-    (the truth JSON's "mean", "W", "psi"): the code is replaced by its least-squares linear fit A x + b (R^2 per
+    (a linear Truth's mean, W, psi): the code is replaced by its least-squares linear fit A x + b (R^2 per
     code under "code_r2": the references hold for the code only as far as it is linear in x), and the bins are
     those the binned estimator puts on these codes and factors. See gaussian_references for the keys; adds
     "code_r2" and "n_rows". Raises ValueError for another family or mismatched arrays."""
-    if truth.get("family", "linear") != "linear":
-        raise ValueError(f"exact references need a linear-Gaussian truth, got family {truth['family']!r}")
+    if not truth.linear:
+        raise ValueError(f"exact references need a linear-Gaussian truth, got family {truth.family!r}")
     x, codes, factors = (np.asarray(a, dtype=float) for a in (x, codes, factors))
-    weights, psi, mean = (np.asarray(truth[key], dtype=float) for key in ("W", "psi", "mean"))
+    weights, psi, mean = truth.W, truth.psi, truth.mean
     if not (x.ndim == codes.ndim == factors.ndim == 2 and len(x) == len(codes) == len(factors)):
         raise ValueError(f"x {x.shape}, codes {codes.shape} and factors {factors.shape} must be 2-D with one "
                          "row each per data row")

@@ -20,8 +20,8 @@ LINEAR_LABEL = "best linear-Gaussian model"
 
 def true_log_densities(x, truth):
     """log p(x) per row under the truth that generated the data."""
-    if truth.get("family", "linear") == "linear":
-        return gaussian_log_densities(x, truth["mean"], truth["covariance"])
+    if truth.linear:
+        return gaussian_log_densities(x, truth.mean, truth.covariance)
     return families.log_density(x, truth)
 
 
@@ -109,7 +109,7 @@ def truth_report(model, config, train, test, truth, reference, model_log_p, code
     reference_notes keys and "alignment").
 
     reference: the linear references computed so far; model_log_p: the model's log p(x) per test row;
-    kl_per_dim: the mean KL of each latent unit; truth / latents: the truth JSON / the test rows' true z,
+    kl_per_dim: the mean KL of each latent unit; truth / latents: the data's Truth / the test rows' true z,
     or None."""
     from betavae.scoring.references import ACTIVE_THRESHOLD, gaussian_entropy
     try:
@@ -121,15 +121,15 @@ def truth_report(model, config, train, test, truth, reference, model_log_p, code
     if truth is not None:
         true_rows = true_log_densities(test, truth)
         reference_entries["true_nll"] = -float(np.mean(true_rows))
-        if truth.get("family", "linear") == "linear":
-            reference_entries["entropy"] = gaussian_entropy(truth["covariance"])
+        if truth.linear:
+            reference_entries["entropy"] = gaussian_entropy(truth.covariance)
         top_level["gap_to_truth"] = -float(np.mean(model_log_p)) - reference_entries["true_nll"]
         true_advantage = compare(true_rows)
     top_level.update(reference_notes(config.beta, reference, compare(model_log_p), true_advantage,
                                      gaussian_excess=fitted_gaussian_excess(test.shape[1], len(train)),
-                                     gaussian_truth=truth is not None and truth.get("family", "linear") == "linear"))
+                                     gaussian_truth=truth is not None and truth.linear))
     active = np.asarray(kl_per_dim) > ACTIVE_THRESHOLD
     optimum = (reference.get("linear_beta_optimum") or {}).get("W")
     top_level["alignment"] = alignment(decoder_directions(model, code_means), active, config.data_scale,
-                                       optimum, None if truth is None else truth.get("W"), code_means, latents)
+                                       optimum, None if truth is None else truth.W, code_means, latents)
     return reference_entries, top_level

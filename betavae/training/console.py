@@ -57,7 +57,8 @@ def header_lines(config, checkpoint_dir, resume=False, overwrite=False):
             objective += f"; KL warm-up: beta 0 -> {config.beta:g} over {config.kl_warmup_epochs} epochs"
     steps = -(-config.train_rows // config.batch_size)
     return [f"beta-VAE training into {_shown_path(checkpoint_dir)} ({action})",
-            f"  data       {_shown_path(config.data)}: D = {config.data_dim}, {config.train_rows:,} train "
+            f"  data       {_shown_path(config.data)}: D = {config.data_dim}"
+            f"{'' if config.columns is None else f' (--columns {config.columns})'}, {config.train_rows:,} train "
             f"/ {config.test_rows:,} test rows ({held_out})",
             f"  model      latent {config.latent_dim}, hidden 2 x {config.hidden_units} units",
             f"  objective  {objective}",
