@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from betavae.cli import SEED_MAX, SEED_MIN, UsageError, flag_name
+from betavae.fields import FLAGS, Field
 from betavae.run.folder import DATA_FILE
 from betavae.run.opened import open_run
 
@@ -22,14 +23,15 @@ _TRAIN_OWN = ("data", "test_data", "checkpoint_dir", "resume", "overwrite", "ver
 _SWEEP_OWN = ("betas", "seeds", "sweep_dir", "list", "only", "collect")
 
 
-def _convert(name, value, action):
-    """value as the flag behind `name` (an argparse action) would parse it, or a UsageError naming it."""
-    if action.nargs == 0:  # a switch (store_true)
+def _convert(name, value, spec):
+    """value as the flag of `spec` (a betavae.fields.Field: its type, default and choices) parses it, or a
+    UsageError naming it."""
+    if spec.kind is bool:  # a switch (store_true)
         if not isinstance(value, bool):
             raise UsageError(f"{name}={value!r}: expected True or False")
         return value
-    kind = action.type or str
-    if value is None and action.default is None:
+    kind = spec.value_type
+    if value is None and spec.default is None:
         return None
     if kind is str and isinstance(value, os.PathLike):
         value = os.fspath(value)
@@ -38,9 +40,16 @@ def _convert(name, value, action):
     if not fits:
         raise UsageError(f"{name}={value!r}: expected {'a number' if kind is float else kind.__name__}")
     value = kind(value)
-    if action.choices and value not in action.choices:
-        raise UsageError(f"{name}={value!r}: expected one of {', '.join(map(repr, action.choices))}")
+    if spec.choices and value not in spec.choices:
+        raise UsageError(f"{name}={value!r}: expected one of {', '.join(map(repr, spec.choices))}")
     return value
+
+
+def _sweep_field(action):
+    """The Field that one of the sweep's own flags (an argparse action; they have no table in betavae.fields)
+    stands for: its type, default and choices."""
+    kind = bool if action.nargs == 0 else action.type or str
+    return Field(action.dest, kind, default=action.default, choices=tuple(action.choices or ()))
 
 
 def _path(name, value, optional=False):
@@ -52,21 +61,22 @@ def _path(name, value, optional=False):
     return os.fspath(value)
 
 
-def _settings(parser, values, own):
+def _settings(parser, values, specs):
     """The namespace parser.parse_args([]) gives, with `values` (keyword arguments named like its flags)
-    checked and converted; an unknown name is a UsageError listing the valid ones."""
+    checked and converted by their fields `specs` (name -> Field); an unknown name is a UsageError listing
+    the valid ones."""
     settings = parser.parse_args([])
-    actions = {action.dest: action for action in parser._actions if action.dest not in (*own, "help")}
     for name, value in values.items():
-        if name not in actions:
-            raise UsageError(f"unknown setting {name!r}; expected one of {', '.join(sorted(actions))}")
-        setattr(settings, name, _convert(name, value, actions[name]))
+        if name not in specs:
+            raise UsageError(f"unknown setting {name!r}; expected one of {', '.join(sorted(specs))}")
+        setattr(settings, name, _convert(name, value, specs[name]))
     return settings
 
 
-def _training_parser():
-    from betavae.commands import train as command
-    return command.build_parser()
+def _training_settings(values, own):
+    """The training flags' namespace with `values` set (_settings); the names in `own` are no settings."""
+    from betavae.training.flags import build_parser
+    return _settings(build_parser(), values, {spec.name: spec for spec in FLAGS if spec.name not in own})
 
 
 @contextlib.contextmanager
@@ -108,7 +118,7 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
     continue the run there (data: None, or a copy of the file it was trained on). verbose: print the
     training CLI's progress lines."""
     from betavae.commands import train as command
-    settings = _settings(_training_parser(), hyperparameters, _TRAIN_OWN)
+    settings = _training_settings(hyperparameters, _TRAIN_OWN)
     settings.checkpoint_dir = _path("checkpoint_dir", checkpoint_dir)
     settings.test_data = _path("test_data", test_data, optional=True)
     settings.resume, settings.overwrite, settings.verbose = bool(resume), bool(overwrite), False
@@ -255,7 +265,7 @@ def export(run, output_dir, overwrite=False):
 
 def _training_flags(training):
     """Keyword arguments named like the training flags, checked, as the command-line flags they stand for."""
-    settings = _settings(_training_parser(), training, ("checkpoint_dir", "resume", "overwrite", "verbose"))
+    settings = _training_settings(training, ("checkpoint_dir", "resume", "overwrite", "verbose"))
     flags = []
     for name in training:
         value = getattr(settings, name)
@@ -271,11 +281,12 @@ def beta_sweep(betas, *, seeds=(0,), sweep_dir=os.path.join("checkpoints", "swee
     address, cpus_per_task) and any training hyper-parameter for every run (data=, latent_dim=, ...)."""
     from betavae.commands import sweep as command
     parser = command.build_parser()
-    own = {action.dest for action in parser._actions} - set(_SWEEP_OWN)
-    settings = _settings(parser, {"epochs": epochs, **{k: v for k, v in options.items() if k in own}}, _SWEEP_OWN)
+    fields = {action.dest: _sweep_field(action) for action in parser._actions
+              if action.dest not in (*_SWEEP_OWN, "help")}
+    settings = _settings(parser, {"epochs": epochs, **{k: v for k, v in options.items() if k in fields}}, fields)
     if not all(isinstance(beta, numbers.Real) and not isinstance(beta, bool) for beta in betas):
         raise UsageError(f"betas: expected numbers, got {list(betas)!r}")
     settings.betas = ",".join(repr(float(beta)) for beta in betas)
     settings.seeds = ",".join(str(_seed(seed)) for seed in seeds)
     settings.sweep_dir = _path("sweep_dir", sweep_dir)
-    return command.run_sweep(settings, _training_flags({k: v for k, v in options.items() if k not in own}))
+    return command.run_sweep(settings, _training_flags({k: v for k, v in options.items() if k not in fields}))

@@ -4,6 +4,7 @@ setting is one line naming it. `import betavae` stays free of TensorFlow."""
 import json
 import math
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -118,6 +119,15 @@ def test_sample_checks_its_arguments(run_path):
 def test_training_keywords_become_the_training_flags():
     flags = api._training_flags({"latent_dim": 3, "streaming": True, "lr": 1e-4, "data": "d.csv", "capacity": None})
     assert flags == ["--latent-dim", "3", "--streaming", "--lr", "0.0001", "--data", "d.csv"]
+
+
+def test_an_optional_setting_takes_its_fields_type():
+    flags = api._training_flags({"capacity": 5, "logdir": pathlib.Path("tb"), "objective": "tc", "gamma": 2})
+    assert flags == ["--capacity", "5.0", "--logdir", "tb", "--objective", "tc", "--gamma", "2.0"]
+    for bad, fragment in (({"capacity": "5"}, "capacity='5': expected a number"),
+                          ({"logdir": 3}, "logdir=3: expected str"), ({"streaming": 1}, "expected True or False")):
+        with pytest.raises(betavae.UsageError, match=fragment):
+            api._training_flags(bad)
 
 
 def history_values(run):

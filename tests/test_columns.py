@@ -200,7 +200,7 @@ def test_config_json_records_the_columns_and_an_older_one_loads_as_x1_to_xd(name
 
 def test_the_truth_of_generated_data_is_not_taken_for_a_choice_of_its_columns(tmp_path):
     np.save(tmp_path / "data.npy", VALUES)
-    truth = {"mean": [0.0] * 4, "psi": [1.0] * 4, "covariance": np.eye(4).tolist()}
+    truth = {"mean": [0.0] * 4, "W": [[0.0]] * 4, "psi": [1.0] * 4, "covariance": np.eye(4).tolist()}
     (tmp_path / "data.truth.json").write_text(json.dumps(truth), encoding="utf-8")
-    assert loading.load_truth(str(tmp_path / "data.npy"), 4)["psi"] == [1.0] * 4
+    assert loading.load_truth(str(tmp_path / "data.npy"), 4).psi.tolist() == [1.0] * 4
     assert loading.load_truth(str(tmp_path / "data.npy"), 4, columns="3,2,1,0") is None

@@ -5,7 +5,8 @@ import tensorflow as tf
 from scipy import stats
 
 from betavae.model.objectives import beta_objective
-from betavae.model.vae import gaussian_kl, gaussian_log_density, weighted_means
+from betavae.model.gaussian import gaussian_kl, gaussian_log_density
+from betavae.model.vae import weighted_means
 
 
 def test_kl_of_unit_mean_over_ten_dimensions_is_five():

@@ -1,4 +1,5 @@
-"""The package's metadata agrees with the requirements files, and the package never imports the scripts."""
+"""The package's metadata agrees with the requirements files, the package never imports the scripts, and nothing
+in it imports the commands (its top layer) but the commands themselves and the Python API beside them."""
 import ast
 import os
 import tomllib
@@ -22,14 +23,31 @@ def test_pyproject_dependencies_are_the_requirements_files():
     assert set(extras["ray"]) == requirement_lines("requirements-ray.txt")
 
 
-def test_the_package_never_imports_a_top_level_script():
+def package_imports():
+    """(path, the modules it imports, at its top or inside a function) for every module of the package;
+    `from betavae import commands` counts as betavae.commands."""
     for folder, _, names in os.walk(os.path.join(REPO, "betavae")):
         for name in (name for name in names if name.endswith(".py")):
             path = os.path.join(folder, name)
             with open(path, encoding="utf-8") as handle:
                 tree = ast.parse(handle.read())
-            imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                        for alias in node.names}
-            imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                         if isinstance(node, ast.ImportFrom) and node.module}
-            assert not imported & SCRIPTS, f"{path} imports {imported & SCRIPTS}"
+            imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    imported |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+            yield path, imported
+
+
+def test_the_package_never_imports_a_top_level_script():
+    for path, imported in package_imports():
+        scripts = {name.split(".")[0] for name in imported} & SCRIPTS
+        assert not scripts, f"{path} imports {scripts}"
+
+
+def test_nothing_beneath_the_commands_imports_them():
+    # commands/ is the top layer; api.py stands beside it, the Python face over the commands' own functions.
+    above = (os.path.join(REPO, "betavae", "commands") + os.sep, os.path.join(REPO, "betavae", "api.py"))
+    for path, imported in package_imports():
+        if not path.startswith(above):
+            upward = {name for name in imported if name == "betavae.commands" or name.startswith("betavae.commands.")}
+            assert not upward, f"{path} imports {upward}"

@@ -17,6 +17,7 @@ from betavae.sweep.plan import (Run, beta_name, check_training_flags, check_trai
                                  needs, parse_betas, parse_seeds, plan_runs, sweep_row, table_columns, write_table)
 from betavae.plots.sweep import beta_ticks, over_seeds, plain_number, plot_sweep
 from betavae.scoring.evaluate import REPORT_KEYS
+from betavae.training.flags import build_parser
 from conftest import factor_data_array, run_script
 
 TINY = ["--epochs", "2", "--iwae-samples", "10"]
@@ -60,14 +61,19 @@ def test_other_training_flags_pass(tmp_path, monkeypatch):
     check_training_flags(["--data", "x.npy", "--hidden-units", "8", "--latent-dim", "3"])
 
 
+def unchanged(sweep_dir, flags, record=True):
+    """check_training_flags_unchanged for flags as the training parser reads them."""
+    check_training_flags_unchanged(sweep_dir, flags, build_parser().parse_args(flags), record)
+
+
 def test_a_sweep_folder_keeps_the_training_flags_of_its_runs(tmp_path):
-    check_training_flags_unchanged(str(tmp_path / "listed"), ["--hidden-units", "8"], record=False)
+    unchanged(str(tmp_path / "listed"), ["--hidden-units", "8"], record=False)
     assert not os.path.exists(tmp_path / "listed")  # --list records nothing
-    check_training_flags_unchanged(str(tmp_path / "sweep"), ["--hidden-units", "8"])
-    check_training_flags_unchanged(str(tmp_path / "sweep"), ["--hidden-units", "8"])
+    unchanged(str(tmp_path / "sweep"), ["--hidden-units", "8"])
+    unchanged(str(tmp_path / "sweep"), ["--hidden-units", "8"])
     for other in ([], ["--hidden-units", "16"], ["--hidden-units", "8", "--data", "x.npy"]):
         with pytest.raises(UsageError, match="trained with the training flags --hidden-units 8"):
-            check_training_flags_unchanged(str(tmp_path / "sweep"), other)
+            unchanged(str(tmp_path / "sweep"), other)
 
 
 def write_checkpoint(prefix, value):

@@ -9,6 +9,7 @@ import pytest
 from betavae.commands import sweep as sweep_command
 from betavae.sweep import engines
 from betavae.sweep.plan import FLAGS_FILE, check_training_flags_unchanged
+from betavae.training.flags import build_parser
 
 
 @pytest.fixture
@@ -78,9 +79,9 @@ def test_a_folder_recorded_as_a_plain_list_is_still_read(tmp_path, monkeypatch):
     os.makedirs("sweep")
     with open(os.path.join("sweep", FLAGS_FILE), "w", encoding="utf-8") as handle:
         json.dump(["--hidden-units", "8"], handle)
-    check_training_flags_unchanged("sweep", ["--hidden-units=8"])
+    check_training_flags_unchanged("sweep", ["--hidden-units=8"], build_parser().parse_args(["--hidden-units=8"]))
     for bad in ("5", '{"flags": "x", "cwd": "/"}'):
         with open(os.path.join("sweep", FLAGS_FILE), "w", encoding="utf-8") as handle:
             handle.write(bad)
         with pytest.raises(ValueError, match="expected the training flags"):
-            check_training_flags_unchanged("sweep", ["--hidden-units", "8"])
+            check_training_flags_unchanged("sweep", ["--hidden-units", "8"], build_parser().parse_args(["--hidden-units", "8"]))

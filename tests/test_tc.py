@@ -6,7 +6,8 @@ import tensorflow as tf
 from scipy import special, stats
 
 from betavae.model.tc import tc_penalty, tc_terms
-from betavae.model.vae import BetaVAE, gaussian_log_density, weighted_means
+from betavae.model.gaussian import gaussian_log_density
+from betavae.model.vae import BetaVAE, weighted_means
 
 
 def batch(rows=6, dims=3, seed=0):

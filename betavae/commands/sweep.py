@@ -18,6 +18,8 @@ import sys
 import numpy as np
 
 from betavae.cli import flag_name
+from betavae.commands import after_training as after_training_command
+from betavae.commands import train as train_command
 from betavae.files import atomic_write_text
 from betavae.run.folder import OneLineParser, RunFolder, UsageError, check_minimum, load_run_data, run_cli
 from betavae.sweep.engines import Interrupted
@@ -76,7 +78,8 @@ def build_parser():
 
 def check_flags(args, training_flags):
     """Refuse flag values that cannot work, and flags the chosen engine would ignore (--jobs and
-    --cpus-per-task are None when not given: then they are set to their defaults here), before anything runs."""
+    --cpus-per-task are None when not given: then they are set to their defaults here), before anything runs.
+    Returns what the training parser made of the training flags (check_training_flags)."""
     for name, engine in (("jobs", "local"), ("address", "ray"), ("cpus_per_task", "ray")):
         if getattr(args, name) is not None and args.engine != engine:
             raise UsageError(f"{flag_name(name)} is for --engine {engine}"
@@ -87,7 +90,7 @@ def check_flags(args, training_flags):
     check_minimum(args, ("epochs", "jobs", "iwae_samples"), 1)
     if not args.cpus_per_task > 0:
         raise UsageError(f"--cpus-per-task must be > 0, got {args.cpus_per_task}")
-    check_training_flags(training_flags)
+    return check_training_flags(training_flags)
 
 
 def describe(run, needed):
@@ -162,20 +165,22 @@ def run_sweep(args, training_flags):
     returns the rows of sweep.csv as dicts (None with --list or --only; engines.Interrupted on a signal). The
     CLI and the Python API's sweep() both come here. args: the sweep's flags as parsed; training_flags: the
     training flags (argv)."""
-    check_flags(args, training_flags)
+    parsed = check_flags(args, training_flags)
     betas, seeds = parse_betas(args.betas), parse_seeds(args.seeds)
     runs = plan_runs(betas, seeds, os.path.abspath(args.sweep_dir))
     if args.only is not None and not 0 <= args.only < len(runs):
         raise UsageError(f"--only {args.only}: this sweep has runs 0 to {len(runs) - 1} (see --list)")
     # Recorded only now that they are known to work, and only by a command that trains with them.
-    check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags,
+    check_training_flags_unchanged(os.path.abspath(args.sweep_dir), training_flags, parsed,
                                    record=not (args.list or args.collect))
     if args.list:
         print("\n".join(describe(run, needs(run, args.epochs, args.iwae_samples)) for run in runs))
         return None
     chosen = [] if args.collect else runs if args.only is None else [runs[args.only]]
+    # A worker (betavae.sweep.worker) calls the two CLIs' entry functions in its process, handed down from here.
     tasks = [{"run": run, "cwd": os.getcwd(), "evaluate_argv": evaluation_argv(run, args.iwae_samples),
-              "train_argv": training_argv(run, args.epochs, training_flags) if "train" in needed else None}
+              "train_argv": training_argv(run, args.epochs, training_flags) if "train" in needed else None,
+              "train": train_command.main, "evaluate": after_training_command.main}
              for run in chosen if (needed := needs(run, args.epochs, args.iwae_samples))]
     print(f"sweep: {len(runs)} runs in {args.sweep_dir}; {len(tasks)} to run now, "
           f"{sum(t['train_argv'] is not None for t in tasks)} of them to train", flush=True)

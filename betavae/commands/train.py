@@ -3,9 +3,7 @@
 Writes into --checkpoint-dir a TensorFlow checkpoint (model, optimizer, epoch), config.json (everything
 needed to rebuild the model and the data split) and history.csv (one row per epoch).
 """
-import argparse
 import dataclasses
-import importlib.util
 import os
 import sys
 import time
@@ -13,54 +11,14 @@ import time
 import numpy as np
 
 from betavae.cli import flag_name
-from betavae.config import SCHEMA_VERSION, RunConfig, check_flags
-from betavae.fields import FLAGS, HYPER_PARAMETERS, RESUME_OVERRIDES
+from betavae.config import SCHEMA_VERSION, RunConfig
+from betavae.fields import HYPER_PARAMETERS, RESUME_OVERRIDES
 from betavae.data import loading
 from betavae.files import check_memory
-from betavae.run.folder import CONFIG_FILE, OneLineParser, RunFolder, UsageError, load_run_data, load_split, run_cli
+from betavae.run.folder import CONFIG_FILE, RunFolder, UsageError, load_run_data, load_split, run_cli
 from betavae.training import console
+from betavae.training.flags import build_parser, given_flags, validate_flags
 from betavae.training.loop import train
-
-def build_parser():
-    """Command-line flags, generated from betavae.fields.FIELDS so that each flag's default, help and choices
-    live in one place and --help shows them."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
-    for spec in FLAGS:
-        if spec.choices:
-            parser.add_argument(spec.flag, default=spec.default, choices=spec.choices, help=spec.help)
-        elif spec.kind is bool:
-            parser.add_argument(spec.flag, action="store_true", help=spec.help)
-        else:
-            parser.add_argument(spec.flag, default=spec.default, type=spec.value_type, help=spec.help)
-    return parser
-
-
-def validate_flags(args):
-    """Reject flag values that cannot work, before any data or TensorFlow is loaded."""
-    check_flags(args, (spec.name for spec in FLAGS))
-    for name in ("data", "test_data", "checkpoint_dir", "logdir"):
-        if getattr(args, name) == "":  # else taken for the flag left out
-            raise UsageError(f"{flag_name(name)}: an empty path; name one or leave the flag out")
-    if args.objective == "capacity" and args.capacity is None:
-        raise UsageError("--objective capacity needs --capacity C, the capacity in nats that C rises to")
-    if args.objective == "tc" and args.capacity is not None:
-        raise UsageError("--capacity is for the capacity objective, not --objective tc")
-    if args.resume and args.overwrite:
-        raise UsageError("--resume and --overwrite exclude each other")
-    if args.logdir and importlib.util.find_spec("tensorboard") is None:
-        raise UsageError("--logdir needs the tensorboard package: pip install -r requirements.txt")
-    if args.logdir:
-        try:
-            os.makedirs(args.logdir, exist_ok=True)
-        except OSError as error:
-            raise UsageError(f"--logdir {args.logdir}: cannot create it ({error.strerror})") from None
-
-
-def given_flags(parser, argv):
-    """The names of the flags given on the command line (not left at their defaults)."""
-    unset = object()
-    given = parser.parse_args(argv, argparse.Namespace(**{spec.name: unset for spec in FLAGS}))
-    return {spec.name for spec in FLAGS if getattr(given, spec.name) is not unset}
 
 
 def resume_config(args, folder, given):
@@ -155,6 +113,6 @@ def main(argv=None):
     """Parse and check the flags and data, then train."""
     command_started = time.perf_counter()
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
+    parser = build_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
     return run_cli(lambda: train_run(args, given_flags(parser, argv), started=command_started))

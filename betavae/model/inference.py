@@ -11,7 +11,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from betavae.model.vae import LOG_2PI, NOISE_ALGORITHM, gaussian_kl, gaussian_log_density
+from betavae.model.gaussian import LOG_2PI, gaussian_kl, gaussian_log_density
+from betavae.model.vae import NOISE_ALGORITHM
 
 
 def _draw(model, z, key, mean_only):

@@ -11,7 +11,7 @@ import math
 
 import tensorflow as tf
 
-LOG_2PI = math.log(2.0 * math.pi)  # here, not from vae: the objectives import this module, and vae them
+from betavae.model.gaussian import LOG_2PI
 
 
 def _log_normal(x, mean, log_scale):

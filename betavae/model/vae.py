@@ -10,12 +10,12 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from betavae.fields import require
+from betavae.model.gaussian import gaussian_kl, gaussian_log_density
 from betavae.model.layers import gaussian_decoder, gaussian_encoder
 from betavae.model.objectives import BatchTerms
 
 keras = tf.keras
 
-LOG_2PI = math.log(2.0 * math.pi)
 NOISE_ALGORITHM = "philox"
 # What each choice of --optimizer and of --lr-schedule (betavae.fields) means.
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
@@ -23,18 +23,6 @@ LEARNING_RATE_SCHEDULES = {
     "constant": lambda epoch, lr, epochs: float(lr),
     "cosine": lambda epoch, lr, epochs: float(lr) * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs)),
 }
-
-
-def gaussian_kl(mean, log_scale):
-    """KL(N(mean, diag exp(log_scale)^2) || N(0, I)) per row, summed over the last axis (closed form,
-    Kingma & Welling 2013, appendix B)."""
-    return 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(2.0 * log_scale) - 1.0 - 2.0 * log_scale, axis=-1)
-
-
-def gaussian_log_density(x, mean, log_scale):
-    """log N(x; mean, diag exp(log_scale)^2), summed over the last axis."""
-    standardized = (x - mean) * tf.exp(-log_scale)
-    return -0.5 * tf.reduce_sum(tf.square(standardized) + 2.0 * log_scale + LOG_2PI, axis=-1)
 
 
 class BetaVAE(keras.Model):

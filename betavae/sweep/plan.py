@@ -14,6 +14,7 @@ from betavae.run.folder import LOGS, RunFolder, UsageError
 from betavae.scoring.evaluate import checkpoint_identity, load_report  # numpy only at import: no TensorFlow
 from betavae.cli import SEED_MAX, flag_name
 from betavae.fields import SWEEP_SET_FLAGS  # given after `--`, they would silently fight the sweep
+from betavae.training.flags import build_parser, validate_flags
 
 TRAIN_LOG, EVALUATE_LOG = LOGS
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
@@ -94,41 +95,42 @@ DISPLAY_FLAGS = ("verbose", "logdir")
 def check_training_flags(flags):
     """Refuse pass-through flags that the training CLI rejects (its parser, its value checks, a data file that
     is not there), or that the sweep sets itself (checked with the training parser, so abbreviations and
-    --flag=value forms are caught too): all before anything is recorded or trained."""
-    from betavae.commands.train import build_parser, validate_flags
-    unset = object()
+    --flag=value forms are caught too): all before anything is recorded or trained. Returns what the training
+    parser makes of them (the sweep's own flags at their defaults), for check_training_flags_unchanged."""
     parser = build_parser()
+    unset, defaults = object(), {name: parser.get_default(name) for name in SWEEP_SET_FLAGS}
     parser.set_defaults(**{name: unset for name in SWEEP_SET_FLAGS})
-    given = parser.parse_args(flags)
-    clashes = [flag_name(name) for name in SWEEP_SET_FLAGS if getattr(given, name) is not unset]
+    args = parser.parse_args(flags)
+    clashes = [flag_name(name) for name in SWEEP_SET_FLAGS if getattr(args, name) is not unset]
     if clashes:
         raise UsageError(f"training flag {', '.join(clashes)} after --: the sweep sets it for each run "
                          "(use --betas, --seeds, --epochs, --sweep-dir)")
-    args = build_parser().parse_args(flags)
+    vars(args).update(defaults)
     validate_flags(args)
     for name in ("data", "test_data"):
         path = getattr(args, name)
         if path and not os.path.isfile(path):
             found = "a directory, not a data file" if os.path.isdir(path) else "no such file"
             raise UsageError(f"training flag {flag_name(name)} {path}: {found}")
+    return args
 
 
-def training_meaning(flags, cwd):
+def training_meaning(args, cwd):
     """What pass-through flags ask of training, comparable between two spellings: the training parser's
-    values (defaults filled in, so order, abbreviations and --flag=value do not matter), paths made absolute
-    against the folder `cwd` they were given in, without DISPLAY_FLAGS."""
-    from betavae.commands.train import build_parser
-    values = vars(build_parser().parse_args(flags))
+    values `args` (defaults filled in, so order, abbreviations and --flag=value do not matter), paths made
+    absolute against the folder `cwd` they were given in, without DISPLAY_FLAGS."""
+    values = dict(vars(args))
     for name in PATH_FLAGS:
         if values[name]:
             values[name] = os.path.normpath(os.path.join(cwd, values[name]))
     return {name: value for name, value in values.items() if name not in DISPLAY_FLAGS}
 
 
-def check_training_flags_unchanged(sweep_dir, training_flags, record=True):
+def check_training_flags_unchanged(sweep_dir, training_flags, parsed, record=True):
     """Refuse a sweep folder whose runs were trained with training flags of another meaning (their results
     would be collected as if trained with these); the first use records the flags and the folder they were
-    given in (unless not record: call it once the flags are known to work)."""
+    given in (unless not record: call it once the flags are known to work). parsed: what the training parser
+    made of training_flags (check_training_flags' result)."""
     path = os.path.join(sweep_dir, FLAGS_FILE)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -148,7 +150,8 @@ def check_training_flags_unchanged(sweep_dir, training_flags, record=True):
             and all(isinstance(flag, str) for flag in recorded["flags"]) and isinstance(recorded.get("cwd"), str)):
         raise UsageError(f"{path}: expected the training flags and the folder they were given in, got "
                          f"{json.dumps(recorded)[:60]}; choose another --sweep-dir")
-    before, now = training_meaning(recorded["flags"], recorded["cwd"]), training_meaning(training_flags, os.getcwd())
+    before = training_meaning(build_parser().parse_args(recorded["flags"]), recorded["cwd"])
+    now = training_meaning(parsed, os.getcwd())
     differ = [flag_name(name) for name in sorted(before) if before[name] != now[name]]
     if differ:
         shown = lambda flags: shlex.join(flags) or "none"  # noqa: E731

@@ -1,6 +1,7 @@
-"""A sweep's worker side: one task trains and evaluates one run by calling the two CLIs' main() in this
-process, with each CLI's output appended to a log file in the run's folder. Local workers die with their
-driver (start_worker); Ray runs run_task in its own workers.
+"""A sweep's worker side: one task trains and evaluates one run by calling, in this process, the two CLIs'
+entry functions that the task carries (the sweep command hands them down: nothing here imports the commands),
+with each CLI's output appended to a log file in the run's folder. Local workers die with their driver
+(start_worker); Ray runs run_task in its own workers.
 """
 import contextlib
 import ctypes
@@ -70,16 +71,14 @@ def last_error(log_path):
 
 def run_task(task):
     """Train (if needed) and evaluate one run in this process; returns {'run', 'status', 'message',
-    'seconds'}. task: a dict with run, train_argv (None to skip training), evaluate_argv and cwd. Ctrl-C
-    stops the run (training saves its epoch first); the status is then one of STOPPED."""
-    from betavae.commands import after_training as after_training_command
-    from betavae.commands import train as train_command
+    'seconds'}. task: a dict with run, train_argv (None to skip training), evaluate_argv, cwd, and train and
+    evaluate: the training and after-training CLIs' main(argv). Ctrl-C stops the run (training saves its
+    epoch first); the status is then one of STOPPED."""
     os.chdir(task["cwd"])
     run, started = task["run"], time.perf_counter()
     os.makedirs(run.folder, exist_ok=True)
-    steps = [("beta_vae_main.py", train_command.main, task["train_argv"], TRAIN_LOG, "training"),
-             ("beta_vae_after_training.py", after_training_command.main, task["evaluate_argv"], EVALUATE_LOG,
-              "evaluation")]
+    steps = [("beta_vae_main.py", task["train"], task["train_argv"], TRAIN_LOG, "training"),
+             ("beta_vae_after_training.py", task["evaluate"], task["evaluate_argv"], EVALUATE_LOG, "evaluation")]
     idle_handler = signal.signal(signal.SIGINT, signal.default_int_handler)  # a local worker ignores it idle
     try:
         for script, main, argv, log_name, step in steps:

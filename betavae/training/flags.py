@@ -1,0 +1,53 @@
+"""The training flags: their parser (generated from betavae.fields), the checks of their values that need no
+data, and which of them a command line gave. The training CLI, the Python API's train() and the sweep (its
+pass-through flags) all read and check training flags here. No TensorFlow, no numpy.
+"""
+import argparse
+import importlib.util
+import os
+
+from betavae.cli import OneLineParser, UsageError, flag_name
+from betavae.config import check_flags
+from betavae.fields import FLAGS
+
+
+def build_parser(description=None):
+    """Command-line flags, generated from betavae.fields.FIELDS so that each flag's default, help and choices
+    live in one place and --help shows them. description: the first line of --help (the CLI's)."""
+    parser = OneLineParser(description=description)
+    for spec in FLAGS:
+        if spec.choices:
+            parser.add_argument(spec.flag, default=spec.default, choices=spec.choices, help=spec.help)
+        elif spec.kind is bool:
+            parser.add_argument(spec.flag, action="store_true", help=spec.help)
+        else:
+            parser.add_argument(spec.flag, default=spec.default, type=spec.value_type, help=spec.help)
+    return parser
+
+
+def validate_flags(args):
+    """Reject flag values that cannot work, before any data or TensorFlow is loaded."""
+    check_flags(args, (spec.name for spec in FLAGS))
+    for name in ("data", "test_data", "checkpoint_dir", "logdir"):
+        if getattr(args, name) == "":  # else taken for the flag left out
+            raise UsageError(f"{flag_name(name)}: an empty path; name one or leave the flag out")
+    if args.objective == "capacity" and args.capacity is None:
+        raise UsageError("--objective capacity needs --capacity C, the capacity in nats that C rises to")
+    if args.objective == "tc" and args.capacity is not None:
+        raise UsageError("--capacity is for the capacity objective, not --objective tc")
+    if args.resume and args.overwrite:
+        raise UsageError("--resume and --overwrite exclude each other")
+    if args.logdir and importlib.util.find_spec("tensorboard") is None:
+        raise UsageError("--logdir needs the tensorboard package: pip install -r requirements.txt")
+    if args.logdir:
+        try:
+            os.makedirs(args.logdir, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"--logdir {args.logdir}: cannot create it ({error.strerror})") from None
+
+
+def given_flags(parser, argv):
+    """The names of the flags given on the command line (not left at their defaults)."""
+    unset = object()
+    given = parser.parse_args(argv, argparse.Namespace(**{spec.name: unset for spec in FLAGS}))
+    return {spec.name for spec in FLAGS if getattr(given, spec.name) is not unset}
