@@ -14,7 +14,8 @@ import numpy as np
 
 from betavae.cli import SEED_MAX, SEED_MIN, UsageError, flag_name
 from betavae.fields import FLAGS, Field
-from betavae.run.folder import DATA_FILE, load_run_data, run_folder
+from betavae.run.folder import DATA_FILE
+from betavae.run.opened import open_run
 
 # Training settings that train() takes as parameters of its own, or that are none of the run's business.
 _TRAIN_OWN = ("data", "test_data", "checkpoint_dir", "resume", "overwrite", "verbose")
@@ -144,13 +145,13 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
 
 
 class Run:
-    """A trained run folder: its config (a RunConfig), its history, and what its model is used for. The
-    model is restored from the folder alone at first use; the data only where a method needs rows."""
+    """A trained run folder: its config (a RunConfig), its history, and what its model is used for. It holds
+    the run opened once (run.opened.OpenRun): the model is restored from the folder alone at first use, the
+    data loaded only where a method needs rows, and each of them once."""
 
     def __init__(self, path):
-        self.folder = run_folder(path)
-        self.config = self.folder.load_config()
-        self._model = None
+        self._opened = open_run(path)
+        self.folder, self.config = self._opened.folder, self._opened.config
 
     @property
     def path(self):
@@ -167,15 +168,19 @@ class Run:
 
     def model(self):
         """The trained BetaVAE (Keras), rebuilt from config.json and the newest checkpoint once."""
-        if self._model is None:
-            self._model, _ = self.folder.restore_model()
-        return self._model
+        return self._opened.model()
+
+    def _open(self, data=None):
+        """The opened run, with its data looked for at `data` too (a copy of the training data, if it moved):
+        a copy given once is kept for the calls after it."""
+        self._opened = self._opened.with_data(data)
+        return self._opened
 
     def _rows(self, rows=None, data=None):
         """rows as float32 with the run's columns; None: the run's held-out test rows (data: a copy of the
         training data, if it moved)."""
         if rows is None:
-            return load_run_data(self.folder.locate_data(self.config, [data]))[1]
+            return self._open(data).data()[1]
         rows = _rows(rows).astype(np.float32)
         if rows.shape[1] != self.config.data_dim:
             raise UsageError(f"rows: have {rows.shape[1]} columns, the model in {self.path} was trained on "
@@ -209,7 +214,7 @@ class Run:
     def export(self, output_dir, overwrite=False):
         """Write the model as a TensorFlow SavedModel into output_dir (as --mode export); returns its path."""
         from betavae.export import export_run
-        return export_run(self.path, output_dir, overwrite=overwrite)
+        return export_run(self._opened, output_dir, overwrite=overwrite)
 
 
 def load_run(path):
@@ -230,10 +235,10 @@ def evaluate(run, *, iwae_samples=None, num_samples=10_000, seed=0, rows=None, d
     run = _run(run)
     iwae_samples = scoring.IWAE_SAMPLES if iwae_samples is None else iwae_samples
     options = {"iwae_samples": _count("iwae_samples", iwae_samples), "num_samples": _count("num_samples", num_samples),
-               "seed": _seed(seed), "rows": None if rows is None else run._rows(rows), "data": data,
+               "seed": _seed(seed), "rows": None if rows is None else run._rows(rows),
                "slow_metrics": bool(slow_metrics)}
     with run.folder.writing():  # evaluation.json is the run's: never beside a training
-        report = scoring.evaluate_run(run.folder, **options)
+        report = scoring.evaluate_run(run._open(data), **options)
         scoring.save_report(run.folder, report)
     return report
 

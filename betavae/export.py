@@ -14,6 +14,7 @@ from betavae.cli import UsageError
 from betavae.files import check_writable_folder
 from betavae.run.folder import RunFolder, import_tensorflow
 from betavae.run.lock import exchange_folders
+from betavae.run.opened import open_run
 
 SAVED_MODEL_FILE = "saved_model.pb"  # what makes a folder a SavedModel, so that --overwrite may replace it
 
@@ -72,14 +73,15 @@ def servable(model, config):
     return module
 
 
-def export_run(run_dir, output_dir, *, overwrite=False, verbose=False):
-    """Write the run's model (rebuilt from config.json and its newest checkpoint alone) as a SavedModel at
-    output_dir, and return output_dir. It is saved into a temporary sibling folder and then moved into place
-    in one step, so an interrupted export leaves output_dir as it was."""
-    folder = RunFolder(os.fspath(run_dir))
+def export_run(run, output_dir, *, overwrite=False, verbose=False):
+    """Write the model of `run` (an OpenRun, a RunFolder or its path; rebuilt from config.json and its newest
+    checkpoint alone) as a SavedModel at output_dir, and return output_dir. It is saved into a temporary
+    sibling folder and then moved into place in one step, so an interrupted export leaves output_dir as it
+    was."""
+    run = open_run(run, verbose=verbose)
     output_dir = os.fspath(output_dir)
-    check_export_dir(folder, folder.load_config(), output_dir, overwrite)
-    model, config = folder.restore_model(verbose)
+    check_export_dir(run.folder, run.config, output_dir, overwrite)
+    model, config = run.model(), run.config
     tf = import_tensorflow(verbose)
     real = os.path.realpath(output_dir)
     temporary = os.path.join(os.path.dirname(real), f".{os.path.basename(real)}.tmp{os.getpid()}")

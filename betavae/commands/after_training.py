@@ -16,8 +16,9 @@ from betavae.scoring import evaluate as scoring
 from betavae.cli import flag_name
 from betavae.data import loading
 from betavae.files import ArrayWriter, StreamMoments, check_output_path
-from betavae.run.folder import (OneLineParser, RunFolder, UsageError, check_minimum, check_seed, import_tensorflow,
-                                is_moved_copy, load_rows, load_run_data, run_cli)
+from betavae.run.folder import (OneLineParser, UsageError, check_minimum, check_seed, import_tensorflow,
+                                is_moved_copy, load_rows, run_cli)
+from betavae.run.opened import open_run
 
 # The flags each mode uses, besides --mode, --checkpoint-dir and --verbose: a flag given to a mode that does not
 # use it would be ignored, so it is refused (check_mode_flags). A new mode is one more entry.
@@ -127,27 +128,28 @@ def output_chunks(model, seed, mean_only=False, num_samples=None, rows=None):
     return iter([reconstruct(model, rows, seed, mean_only)])
 
 
-def sample_or_reconstruct(args, folder, config, rows, label, path):
-    """Rebuild the model, then stream the prior samples or the reconstructions of rows to path. rows: the
-    rows reconstructed, or compared with the prior samples (None: no comparison, label says why)."""
-    model, _ = folder.restore_model(args.verbose)
+def sample_or_reconstruct(args, run, rows, label, path):
+    """Rebuild the model of the OpenRun, then stream the prior samples or the reconstructions of rows to
+    path. rows: the rows reconstructed, or compared with the prior samples (None: no comparison, label says
+    why)."""
+    model = run.model()
     if args.mode == "prior":
         chunks = output_chunks(model, args.seed, args.mean_only, num_samples=args.num_samples)
         count, what = args.num_samples, f"{args.num_samples} prior samples"
     else:
         chunks = output_chunks(model, args.seed, args.mean_only, rows=rows)
         count, what = len(rows), f"{len(rows)} reconstructions of {label}"
-    moments = write_output(path, chunks, count, config.data_dim, config.column_names)
+    moments = write_output(path, chunks, count, run.config.data_dim, run.config.column_names)
     print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
     print(compare_line(moments, rows, label, count) if rows is not None else
           f"note: not compared with data: {label}")
     return 0
 
 
-def encode(args, folder, rows, label, path):
-    """Rebuild the model, then write the codes E_q[z] of rows to path (with --with-scale, then the
-    log-scales of q(z|x) as further columns)."""
-    model, _ = folder.restore_model(args.verbose)
+def encode(args, run, rows, label, path):
+    """Rebuild the model of the OpenRun, then write the codes E_q[z] of rows to path (with --with-scale,
+    then the log-scales of q(z|x) as further columns)."""
+    model = run.model()
     from betavae.model.inference import encode_posterior
     means, log_scales = encode_posterior(model, rows)
     codes = np.concatenate([means, log_scales], axis=1) if args.with_scale else means
@@ -164,15 +166,16 @@ def export(args):
     from betavae.export import export_run
     if not args.output:
         raise UsageError("--mode export needs --output DIR, the folder to write the SavedModel to")
-    path = export_run(args.checkpoint_dir, args.output, overwrite=args.overwrite, verbose=args.verbose)
+    path = export_run(open_run(args.checkpoint_dir, verbose=args.verbose), args.output, overwrite=args.overwrite)
     print(f"wrote a SavedModel of {args.checkpoint_dir} to {path}: sample(n, seed), encode(x), decode(z) in "
           "data units")
     return 0
 
 
-def score_and_plot(args, folder, rows, copy):
-    """--mode evaluate (the report, evaluation.json, and the plots with --plots) and --mode plot, with a
-    line per stage as it starts and ends; evaluation.json is written only once every number is computed."""
+def score_and_plot(args, run, rows):
+    """--mode evaluate (the report, evaluation.json, and the plots with --plots) and --mode plot of the
+    OpenRun, with a line per stage as it starts and ends; evaluation.json is written only once every number
+    is computed. --mode plot draws the optimum of an evaluation.json of the current checkpoint."""
     def progress(line):
         print(line, flush=True)
 
@@ -180,18 +183,19 @@ def score_and_plot(args, folder, rows, copy):
         import_tensorflow(verbose=True)  # before the scoring functions import it quietly
 
     if args.mode == "evaluate":
-        report = scoring.evaluate_run(folder, iwae_samples=args.iwae_samples, num_samples=args.num_samples,
+        report = scoring.evaluate_run(run, iwae_samples=args.iwae_samples, num_samples=args.num_samples,
                                       seed=args.seed, rows=rows, rows_label=f"rows of {args.data}",
-                                      data=copy, slow_metrics=args.slow_metrics, progress=progress)
-        path = scoring.save_report(folder, report)  # first: the numbers are kept even if printing fails
+                                      slow_metrics=args.slow_metrics, progress=progress)
+        path = scoring.save_report(run.folder, report)  # first: the numbers are kept even if printing fails
         print(scoring.format_report(report, args.checkpoint_dir))
         print(f"wrote {path}")
     if args.mode == "plot" or args.plots:
-        best = scoring.best_objective(report) if args.mode == "evaluate" else None
-        paths = scoring.plot_run(folder, num_samples=args.num_samples, seed=args.seed, rows=rows, best=best,
-                                 data=copy, progress=progress)
-        print(f"wrote {len(paths)} plots to {os.path.dirname(paths[0])}: "
-              + ", ".join(os.path.basename(p) for p in paths))
+        best = (scoring.best_objective(report) if args.mode == "evaluate" else
+                scoring.saved_best_objective(run, progress))
+        paths = scoring.plot_run(run, num_samples=args.num_samples, seed=args.seed, rows=rows, best=best,
+                                 progress=progress)
+        print((f"wrote {len(paths)} plots to {run.folder.file('plots')}: "
+               + ", ".join(os.path.basename(p) for p in paths)) if paths else "wrote no plots")
     return 0
 
 
@@ -206,21 +210,22 @@ def main(argv=None):
         check_seed(args.seed)
         if args.mode == "export":
             return export(args)
-        folder = RunFolder(args.checkpoint_dir)
-        config = folder.load_config()
+        opened = open_run(args.checkpoint_dir, verbose=args.verbose)
+        folder, config = opened.folder, opened.config
         rows, label = None, "held-out test rows"
-        copy = args.data if args.data and is_moved_copy(args.data, config) else None
-        if args.data and not copy:
+        if args.data and is_moved_copy(args.data, config):
+            opened = opened.with_data(args.data)
+        elif args.data:
             rows, label = load_rows(args.data, config.columns, config.column_names), args.data
             if rows.shape[1] != config.data_dim:
                 raise UsageError(f"{args.data}: has {rows.shape[1]} columns, the model in "
                                  f"{args.checkpoint_dir} was trained on {config.data_dim}")
         if args.mode in ("evaluate", "plot"):
             with folder.writing():  # evaluation.json and plots/ are the run's: never beside a training
-                return score_and_plot(args, folder, rows, copy)
+                return score_and_plot(args, opened, rows)
         if rows is None:
             try:
-                rows = load_run_data(folder.locate_data(config, [copy]))[1]
+                rows = opened.data()[1]
             except UsageError as missing:
                 if args.mode != "prior":
                     raise
@@ -231,7 +236,7 @@ def main(argv=None):
         # Writing inside the run needs its lock: never into a run that a training is still writing.
         with folder.writing() if folder.holds(path) else contextlib.nullcontext():
             if args.mode == "encode":
-                return encode(args, folder, rows, label, path)
-            return sample_or_reconstruct(args, folder, config, rows, label, path)
+                return encode(args, opened, rows, label, path)
+            return sample_or_reconstruct(args, opened, rows, label, path)
 
     return run_cli(run)

@@ -193,10 +193,10 @@ class RunFolder:
             return epoch
         raise failures[0] if failures else UsageError(f"{self.path}: no checkpoint to restore")
 
-    def restore_model(self, verbose=False):
-        """Rebuild the trained model from config.json and the newest readable checkpoint; returns
-        (model, config)."""
-        config = self.load_config()
+    def restore_model(self, verbose=False, config=None):
+        """Rebuild the trained model from config.json (or `config`, the RunConfig already read from it) and
+        the newest readable checkpoint; returns (model, config)."""
+        config = config or self.load_config()
         tf = import_tensorflow(verbose)
         model = build_model(config)
         self.restore(tf.train.Checkpoint(model=model), partial=True)

@@ -20,7 +20,8 @@ from betavae.cli import os_errors
 from betavae.data import loading
 from betavae.cli import UsageError
 from betavae.files import StreamMoments, atomic_write_text
-from betavae.run.folder import REPORT_FILE, load_run_data, run_folder
+from betavae.run.folder import HISTORY_FILE, REPORT_FILE
+from betavae.run.opened import open_run
 from betavae.scoring.folding import folded_posterior, folding_lines
 from betavae.scoring.disentanglement_report import disentanglement_entry, disentanglement_lines
 from betavae.scoring.kl_decomposition import kl_decomposition
@@ -57,22 +58,22 @@ def _quiet(_line):
     """The default progress callable: say nothing."""
 
 
-def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=0, rows=None,
-                 rows_label="given rows", data=None, slow_metrics=False, progress=_quiet):
-    """Every score of the run in `folder` (a RunFolder or its path) on `rows` (default: its held-out test
+def evaluate_run(run, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=0, rows=None,
+                 rows_label="given rows", slow_metrics=False, progress=_quiet):
+    """Every score of `run` (an OpenRun, a RunFolder or its path) on `rows` (default: its held-out test
     rows; rows_label names them in the report), in nats per sample and the data's units, against the exact
     references fitted to its training rows and the truth of generated data; returns the report dict.
-    data: a copy of the training data, if it moved (checked against the recorded SHA-256). slow_metrics:
-    also DCI and the FactorVAE score (seconds to minutes; see disentanglement_report). Raises
-    UsageError (or loading.DataError) for a bad run folder or data that is not there."""
-    folder = run_folder(folder)
-    config = folder.locate_data(folder.load_config(), [data])
-    train, test = load_run_data(config)
+    slow_metrics: also DCI and the FactorVAE score (seconds to minutes; see disentanglement_report). Raises
+    UsageError (or loading.DataError) for a bad run folder or data that is not there (a moved run's copy
+    of its data is the OpenRun's)."""
+    run = open_run(run)
+    folder = run.folder
+    train, test = run.data()
+    config = run.located()
     label = "held-out test rows" if rows is None else rows_label
     test = test if rows is None else np.asarray(rows, dtype=np.float32)
-    unavailable = {}
-    truth = loading.load_truth(config.data, config.data_dim, config.columns, data_sha256=config.data_sha256,
-                               unavailable=unavailable)
+    truth = run.truth()
+    unavailable = dict(run.truth_unavailable)  # why a truth file beside the data is none for them
     objective = "capacity" if config.capacity is not None else config.objective
     weights = {"capacity": {"capacity": config.capacity, "gamma": config.gamma},
                "tc": {"alpha": config.alpha, "gamma": config.gamma}}.get(objective, {})
@@ -82,7 +83,7 @@ def evaluate_run(folder, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # degenerate data: handled below as null + reason
         with _stage(progress, "model", "TensorFlow (imported once per process) and the checkpoint"):
-            model, _ = folder.restore_model()
+            model = run.model()
             report["checkpoint"] = checkpoint_identity(folder, folder.restored_epoch)
         with _stage(progress, "references", "full-covariance Gaussian, factor analysis, linear optimum"):
             report["reference"] = references(config, train, test, unavailable)
@@ -372,35 +373,59 @@ def best_objective(report):
     return optimum["objective"] if optimum and report["beta"] >= 1 and report["objective"] == "beta" else None
 
 
-def plot_run(folder, *, num_samples=10_000, seed=0, rows=None, best=None, data=None, progress=_quiet):
+def saved_best_objective(run, progress=_quiet):
+    """best_objective of the evaluation.json in `run` (an OpenRun) if it scored the run's current checkpoint
+    (checkpoint_identity), else None: a stale one, of another checkpoint, is said so in one progress line."""
+    report = load_report(run.folder)
+    if report is None:
+        return None
+    current = checkpoint_identity(run.folder, run.folder.restored_epoch)
+    if report["checkpoint"] != current:
+        scored, now = ((identity or {}).get("file", "no checkpoint") for identity in (report["checkpoint"], current))
+        progress(f"note: {run.folder.file(REPORT_FILE)} scored {scored}, not the current {now}: the history plot "
+                 "has no optimum line; --mode evaluate --plots draws it")
+        return None
+    return best_objective(report)
+
+
+def plot_run(run, *, num_samples=10_000, seed=0, rows=None, best=None, progress=_quiet):
     """The run's PNG plots (history, pairs, latent, covariances) in <checkpoint-dir>/plots/, drawn from
     `rows` (default: its held-out test rows) and num_samples (at most PLOT_SAMPLES) prior samples; returns
-    their paths. best: the best achievable objective (best_objective), dashed on the history plot. data: a
-    copy of the training data, if it moved. Without the test rows only the history is drawn (progress says
-    so in one line)."""
-    folder = run_folder(folder)
-    config = folder.load_config()
+    their paths. run: an OpenRun, a RunFolder or its path. best: the best achievable objective
+    (best_objective), dashed on the history plot. What cannot be drawn is left out, with one progress line
+    saying why: the history without the epochs of history.csv, the other plots without the test rows."""
+    run = open_run(run)
+    folder = run.folder
+    from betavae.plots import run as plots
+    history = folder.read_history()
+    if not history:
+        progress(f"note: no history plot: {folder.file(HISTORY_FILE)} is missing or holds no epoch")
+    names = ("history",) * bool(history) + ("pairs", "latent", "covariances")
     try:
-        config = folder.locate_data(config, [data]) if rows is None else config
-        test = load_run_data(config)[1] if rows is None else np.asarray(rows, dtype=np.float32)
+        test = run.data()[1] if rows is None else np.asarray(rows, dtype=np.float32)
     except UsageError as missing:
-        progress(f"note: only the history is drawn; the other plots need the test rows: {missing}")
-        path = folder.plot_path("history.png")
-        from betavae.plots import run as plots
-        plots.plot_history(folder.read_history(), path, best, "linear-Gaussian optimum")
-        return [path]
-    truth = loading.load_truth(config.data, config.data_dim, config.columns, data_sha256=config.data_sha256)
-    with _stage(progress, "plots", f"4 PNGs into {folder.file('plots')}"):
-        model, _ = folder.restore_model()  # first: it imports TensorFlow quietly, before inference does
+        drawn = "only the history is drawn; the other plots" if history else "no other plot is drawn either; they"
+        progress(f"note: {drawn} need the test rows: {missing}")
+        names = names[:1] if history else ()
+    paths = {name: folder.plot_path(f"{name}.png") for name in names}
+
+    def draw_history():
+        if history:
+            plots.plot_history(history, paths["history"], best, "linear-Gaussian optimum")
+
+    if "pairs" not in paths:
+        draw_history()
+        return list(paths.values())
+    truth = run.truth()
+    with _stage(progress, "plots", f"{len(paths)} PNGs into {folder.file('plots')}"):
+        model = run.model()  # first: it imports TensorFlow quietly, before inference does
         from betavae.model.inference import encode_with_kl, sample_prior
-        from betavae.plots import run as plots
+        draw_history()
         samples = sample_prior(model, min(num_samples, PLOT_SAMPLES), seed)
-        paths = {name: folder.plot_path(f"{name}.png") for name in ("history", "pairs", "latent", "covariances")}
-        plots.plot_history(folder.read_history(), paths["history"], best, "linear-Gaussian optimum")
-        plots.plot_pairs(test, samples, paths["pairs"], config.column_names)
+        plots.plot_pairs(test, samples, paths["pairs"], run.config.column_names)
         plots.plot_latent(encode_with_kl(model, test)[0], paths["latent"])
         matrices = {"test data": loading.moments(test)[1], "prior samples": loading.moments(samples)[1]}
         if truth is not None:
             matrices["truth"] = truth.covariance
-        plots.plot_covariances(matrices, paths["covariances"], names=config.column_names)
+        plots.plot_covariances(matrices, paths["covariances"], names=run.config.column_names)
     return list(paths.values())
