@@ -193,8 +193,11 @@ def is_current(report, run, latest):
 
 def training_argv(run, epochs, training_flags):
     """beta_vae_main.py's arguments for the run: resume what is there, else start (a folder whose training
-    died before its first checkpoint holds no run, and training starts in it afresh)."""
-    start = ["--resume"] if RunFolder(run.folder).is_run() else []
+    died before its first checkpoint holds no run, and training starts in it afresh). A run whose every
+    checkpoint is damaged has nothing to resume: it is trained afresh with --overwrite, which keeps the
+    damaged run until the new one's first checkpoint is committed."""
+    folder = RunFolder(run.folder)
+    start = ["--resume"] if folder.newest_checkpoint() else ["--overwrite"] if folder.is_run() else []
     return ["--beta", repr(run.beta), "--seed", str(run.seed), "--epochs", str(epochs), "--checkpoint-dir",
             run.folder, *start, *training_flags]
 
