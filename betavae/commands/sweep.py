@@ -99,17 +99,22 @@ def describe(run, needed):
     return f"{run.index:4d}  beta {run.beta:<8g} seed {run.seed:<5d} {state:<25} {run.folder}"
 
 
+# The fields of a run's config.json that fix its training and test rows: all the optimum's curve depends on.
+ROWS_FIELDS = ("data_sha256", "test_data_sha256", "test_fraction", "seed", "columns")
+
+
 def optimum_curve(folder, betas, latent_dim, cache_path):
     """The linear optimum (fitted to a run's training rows, scored on its test rows) over a grid of beta,
     and the beta at which each of its units collapses (bisected between grid points, not a grid point).
-    Kept in cache_path under the run's config.json and the grid: collecting a finished sweep again then
-    takes seconds instead of one optimisation per grid point. Returns (curve, collapse betas)."""
+    Kept in cache_path under what it depends on, the run's rows (data, split, columns), and the grid:
+    collecting a finished sweep again then takes seconds instead of one optimisation per grid point, whichever
+    of its runs is read first. Returns (curve, collapse betas)."""
     from betavae.scoring.references import held_out_linear_optimum, unit_collapse_betas
     run = RunFolder(folder)
     config = run.load_config()
-    settings = json.dumps(config.to_dict(), sort_keys=True).encode()
-    key = {"config_sha256": hashlib.sha256(settings).hexdigest(), "latent_dim": latent_dim,
-           "betas": [float(beta) for beta in betas]}
+    rows = {name: getattr(config, name) for name in ROWS_FIELDS}
+    key = {"rows_sha256": hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest(),
+           "latent_dim": latent_dim, "betas": [float(beta) for beta in betas]}
     try:
         with open(cache_path, encoding="utf-8") as handle:
             cached = json.load(handle)
