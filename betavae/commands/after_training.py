@@ -13,11 +13,10 @@ import os
 import numpy as np
 
 from betavae.scoring import evaluate as scoring
-from betavae.cli import flag_name
+from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, flag_name, run_cli
 from betavae.data import loading
 from betavae.files import ArrayWriter, StreamMoments, check_output_path
-from betavae.run.folder import (OneLineParser, UsageError, check_minimum, check_seed, import_tensorflow,
-                                is_moved_copy, load_rows, run_cli)
+from betavae.run.folder import import_tensorflow, is_moved_copy, load_rows
 from betavae.run.opened import open_run
 
 # The flags each mode uses, besides --mode, --checkpoint-dir and --verbose: a flag given to a mode that does not

@@ -10,12 +10,12 @@ import time
 
 import numpy as np
 
-from betavae.cli import flag_name
+from betavae.cli import UsageError, flag_name, run_cli
 from betavae.config import SCHEMA_VERSION, RunConfig
 from betavae.fields import HYPER_PARAMETERS, RESUME_OVERRIDES
 from betavae.data import loading
 from betavae.files import check_memory
-from betavae.run.folder import CONFIG_FILE, RunFolder, UsageError, load_run_data, load_split, run_cli
+from betavae.run.folder import CONFIG_FILE, RunFolder, load_run_data, load_split
 from betavae.training import console
 from betavae.training.flags import build_parser, given_flags, validate_flags
 from betavae.training.loop import train

@@ -24,7 +24,7 @@ import numpy as np
 from betavae.data import columns as columns_module
 from betavae.data import loading
 from betavae.files import atomic_write_text
-from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, run_cli  # noqa: F401  (the CLIs' plumbing)
+from betavae.cli import UsageError
 from betavae.cli import os_errors, os_problem
 from betavae.config import config_from_dict
 from betavae.files import is_temporary, remove_stale_temporaries

@@ -16,10 +16,9 @@ import warnings
 
 import numpy as np
 
-from betavae.cli import os_errors
-from betavae.data import loading
 from betavae.cli import UsageError
-from betavae.files import StreamMoments, atomic_write_text
+from betavae.data import loading
+from betavae.files import StreamMoments
 from betavae.run.folder import HISTORY_FILE, REPORT_FILE
 from betavae.run.opened import open_run
 from betavae.scoring.folding import folded_posterior, folding_lines
