@@ -1,5 +1,7 @@
-"""Shared fixtures: a quiet TensorFlow, small datasets and a CLI runner."""
+"""Shared fixtures: a quiet TensorFlow, small datasets and CLI runners (in a subprocess or in-process)."""
+import contextlib
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -36,6 +38,19 @@ def run_script(script, *args, timeout=300):
     """Run one of the suite's scripts in a subprocess; returns the CompletedProcess (text output)."""
     return subprocess.run([sys.executable, os.path.join(REPO, script), *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def run_main(main, *args):
+    """Call a CLI's main(argv) in this process, from the repository's top level as run_script does, and return
+    a CompletedProcess of its exit status and output: for tests about what a CLI does rather than about its
+    process, without the second TensorFlow import a subprocess costs."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(REPO), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main([str(arg) for arg in args])
+        except SystemExit as exit_:  # argparse's own usage errors
+            status = exit_.code
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
 
 
 def factor_data_array(rows=600, seed=5):
