@@ -1,5 +1,7 @@
-"""Shared fixtures: a quiet TensorFlow, small datasets and a CLI runner."""
+"""Shared fixtures: a quiet TensorFlow, small datasets and CLI runners (in a subprocess or in-process)."""
+import contextlib
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -16,26 +18,45 @@ import_tensorflow()
 
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="also run the tests marked slow (CI=true does too)")
+    parser.addoption("--very-slow", action="store_true",
+                     help="also run the tests marked very_slow, and the slow ones (CI does not)")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: end-to-end runs of a minute or so; run by CI and with --slow")
+    config.addinivalue_line("markers", "very_slow: end-to-end runs of several minutes on 2 cores (many trainings); "
+                                       "run only with --very-slow, to keep CI well under 15 minutes")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip slow tests unless asked for (--slow) or on CI, keeping a local run under a few minutes."""
-    if config.getoption("--slow") or os.environ.get("CI") == "true":
-        return
-    skip = pytest.mark.skip(reason="slow: run with --slow (CI runs it)")
+    """Skip slow tests unless asked for (--slow) or on CI, keeping a local run under five minutes, and very
+    slow tests unless asked for (--very-slow), keeping CI's run under fifteen."""
+    very_slow = config.getoption("--very-slow")
+    slow = very_slow or config.getoption("--slow") or os.environ.get("CI") == "true"
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        if "very_slow" in item.keywords and not very_slow:
+            item.add_marker(pytest.mark.skip(reason="very slow: run with --very-slow (CI does not)"))
+        elif "slow" in item.keywords and not slow:
+            item.add_marker(pytest.mark.skip(reason="slow: run with --slow (CI runs it)"))
 
 
 def run_script(script, *args, timeout=300):
     """Run one of the suite's scripts in a subprocess; returns the CompletedProcess (text output)."""
     return subprocess.run([sys.executable, os.path.join(REPO, script), *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def run_main(main, *args):
+    """Call a CLI's main(argv) in this process, from the repository's top level as run_script does, and return
+    a CompletedProcess of its exit status and output: for tests about what a CLI does rather than about its
+    process, without the second TensorFlow import a subprocess costs."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(REPO), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main([str(arg) for arg in args])
+        except SystemExit as exit_:  # argparse's own usage errors
+            status = exit_.code
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
 
 
 def factor_data_array(rows=600, seed=5):

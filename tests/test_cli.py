@@ -1,4 +1,5 @@
-"""The command-line suite end to end, in subprocesses, on small data in temporary folders."""
+"""The command-line suite end to end on small data in temporary folders: the training CLI and the sweep in
+subprocesses (their output, exit status and signals), the other runs through the CLIs' main() in-process."""
 import csv
 import json
 import os
@@ -10,9 +11,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from betavae.commands import after_training as after_training_command
+from betavae.commands import train as train_command
 from betavae.data import loading
 from betavae.scoring.references import linear_beta_optimum
-from conftest import REPO, factor_data_array, run_script
+from conftest import REPO, factor_data_array, run_main, run_script
+
+TRAIN, AFTER = train_command.main, after_training_command.main
 
 
 def read_history(folder):
@@ -56,8 +61,8 @@ def test_training_writes_checkpoint_config_and_history(trained):
 
 def test_same_seed_repeats_the_history_exactly(trained, tmp_path):
     folder, _ = trained
-    again = run_script("beta_vae_main.py", "--data", folder / "small.npy", "--epochs", 6, "--batch-size", 100,
-                       "--hidden-units", 32, "--checkpoint-dir", tmp_path / "again", "--seed", 3)
+    again = run_main(TRAIN, "--data", folder / "small.npy", "--epochs", 6, "--batch-size", 100,
+                     "--hidden-units", 32, "--checkpoint-dir", tmp_path / "again", "--seed", 3)
     assert again.returncode == 0, again.stderr
     assert without_seconds(read_history(tmp_path / "again")) == without_seconds(read_history(folder / "run"))
 
@@ -68,8 +73,8 @@ def test_same_seed_repeats_the_history_exactly(trained, tmp_path):
 def test_prior_and_recon_write_finite_samples_in_data_units(trained, mode, extra, rows):
     folder, _ = trained
     output = folder / f"{mode}{len(extra)}.csv"
-    result = run_script("beta_vae_after_training.py", "--mode", mode, "--checkpoint-dir", folder / "run",
-                        "--output", output, *extra)
+    result = run_main(AFTER, "--mode", mode, "--checkpoint-dir", folder / "run",
+                      "--output", output, *extra)
     assert result.returncode == 0, result.stderr
     assert f"to {output}" in result.stdout and "covariance error" in result.stdout
     samples = np.loadtxt(output, delimiter=",", skiprows=1)  # a header line of the columns' names
@@ -79,8 +84,8 @@ def test_prior_and_recon_write_finite_samples_in_data_units(trained, mode, extra
 
 def test_streaming_from_disk_gives_the_in_memory_history(trained, tmp_path):
     folder, _ = trained
-    streamed = run_script("beta_vae_main.py", "--data", folder / "small.npy", "--epochs", 6, "--batch-size", 100,
-                          "--hidden-units", 32, "--checkpoint-dir", tmp_path / "run", "--seed", 3, "--streaming")
+    streamed = run_main(TRAIN, "--data", folder / "small.npy", "--epochs", 6, "--batch-size", 100,
+                        "--hidden-units", 32, "--checkpoint-dir", tmp_path / "run", "--seed", 3, "--streaming")
     assert streamed.returncode == 0, streamed.stderr
     for got, expected in zip(read_history(tmp_path / "run"), read_history(folder / "run")):
         for key in ("loss", "kl", "log_likelihood", "test_loss"):
@@ -93,18 +98,18 @@ def test_resume_continues_the_history_to_the_same_values(trained, tmp_path):
     # Extending a run from 4 to 6 epochs re-stretches a cosine schedule, so this compares constant rates.
     common = ["--data", folder / "small.npy", "--batch-size", 100, "--hidden-units", 32, "--seed", 3,
               "--save-every", 4, "--lr-schedule", "constant"]
-    whole = run_script("beta_vae_main.py", *common, "--epochs", 6, "--checkpoint-dir", tmp_path / "whole")
+    whole = run_main(TRAIN, *common, "--epochs", 6, "--checkpoint-dir", tmp_path / "whole")
     assert whole.returncode == 0, whole.stderr
-    first = run_script("beta_vae_main.py", *common, "--epochs", 4, "--checkpoint-dir", tmp_path / "run")
+    first = run_main(TRAIN, *common, "--epochs", 4, "--checkpoint-dir", tmp_path / "run")
     assert first.returncode == 0, first.stderr
-    resumed = run_script("beta_vae_main.py", *common, "--epochs", 6, "--resume", "--checkpoint-dir", tmp_path / "run")
+    resumed = run_main(TRAIN, *common, "--epochs", 6, "--resume", "--checkpoint-dir", tmp_path / "run")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stdout and "\n  5/6 " in resumed.stdout
     assert without_seconds(read_history(tmp_path / "run")) == without_seconds(read_history(tmp_path / "whole"))
 
 
 def test_short_run_on_shipped_data_lowers_the_loss_towards_the_optimum(tmp_path):
-    result = run_script("beta_vae_main.py", "--epochs", 4, "--checkpoint-dir", tmp_path / "run")
+    result = run_main(TRAIN, "--epochs", 4, "--checkpoint-dir", tmp_path / "run")
     assert result.returncode == 0, result.stderr
     rows = read_history(tmp_path / "run")
     losses, test_losses = [float(row["loss"]) for row in rows], [float(row["test_loss"]) for row in rows]
@@ -129,12 +134,12 @@ def test_sigterm_saves_the_last_epoch_and_resume_completes_the_history(trained, 
     assert "Traceback" not in stderr and "--resume" in stderr
     stopped_at = len(read_history(tmp_path / "run"))
     assert 8 <= stopped_at < 400
-    resumed = run_script("beta_vae_main.py", *common, "--epochs", 400, "--resume")
+    resumed = run_main(TRAIN, *common, "--epochs", 400, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     rows = read_history(tmp_path / "run")
     assert [int(row["epoch"]) for row in rows] == list(range(1, 401))
-    whole = run_script("beta_vae_main.py", *common[:-4], "--save-every", 1000, "--epochs", 400,
-                       "--checkpoint-dir", tmp_path / "whole")  # the learning rate follows the same schedule
+    whole = run_main(TRAIN, *common[:-4], "--save-every", 1000, "--epochs", 400,
+                     "--checkpoint-dir", tmp_path / "whole")  # the learning rate follows the same schedule
     assert whole.returncode == 0, whole.stderr
     assert without_seconds(rows) == without_seconds(read_history(tmp_path / "whole"))
 
@@ -145,8 +150,8 @@ def test_sigterm_saves_the_last_epoch_and_resume_completes_the_history(trained, 
 ])
 def test_schedules_are_recorded_per_epoch(trained, tmp_path, flags, column, expected):
     folder, _ = trained
-    result = run_script("beta_vae_main.py", "--data", folder / "small.npy", "--epochs", 3, "--batch-size", 100,
-                        "--hidden-units", 16, "--checkpoint-dir", tmp_path / "run", *flags)
+    result = run_main(TRAIN, "--data", folder / "small.npy", "--epochs", 3, "--batch-size", 100,
+                      "--hidden-units", 16, "--checkpoint-dir", tmp_path / "run", *flags)
     assert result.returncode == 0, result.stderr
     assert [float(row[column]) for row in read_history(tmp_path / "run")] == expected
     config = json.loads((tmp_path / "run" / "config.json").read_text())

@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
+from betavae.commands import train as train_command
 from conftest import factor_data_array, run_script
 
 GOOD = "data/gaussian_10d.npy"
@@ -73,12 +74,14 @@ def test_sampling_without_a_checkpoint_and_an_unknown_mode(tmp_path):
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
-    """A two-epoch run on small 4-D data, checkpointed every epoch."""
+    """A two-epoch run on small 4-D data, checkpointed every epoch (trained in-process: the tests here are
+    about the CLIs that read it, and a subprocess would import TensorFlow once more)."""
     folder = tmp_path_factory.mktemp("errors")
     np.save(folder / "small.npy", factor_data_array())
-    result = run_script("beta_vae_main.py", "--data", folder / "small.npy", "--epochs", 2, "--batch-size", 100,
-                        "--hidden-units", 16, "--checkpoint-dir", folder / "run", "--save-every", 1)
-    assert result.returncode == 0, result.stderr
+    status = train_command.main([str(arg) for arg in ("--data", folder / "small.npy", "--epochs", 2, "--batch-size",
+                                                      100, "--hidden-units", 16, "--checkpoint-dir", folder / "run",
+                                                      "--save-every", 1)])
+    assert status == 0
     return folder
 
 

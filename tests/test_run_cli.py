@@ -193,6 +193,7 @@ KILLS = 20
 
 
 @pytest.mark.slow
+@pytest.mark.very_slow  # 22 trainings in subprocesses
 def test_sigkill_at_random_moments_loses_and_repeats_no_epoch(tmp_path):
     """Kill a training again and again, resuming each time: every kill leaves a consistent run, and the
     final history equals an uninterrupted run's, value for value."""

@@ -276,6 +276,7 @@ def test_list_only_then_collect_and_a_rerun_that_starts_nothing(tmp_path, monkey
 
 
 @pytest.mark.slow
+@pytest.mark.very_slow  # Ray's start-up and eight trainings with their evaluations
 def test_the_ray_engine_gives_the_local_engines_table(tmp_path):
     ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
     np.save(tmp_path / "small.npy", factor_data_array(rows=300))
