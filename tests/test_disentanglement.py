@@ -115,3 +115,14 @@ def test_bad_arrays_raise_one_line(codes, factors, message):
         metrics(codes, factors, skip=("sap",) if "skip" in message else (),
                 bootstrap=-1 if "bootstrap" in message else 0)
     assert "\n" not in str(error.value)
+
+
+def test_the_entropy_equals_scipys_in_nats_and_in_a_base_along_axis_0():
+    from scipy.stats import entropy as scipy_entropy
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 5, size=(6, 4)).astype(float)  # zero cells included, columns unnormalised
+    counts[:, 0] = [0, 0, 7, 0, 0, 0]  # a certain outcome: entropy 0
+    np.testing.assert_allclose(scores.entropy(counts), scipy_entropy(counts), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(scores.entropy(counts + 1e-11, base=4), scipy_entropy(counts + 1e-11, base=4),
+                               rtol=1e-12)
+    assert scores.entropy(np.array([1, 1, 2])) == pytest.approx(scipy_entropy([1, 1, 2]), rel=1e-12)

@@ -5,14 +5,22 @@ published ones; `betavae.scoring.disentanglement.metrics` is the entry point tha
 splits the rows, bootstraps and names the estimator choices.
 """
 import numpy as np
-from scipy.stats import entropy
-from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.metrics import mutual_info_score
 
 NUM_BINS = 20  # disentanglement_lib's histogram bins for codes and continuous factors
 FACTOR_VAE_BATCH = 64  # rows per batch with one factor fixed (disentanglement_lib's default)
 FACTOR_VAE_VOTES = (10000, 5000)  # batches voting for the classifier / scoring it (disentanglement_lib's)
 FACTOR_VAE_MIN_STD = 0.05  # units whose std over the data is below this are collapsed and cannot vote
+
+
+def entropy(counts, base=None):
+    """Shannon entropy, in nats or in `base`, of each distribution given (unnormalised) along axis 0 of
+    counts, as scipy.stats.entropy computes it; numpy's, since importing scipy.stats costs every after-training
+    CLI about a second."""
+    p = np.asarray(counts, dtype=float)
+    p = p / p.sum(axis=0, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nats = -np.sum(np.where(p > 0, p * np.log(p), 0.0), axis=0)
+    return nats / np.log(base) if base else nats
 
 
 def bin_edges(column, num_bins=NUM_BINS):
@@ -35,6 +43,7 @@ def _contingency(a, b, num_bins):
 def mutual_information(binned_codes, binned_factors, num_bins=NUM_BINS):
     """Plug-in mutual information in nats between each binned code and each binned factor, [d, k]
     (sklearn's mutual_info_score on the pair's contingency table)."""
+    from sklearn.metrics import mutual_info_score  # here, not at import: every after-training CLI imports this module
     return np.array([[mutual_info_score(None, None, contingency=_contingency(code, factor, num_bins))
                       for factor in binned_factors.T] for code in binned_codes.T])
 
@@ -80,9 +89,10 @@ def dci_fit(codes_train, binned_train, codes_test, binned_test, seed=0):
     """Gradient-boosted trees (sklearn defaults: 100 stages of depth 3) predicting each binned factor from all
     codes, as disentanglement_lib's DCI does: the importance matrix [d, k] (|feature_importances_|) and, per
     factor, a boolean [N_test] of correct test predictions (informativeness is their mean)."""
+    from sklearn import ensemble
     importance, correct = [], []
     for train_target, test_target in zip(binned_train.T, binned_test.T):
-        model = GradientBoostingClassifier(random_state=seed).fit(codes_train, train_target)
+        model = ensemble.GradientBoostingClassifier(random_state=seed).fit(codes_train, train_target)
         importance.append(np.abs(model.feature_importances_))
         correct.append(model.predict(codes_test) == test_target)
     return np.stack(importance, axis=1), np.stack(correct, axis=1)

@@ -16,7 +16,7 @@ so (ii) <= (i) term by term). Numpy and scipy only.
 import numpy as np
 from scipy.special import ndtr, owens_t
 
-from betavae.scoring.disentanglement_scores import NUM_BINS, bin_edges
+from betavae.scoring.disentanglement_scores import NUM_BINS, bin_edges, entropy, mig
 
 RHO_ONE = 1.0 - 1e-12  # |rho| beyond which a pair is treated as an exact linear function of each other
 
@@ -49,24 +49,11 @@ def cell_probabilities(rho, code_edges, factor_edges):
     return np.maximum(np.diff(np.diff(corner, axis=0), axis=1), 0.0)  # differencing can round below 0
 
 
-def discrete_entropy(probabilities):
-    """Entropy in nats of a discrete distribution (zero cells contribute 0)."""
-    p = np.asarray(probabilities, dtype=float).ravel()
-    p = p[p > 0]
-    return float(-np.sum(p * np.log(p)))
-
-
 def discretised_information(rho, code_edges, factor_edges):
     """Mutual information in nats of the pair discretised at the interior edges (standardised units)."""
     cells = cell_probabilities(rho, code_edges, factor_edges)
     cells /= cells.sum()
-    return discrete_entropy(cells.sum(axis=1)) + discrete_entropy(cells.sum(axis=0)) - discrete_entropy(cells)
-
-
-def _mig(information, factor_entropy):
-    """MIG from an exact information matrix [d, k] and exact discretised factor entropies [k]."""
-    top = np.sort(information, axis=0)[::-1]
-    return float(np.mean((top[0] - top[1]) / factor_entropy))
+    return float(entropy(cells.sum(axis=1)) + entropy(cells.sum(axis=0)) - entropy(cells.ravel()))
 
 
 def gaussian_references(mean, covariance, num_codes, edges):
@@ -87,13 +74,13 @@ def gaussian_references(mean, covariance, num_codes, edges):
                 rho[j, f - d] = np.clip(covariance[j, f] / (std[j] * std[f]), -1.0, 1.0)
                 continuous[j, f - d] = continuous_information(rho[j, f - d])
                 discretised[j, f - d] = discretised_information(rho[j, f - d], interior[j], interior[f])
-    factor_entropy = np.array([discrete_entropy(np.diff(np.concatenate([[0.0], ndtr(interior[f]), [1.0]])))
+    factor_entropy = np.array([entropy(np.diff(np.concatenate([[0.0], ndtr(interior[f]), [1.0]])))
                                for f in range(d, d + k)])
     several = d > 1
     return {"correlation": rho.tolist(), "information_continuous": continuous.tolist(),
             "information_discretised": discretised.tolist(), "factor_entropy": factor_entropy.tolist(),
-            "mig_continuous": _mig(continuous, factor_entropy) if several else None,
-            "mig_discretised": _mig(discretised, factor_entropy) if several else None}
+            "mig_continuous": mig(continuous, factor_entropy) if several else None,
+            "mig_discretised": mig(discretised, factor_entropy) if several else None}
 
 
 def linear_code_fit(x, codes):
