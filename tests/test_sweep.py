@@ -275,12 +275,11 @@ def test_list_only_then_collect_and_a_rerun_that_starts_nothing(tmp_path, monkey
     assert other.returncode == 2 and "trained with the training flags" in other.stderr, other.stderr
 
 
-@pytest.mark.slow
-@pytest.mark.very_slow  # Ray's start-up and eight trainings with their evaluations
+@pytest.mark.slow  # Ray's start-up and four trainings with their evaluations: CI runs it, as Ray is installed there
 def test_the_ray_engine_gives_the_local_engines_table(tmp_path):
     ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
     np.save(tmp_path / "small.npy", factor_data_array(rows=300))
-    common = ["--betas", "0.5,2", "--seeds", "0,1", *TINY]
+    common = ["--betas", "0.5,2", "--seeds", "0", *TINY]
     training = tiny_training(tmp_path / "small.npy")
     assert sweep_command.main([*common, "--sweep-dir", str(tmp_path / "local"), *training]) == 0
     ray.init(num_cpus=2, include_dashboard=False)
@@ -289,7 +288,7 @@ def test_the_ray_engine_gives_the_local_engines_table(tmp_path):
     finally:
         ray.shutdown()
     local, remote = read_table(tmp_path / "local" / "sweep.csv"), read_table(tmp_path / "ray" / "sweep.csv")
-    assert len(local) == 4 and local == remote
+    assert len(local) == 2 and local == remote
 
 
 def test_alignment_axis_has_no_offset_when_every_score_is_near_one(tmp_path, monkeypatch):
