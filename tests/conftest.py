@@ -18,26 +18,20 @@ import_tensorflow()
 
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="also run the tests marked slow (CI=true does too)")
-    parser.addoption("--very-slow", action="store_true",
-                     help="also run the tests marked very_slow, and the slow ones (CI does not)")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: end-to-end runs of a minute or so; run by CI and with --slow")
-    config.addinivalue_line("markers", "very_slow: end-to-end runs of several minutes on 2 cores (many trainings); "
-                                       "run only with --very-slow, to keep CI well under 15 minutes")
+    config.addinivalue_line("markers", "slow: end-to-end runs of ten seconds to two minutes; run by CI and with --slow")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip slow tests unless asked for (--slow) or on CI, keeping a local run under five minutes, and very
-    slow tests unless asked for (--very-slow), keeping CI's run under fifteen."""
-    very_slow = config.getoption("--very-slow")
-    slow = very_slow or config.getoption("--slow") or os.environ.get("CI") == "true"
+    """Skip slow tests unless asked for (--slow) or on CI, keeping a local run near five minutes."""
+    if config.getoption("--slow") or os.environ.get("CI") == "true":
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow (CI runs it)")
     for item in items:
-        if "very_slow" in item.keywords and not very_slow:
-            item.add_marker(pytest.mark.skip(reason="very slow: run with --very-slow (CI does not)"))
-        elif "slow" in item.keywords and not slow:
-            item.add_marker(pytest.mark.skip(reason="slow: run with --slow (CI runs it)"))
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 def run_script(script, *args, timeout=300):

@@ -192,8 +192,7 @@ def test_an_existing_output_is_replaced_with_overwrite_and_the_runs_own_outputs_
 KILLS = 20
 
 
-@pytest.mark.slow
-@pytest.mark.very_slow  # 22 trainings in subprocesses
+@pytest.mark.slow  # 22 trainings in subprocesses: about two minutes
 def test_sigkill_at_random_moments_loses_and_repeats_no_epoch(tmp_path):
     """Kill a training again and again, resuming each time: every kill leaves a consistent run, and the
     final history equals an uninterrupted run's, value for value."""
