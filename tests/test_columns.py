@@ -204,3 +204,10 @@ def test_the_truth_of_generated_data_is_not_taken_for_a_choice_of_its_columns(tm
     (tmp_path / "data.truth.json").write_text(json.dumps(truth), encoding="utf-8")
     assert loading.load_truth(str(tmp_path / "data.npy"), 4).psi.tolist() == [1.0] * 4
     assert loading.load_truth(str(tmp_path / "data.npy"), 4, columns="3,2,1,0") is None
+
+
+def test_the_reports_explained_variance_is_labelled_by_the_columns_names():
+    from betavae.scoring.evaluate import _per_column
+    assert _per_column({"explained_variance": [0.5, None], "columns": ["height", "b b"]}) == "height 0.500, b b n/a"
+    assert _per_column({"explained_variance": [0.5, 0.25], "columns": ["x1", "x2"]}) == "x1..x2: 0.500 0.250"
+    assert _per_column({"explained_variance": [0.5, 0.25]}) == "x1..x2: 0.500 0.250"  # a report from before names

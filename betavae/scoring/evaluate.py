@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from betavae.cli import UsageError
+from betavae.config import default_names
 from betavae.data import loading
 from betavae.files import StreamMoments
 from betavae.run.folder import HISTORY_FILE, REPORT_FILE
@@ -90,7 +91,8 @@ def evaluate_run(run, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=0, 
         quadrature = f", quadrature on {'x'.join([str(nodes)] * config.latent_dim)} nodes" if nodes else ""
         with _stage(progress, "IWAE" + (" and quadrature" if nodes else ""),
                     f"test rows {len(test)}, K={iwae_samples} importance samples{quadrature}, KL parts"):
-            scores = model_scores(model, test, config.beta, iwae_samples, seed, nodes, unavailable)
+            scores = model_scores(model, test, config.beta, iwae_samples, seed, nodes, unavailable,
+                                  config.column_names)
             report.update(scores.pop("report"))
             report["kl_decomposition"] = kl_decomposition(scores["code_means"], scores["code_log_scales"], seed)
             report["folded_posterior"] = folded_posterior(scores["row_scores"])
@@ -128,7 +130,7 @@ def _difference(value, reference):
     return None if value is None or reference is None else value - reference
 
 
-def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailable):
+def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailable, names):
     """The model's own scores on the test rows (inference.score_rows, averaged), under "report": ELBO,
     beta-objective, -log p(x), the rate per latent dimension, active units and the reconstruction error
     (with the reason under its name in `unavailable` where a test column does not vary); and per row, the
@@ -142,13 +144,13 @@ def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailab
     squared_errors = (scores["recon_means"] - test) ** 2
     variances = test.var(axis=0)
     if np.any(variances <= 0):
-        constant = ", ".join(f"x{j + 1}" for j in np.flatnonzero(variances <= 0)[:5])
+        constant = ", ".join(names[j] for j in np.flatnonzero(variances <= 0)[:5])
         unavailable["recon.explained_variance"] = f"the test rows ({len(test)}) do not vary in {constant}"
     result = {"test_elbo": log_likelihood - kl, "test_beta_objective": beta * kl - log_likelihood,
               "test_nll_iwae": -float(scores["iwae"].mean()), "kl": kl, "kl_per_dim": kl_per_dim.tolist(),
               "active_units": evaluation.active_units(scores["code_means"]),
               "active_units_kl": int(np.sum(kl_per_dim > evaluation.ACTIVE_THRESHOLD)),
-              "recon": {"mse": float(squared_errors.mean()),
+              "recon": {"mse": float(squared_errors.mean()), "columns": list(names),
                         "explained_variance": [1 - error / variance if variance > 0 else None
                                                for error, variance in zip(squared_errors.mean(axis=0), variances)]}}
     if scores["quadrature"] is not None:
@@ -159,11 +161,11 @@ def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailab
             "log_p": log_p, "row_scores": scores}
 
 
-def _covariance_problem(rows, covariance, what):
+def _covariance_problem(rows, covariance, what, names):
     """Why the covariance of `rows` cannot serve as a Gaussian's (None when it can)."""
     constant = np.flatnonzero(np.diag(covariance) <= 0)
     if len(constant):
-        return f"{', '.join(f'x{j + 1}' for j in constant[:5])} constant in the {what} rows"
+        return f"{', '.join(names[j] for j in constant[:5])} constant in the {what} rows"
     if len(rows) <= covariance.shape[0]:
         return f"{len(rows)} {what} rows are too few for a {covariance.shape[0]}-D covariance"
     values = np.linalg.eigvalsh(covariance / np.sqrt(np.outer(np.diag(covariance), np.diag(covariance))))
@@ -177,7 +179,7 @@ def references(config, train, test, unavailable):
     from betavae.scoring import references as evaluation
     train_mean, train_cov = train.mean(axis=0), np.atleast_2d(np.cov(train, rowvar=False, bias=True))
     test_moments = (test.mean(axis=0), np.atleast_2d(np.cov(test, rowvar=False, bias=True)))
-    problem = _covariance_problem(train, train_cov, "training")
+    problem = _covariance_problem(train, train_cov, "training", config.column_names)
     latent_dim = config.latent_dim
     result = {}
 
@@ -290,6 +292,15 @@ def _numbers(values, fmt):
     return " ".join("n/a" if value is None else format(value, fmt) for value in values)
 
 
+def _per_column(recon):
+    """The explained variance of each data column: `x1..xD: v1 v2 ...` for unnamed columns (and reports
+    older than recorded names), `name v, ...` for the names of a header."""
+    values, names = recon["explained_variance"], recon.get("columns")
+    if names is None or list(names) == list(default_names(len(values))):
+        return f"x1..x{len(values)}: {_numbers(values, '.3f')}"
+    return ", ".join(f"{name} {_numbers([value], '.3f')}" for name, value in zip(names, values))
+
+
 def format_report(report, checkpoint_dir):
     """The report as lines under 100 characters: nats per sample (summed over data dimensions) to four
     decimals; latent dimensions sorted by KL, descending, each with the model's own index z1..zd."""
@@ -350,8 +361,7 @@ def format_report(report, checkpoint_dir):
                      f"error {_percent(truth_errors['cov_error'])}, Frechet distance "
                      f"{_number(truth_errors['frechet'])}")
     lines.append(f"  reconstruction at z = E_q[z]: MSE per data dim {_number(recon['mse'])} (squared data units); "
-                 f"explained variance x1..x{len(recon['explained_variance'])}: "
-                 f"{_numbers(recon['explained_variance'], '.3f')}")
+                 f"explained variance {_per_column(recon)}")
     alignment = report["alignment"]
     latent_correlation = alignment["latent_correlation"]
     lines.append("  alignment, |cosine| of the active units' decoder directions (1 = aligned): to the "
