@@ -135,6 +135,28 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
     RunLock(str(tmp_path)).acquire().release()  # released: free again
 
 
+def test_a_writer_arriving_between_the_holders_flock_and_its_line_still_names_the_holder(tmp_path):
+    """The race of two trainings started together: the second reads the lock file after the first took the
+    flock but before it wrote its line."""
+    import fcntl
+    import threading
+    holder = open(tmp_path / ".lock", "a+", encoding="utf-8")
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another open file description: it conflicts as a process's
+
+    def write_line():
+        holder.write("pid 4242 on host (beta_vae_main.py)\n")
+        holder.flush()
+
+    timer = threading.Timer(0.2, write_line)
+    timer.start()
+    try:
+        with pytest.raises(UsageError, match="being written by pid 4242 on host"):
+            RunLock(str(tmp_path)).acquire()
+    finally:
+        timer.join()
+        holder.close()
+
+
 @pytest.mark.parametrize("change, fragment", [
     (lambda values: [values], "expected a JSON object"),
     (lambda values: {**values, "beta": "4"}, "field beta: expected float, got str"),

@@ -9,10 +9,12 @@ import fcntl
 import os
 import socket
 import sys
+import time
 
 from betavae.cli import UsageError, os_errors
 
 LOCK_FILE = ".lock"
+HOLDER_WAIT = 1.0  # seconds a second writer waits for the holder's line (written microseconds after the flock)
 
 
 class RunLock:
@@ -36,8 +38,7 @@ class RunLock:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
+                holder = _holder(handle)
                 handle.close()
                 raise UsageError(f"{self.folder} is being written by {holder}; wait for it to finish, or "
                                  "choose another --checkpoint-dir") from None
@@ -71,6 +72,18 @@ class RunLock:
 
     def __exit__(self, *_):
         self.release()
+
+
+def _holder(handle, wait=HOLDER_WAIT):
+    """The holder's line of a lock held by another process. The holder writes it just after taking the flock,
+    so an empty file is read again for up to `wait` seconds before the holder goes unnamed."""
+    deadline = time.monotonic() + wait
+    while True:
+        handle.seek(0)
+        text = handle.read().strip()
+        if text or time.monotonic() > deadline:
+            return text or "another process"
+        time.sleep(0.01)
 
 
 def _same_file(handle, path):
