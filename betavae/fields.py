@@ -106,6 +106,8 @@ def _schema_version(value):
     return None if value == SCHEMA_VERSION else f"is {value}, but this code reads version {SCHEMA_VERSION}"
 
 
+IWAE_TRAINING_SAMPLES = 8  # the K of --objective iwae unless --mc-samples gives it (Burda et al. 2016 use 5 and 50)
+
 # In --help order; the fields of config.json take this order too, those with a legacy value last.
 FIELDS = (
     Field("schema_version", int, check=_schema_version),
@@ -127,7 +129,8 @@ FIELDS = (
     Field("batch_size", int, "rows per gradient step", 1000, at_least(1)),
     Field("latent_dim", int, "dimension of the latent z", 2, at_least(1)),
     Field("hidden_units", int, "units in each of the two hidden layers of encoder and decoder", 128, at_least(1)),
-    Field("mc_samples", int, "reparameterised samples of z per row for E_q[log p(x|z)]", 1, at_least(1)),
+    Field("mc_samples", int, f"reparameterised samples of z per row: for E_q[log p(x|z)] (default 1), the K of "
+          "the iwae objective (default {IWAE_TRAINING_SAMPLES})", None, at_least(1)),
     Field("kl_warmup_epochs", int, "KL warm-up: beta rises linearly from 0 to --beta over this many epochs", 0,
           at_least(0)),
     Field("capacity", Optional[float], "train the capacity objective gamma |KL - C| - E_q log p(x|z) (Burgess et "
@@ -138,7 +141,9 @@ FIELDS = (
     # Runs saved before the two fields trained beta or, with a capacity, the capacity objective.
     Field("objective", str, "beta: beta * KL - E_q log p(x|z); capacity: see --capacity (which selects it); tc: "
           "beta-TCVAE (Chen et al. 2018), alpha * MI + beta * TC + gamma * dimension-wise KL - E_q log p(x|z), "
-          "the KL's parts estimated by minibatch-weighted sampling", "beta", choices=("beta", "capacity", "tc"),
+          "the KL's parts estimated by minibatch-weighted sampling; iwae: the importance-weighted bound on log p(x) "
+          "over --mc-samples draws (Burda et al. 2016), beta 1 only", "beta",
+          choices=("beta", "capacity", "tc", "iwae"),
           legacy="beta"),
     Field("alpha", float, "weight alpha of the index-code mutual information in the tc objective", 1.0,
           finite(0.0), legacy=1.0),

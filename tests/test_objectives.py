@@ -97,16 +97,22 @@ def test_tc_objective_at_unit_weights_is_the_negative_elbo():
     assert heavier - loss == pytest.approx(3.0 * dimension_wise, rel=1e-3, abs=1e-3)  # gamma weighs that part
 
 
+def small_run_flags(tmp_path, monkeypatch):
+    """The training flags of a tiny run of small data into tmp_path/run, and the run's path, for tests that
+    call the CLIs' main() in-process (whose Ctrl-C handler is left to pytest)."""
+    import signal
+    monkeypatch.setattr(signal, "signal", lambda *_: None)
+    np.save(tmp_path / "small.npy", factor_data_array())
+    run = str(tmp_path / "run")
+    return ["--data", str(tmp_path / "small.npy"), "--batch-size", "100", "--hidden-units", "8",
+            "--checkpoint-dir", run], run
+
+
 @pytest.mark.slow
 def test_tc_runs_train_resume_and_evaluate_as_their_objective(tmp_path, monkeypatch, capsys):
     import json
-    import signal
     from betavae.commands import after_training, train
-    monkeypatch.setattr(signal, "signal", lambda *_: None)  # pytest keeps its own Ctrl-C handler
-    np.save(tmp_path / "small.npy", factor_data_array())
-    run = str(tmp_path / "run")
-    common = ["--data", str(tmp_path / "small.npy"), "--batch-size", "100", "--hidden-units", "8",
-              "--checkpoint-dir", run]
+    common, run = small_run_flags(tmp_path, monkeypatch)
     assert train.main([*common, "--objective", "tc", "--beta", "4", "--epochs", "2"]) == 0
     assert "beta-TCVAE: alpha 1 * MI + beta 4 * TC + gamma 1 * dim-wise KL" in capsys.readouterr().out
     with open(tmp_path / "run" / "config.json", encoding="utf-8") as handle:

@@ -37,7 +37,7 @@ def recorded(sweep_dir="sweep"):
 def test_refused_commands_record_nothing_and_the_corrected_one_is_accepted(project, capsys):
     for flags in (["--", "--hidden-units", "0"], ["--", "--lr", "-1"], ["--", "--data", "data/missing.npy"],
                   ["--", "--data", "data"], ["--", "--test-data", "nowhere.npy"], ["--only", "99", "--", "--data", "data/x.npy"],
-                  ["--collect", "--", "--data", "data/x.npy"]):
+                  ["--collect", "--", "--data", "data/x.npy"], ["--", "--objective", "iwae", "--data", "data/x.npy"]):
         assert sweep(*flags) == 2, flags
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error: "), (flags, err)
@@ -46,6 +46,16 @@ def test_refused_commands_record_nothing_and_the_corrected_one_is_accepted(proje
     assert recorded() == {"flags": ["--hidden-units", "8", "--data", "data/x.npy"], "cwd": os.getcwd()}
     assert len(project) == 1 and "--hidden-units" in project[0]["train_argv"]
     assert sweep("--list", "--", "--hidden-units", "0") == 2  # still checked before the folder is read
+
+
+def test_an_iwae_sweep_is_one_of_seeds_at_beta_1(project, capsys):
+    assert sweep("--", "--objective", "iwae", "--data", "data/x.npy") == 2  # betas 1,2
+    assert capsys.readouterr().err.strip() == ("error: --objective iwae has no KL weight to sweep: --betas must be 1 "
+                                               "(got 2); sweep --seeds instead")
+    for only in ("0", "1"):
+        assert sweep_command.main(["--betas", "1", "--seeds", "0,1", "--sweep-dir", "sweep", "--epochs", "2",
+                                   "--only", only, "--", "--objective", "iwae", "--data", "data/x.npy"]) == 0
+    assert len(project) == 2 and all("iwae" in task["train_argv"] for task in project)
 
 
 def test_the_same_meaning_in_another_spelling_or_order_is_accepted(project, capsys):

@@ -90,7 +90,12 @@ def check_flags(args, training_flags):
     check_minimum(args, ("epochs", "jobs", "iwae_samples"), 1)
     if not args.cpus_per_task > 0:
         raise UsageError(f"--cpus-per-task must be > 0, got {args.cpus_per_task}")
-    return check_training_flags(training_flags)
+    parsed = check_training_flags(training_flags)
+    other_betas = [beta for beta in parse_betas(args.betas) if beta != 1.0]
+    if parsed.objective == "iwae" and other_betas:
+        raise UsageError(f"--objective iwae has no KL weight to sweep: --betas must be 1 (got "
+                         f"{', '.join(f'{beta:g}' for beta in other_betas)}); sweep --seeds instead")
+    return parsed
 
 
 def describe(run, needed):

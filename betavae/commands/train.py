@@ -12,7 +12,7 @@ import numpy as np
 
 from betavae.cli import UsageError, flag_name, run_cli
 from betavae.config import SCHEMA_VERSION, RunConfig
-from betavae.fields import HYPER_PARAMETERS, RESUME_OVERRIDES
+from betavae.fields import HYPER_PARAMETERS, IWAE_TRAINING_SAMPLES, RESUME_OVERRIDES
 from betavae.data import loading
 from betavae.files import check_memory
 from betavae.run.folder import CONFIG_FILE, RunFolder, load_run_data, load_split
@@ -56,6 +56,8 @@ def new_config(args, train, test, data_file=None, names=None):
     flags["objective"] = "capacity" if args.capacity is not None else args.objective  # --capacity selects it
     if args.gamma is None:
         flags["gamma"] = 1.0 if flags["objective"] == "tc" else 100.0
+    if args.mc_samples is None:
+        flags["mc_samples"] = IWAE_TRAINING_SAMPLES if flags["objective"] == "iwae" else 1
     return RunConfig(**{**flags, "schema_version": SCHEMA_VERSION, "data": os.path.abspath(args.data),
                         "data_sha256": digest(data_file or args.data),
                         "test_data": args.test_data and os.path.abspath(args.test_data),

@@ -5,8 +5,11 @@ Losses are in nats per row, to be minimised (the papers' objectives negated).
 """
 from typing import NamedTuple
 
+import math
+
 import tensorflow as tf
 
+from betavae.model.gaussian import gaussian_log_density
 from betavae.model.tc import tc_penalty, tc_terms
 
 
@@ -16,6 +19,7 @@ class BatchTerms(NamedTuple):
     weights: tf.Tensor  # each row's weight: 1, or 0 for the padding rows of a last partial batch
     kl: tf.Tensor  # KL(q(z|x) || N(0, I)), closed form
     log_likelihood: tf.Tensor  # E_q[log p(x|z)], averaged over the noise draws
+    log_likelihood_draws: tf.Tensor  # [mc_samples, batch] log p(x|z) at each draw z
     z: tf.Tensor  # [mc_samples, batch, latent_dim] reparameterised samples of q(z|x)
     z_mean: tf.Tensor  # [batch, latent_dim] mean of q(z|x)
     z_log_scale: tf.Tensor  # [batch, latent_dim] log standard deviation of q(z|x)
@@ -92,6 +96,27 @@ class TCObjective(Objective):
         return tf.reduce_sum(terms.weights * (penalty - terms.log_likelihood)) / tf.reduce_sum(terms.weights)
 
 
+def importance_weighted_bound(log_likelihood_draws, z, z_mean, z_log_scale):
+    """The importance-weighted bound per row (Burda et al. 2016, eq. 8): log (1/K) sum_k p(x, z_k) / q(z_k|x)
+    over the K draws z [K, batch, latent_dim] of q; [batch]. K = 1 is a one-draw estimate of the ELBO; it
+    rises towards log p(x) as K grows."""
+    log_weights = (log_likelihood_draws + gaussian_log_density(z, 0.0, tf.zeros_like(z))
+                   - gaussian_log_density(z, z_mean, z_log_scale))
+    return tf.reduce_logsumexp(log_weights, axis=0) - math.log(log_weights.shape[0])
+
+
+class IWAEObjective(Objective):
+    """The negative importance-weighted bound over --mc-samples draws (Burda et al. 2016), row-weighted: a
+    tighter bound on -log p(x) than the negative ELBO, so the decoder is not bent towards posteriors that a
+    Gaussian q(z|x) fits. It has no beta (beta is 1)."""
+
+    name = "iwae"
+
+    def batch_loss(self, terms):
+        bound = importance_weighted_bound(terms.log_likelihood_draws, terms.z, terms.z_mean, terms.z_log_scale)
+        return -tf.reduce_sum(terms.weights * bound) / tf.reduce_sum(terms.weights)
+
+
 def objective_for(config):
     """The objective a run's config trains: capacity when it sets a capacity (runs saved before the
     objective field were beta or capacity runs by this rule alone), else its `objective`."""
@@ -99,4 +124,6 @@ def objective_for(config):
         return CapacityObjective(config.beta, config.gamma, config.train_rows)
     if config.objective == "tc":
         return TCObjective(config.beta, config.alpha, config.gamma, config.train_rows)
+    if config.objective == "iwae":
+        return IWAEObjective(config.beta, config.train_rows)
     return BetaObjective(config.beta, config.train_rows)

@@ -78,9 +78,11 @@ def batch_terms(model, x, weights, noise):
     kl = gaussian_kl(z_mean, z_log_scale)
     z = model.reparameterize(z_mean, z_log_scale, noise)
     x_mean, x_log_scale = model.decode(z)
-    log_likelihood = tf.reduce_mean(gaussian_log_density(x, x_mean, x_log_scale), axis=0)
+    log_likelihood_draws = gaussian_log_density(x, x_mean, x_log_scale)
+    log_likelihood = tf.reduce_mean(log_likelihood_draws, axis=0)
     kl_mean, log_likelihood_mean = tf.unstack(weighted_means(weights, kl, log_likelihood))
-    return BatchTerms(weights, kl, log_likelihood, z, z_mean, z_log_scale, kl_mean, log_likelihood_mean)
+    return BatchTerms(weights, kl, log_likelihood, log_likelihood_draws, z, z_mean, z_log_scale, kl_mean,
+                      log_likelihood_mean)
 
 
 class EpochMetrics(NamedTuple):

@@ -76,7 +76,8 @@ def evaluate_run(run, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=0, 
     unavailable = dict(run.truth_unavailable)  # why a truth file beside the data is none for them
     objective = "capacity" if config.capacity is not None else config.objective
     weights = {"capacity": {"capacity": config.capacity, "gamma": config.gamma},
-               "tc": {"alpha": config.alpha, "gamma": config.gamma}}.get(objective, {})
+               "tc": {"alpha": config.alpha, "gamma": config.gamma},
+               "iwae": {"training_samples": config.mc_samples}}.get(objective, {})
     report = {"beta": config.beta, "objective": objective, **weights,
               "latent_dim": config.latent_dim, "test_rows": len(test), "rows": label, "iwae_samples": iwae_samples,
               "num_samples": num_samples, "seed": seed}
@@ -321,6 +322,7 @@ def format_report(report, checkpoint_dir):
                                    f"{report['gamma']:g} and C rising to {report['capacity']:g} nats",
                "tc": lambda: f"beta-TCVAE objective alpha MI + beta TC + gamma dim-wise KL - E_q log p(x|z) with "
                              f"alpha {report['alpha']:g}, beta {report['beta']:g}, gamma {report['gamma']:g}",
+               "iwae": lambda: f"importance-weighted bound (IWAE) with K={report['training_samples']}",
                }.get(report["objective"], lambda: f"beta {report['beta']:g}")()
     beta_objective = f"beta-objective at beta {report['beta']:g}" if other else "beta-objective"
     comparison = "; a comparison, not the objective this run trained" if other else ""

@@ -50,9 +50,10 @@ def header_lines(config, checkpoint_dir, resume=False, overwrite=False):
         objective = (f"gamma {config.gamma:g} * |KL - C| - E_q log p(x|z); C 0 -> {config.capacity:g} "
                      f"nats over {config.capacity_epochs} epochs")
     else:
-        objective = (f"beta-TCVAE: alpha {config.alpha:g} * MI + beta {config.beta:g} * TC + gamma "
-                     f"{config.gamma:g} * dim-wise KL - E_q log p(x|z)" if config.objective == "tc" else
-                     f"beta {config.beta:g} * KL - E_q log p(x|z)")
+        objective = {"tc": f"beta-TCVAE: alpha {config.alpha:g} * MI + beta {config.beta:g} * TC + gamma "
+                           f"{config.gamma:g} * dim-wise KL - E_q log p(x|z)",
+                     "iwae": f"-IWAE: -log (1/K) sum_k p(x, z_k) / q(z_k|x), K = {config.mc_samples}",
+                     }.get(config.objective, f"beta {config.beta:g} * KL - E_q log p(x|z)")
         if config.kl_warmup_epochs:
             objective += f"; KL warm-up: beta 0 -> {config.beta:g} over {config.kl_warmup_epochs} epochs"
     steps = -(-config.train_rows // config.batch_size)
