@@ -16,7 +16,10 @@ def test_share_counts_the_rows_whose_gap_exceeds_the_threshold():
     assert np.isclose(entry["median_gap"], 0.99) and np.isclose(entry["worst_gap"], 3.0)
     assert folded_posterior(rows, threshold=0.4)["share_of_rows"] == 0.8
     lines = folding_lines(entry)
-    assert len(lines) == 2 and "40.00% of 5 rows" in lines[0] and "--kl-warmup-epochs" in lines[1]
+    assert len(lines) == 2 and "40.00% of 5 rows" in lines[0] and "--lr 0.003 and --objective iwae" in lines[1]
+    iwae_run = folding_lines(entry, "iwae")  # a run that trained IWAE: its wide q is no sign of a fold
+    assert len(iwae_run) == 2 and "does not say that the decoder folded" in iwae_run[1]
+    assert "--lr 0.003" not in " ".join(iwae_run)
     assert len(folding_lines(folded_posterior({**rows, "iwae": log_likelihood - 0.5}))) == 1  # share 0: no advice
     assert folding_lines(None) == []
 

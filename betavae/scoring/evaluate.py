@@ -334,7 +334,7 @@ def format_report(report, checkpoint_dir):
         f"{_nats(optimum.get('objective'))}, gap_to_linear_optimum {_nats(report['gap_to_linear_optimum'])}"
         f"{comparison}); ELBO {_nats(report['test_elbo'])}",
         f"  -log p(x): IWAE (K={report['iwae_samples']}) {_nats(report['test_nll_iwae'])}{quadrature}",
-        *[f"  {line}" for line in folding_lines(report.get("folded_posterior"))],
+        *[f"  {line}" for line in folding_lines(report.get("folded_posterior"), report["objective"])],
         f"  {LINEAR_LABEL}s: factor analysis {_nats(reference['fa_nll'])} (gap_to_fa {_nats(report['gap_to_fa'])}); "
         f"full-covariance Gaussian {_nats(reference['gaussian_nll'])}{truth}",
         "  KL per latent dim, sorted by KL (descending): "
