@@ -129,8 +129,8 @@ FIELDS = (
     Field("batch_size", int, "rows per gradient step", 1000, at_least(1)),
     Field("latent_dim", int, "dimension of the latent z", 2, at_least(1)),
     Field("hidden_units", int, "units in each of the two hidden layers of encoder and decoder", 128, at_least(1)),
-    Field("mc_samples", int, f"reparameterised samples of z per row: for E_q[log p(x|z)] (default 1), the K of "
-          "the iwae objective (default {IWAE_TRAINING_SAMPLES})", None, at_least(1)),
+    Field("mc_samples", int, "reparameterised samples of z per row: for E_q[log p(x|z)] (default 1), the K of "
+          f"the iwae objective (default {IWAE_TRAINING_SAMPLES})", None, at_least(1)),
     Field("kl_warmup_epochs", int, "KL warm-up: beta rises linearly from 0 to --beta over this many epochs", 0,
           at_least(0)),
     Field("capacity", Optional[float], "train the capacity objective gamma |KL - C| - E_q log p(x|z) (Burgess et "

@@ -8,7 +8,7 @@ import pytest
 from betavae.cli import UsageError, flag_name
 from betavae.commands import train as train_command
 from betavae.config import RunConfig, config_from_dict
-from betavae.fields import BY_NAME, FLAGS, RESUME_OVERRIDES, SWEEP_SET_FLAGS
+from betavae.fields import BY_NAME, FIELDS, FLAGS, RESUME_OVERRIDES, SWEEP_SET_FLAGS
 from betavae.sweep.plan import check_training_flags
 from conftest import run_config_for
 
@@ -111,3 +111,9 @@ def test_the_model_knows_every_choice_of_the_optimizer_and_the_schedule_and_refu
         make_optimizer("rmsprop", 1e-3)
     with pytest.raises(ValueError, match="^lr_schedule must be one of cosine, constant, got 'linear'$"):
         scheduled_learning_rate(0, 1e-3, 10, "linear")
+
+
+def test_no_help_text_holds_an_unfilled_placeholder():
+    """A help string joined from an f-string and a plain one keeps '{NAME}' literally in --help."""
+    unfilled = [(spec.name, spec.help) for spec in FIELDS if spec.help and ("{" in spec.help or "}" in spec.help)]
+    assert unfilled == []

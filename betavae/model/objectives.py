@@ -3,9 +3,8 @@ into the loss minimised. A new objective is a new class; the Trainer hands every
 
 Losses are in nats per row, to be minimised (the papers' objectives negated).
 """
-from typing import NamedTuple
-
 import math
+from typing import NamedTuple
 
 import tensorflow as tf
 

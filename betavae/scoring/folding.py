@@ -45,7 +45,7 @@ def folding_lines(entry, objective="beta"):
                      "onto the data (a local optimum that more epochs at a decaying rate do not leave): compare "
                      "other --seed values; on issue 18's periodic data --lr 0.003 and --objective iwae narrowed the "
                      "gap to the truth and --kl-warmup-epochs widened it, none of them closing it (README, "
-                     "\"Folded posteriors\")")
+                     "\"The folding families\")")
     return lines
 
 
