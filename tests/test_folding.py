@@ -1,4 +1,5 @@
-"""The folded-posterior diagnosis: the share of rows whose IWAE exceeds their ELBO by more than a threshold."""
+"""The folded-posterior diagnosis: the share of rows whose log p(x) (the grid's, else IWAE) exceeds their ELBO
+by more than a threshold."""
 import numpy as np
 
 from betavae.model.inference import score_rows
@@ -16,10 +17,14 @@ def test_share_counts_the_rows_whose_gap_exceeds_the_threshold():
     assert np.isclose(entry["median_gap"], 0.99) and np.isclose(entry["worst_gap"], 3.0)
     assert folded_posterior(rows, threshold=0.4)["share_of_rows"] == 0.8
     lines = folding_lines(entry)
-    assert len(lines) == 2 and "40.00% of 5 rows" in lines[0] and "--lr 0.003 and --objective iwae" in lines[1]
+    assert len(lines) == 2 and "40.00% of 5 rows have IWAE - ELBO" in lines[0] and entry["log_p"] == "iwae"
+    assert "a decoder started at the truth" in lines[1] and "--objective iwae narrowed the gap" in lines[1]
+    by_grid = folded_posterior({**rows, "grid": rows["iwae"] + 1.0})  # the exact log p(x) sees more than IWAE
+    assert by_grid["log_p"] == "grid" and by_grid["share_of_rows"] == 0.8
+    assert "rows have log p(x) - ELBO" in folding_lines(by_grid)[0]
     iwae_run = folding_lines(entry, "iwae")  # a run that trained IWAE: its wide q is no sign of a fold
     assert len(iwae_run) == 2 and "does not say that the decoder folded" in iwae_run[1]
-    assert "--lr 0.003" not in " ".join(iwae_run)
+    assert "narrowed the gap" not in " ".join(iwae_run)
     assert len(folding_lines(folded_posterior({**rows, "iwae": log_likelihood - 0.5}))) == 1  # share 0: no advice
     assert folding_lines(None) == []
 

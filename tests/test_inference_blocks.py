@@ -1,9 +1,10 @@
-"""IWAE and quadrature in blocks of importance samples / nodes: the same numbers as in one block, and
-memory bounded by max_evaluations whatever the number of samples."""
+"""IWAE in blocks of importance samples, the prior grid in chunks of rows: the same numbers as in one block,
+and memory bounded by max_evaluations whatever the number of samples."""
 import numpy as np
 import tensorflow as tf
 
-from betavae.model.inference import iwae_log_likelihood, quadrature_log_likelihood
+from betavae import grid_quadrature
+from betavae.model.inference import grid_log_likelihood, iwae_log_likelihood
 from betavae.model.vae import BetaVAE
 
 
@@ -21,13 +22,14 @@ def test_blocked_iwae_equals_one_block_and_depends_on_the_seed():
     assert not np.allclose(iwae_log_likelihood(model, x, 50, seed=4), whole, rtol=1e-5)
 
 
-def test_blocked_quadrature_equals_one_block_in_one_and_two_dimensions():
-    for latent_dim, nodes in ((1, 32), (2, 8)):
+def test_the_prior_grid_in_chunks_of_rows_equals_one_chunk_in_one_and_two_dimensions(monkeypatch):
+    for latent_dim in (1, 2):
         model = small_model(latent_dim)
-        x = np.random.default_rng(2).normal(50, 10, size=(3, 4)).astype(np.float32)
-        whole = quadrature_log_likelihood(model, x, nodes_per_dim=nodes)
-        blocked = quadrature_log_likelihood(model, x, nodes_per_dim=nodes, max_evaluations=3 * 5)
-        np.testing.assert_allclose(blocked, whole, rtol=1e-5)
+        x = np.random.default_rng(2).normal(50, 10, size=(5, 4)).astype(np.float32)
+        whole, entry = grid_log_likelihood(model, x)
+        monkeypatch.setattr(grid_quadrature, "MAX_TERMS", 2 * entry["points"] + 1)  # rows in chunks of 2: 2 + 2 + 1
+        np.testing.assert_allclose(grid_log_likelihood(model, x)[0], whole, rtol=1e-12)
+        monkeypatch.undo()
 
 
 def test_a_huge_number_of_importance_samples_runs_in_bounded_blocks():

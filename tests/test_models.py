@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from betavae.model.layers import LOG_SCALE_MAX, LOG_SCALE_MIN, soft_clamp
 from betavae.model import inference
-from betavae.model.inference import encode_with_kl, quadrature_log_likelihood, reconstruct, sample_prior
+from betavae.model.inference import encode_with_kl, iwae_log_likelihood, reconstruct, sample_prior
 from betavae.model.objectives import BetaObjective, CapacityObjective, capacity_objective
 from betavae.model.vae import BetaVAE, Trainer, linear_ramp, make_optimizer
 from conftest import factor_data_array
@@ -91,11 +91,11 @@ def test_prior_samples_and_reconstructions_are_seeded_shaped_and_finite():
 def test_chunks_of_one_padded_size_give_the_unchunked_results_and_compile_once():
     model = small_model()
     x = np.random.default_rng(1).normal(50, 10, size=(7, 4)).astype(np.float32)
-    whole = quadrature_log_likelihood(model, x, nodes_per_dim=4)
-    traces = inference._quadrature_chunk.experimental_get_tracing_count()
-    chunked = quadrature_log_likelihood(model, x, nodes_per_dim=4, max_evaluations=42)  # 16 nodes: 6 + 6 + 4
-    # The blocks of nodes run in one compiled loop: a new block size needs no new trace.
-    assert inference._quadrature_chunk.experimental_get_tracing_count() == traces
+    whole = iwae_log_likelihood(model, x, 16, seed=0)
+    traces = inference._iwae_chunk.experimental_get_tracing_count()
+    chunked = iwae_log_likelihood(model, x, 16, seed=0, max_evaluations=42)  # 16 draws of 7 rows: 6 + 6 + 4
+    # The blocks of draws run in one compiled loop: a new block size needs no new trace.
+    assert inference._iwae_chunk.experimental_get_tracing_count() == traces
     np.testing.assert_allclose(chunked, whole, rtol=1e-6)
     means, kl = encode_with_kl(model, x)
     assert means.shape == kl.shape == (7, 2)

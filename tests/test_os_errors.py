@@ -202,6 +202,12 @@ def test_a_saved_report_is_read_back(tmp_path):
     with folder.writing():
         scoring.save_report(folder, report)
     assert scoring.load_report(RunFolder(str(tmp_path))) == report
+    # A -log p(x) by the Gauss-Hermite quadrature centred on q (before the prior grid) is evaluated again.
+    for old in (True, False):
+        with folder.writing():
+            scoring.save_report(folder, {**report, "test_nll_quadrature": 14.0, "quadrature_nodes": 8,
+                                         **({} if old else {"quadrature": {"points": 9}})})
+        assert (scoring.load_report(RunFolder(str(tmp_path))) is None) == old
 
 
 def test_a_run_folder_writes_only_under_its_lock(tmp_path):

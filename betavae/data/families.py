@@ -12,6 +12,7 @@ import numpy as np
 
 from betavae.data.family_maps import NONLINEAR_FAMILIES, unit_map
 from betavae.data.truth import Truth
+from betavae.grid_quadrature import PRIOR_REACH, grid_step, log_density_on_grid, tensor_grid
 
 # Default correlation eigenvalues of generated data: 0.7 D, then each factor 0.23 times the one before
 # (7 and 1.6 for the shipped 10-D, 2-factor data), so that on the shipped data beta = 1 and 2 keep both
@@ -21,9 +22,7 @@ DEFAULT_EIGENVALUE_RATIO = 0.23
 AXIS_ONLY_STEPS = 200  # see factor_model
 EIGENVALUE_TOLERANCE = 5e-3  # generated correlation eigenvalues are within 0.5% of those asked for
 LOG_2PI = np.log(2.0 * np.pi)
-PRIOR_REACH = 6.0  # the latent grid spans each prior component's mean +- this many of its scales
 CELLS_PER_POSTERIOR_SCALE = 1.0  # grid points per posterior standard deviation (see `grid_spacing`)
-MAX_TERMS = 1 << 22  # (row, grid point) terms held at once by log_density
 
 
 def quadratic_terms(z):
@@ -73,25 +72,23 @@ def log_prior(z, truth):
 
 
 def grid_spacing(truth):
-    """The latent grid step: the narrowest posterior standard deviation, 1 / sqrt(largest eigenvalue of
-    J' diag(psi)^-1 J + prior precision) within 3 prior scales (wider out rows are rare and their posteriors
-    barely narrower), divided by CELLS_PER_POSTERIOR_SCALE (1: one step per standard deviation). The trapezoid
-    rule is spectrally accurate for smooth integrands, so one point per posterior scale makes it exact to
-    round-off (tests/test_data_families.py checks this against a finer grid and Monte Carlo). The step follows
-    the map through J: a periodic map of frequency k gets a step about k times finer (tested up to k = 12)."""
+    """The latent grid step of `log_density`: grid_quadrature.grid_step of the true map's Jacobian within 3
+    prior scales (wider out rows are rare and their posteriors barely narrower), one point per posterior
+    standard deviation (tests/test_data_families.py checks it against a finer grid and Monte Carlo). The step
+    follows the map through J: a periodic map of frequency k gets a step about k times finer (tested up to
+    k = 12)."""
     points = _latent_axes(truth, 41, reach=3.0)
-    jacobian = decoder_jacobian(points, truth)
-    precision = np.einsum("ndk,d,ndl->nkl", jacobian, 1.0 / truth.psi, jacobian)
-    largest = np.linalg.eigvalsh(precision)[:, -1] + 1.0 / np.min(truth.prior_scales) ** 2
-    return float(1.0 / np.sqrt(largest.max()) / CELLS_PER_POSTERIOR_SCALE)
+    return grid_step(decoder_jacobian(points, truth), 1.0 / truth.psi, 1.0 / np.min(truth.prior_scales) ** 2,
+                     CELLS_PER_POSTERIOR_SCALE)
 
 
 def _latent_axes(truth, count=None, spacing=None, reach=PRIOR_REACH):
     """A tensor grid [points, k] over `reach` prior scales: `count` points per axis, or a given spacing."""
     low = np.min(truth.prior_means - reach * truth.prior_scales[:, None], axis=0)
     high = np.max(truth.prior_means + reach * truth.prior_scales[:, None], axis=0)
-    axes = [np.linspace(lo, hi, count) if count else np.arange(lo, hi + spacing, spacing)
-            for lo, hi in zip(low, high)]
+    if spacing:
+        return tensor_grid(low, high, spacing)
+    axes = [np.linspace(lo, hi, count) for lo, hi in zip(low, high)]
     return np.stack([grid.ravel() for grid in np.meshgrid(*axes, indexing="ij")], axis=-1)
 
 
@@ -102,20 +99,8 @@ def log_density(x, truth, spacing=None):
         raise ValueError(f"latent dimension {truth.latent_dim}: quadrature is for 1 or 2 latent dimensions")
     spacing = spacing or grid_spacing(truth)
     grid = _latent_axes(truth, spacing=spacing)
-    centred_means = (decoder_mean(grid, truth) - truth.offset) / np.sqrt(truth.psi)  # whitened, so
-    # log N(x; g, psi) = const - |x~|^2 / 2 + x~ . g~ - |g~|^2 / 2 with x~, g~ the whitened, centred values
-    log_weights = log_prior(grid, truth) + grid.shape[1] * np.log(spacing) - 0.5 * np.sum(centred_means ** 2, 1)
-    constant = -0.5 * np.sum(LOG_2PI + np.log(truth.psi))
-    x = (np.atleast_2d(np.asarray(x, dtype=float)) - truth.offset) / np.sqrt(truth.psi)
-    result = np.empty(len(x))
-    chunk_rows = max(1, MAX_TERMS // len(grid))
-    for start in range(0, len(x), chunk_rows):
-        rows = x[start:start + chunk_rows]
-        terms = rows @ centred_means.T + log_weights
-        top = terms.max(axis=1, keepdims=True)
-        result[start:start + chunk_rows] = (top[:, 0] + np.log(np.exp(terms - top).sum(axis=1))
-                                            - 0.5 * np.sum(rows ** 2, axis=1) + constant)
-    return result
+    log_weights = log_prior(grid, truth) + grid.shape[1] * np.log(spacing)
+    return log_density_on_grid(x, decoder_mean(grid, truth), truth.psi, log_weights)
 
 
 def exact_moments(truth):

@@ -1,7 +1,7 @@
 """What a trained beta-VAE is used for: prior samples, reconstructions, codes and log-likelihood estimates.
 
 Each works in chunks of rows (at most SAMPLING_CHUNK), one compiled call per chunk, so there is no Python
-loop per sample; importance samples and quadrature nodes go in blocks within a chunk, so memory stays
+loop per sample; importance samples go in blocks within a chunk, so memory stays
 bounded (by max_evaluations decoder passes, or one chunk's rows when that is more). Noise is stateless,
 keyed by (seed, position), so results repeat exactly for the same function; the XLA-compiled functions and
 the plain-graph score_rows (evaluate's one pass) draw different random streams from the same keys.
@@ -11,6 +11,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from betavae import grid_quadrature
 from betavae.model.gaussian import LOG_2PI, gaussian_kl, gaussian_log_density
 from betavae.model.vae import NOISE_ALGORITHM
 
@@ -113,7 +114,7 @@ def _log_joint(model, x, z):
 
 def _per_block(count, rows, max_evaluations):
     """(rows per chunk, terms per block): `rows` rows go in chunks of at most SAMPLING_CHUNK, and `count`
-    importance samples or quadrature nodes in blocks, so that a block holds about max_evaluations decoder
+    importance samples in blocks, so that a block holds about max_evaluations decoder
     passes at most (one term per block at the least). The chunks do not depend on max_evaluations, so
     neither do the noise keys: blocking changes memory, never results."""
     chunk_rows = max(1, min(SAMPLING_CHUNK, rows))
@@ -161,47 +162,45 @@ def iwae_log_likelihood(model, x, num_samples, seed, max_evaluations=1 << 18):
     return _map_chunks(lambda chunk, key: _iwae_chunk(model, chunk, key, count, block), x, rows, seed)
 
 
-def _quadrature(model, x, z_mean, z_log_scale, nodes, log_weights, block):
-    """log p(x) per row by Gauss-Hermite quadrature on the grid `nodes` centred and scaled on q(z|x),
-    `block` nodes at a time."""
-    count = tf.shape(nodes)[0]
-    log_total = tf.fill([tf.shape(x)[0]], -math.inf)
-    for first in tf.range(0, count, block):
-        number = first + tf.range(block)
-        taken = tf.minimum(number, count - 1)  # past the last node: repeats, masked out below
-        z = z_mean[None] + math.sqrt(2.0) * tf.exp(z_log_scale)[None] * tf.gather(nodes, taken)[:, None, :]
-        log_total = _log_add(log_total, tf.add_n(_log_joint(model, x, z)) + tf.gather(log_weights, taken)[:, None],
-                             number < count)
-    return log_total + tf.reduce_sum(z_log_scale, axis=-1) + 0.5 * model.latent_dim * math.log(2.0)
+# Grid points per narrowest posterior scale, by latent dimension. A ReLU decoder's kinks make the integrand
+# only piecewise smooth, so the trapezoid rule converges as step^2 at a kink, not spectrally; a 2-D grid
+# costs the square, so it takes the truth's one point per scale (on trained runs half and a quarter of that
+# step moved -log p(x) by < 1e-4 nats: README, "Folded posteriors").
+GRID_CELLS_PER_SCALE = {1: 8.0, 2: 1.0}
+GRID_PROBES = 41  # points per latent axis within 3 prior scales where the decoder's Jacobian sets the step
+MAX_GRID_POINTS = 1 << 18  # the grid's points at most (a 2-D step no finer than 0.023): bounds its time
 
 
-@tf.function(jit_compile=True)
-def _quadrature_chunk(model, x, nodes, log_weights, block):
-    z_mean, z_log_scale = model.encode(x)
-    return _quadrature(model, x, z_mean, z_log_scale, nodes, log_weights, block)
+def _decoder_jacobian(model, z):
+    """The decoder mean's Jacobian [n, D, k] and inverse variances [n, D] at latent rows z, in data units."""
+    z = tf.constant(z, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        mean, log_scale = model.decode(z)
+    return tape.batch_jacobian(mean, z).numpy().astype(float), np.exp(-2.0 * log_scale.numpy().astype(float))
 
 
-def _hermite_grid(latent_dim, nodes_per_dim):
-    """The Gauss-Hermite nodes [nodes_per_dim ** latent_dim, latent_dim] and their log-weights for
-    integrating against N(0, I) centred nodes; latent_dim must be 1 or 2."""
-    if latent_dim > 2:
-        raise ValueError(f"latent_dim {latent_dim}: quadrature is for 1 or 2 latent dimensions")
-    points, weights = np.polynomial.hermite.hermgauss(nodes_per_dim)
-    grids = np.meshgrid(*[points] * latent_dim, indexing="ij")
-    nodes = np.stack([grid.ravel() for grid in grids], axis=-1)
-    # Gauss-Hermite integrates against exp(-t^2); the weights below fold that factor back in.
-    log_weights = sum(np.log(np.meshgrid(*[weights] * latent_dim, indexing="ij")[i]).ravel()
-                      for i in range(latent_dim)) + np.sum(nodes ** 2, axis=-1)
-    return tf.constant(nodes, tf.float32), tf.constant(log_weights, tf.float32)
-
-
-def quadrature_log_likelihood(model, x, nodes_per_dim=32, max_evaluations=1 << 18):
-    """log p(x) per row by adaptive Gauss-Hermite quadrature centred and scaled on q(z|x): deterministic,
-    for a latent of 1 or 2 dimensions (nodes_per_dim ** latent_dim decoder passes per row, in blocks)."""
-    nodes, log_weights = _hermite_grid(model.latent_dim, nodes_per_dim)
-    rows, block = _per_block(len(nodes), len(x), max_evaluations)
-    block = tf.constant(block)
-    return _map_chunks(lambda chunk, _: _quadrature_chunk(model, chunk, nodes, log_weights, block), x, rows)
+def grid_log_likelihood(model, x):
+    """log p(x) per row by the trapezoid rule on a grid over the prior N(0, I) (grid_quadrature), for a
+    latent of 1 or 2 dimensions: it sees a posterior of any shape, not only near q(z|x). Returns (log p
+    [rows], the grid entry of the report: its step, its points, the decoder's narrowest posterior scale, and
+    whether the step is GRID_CELLS_PER_SCALE[k] times finer, as it is unless the grid would exceed
+    MAX_GRID_POINTS)."""
+    k = model.latent_dim
+    if k > 2:
+        raise ValueError(f"latent_dim {k}: the grid is for 1 or 2 latent dimensions")
+    probes = grid_quadrature.tensor_grid([-3.0] * k, [3.0] * k, 6.0 / (GRID_PROBES - 1))
+    posterior_scale = grid_quadrature.grid_step(*_decoder_jacobian(model, probes), 1.0)
+    reach = grid_quadrature.PRIOR_REACH
+    finest = 2.0 * reach / (MAX_GRID_POINTS ** (1.0 / k) - 1.0)
+    spacing = max(posterior_scale / GRID_CELLS_PER_SCALE[k], finest) if np.isfinite(posterior_scale) else finest
+    grid = grid_quadrature.tensor_grid([-reach] * k, [reach] * k, spacing)
+    means, log_scales = _map_chunks(lambda chunk, _: model.decode(chunk), grid, SAMPLING_CHUNK)
+    log_weights = -0.5 * np.sum(grid ** 2 + LOG_2PI, axis=1) + k * np.log(spacing)
+    log_p = grid_quadrature.log_density_on_grid(x, means, np.exp(2.0 * log_scales.astype(float)), log_weights)
+    return log_p, {"rule": "trapezoid on a grid over the prior", "spacing": spacing, "points": len(grid),
+                   "posterior_scale": posterior_scale,
+                   "resolved": bool(spacing * GRID_CELLS_PER_SCALE[k] <= posterior_scale * (1 + 1e-9))}
 
 
 def _kl_per_dim(z_mean, z_log_scale):
@@ -227,30 +226,22 @@ def encode_with_kl(model, x):
     return z_mean, kl
 
 
-SCORES = ("code_means", "code_log_scales", "kl_per_dim", "iwae", "log_likelihood", "recon_means", "quadrature")
+SCORES = ("code_means", "code_log_scales", "kl_per_dim", "iwae", "log_likelihood", "recon_means")
 
 
-def score_rows(model, x, iwae_samples, seed, nodes_per_dim=None, max_evaluations=1 << 17):
+def score_rows(model, x, iwae_samples, seed, max_evaluations=1 << 17):
     """Every per-row score of an evaluation from one encoder pass, as a dict of arrays named by SCORES:
     encoder means and log-scales, KL per latent dimension, IWAE log p(x) and E_q[log p(x|z)] from the same
-    iwae_samples draws, the decoder mean at the encoder mean, and the quadrature log p(x) (None without
-    nodes_per_dim).
+    iwae_samples draws, and the decoder mean at the encoder mean.
 
     One graph function, traced afresh per call (it closes over this model) and not XLA-compiled: on a
     CPU, XLA's compilation takes longer than this function's run on 10k rows."""
-    nodes, log_weights = (_hermite_grid(model.latent_dim, nodes_per_dim) if nodes_per_dim
-                          else (tf.zeros([0, model.latent_dim]), None))
-
     rows, iwae_block = _per_block(iwae_samples, len(x), max_evaluations)
-    node_block = _per_block(max(1, len(nodes)), len(x), max_evaluations)[1]
 
     def chunk(x, key):
         z_mean, z_log_scale = model.encode(x)
         iwae, log_likelihood = _importance_weighted(model, x, z_mean, z_log_scale, key, iwae_samples, iwae_block)
-        quadrature = (_quadrature(model, x, z_mean, z_log_scale, nodes, log_weights, node_block) if nodes_per_dim
-                      else tf.zeros_like(iwae))
         return (z_mean, z_log_scale, _kl_per_dim(z_mean, z_log_scale), iwae, log_likelihood,
-                model.decode(z_mean)[0], quadrature)
+                model.decode(z_mean)[0])
 
-    scores = dict(zip(SCORES, _map_chunks(tf.function(chunk), x, rows, seed)))
-    return {**scores, "quadrature": scores["quadrature"] if nodes_per_dim else None}
+    return dict(zip(SCORES, _map_chunks(tf.function(chunk), x, rows, seed)))

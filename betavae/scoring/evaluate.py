@@ -28,7 +28,6 @@ from betavae.scoring.kl_decomposition import kl_decomposition
 from betavae.scoring.truth import LINEAR_LABEL, latents_of_test_rows, truth_report
 
 IWAE_SAMPLES = 100  # draws per row; on the shipped data 1000 moves -log p(x) by < 3e-4 nats (its SE: 0.02)
-QUADRATURE_NODES = 8  # per latent dimension; on the shipped data within 3e-5 nats of 32 nodes
 PLOT_SAMPLES = 20_000  # prior samples a plot draws at most: enough for its scatter and covariance
 WIDTH = 99  # report lines stay under 100 characters
 
@@ -88,12 +87,10 @@ def evaluate_run(run, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=0, 
             report["checkpoint"] = checkpoint_identity(folder, folder.restored_epoch)
         with _stage(progress, "references", "full-covariance Gaussian, factor analysis, linear optimum"):
             report["reference"] = references(config, train, test, unavailable)
-        nodes = QUADRATURE_NODES if config.latent_dim <= 2 else None
-        quadrature = f", quadrature on {'x'.join([str(nodes)] * config.latent_dim)} nodes" if nodes else ""
-        with _stage(progress, "IWAE" + (" and quadrature" if nodes else ""),
-                    f"test rows {len(test)}, K={iwae_samples} importance samples{quadrature}, KL parts"):
-            scores = model_scores(model, test, config.beta, iwae_samples, seed, nodes, unavailable,
-                                  config.column_names)
+        grid = config.latent_dim <= 2
+        with _stage(progress, "IWAE" + (" and the prior grid" if grid else ""),
+                    f"test rows {len(test)}, K={iwae_samples} importance samples, KL parts"):
+            scores = model_scores(model, test, config.beta, iwae_samples, seed, unavailable, config.column_names)
             report.update(scores.pop("report"))
             report["kl_decomposition"] = kl_decomposition(scores["code_means"], scores["code_log_scales"], seed)
             report["folded_posterior"] = folded_posterior(scores["row_scores"])
@@ -109,7 +106,8 @@ def evaluate_run(run, *, iwae_samples=IWAE_SAMPLES, num_samples=10_000, seed=0, 
         with _stage(progress, "prior samples", f"{num_samples} draws"):
             report["prior_samples"] = prior_sample_scores(model, num_samples, seed, test, truth, unavailable)
     reference = report["reference"]
-    report["gap_to_fa"] = _difference(report["test_nll_iwae"], reference.get("fa_nll"))
+    nll = report.get("test_nll_quadrature", report["test_nll_iwae"])  # the grid's, where there is one
+    report["gap_to_fa"] = _difference(nll, reference.get("fa_nll"))
     optimum = reference.get("linear_beta_optimum")
     report["gap_to_linear_optimum"] = _difference(report["test_beta_objective"], optimum and optimum["objective"])
     report = _finite_or_null(report, "", unavailable)
@@ -131,15 +129,16 @@ def _difference(value, reference):
     return None if value is None or reference is None else value - reference
 
 
-def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailable, names):
+def model_scores(model, test, beta, iwae_samples, seed, unavailable, names):
     """The model's own scores on the test rows (inference.score_rows, averaged), under "report": ELBO,
     beta-objective, -log p(x), the rate per latent dimension, active units and the reconstruction error
     (with the reason under its name in `unavailable` where a test column does not vary); and per row, the
-    encoder means and log-scales ("code_means", "code_log_scales"), log p(x) ("log_p": by quadrature where
-    there is one, else IWAE) and every score of score_rows ("row_scores")."""
+    encoder means and log-scales ("code_means", "code_log_scales"), log p(x) ("log_p": on the grid over the
+    prior for a latent of 1 or 2 dimensions, exact whatever the posterior's shape, else IWAE) and every
+    score of score_rows with the grid's log p(x) as "grid" (None without one) ("row_scores")."""
     from betavae.scoring import references as evaluation
-    from betavae.model.inference import score_rows
-    scores = score_rows(model, test, iwae_samples, seed, nodes_per_dim)
+    from betavae.model.inference import grid_log_likelihood, score_rows
+    scores = score_rows(model, test, iwae_samples, seed)
     kl_per_dim = scores["kl_per_dim"].mean(axis=0)
     kl, log_likelihood = float(kl_per_dim.sum()), float(scores["log_likelihood"].mean())
     squared_errors = (scores["recon_means"] - test) ** 2
@@ -154,10 +153,10 @@ def model_scores(model, test, beta, iwae_samples, seed, nodes_per_dim, unavailab
               "recon": {"mse": float(squared_errors.mean()), "columns": list(names),
                         "explained_variance": [1 - error / variance if variance > 0 else None
                                                for error, variance in zip(squared_errors.mean(axis=0), variances)]}}
-    if scores["quadrature"] is not None:
-        result["test_nll_quadrature"] = -float(scores["quadrature"].mean())
-        result["quadrature_nodes"] = nodes_per_dim
-    log_p = scores["iwae"] if scores["quadrature"] is None else scores["quadrature"]
+    log_p, scores["grid"] = scores["iwae"], None
+    if model.latent_dim <= 2:
+        log_p, result["quadrature"] = grid_log_likelihood(model, test)
+        scores["grid"], result["test_nll_quadrature"] = log_p, -float(log_p.mean())
     return {"report": result, "code_means": scores["code_means"], "code_log_scales": scores["code_log_scales"],
             "log_p": log_p, "row_scores": scores}
 
@@ -262,16 +261,28 @@ def save_report(folder, report):
 
 def load_report(folder):
     """The report that save_report wrote into the RunFolder, or None when it is missing, unreadable or not
-    one (not an object, or without one of REPORT_KEYS): such a file is no evaluation to reuse."""
+    one (not an object, or without one of REPORT_KEYS), or when its -log p(x) for a latent of 1 or 2
+    dimensions came from the Gauss-Hermite quadrature centred on q(z|x) of the suite before the prior grid
+    (no "quadrature" entry), which misses posterior modes: such a file is no evaluation to reuse."""
     try:
         with open(folder.file(REPORT_FILE), encoding="utf-8") as handle:
             report = json.load(handle)
     except (OSError, ValueError):
         return None
     if not isinstance(report, dict) or not isinstance(report.get("reference"), dict) \
-            or any(key not in report for key in REPORT_KEYS):
+            or any(key not in report for key in REPORT_KEYS) \
+            or ("test_nll_quadrature" in report and "quadrature" not in report):
         return None
     return report
+
+
+def _grid(entry):
+    """What the grid of -log p(x) was: its rule, points and step, and whether the step resolves the decoder's
+    narrowest posterior."""
+    scale = entry["posterior_scale"]  # null for a diverged decoder
+    coarse = ("" if entry["resolved"] else f", too coarse for the decoder's narrowest posterior scale "
+              f"{'n/a' if scale is None else f'{scale:.3g}'}: an approximation")
+    return f"trapezoid rule, {entry['points']:,} points, step {entry['spacing']:.3g}{coarse}"
 
 
 def _nats(value):
@@ -308,8 +319,8 @@ def format_report(report, checkpoint_dir):
     reference, prior, recon = report["reference"], report["prior_samples"], report["recon"]
     optimum = reference.get("linear_beta_optimum") or {}
     checkpoint = (report.get("checkpoint") or {}).get("file", "no checkpoint")
-    quadrature = (f", quadrature ({report['quadrature_nodes']} nodes per dim) "
-                  f"{_nats(report['test_nll_quadrature'])}" if "test_nll_quadrature" in report else "")
+    quadrature = (f", on a grid over the prior {_nats(report['test_nll_quadrature'])} "
+                  f"({_grid(report['quadrature'])})" if "test_nll_quadrature" in report else "")
     truth = (f"; truth {_nats(reference['true_nll'])}, gap_to_truth {_nats(report['gap_to_truth'])}"
              if "true_nll" in reference else "") + (
         f" (the truth's entropy {_nats(reference['entropy'])})" if "entropy" in reference else "")
