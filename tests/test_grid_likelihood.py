@@ -109,3 +109,17 @@ def test_a_diverged_decoder_gives_nan_rows_not_an_exception():
     log_p, entry = grid_log_likelihood(model, rows_of(2, 3, seed=0))
     assert np.all(np.isnan(log_p)) and not entry["resolved"]
     assert "scale n/a: an approximation" in _grid({**entry, "posterior_scale": None})  # as evaluation.json has it
+
+
+def test_a_noise_scale_that_varies_with_z_narrows_the_step():
+    """x2's mean no longer depends on z2 but its log-scale does, at 8 per unit of z2: the Fisher information
+    2 * 8^2 = 128 then exceeds the mean's SLOPE^2 / SCALE^2 = 44 in z1, which alone sets the step without it."""
+    model = folded_model(2)
+    head = model.decoder.head.kernel.numpy()
+    head[2:4, 1] = 0.0
+    model.decoder.head.kernel.assign(head)
+    constant = grid_log_likelihood(model, rows_of(2, 3, seed=0))[1]["posterior_scale"]
+    head[2:4, 3] = 8.0, -8.0  # log-scale of x2 = log SCALE + 8 z2 (soft-clamped)
+    model.decoder.head.kernel.assign(head)
+    varying = grid_log_likelihood(model, rows_of(2, 3, seed=0))[1]["posterior_scale"]
+    assert varying < 0.8 * constant, (varying, constant)
