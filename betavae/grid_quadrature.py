@@ -16,7 +16,12 @@ MAX_TERMS = 1 << 22  # (row, grid point) terms held at once by log_density_on_gr
 def tensor_grid(low, high, spacing):
     """The points [n, k] of a tensor grid with the given spacing from low up to high (each of length k): the
     whole steps that fit, so a grid never reaches past high (as np.arange's rounding can)."""
-    axes = [lo + spacing * np.arange(int(np.floor((hi - lo) / spacing + 1e-9)) + 1) for lo, hi in zip(low, high)]
+    return product_grid([lo + spacing * np.arange(int(np.floor((hi - lo) / spacing + 1e-9)) + 1)
+                         for lo, hi in zip(low, high)])
+
+
+def product_grid(axes):
+    """The points [n, k] of the tensor product of k axes (1-D arrays of coordinates)."""
     return np.stack([grid.ravel() for grid in np.meshgrid(*axes, indexing="ij")], axis=-1)
 
 

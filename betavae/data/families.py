@@ -12,7 +12,7 @@ import numpy as np
 
 from betavae.data.family_maps import NONLINEAR_FAMILIES, unit_map
 from betavae.data.truth import Truth
-from betavae.grid_quadrature import PRIOR_REACH, grid_step, log_density_on_grid, tensor_grid
+from betavae.grid_quadrature import LOG_2PI, PRIOR_REACH, grid_step, log_density_on_grid, product_grid, tensor_grid
 
 # Default correlation eigenvalues of generated data: 0.7 D, then each factor 0.23 times the one before
 # (7 and 1.6 for the shipped 10-D, 2-factor data), so that on the shipped data beta = 1 and 2 keep both
@@ -21,7 +21,6 @@ DEFAULT_TOP_EIGENVALUE = 0.7
 DEFAULT_EIGENVALUE_RATIO = 0.23
 AXIS_ONLY_STEPS = 200  # see factor_model
 EIGENVALUE_TOLERANCE = 5e-3  # generated correlation eigenvalues are within 0.5% of those asked for
-LOG_2PI = np.log(2.0 * np.pi)
 CELLS_PER_POSTERIOR_SCALE = 1.0  # grid points per posterior standard deviation (see `grid_spacing`)
 
 
@@ -88,8 +87,7 @@ def _latent_axes(truth, count=None, spacing=None, reach=PRIOR_REACH):
     high = np.max(truth.prior_means + reach * truth.prior_scales[:, None], axis=0)
     if spacing:
         return tensor_grid(low, high, spacing)
-    axes = [np.linspace(lo, hi, count) for lo, hi in zip(low, high)]
-    return np.stack([grid.ravel() for grid in np.meshgrid(*axes, indexing="ij")], axis=-1)
+    return product_grid([np.linspace(lo, hi, count) for lo, hi in zip(low, high)])
 
 
 def log_density(x, truth, spacing=None):
