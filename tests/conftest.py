@@ -72,11 +72,12 @@ def run_config_for(folder, data_file, *flags):
     return train_command.new_config(args, train, test, names=names)
 
 
-def committed_run(folder, data_file, epochs=2):
-    """A run of an untrained model committed after `epochs` epochs (made-up history), in-process and fast."""
+def committed_run(folder, data_file, epochs=2, flags=()):
+    """A run of an untrained model committed after `epochs` epochs (made-up history), in-process and fast;
+    flags: training flags of its config."""
     import tensorflow as tf
     from betavae.run.folder import HISTORY_COLUMNS, RunFolder, build_model
-    run, config = RunFolder(str(folder)), run_config_for(folder, data_file)
+    run, config = RunFolder(str(folder)), run_config_for(folder, data_file, *flags)
     checkpoint = tf.train.Checkpoint(model=build_model(config))
     with run.writing():
         run.begin(replace=False)

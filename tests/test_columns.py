@@ -207,7 +207,7 @@ def test_the_truth_of_generated_data_is_not_taken_for_a_choice_of_its_columns(tm
 
 
 def test_the_reports_explained_variance_is_labelled_by_the_columns_names():
-    from betavae.scoring.evaluate import _per_column
-    assert _per_column({"explained_variance": [0.5, None], "columns": ["height", "b b"]}) == "height 0.500, b b n/a"
-    assert _per_column({"explained_variance": [0.5, 0.25], "columns": ["x1", "x2"]}) == "x1..x2: 0.500 0.250"
-    assert _per_column({"explained_variance": [0.5, 0.25]}) == "x1..x2: 0.500 0.250"  # a report from before names
+    from betavae.scoring.sections.samples import per_column
+    assert per_column({"explained_variance": [0.5, None], "columns": ["height", "b b"]}) == "height 0.500, b b n/a"
+    assert per_column({"explained_variance": [0.5, 0.25], "columns": ["x1", "x2"]}) == "x1..x2: 0.500 0.250"
+    assert per_column({"explained_variance": [0.5, 0.25]}) == "x1..x2: 0.500 0.250"  # a report from before names

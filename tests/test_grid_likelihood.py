@@ -6,7 +6,7 @@ from scipy import integrate, stats
 
 from betavae.model.inference import GRID_CELLS_PER_SCALE, MAX_GRID_POINTS, grid_log_likelihood, iwae_log_likelihood, score_rows
 from betavae.model.vae import BetaVAE
-from betavae.scoring.evaluate import _grid
+from betavae.scoring.sections.likelihood import grid_description
 from betavae.scoring.folding import folded_posterior
 from test_evaluation import raw_for_log_scale, set_linear_mlp
 
@@ -100,7 +100,7 @@ def test_the_step_follows_the_decoder_and_a_decoder_too_sharp_for_the_grid_is_sa
     too_sharp = grid_log_likelihood(folded_model(2, np.log(SCALE / 100)), rows_of(2, 5, seed=0))[1]
     assert not too_sharp["resolved"] and too_sharp["spacing"] > too_sharp["posterior_scale"]
     assert too_sharp["points"] <= MAX_GRID_POINTS < 4 * too_sharp["points"]
-    assert "an approximation" in _grid(too_sharp) and "an approximation" not in _grid(broad)
+    assert "an approximation" in grid_description(too_sharp) and "an approximation" not in grid_description(broad)
 
 
 def test_a_diverged_decoder_gives_nan_rows_not_an_exception():
@@ -108,7 +108,7 @@ def test_a_diverged_decoder_gives_nan_rows_not_an_exception():
     model.decoder.head.bias.assign(np.full(4, np.nan))
     log_p, entry = grid_log_likelihood(model, rows_of(2, 3, seed=0))
     assert np.all(np.isnan(log_p)) and not entry["resolved"]
-    assert "scale n/a: an approximation" in _grid({**entry, "posterior_scale": None})  # as evaluation.json has it
+    assert "scale n/a: an approximation" in grid_description({**entry, "posterior_scale": None})  # as evaluation.json has it
 
 
 def test_a_noise_scale_that_varies_with_z_narrows_the_step():

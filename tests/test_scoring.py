@@ -58,7 +58,7 @@ def test_degenerate_runs_evaluate_to_strict_json_with_reasons(runs, capsys, name
     out = capsys.readouterr().out
     assert status == 0
     report = strict_json(run / "evaluation.json")
-    for stage in ("model", "references", "IWAE", "truth and alignment", "prior samples"):
+    for stage in ("model", "IWAE", "references", "KL parts", "prior samples", "alignment", "disentanglement"):
         assert [line for line in out.splitlines() if line.startswith(stage) and line.endswith(" ...")]
         assert [line for line in out.splitlines() if line.startswith(stage) and ": done in " in line]
     assert all(len(line) < 100 for line in out.splitlines()), max(out.splitlines(), key=len)
@@ -98,7 +98,7 @@ def test_two_calls_in_one_process_give_the_same_report_and_progress_lines(runs):
     again = scoring.evaluate_run(RunFolder(runs["constant"]), iwae_samples=7, num_samples=50, seed=3)
     assert first == again and np.isfinite(first["test_nll_iwae"]) and first["prior_samples"]["mean_error"] > 0
     assert [line.split(":")[0] for line in lines if ": done in" in line] == [
-        "model", "references", "IWAE", "truth and alignment", "prior samples"]
+        "model", "IWAE", "references", "KL parts", "prior samples", "alignment", "disentanglement"]
 
 
 def test_non_finite_numbers_become_null_with_a_reason():

@@ -6,11 +6,9 @@ import os
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
-from betavae.plots.run import plt, save_figure  # beta_vae_plots chooses the file-only backend before pyplot loads
-
-KL_PARTS = {"index_code_mi": "index-code MI I_q(x; z)", "total_correlation": "total correlation TC(z)",
-            "dimension_wise_kl": "dimension-wise KL"}
-ALIGNMENTS = (("mean_to_optimum", "to the linear optimum's latent space"), ("mean_to_truth", "to the true factors"))
+from betavae.plots.run import plt, save_figure  # it chooses the file-only backend before pyplot loads
+from betavae.scoring.sections.factors import ALIGNMENTS
+from betavae.scoring.sections.rate import KL_PARTS
 
 
 def over_seeds(betas, values):
@@ -212,7 +210,7 @@ def plot_alignment(reports, high, collapse, seeds, path):
     """The reports' alignment scores (mean over latent dimensions) against beta; a null score is left out."""
     betas = [report["beta"] for report in reports]
     figure, axis = plt.subplots(figsize=(6, 3.8))
-    for colour, (key, label) in zip(("C0", "C2"), ALIGNMENTS):
+    for colour, (key, label) in zip(("C0", "C2"), ALIGNMENTS.items()):
         values = [(report.get("alignment") or {}).get(key) for report in reports]
         model_points(axis, betas, values, colour, label, seeds)
     beta_axis(axis, betas, high, collapse)
@@ -226,6 +224,6 @@ def plot_alignment(reports, high, collapse, seeds, path):
 
 
 def saved(figure, path):
-    """Write the figure as PNG and close it (beta_vae_plots.save_figure); returns the path for the caller's list."""
+    """Write the figure as PNG and close it (plots.run.save_figure); returns the path for the caller's list."""
     save_figure(figure, path)
     return path

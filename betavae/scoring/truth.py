@@ -1,8 +1,7 @@
 """What the truth of generated data says about a trained model, and honest labels for the linear references.
 
 The exact -log p(x) of test rows under the data's truth JSON (closed form for the linear family, quadrature
-for the non-linear ones), the true latents of the test rows, and the report's notes, in numpy; only
-truth_report touches the model (for its decoder directions).
+for the non-linear ones), the true latents of the test rows, and the report's notes; numpy only.
 """
 import os
 import sys
@@ -11,7 +10,6 @@ import numpy as np
 
 from betavae.data import families
 from betavae.data import loading
-from betavae.scoring.alignment import alignment, decoder_directions
 from betavae.scoring.references import gaussian_log_densities
 
 SIGNIFICANCE = 3.0  # standard errors by which a model must beat the Gaussian to call the data non-Gaussian
@@ -103,33 +101,22 @@ def reference_notes(beta, reference, model_advantage, true_advantage=None, *, ga
     return {**keys, "notes": notes}
 
 
-def truth_report(model, config, train, test, truth, reference, model_log_p, code_means, kl_per_dim, latents):
-    """What the truth says about a model: (entries for the report's "reference": true_nll and, for Gaussian
-    truths, entropy; top-level entries: gap_to_truth (model -log p(x) minus the truth's), the
-    reference_notes keys and "alignment").
+def truth_entries(config, train, test, reference, model_log_p, truth, true_log_p):
+    """What the truth says of a model, as top-level entries of the report: gap_to_truth (the model's -log p(x)
+    minus the truth's; only with a truth) and the reference_notes keys.
 
-    reference: the linear references computed so far; model_log_p: the model's log p(x) per test row;
-    kl_per_dim: the mean KL of each latent unit; truth / latents: the data's Truth / the test rows' true z,
-    or None."""
-    from betavae.scoring.references import ACTIVE_THRESHOLD, gaussian_entropy
+    reference: the report's "reference" (true_nll among it, with a truth); model_log_p / true_log_p: the
+    model's / the truth's log p(x) per test row; truth: the data's Truth, or None (true_log_p None too)."""
     try:
         gaussian_rows = gaussian_log_densities(test, train.mean(axis=0), np.atleast_2d(np.cov(train, rowvar=False)))
     except (ValueError, np.linalg.LinAlgError):  # degenerate training rows: no Gaussian to compare with
         gaussian_rows = None
     compare = lambda rows: None if gaussian_rows is None else advantage(rows, gaussian_rows)  # noqa: E731
-    reference_entries, top_level, true_advantage = {}, {}, None
-    if truth is not None:
-        true_rows = true_log_densities(test, truth)
-        reference_entries["true_nll"] = -float(np.mean(true_rows))
-        if truth.linear:
-            reference_entries["entropy"] = gaussian_entropy(truth.covariance)
-        top_level["gap_to_truth"] = -float(np.mean(model_log_p)) - reference_entries["true_nll"]
-        true_advantage = compare(true_rows)
-    top_level.update(reference_notes(config.beta, reference, compare(model_log_p), true_advantage,
-                                     gaussian_excess=fitted_gaussian_excess(test.shape[1], len(train)),
-                                     gaussian_truth=truth is not None and truth.linear))
-    active = np.asarray(kl_per_dim) > ACTIVE_THRESHOLD
-    optimum = (reference.get("linear_beta_optimum") or {}).get("W")
-    top_level["alignment"] = alignment(decoder_directions(model, code_means), active, config.data_scale,
-                                       optimum, None if truth is None else truth.W, code_means, latents)
-    return reference_entries, top_level
+    entries, true_advantage = {}, None
+    if true_log_p is not None:
+        entries["gap_to_truth"] = -float(np.mean(model_log_p)) - reference["true_nll"]
+        true_advantage = compare(true_log_p)
+    entries.update(reference_notes(config.beta, reference, compare(model_log_p), true_advantage,
+                                   gaussian_excess=fitted_gaussian_excess(test.shape[1], len(train)),
+                                   gaussian_truth=truth is not None and truth.linear))
+    return entries

@@ -11,24 +11,16 @@ import numpy as np
 
 from betavae.files import atomic_write_text
 from betavae.run.folder import LOGS, RunFolder, UsageError
-from betavae.scoring.evaluate import checkpoint_identity, load_report  # numpy only at import: no TensorFlow
+from betavae.scoring.evaluate import load_report  # numpy only at import: no TensorFlow
+from betavae.scoring.sections import SECTIONS
+from betavae.scoring.sections.rate import KL_PARTS
+from betavae.scoring.sections.run import checkpoint_identity
 from betavae.cli import SEED_MAX, flag_name
 from betavae.fields import SWEEP_SET_FLAGS  # given after `--`, they would silently fight the sweep
 from betavae.training.flags import build_parser, validate_flags
 
 TRAIN_LOG, EVALUATE_LOG = LOGS
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
-# sweep.csv's columns, one number each; the KL of each latent unit (kl_z1, kl_z2, ...: the model's own z1,
-# z2, ..., as in the report) follows active_units, as many columns as the runs have latent units.
-# The disentanglement metrics of the evaluation (betavae.scoring.disentanglement), one column each.
-DISENTANGLEMENT = ("mig", "sap", "modularity", "dci_disentanglement", "dci_completeness", "dci_informativeness",
-                   "factor_vae")
-COLUMNS = ("beta", "seed", "objective", "rate", "distortion", "elbo", "test_nll_iwae", "gap_to_fa",
-           "gap_to_linear_optimum", "active_units", "index_code_mi", "total_correlation", "dimension_wise_kl",
-           "latent_correlation", *DISENTANGLEMENT, "mig_exact_continuous", "mig_exact_discretised",
-           "optimum_objective", "optimum_rate", "optimum_distortion", "optimum_active_units",
-           "alignment_mean_to_optimum", "alignment_mean_to_truth", "folder")
-KL_PARTS = ("index_code_mi", "total_correlation", "dimension_wise_kl")
 
 
 @dataclass(frozen=True)
@@ -161,7 +153,7 @@ def check_training_flags_unchanged(sweep_dir, training_flags, parsed, record=Tru
 
 
 def latest_checkpoint(folder):
-    """The identity of the run's newest committed checkpoint (beta_vae_scoring.checkpoint_identity: what an
+    """The identity of the run's newest committed checkpoint (scoring.sections.run.checkpoint_identity: what an
     evaluation.json records as "checkpoint"), without loading TensorFlow; None when there is none."""
     return checkpoint_identity(RunFolder(folder))
 
@@ -209,42 +201,21 @@ def evaluation_argv(run, iwae_samples):
 
 
 def sweep_row(report, run):
-    """One sweep.csv row from a run's evaluation report, one number per column: the model's rate,
-    distortion, ELBO, gaps and KL of each latent unit (kl_z1, ...), the parts of its KL, the linear
-    optimum's numbers and the alignment scores ('' where a value does not exist, e.g. in older reports)."""
-    optimum = report["reference"].get("linear_beta_optimum") or {}
-    alignment = report.get("alignment") or {}
-    parts = report.get("kl_decomposition") or {}
-    metrics = report.get("disentanglement") or {}
-    exact = metrics.get("exact") or {}
-    rate, objective = report["kl"], report["test_beta_objective"]
-    row = {"beta": report["beta"], "seed": run.seed, "objective": report.get("objective"), "rate": rate,
-           "distortion": None if rate is None or objective is None else objective - report["beta"] * rate,
-           "elbo": report.get("test_elbo"), "test_nll_iwae": report["test_nll_iwae"],
-           "gap_to_fa": report.get("gap_to_fa"), "gap_to_linear_optimum": report.get("gap_to_linear_optimum"),
-           "active_units": report["active_units"],
-           **{kl_column(j): value for j, value in enumerate(report["kl_per_dim"])},
-           **{name: parts.get(name) for name in KL_PARTS},
-           "latent_correlation": alignment.get("latent_correlation"),
-           **{name: metrics.get(name) for name in DISENTANGLEMENT},
-           "mig_exact_continuous": exact.get("mig_continuous"), "mig_exact_discretised": exact.get("mig_discretised"),
-           "optimum_objective": optimum.get("objective"), "optimum_rate": optimum.get("rate"),
-           "optimum_distortion": optimum.get("distortion"), "optimum_active_units": optimum.get("active_units"),
-           "alignment_mean_to_optimum": alignment.get("mean_to_optimum"),
-           "alignment_mean_to_truth": alignment.get("mean_to_truth"), "folder": os.path.basename(run.folder)}
+    """One sweep.csv row from a run's evaluation report, one number per column: beta and the run's seed,
+    then each section's columns (betavae.scoring.sections: the model's rate, distortion, ELBO, gaps, the
+    linear optimum's numbers, the KL of each latent unit kl_z1, ..., the parts of its KL, the alignment and
+    disentanglement scores), then the run's folder ('' where a value does not exist, e.g. in older reports)."""
+    row = {"beta": report["beta"], "seed": run.seed}
+    for section in SECTIONS:
+        row.update(section.columns(report))
+    row["folder"] = os.path.basename(run.folder)
     return {name: "" if value is None else value for name, value in row.items()}
 
 
-def kl_column(dim):
-    """The sweep.csv column of the KL of latent unit `dim` (from 0): kl_z1, kl_z2, ..."""
-    return f"kl_z{dim + 1}"
-
-
 def table_columns(rows):
-    """sweep.csv's header for these rows: COLUMNS with one kl_z column per latent unit after active_units."""
-    units = max((sum(name.startswith("kl_z") for name in row) for row in rows), default=0)
-    split = COLUMNS.index("active_units") + 1
-    return [*COLUMNS[:split], *(kl_column(dim) for dim in range(units)), *COLUMNS[split:]]
+    """sweep.csv's header for these rows: the columns of the row with the most latent units (kl_z1, ...), in
+    its order (every row has the same columns but for those)."""
+    return list(max(rows, key=lambda row: sum(name.startswith("kl_z") for name in row), default={}))
 
 
 def collect(runs):
