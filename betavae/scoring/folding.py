@@ -51,7 +51,7 @@ def folding_lines(entry, objective="beta"):
     elif share is not None and share > FOLDED_SHARE:
         lines.append(f"note: above {100 * FOLDED_SHARE:g}% of rows the decoder likely maps two regions of z onto "
                      "nearly the same x (a fold, which the truth may have too); there the ELBO understates "
-                     "log p(x) and bends the decoder towards posteriors a Gaussian q can follow: on issue 18's "
+                     "log p(x) and bends the decoder towards posteriors a Gaussian q can follow: on generated "
                      "periodic data the ELBO moved a decoder started at the truth 0.08 nats away from it, and "
                      "--objective iwae narrowed the gap (README, \"The folding families\")")
     return lines
