@@ -16,7 +16,8 @@ from betavae.scoring import evaluate as scoring
 from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, flag_name, run_cli
 from betavae.data import loading
 from betavae.files import ArrayWriter, StreamMoments, check_output_path
-from betavae.run.folder import import_tensorflow, is_moved_copy, load_rows
+from betavae.data.run_rows import is_moved_copy, load_rows
+from betavae.run.folder import import_tensorflow
 from betavae.run.opened import open_run
 
 # The flags each mode uses, besides --mode, --checkpoint-dir and --verbose: a flag given to a mode that does not

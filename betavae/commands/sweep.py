@@ -21,7 +21,8 @@ from betavae.cli import OneLineParser, UsageError, check_minimum, flag_name, run
 from betavae.commands import after_training as after_training_command
 from betavae.commands import train as train_command
 from betavae.files import atomic_write_text
-from betavae.run.folder import RunFolder, load_run_data
+from betavae.data.run_rows import load_run_data
+from betavae.run.folder import RunFolder
 from betavae.sweep.engines import Interrupted
 from betavae.sweep.plan import (EVALUATE_LOG, TRAIN_LOG, check_training_flags, check_training_flags_unchanged,
                                  collect, evaluation_argv, format_table, needs, parse_betas, parse_seeds,

@@ -15,7 +15,8 @@ from betavae.config import SCHEMA_VERSION, RunConfig
 from betavae.fields import HYPER_PARAMETERS, IWAE_TRAINING_SAMPLES, RESUME_OVERRIDES
 from betavae.data import loading
 from betavae.files import check_memory
-from betavae.run.folder import CONFIG_FILE, RunFolder, load_run_data, load_split
+from betavae.data.run_rows import load_run_data, load_split
+from betavae.run.folder import CONFIG_FILE, RunFolder
 from betavae.training import console
 from betavae.training.flags import build_parser, given_flags, validate_flags
 from betavae.training.loop import train
