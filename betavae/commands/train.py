@@ -11,7 +11,7 @@ from betavae.data.run_rows import load_run_data, load_split
 from betavae.run.folder import RunFolder
 from betavae.training import console
 from betavae.training.flags import build_parser, given_flags, validate_flags
-from betavae.training.loop import train
+from betavae.training.session import train
 from betavae.training.setup import check_training_memory, new_config, resume_config
 
 
