@@ -61,11 +61,10 @@ def _path(name, value, optional=False):
     return os.fspath(value)
 
 
-def _settings(parser, values, specs):
-    """The namespace parser.parse_args([]) gives, with `values` (keyword arguments named like its flags)
-    checked and converted by their fields `specs` (name -> Field); an unknown name is a UsageError listing
-    the valid ones."""
-    settings = parser.parse_args([])
+def _settings(settings, values, specs):
+    """settings (a namespace of defaults) with `values` (keyword arguments named like its flags) checked and
+    converted by their fields `specs` (name -> Field); an unknown name is a UsageError listing the valid
+    ones."""
     for name, value in values.items():
         if name not in specs:
             raise UsageError(f"unknown setting {name!r}; expected one of {', '.join(sorted(specs))}")
@@ -74,9 +73,9 @@ def _settings(parser, values, specs):
 
 
 def _training_settings(values, own):
-    """The training flags' namespace with `values` set (_settings); the names in `own` are no settings."""
-    from betavae.training.flags import build_parser
-    return _settings(build_parser(), values, {spec.name: spec for spec in FLAGS if spec.name not in own})
+    """The training settings with `values` set (_settings); the names in `own` are no settings."""
+    from betavae.training.setup import default_settings
+    return _settings(default_settings(), values, {spec.name: spec for spec in FLAGS if spec.name not in own})
 
 
 @contextlib.contextmanager
@@ -116,8 +115,9 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
     """Train a run on data (an array [N, D], written once into the run as its own data.npy, or a path) into
     checkpoint_dir, as `python beta_vae_main.py` does with the same settings; returns its Run. resume:
     continue the run there (data: None, or a copy of the file it was trained on). verbose: print the
-    training CLI's progress lines."""
-    from betavae.commands import train as command
+    training CLI's progress lines. Raises training.session.Stopped (a KeyboardInterrupt) after saving on
+    Ctrl-C or SIGTERM, and Diverged (a UsageError) when the loss becomes non-finite."""
+    from betavae.training.session import train_settings
     settings = _training_settings(hyperparameters, _TRAIN_OWN)
     settings.checkpoint_dir = _path("checkpoint_dir", checkpoint_dir)
     settings.test_data = _path("test_data", test_data, optional=True)
@@ -135,12 +135,7 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
         array = _rows(data, "data")
         settings.data = os.path.join(settings.checkpoint_dir, DATA_FILE)
     with _printing(verbose):
-        status = command.train_run(settings, given, array)
-    if status > 128:  # stopped by Ctrl-C or SIGTERM; the last epoch is saved
-        raise KeyboardInterrupt
-    if status:
-        raise UsageError(f"{settings.checkpoint_dir}: training stopped (the loss became non-finite; see the "
-                         "error above)")
+        train_settings(settings, given, array)
     return Run(settings.checkpoint_dir)
 
 
@@ -283,7 +278,7 @@ def beta_sweep(betas, *, seeds=(0,), sweep_dir=os.path.join("checkpoints", "swee
     parser = command.build_parser()
     fields = {action.dest: _sweep_field(action) for action in parser._actions
               if action.dest not in (*_SWEEP_OWN, "help")}
-    settings = _settings(parser, {"epochs": epochs, **{k: v for k, v in options.items() if k in fields}}, fields)
+    settings = _settings(parser.parse_args([]), {"epochs": epochs, **{k: v for k, v in options.items() if k in fields}}, fields)
     if not all(isinstance(beta, numbers.Real) and not isinstance(beta, bool) for beta in betas):
         raise UsageError(f"betas: expected numbers, got {list(betas)!r}")
     settings.betas = ",".join(repr(float(beta)) for beta in betas)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from betavae.cli import UsageError, flag_name
-from betavae.commands import train as train_command
+from betavae.training.flags import build_parser, validate_flags
 from betavae.config import RunConfig, config_from_dict
 from betavae.fields import BY_NAME, FIELDS, FLAGS, RESUME_OVERRIDES, SWEEP_SET_FLAGS
 from betavae.sweep.plan import check_training_flags
@@ -26,7 +26,7 @@ def config_json(tmp_path):
 
 
 def parser_flags():
-    return {action.dest: action for action in train_command.build_parser()._actions if action.option_strings}
+    return {action.dest: action for action in build_parser()._actions if action.option_strings}
 
 
 def test_every_hyper_parameter_of_the_config_is_a_flag_and_every_other_flag_is_a_run_flag():
@@ -39,9 +39,9 @@ def test_every_hyper_parameter_of_the_config_is_a_flag_and_every_other_flag_is_a
 
 
 def flag_error(*argv):
-    args = train_command.build_parser().parse_args(list(argv))
+    args = build_parser().parse_args(list(argv))
     with pytest.raises(UsageError) as error:
-        train_command.validate_flags(args)
+        validate_flags(args)
     return str(error.value)
 
 

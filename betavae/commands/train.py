@@ -7,42 +7,22 @@ import sys
 import time
 
 from betavae.cli import run_cli
-from betavae.data.run_rows import load_run_data, load_split
-from betavae.run.folder import RunFolder
-from betavae.training import console
-from betavae.training.flags import build_parser, given_flags, validate_flags
-from betavae.training.session import train
-from betavae.training.setup import check_training_memory, new_config, resume_config
+from betavae.training.flags import build_parser, given_flags
+from betavae.training.session import Diverged, Stopped, train_settings
 
 
-def train_run(settings, given=(), array=None, started=None):
-    """Check the settings (a namespace with one attribute per flag), then train a new run into, or resume the
-    one in, settings.checkpoint_dir; returns the exit status. The CLI and the Python API's train() both come
-    here. given: the names of the settings chosen (not defaults), for --resume's warning. array: rows to
-    train on, written as the run's own data.npy (settings.data names it). started: time.perf_counter() when
-    the command began, for the elapsed times."""
-    started = time.perf_counter() if started is None else started
-    validate_flags(settings)
-    folder = RunFolder(settings.checkpoint_dir)
-    with folder.writing():
-        if settings.resume:
-            config = resume_config(settings, folder, given)
-            if config.epochs == folder.epochs_done():
-                print(f"{settings.checkpoint_dir} already holds {config.epochs} epochs: nothing to train")
-                return 0
-            train_rows, test_rows = load_run_data(config, stream=config.streaming)
-        else:
-            folder.begin(replace=settings.overwrite)  # refuses a finished run before data or TensorFlow load
-            data_file = None if array is None else folder.save_data(array)
-            train_rows, test_rows, names = load_split(data_file or settings.data, settings.test_data,
-                                                      settings.test_fraction, settings.seed, settings.streaming,
-                                                      settings.columns)
-            config = new_config(settings, train_rows, test_rows, data_file, names)
-        check_training_memory(config)
-        print("\n".join(console.header_lines(config, settings.checkpoint_dir, settings.resume, settings.overwrite)),
-              flush=True)
-        return train(config, train_rows, test_rows, folder, resume=settings.resume, logdir=settings.logdir,
-                     verbose=settings.verbose, started=started)
+def train_run(settings, given=(), started=None):
+    """Train as the settings (a namespace with one attribute per flag) say (session.train_settings); returns
+    the exit status: 1 when the loss became non-finite, 128 + the signal when stopped after saving."""
+    try:
+        train_settings(settings, given, started=started)
+    except Diverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Stopped as stop:
+        print(stop, file=sys.stderr)
+        return 128 + stop.signal_number
+    return 0
 
 
 def main(argv=None):

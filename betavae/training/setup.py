@@ -3,15 +3,22 @@ from its settings and data, a resumed run's from its config.json, and the check 
 import dataclasses
 import os
 import sys
+import types
 
 import numpy as np
 
 from betavae.cli import UsageError, flag_name
 from betavae.config import SCHEMA_VERSION, RunConfig
 from betavae.data import loading
-from betavae.fields import HYPER_PARAMETERS, IWAE_TRAINING_SAMPLES, RESUME_OVERRIDES
+from betavae.fields import FLAGS, HYPER_PARAMETERS, IWAE_TRAINING_SAMPLES, RESUME_OVERRIDES
 from betavae.files import check_memory
 from betavae.run.folder import CONFIG_FILE
+
+
+def default_settings():
+    """Training settings (one attribute per training flag) at the field table's defaults: what the training
+    parser gives for no flags, for callers that have keywords rather than argv (the Python API, the sweep)."""
+    return types.SimpleNamespace(**{spec.name: False if spec.kind is bool else spec.default for spec in FLAGS})
 
 
 def resume_config(args, folder, given):
