@@ -278,7 +278,8 @@ def beta_sweep(betas, *, seeds=(0,), sweep_dir=os.path.join("checkpoints", "swee
     parser = command.build_parser()
     fields = {action.dest: _sweep_field(action) for action in parser._actions
               if action.dest not in (*_SWEEP_OWN, "help")}
-    settings = _settings(parser.parse_args([]), {"epochs": epochs, **{k: v for k, v in options.items() if k in fields}}, fields)
+    chosen = {"epochs": epochs, **{k: v for k, v in options.items() if k in fields}}
+    settings = _settings(parser.parse_args([]), chosen, fields)
     if not all(isinstance(beta, numbers.Real) and not isinstance(beta, bool) for beta in betas):
         raise UsageError(f"betas: expected numbers, got {list(betas)!r}")
     settings.betas = ",".join(repr(float(beta)) for beta in betas)
