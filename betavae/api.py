@@ -189,14 +189,14 @@ class Run:
     def sample(self, n, seed=0, mean_only=False):
         """n prior samples [n, D] in the data's units: the numbers `--mode prior --num-samples n --seed seed`
         writes (decoder means with mean_only)."""
-        from betavae.commands.after_training import output_chunks
+        from betavae.run.samples import output_chunks
         chunks = output_chunks(self.model(), _seed(seed), bool(mean_only), num_samples=_count("n", n))
         return np.concatenate(list(chunks))
 
     def reconstruct(self, rows=None, seed=0, mean_only=False, data=None):
         """Reconstructions of rows (default: the held-out test rows) through z ~ q(z|x): the numbers
         `--mode recon --seed seed` writes."""
-        from betavae.commands.after_training import output_chunks
+        from betavae.run.samples import output_chunks
         rows = self._rows(rows, data)
         return np.concatenate(list(output_chunks(self.model(), _seed(seed), bool(mean_only), rows=rows)))
 
