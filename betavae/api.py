@@ -12,14 +12,14 @@ import os
 
 import numpy as np
 
-from betavae.cli import SEED_MAX, SEED_MIN, UsageError, flag_name
-from betavae.fields import FLAGS, Field
+from betavae.cli import SEED_MAX, SEED_MIN, UsageError
+from betavae.fields import FLAGS, SWEEP_SET_FLAGS
 from betavae.run.folder import DATA_FILE
 from betavae.run.opened import open_run
 
 # Training settings that train() takes as parameters of its own, or that are none of the run's business.
 _TRAIN_OWN = ("data", "test_data", "checkpoint_dir", "resume", "overwrite", "verbose")
-# The sweep's settings that sweep() takes as parameters of its own, or that belong to the CLI only.
+# The sweep's options that beta_sweep() takes as parameters of its own, or that belong to the CLI only.
 _SWEEP_OWN = ("betas", "seeds", "sweep_dir", "list", "only", "collect")
 
 
@@ -43,13 +43,6 @@ def _convert(name, value, spec):
     if spec.choices and value not in spec.choices:
         raise UsageError(f"{name}={value!r}: expected one of {', '.join(map(repr, spec.choices))}")
     return value
-
-
-def _sweep_field(action):
-    """The Field that one of the sweep's own flags (an argparse action; they have no table in betavae.fields)
-    stands for: its type, default and choices."""
-    kind = bool if action.nargs == 0 else action.type or str
-    return Field(action.dest, kind, default=action.default, choices=tuple(action.choices or ()))
 
 
 def _path(name, value, optional=False):
@@ -258,31 +251,22 @@ def export(run, output_dir, overwrite=False):
     return _run(run).export(output_dir, overwrite)
 
 
-def _training_flags(training):
-    """Keyword arguments named like the training flags, checked, as the command-line flags they stand for."""
-    settings = _training_settings(training, ("checkpoint_dir", "resume", "overwrite", "verbose"))
-    flags = []
-    for name in training:
-        value = getattr(settings, name)
-        if value is not None and value is not False:
-            flags += [flag_name(name)] + ([] if value is True else [repr(value) if isinstance(
-                value, float) else str(value)])
-    return flags
-
-
 def beta_sweep(betas, *, seeds=(0,), sweep_dir=os.path.join("checkpoints", "sweep"), epochs=200, **options):
     """Train and evaluate one run per beta and seed into sweep_dir, as `python beta_vae_sweep.py` does, and
     return the rows of its sweep.csv (dicts). options: the sweep's own settings (iwae_samples, jobs, engine,
     address, cpus_per_task) and any training hyper-parameter for every run (data=, latent_dim=, ...)."""
-    from betavae.commands import sweep as command
-    parser = command.build_parser()
-    fields = {action.dest: _sweep_field(action) for action in parser._actions
-              if action.dest not in (*_SWEEP_OWN, "help")}
-    chosen = {"epochs": epochs, **{k: v for k, v in options.items() if k in fields}}
-    settings = _settings(parser.parse_args([]), chosen, fields)
+    from betavae.sweep.driver import OPTIONS, default_options, run_sweep
+    fields = {spec.name: spec for spec in OPTIONS if spec.name not in _SWEEP_OWN}
+    training = {name: value for name, value in options.items() if name not in fields}
+    chosen = {"epochs": epochs, **{name: value for name, value in options.items() if name in fields}}
+    settings = _settings(default_options(), chosen, fields)
     if not all(isinstance(beta, numbers.Real) and not isinstance(beta, bool) for beta in betas):
         raise UsageError(f"betas: expected numbers, got {list(betas)!r}")
     settings.betas = ",".join(repr(float(beta)) for beta in betas)
     settings.seeds = ",".join(str(_seed(seed)) for seed in seeds)
     settings.sweep_dir = _path("sweep_dir", sweep_dir)
-    return command.run_sweep(settings, _training_flags({k: v for k, v in options.items() if k not in fields}))
+    clashes = sorted(set(training) & set(SWEEP_SET_FLAGS))
+    if clashes:
+        raise UsageError(f"{', '.join(clashes)}: the sweep sets it for each run (use betas, seeds, epochs, sweep_dir)")
+    run_settings = _training_settings(training, SWEEP_SET_FLAGS)
+    return run_sweep(settings, run_settings, [f"{name}={value}" for name, value in training.items()])

@@ -9,7 +9,7 @@ from betavae.cli import UsageError, flag_name
 from betavae.training.flags import build_parser, validate_flags
 from betavae.config import RunConfig, config_from_dict
 from betavae.fields import BY_NAME, FIELDS, FLAGS, RESUME_OVERRIDES, SWEEP_SET_FLAGS
-from betavae.sweep.plan import check_training_flags
+from betavae.commands.sweep import training_settings
 from conftest import run_config_for
 
 # What training records about the data and the code, rather than takes as a flag.
@@ -98,9 +98,9 @@ def test_the_sweep_refuses_after_double_dash_exactly_the_flags_it_sets(name, tmp
     argv = [spec.flag] if spec.kind is bool else [spec.flag, str(value)]
     if name in SWEEP_SET_FLAGS:
         with pytest.raises(UsageError, match=f"training flag {spec.flag} after --: the sweep sets it"):
-            check_training_flags(argv)
+            training_settings(argv)
     else:
-        check_training_flags(argv)
+        training_settings(argv)
 
 
 def test_the_model_knows_every_choice_of_the_optimizer_and_the_schedule_and_refuses_others():

@@ -12,9 +12,10 @@ import pytest
 from betavae.commands import sweep as sweep_command
 from betavae.sweep import engines
 from betavae.run.folder import UsageError
-from betavae.sweep.engines import COMMAND_MARK, training_progress
-from betavae.sweep.plan import (Run, beta_name, check_training_flags, check_training_flags_unchanged, format_table,
-                                 needs, parse_betas, parse_seeds, plan_runs, sweep_row, table_columns, write_table)
+from betavae.sweep.plan import (Run, beta_name, format_table, needs, parse_betas, parse_seeds, plan_runs, sweep_row,
+                                 table_columns, write_table)
+from betavae.sweep.progress import EpochRecorder, latest_epoch, progress_line
+from betavae.sweep.recorded import check_training_unchanged
 from betavae.plots.sweep import beta_ticks, over_seeds, plain_number, plot_sweep
 from betavae.scoring.evaluate import REPORT_KEYS
 from betavae.training.flags import build_parser
@@ -52,18 +53,18 @@ def test_seeds_and_the_plan_cover_every_beta_with_every_seed(tmp_path):
                                    ["--resume"], ["--data", "x.npy", "--overwrite"]])
 def test_training_flags_the_sweep_sets_itself_are_refused(flags):
     with pytest.raises(UsageError, match="the sweep sets it"):
-        check_training_flags(flags)
+        sweep_command.training_settings(flags)
 
 
 def test_other_training_flags_pass(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     np.save("x.npy", np.zeros((4, 2)))  # the data file must exist
-    check_training_flags(["--data", "x.npy", "--hidden-units", "8", "--latent-dim", "3"])
+    sweep_command.training_settings(["--data", "x.npy", "--hidden-units", "8", "--latent-dim", "3"])
 
 
 def unchanged(sweep_dir, flags, record=True):
-    """check_training_flags_unchanged for flags as the training parser reads them."""
-    check_training_flags_unchanged(sweep_dir, flags, build_parser().parse_args(flags), record)
+    """check_training_unchanged for flags as the training parser reads them."""
+    check_training_unchanged(sweep_dir, build_parser().parse_args(flags), flags, record)
 
 
 def test_a_sweep_folder_keeps_the_training_flags_of_its_runs(tmp_path):
@@ -113,14 +114,20 @@ def test_a_run_is_reused_only_when_its_evaluation_scored_its_newest_checkpoint(t
 
 
 def test_progress_reads_the_newest_epoch_of_the_current_training_only(tmp_path):
-    with open(tmp_path / "train.log", "w", encoding="utf-8") as handle:
-        handle.write(f"{COMMAND_MARK}beta_vae_main.py\n  2/2  1.0000\ntrained\n"
-                     f"{COMMAND_MARK}beta_vae_main.py --resume\nnote: x\n")
-    assert training_progress(str(tmp_path)) is None
-    with open(tmp_path / "train.log", "a", encoding="utf-8") as handle:
-        handle.write("  3/9  1.0000\n  4/9  0.5000\n")
-    assert training_progress(str(tmp_path)) == (4, 9, "4/9  0.5000")
-    assert training_progress(str(tmp_path), since=os.path.getmtime(tmp_path / "train.log") + 1) is None
+    row = lambda epoch, loss: {"epoch": epoch, "loss": loss, "test_loss": loss + 0.25, "kl": 9.0}  # noqa: E731
+    earlier = EpochRecorder(str(tmp_path), 2)
+    earlier(row(1, 2.0))
+    earlier(row(2, 1.0))
+    assert latest_epoch(str(tmp_path))["epoch"] == 2
+    recorder = EpochRecorder(str(tmp_path), 9)  # a new training of the run: the earlier one's epochs are gone
+    assert latest_epoch(str(tmp_path)) is None
+    recorder(row(3, 1.0))
+    recorder(row(4, 0.5))
+    with open(tmp_path / "progress.jsonl", "a", encoding="utf-8") as handle:
+        handle.write('{"epoch": 5, "epo')  # the worker is still writing this line
+    assert latest_epoch(str(tmp_path)) == {"epoch": 4, "epochs": 9, "loss": 0.5, "test_loss": 0.75}
+    assert progress_line(latest_epoch(str(tmp_path))) == "epoch 4/9  loss 0.5000  test loss 0.7500"
+    assert latest_epoch(str(tmp_path), since=os.path.getmtime(tmp_path / "progress.jsonl") + 1) is None
 
 
 def test_ticks_are_plain_decimals_and_seeds_give_mean_and_range():

@@ -45,7 +45,8 @@ _CHECKPOINT = re.compile(r"ckpt-(\d+)\.index$")
 # The checkpoint files training writes (tf.train.Checkpoint.write), and the folder of a save cut short.
 _CHECKPOINT_FILE = re.compile(r"ckpt-(\d+)(\.index|\.data-\d+-of-\d+|_temp)$")
 LOGS = ("train.log", "evaluate.log")  # what a sweep's training and evaluation of the run printed
-KEPT_FILES = (".gitkeep",) + LOGS  # what a folder may hold beside a run without being another tool's
+PROGRESS_FILE = "progress.jsonl"  # the epochs of a sweep's current training of the run, one JSON line each
+KEPT_FILES = (".gitkeep", PROGRESS_FILE) + LOGS  # what a folder may hold beside a run without being another tool's
 
 
 def is_run_file(name):
