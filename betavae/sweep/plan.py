@@ -28,7 +28,7 @@ KL_PARTS = ("index_code_mi", "total_correlation", "dimension_wise_kl")
 
 
 @dataclass(frozen=True)
-class Run:
+class SweepRun:
     """One model of the sweep: its position in --list, beta, seed and folder."""
     index: int
     beta: float
@@ -78,7 +78,7 @@ def parse_seeds(text):
 def plan_runs(betas, seeds, sweep_dir):
     """Every (beta, seed) of the sweep in a fixed order (beta, then seed), indexed from 0 for --only."""
     pairs = [(beta, seed) for beta in betas for seed in seeds]
-    return [Run(index, beta, seed, os.path.join(sweep_dir, f"beta_{beta_name(beta)}_seed_{seed}"))
+    return [SweepRun(index, beta, seed, os.path.join(sweep_dir, f"beta_{beta_name(beta)}_seed_{seed}"))
             for index, (beta, seed) in enumerate(pairs)]
 
 

@@ -101,7 +101,7 @@ def evaluate(folder, iwae_samples, seed):
 
 def run_task(task):
     """Train (if needed) and evaluate one run in this process; returns {'run', 'status', 'message',
-    'seconds'}. task: a dict with run (a sweep.plan.Run), training (its training settings, None to skip
+    'seconds'}. task: a dict with run (a sweep.plan.SweepRun), training (its training settings, None to skip
     training), iwae_samples and cwd. Ctrl-C stops the run (training saves its epoch first); the status is
     then one of STOPPED."""
     os.chdir(task["cwd"])
