@@ -13,7 +13,7 @@ import shutil
 from betavae.cli import UsageError
 from betavae.files import check_writable_folder
 from betavae.run.folder import RunFolder, import_tensorflow
-from betavae.run.lock import exchange_folders
+from betavae.run.swap import exchange_folders
 from betavae.run.opened import open_run
 
 SAVED_MODEL_FILE = "saved_model.pb"  # what makes a folder a SavedModel, so that --overwrite may replace it

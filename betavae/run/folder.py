@@ -28,7 +28,8 @@ from betavae.cli import os_errors, os_problem
 from betavae.config import config_from_dict
 from betavae.files import is_temporary, remove_stale_temporaries
 from betavae.run.bundle import checkpoint_problem
-from betavae.run.lock import LOCK_FILE, RunLock, exchange_folders
+from betavae.run.lock import LOCK_FILE, RunLock
+from betavae.run.swap import exchange_folders
 
 CONFIG_FILE = "config.json"
 REPORT_FILE = "evaluation.json"  # what --mode evaluate writes (write_report)
