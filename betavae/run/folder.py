@@ -29,7 +29,7 @@ from betavae.config import config_from_dict
 from betavae.files import is_temporary, remove_stale_temporaries
 from betavae.run.bundle import checkpoint_problem
 from betavae.run.lock import LOCK_FILE, RunLock
-from betavae.run.swap import exchange_folders
+from betavae.run.swap import stale_stagings, staging_path, swap_in
 
 CONFIG_FILE = "config.json"
 REPORT_FILE = "evaluation.json"  # what --mode evaluate writes (write_report)
@@ -254,7 +254,7 @@ class RunFolder:
         if os.path.ismount(os.path.realpath(self.path)):
             raise UsageError(f"{self.path}: is a mount point, which --overwrite cannot swap for a new run folder; "
                              "choose a folder inside it as --checkpoint-dir")
-        self._staging = RunLock(self._staging_path(os.getpid())).acquire()
+        self._staging = RunLock(staging_path(self.path)).acquire()
 
     def _refuse_others_files(self):
         """Refuse (UsageError) a folder that is neither empty nor this suite's: unless its config.json is one
@@ -307,30 +307,25 @@ class RunFolder:
 
     def _swap_in_staging(self):
         """Move what is not the old run's across (e.g. checkpoints/sweep/), then swap the folders in one
-        step and delete the old run, now in the staging folder."""
-        staging, target = self._staging.folder, os.path.realpath(self.path)  # through a symlink: its target
+        step and delete the old run (run.swap.swap_in)."""
+        staging = self._staging.folder
         moved = list(filter(_is_foreign, os.listdir(self.path)))
         for name in moved:
             os.rename(self.file(name), os.path.join(staging, name))
         try:
-            exchange_folders(staging, target)
+            swap_in(staging, self.path)  # through a symlink: into its target
         except OSError as error:  # e.g. EBUSY: the run folder is a mount point
             for name in moved:
                 os.rename(os.path.join(staging, name), self.file(name))
             raise UsageError(os_problem(error, self.path, "cannot swap the new run in") + "; the old run is "
                              "intact") from None
-        shutil.rmtree(staging)
         self._lock.release()
         self._lock, self._staging = self._staging, None
 
-    def _staging_path(self, pid):
-        parent, name = os.path.split(os.path.realpath(self.path))
-        return os.path.join(parent, f".{name}.overwrite-{pid}")
-
     def _recover_staging(self):
-        """Clear the staging folders of --overwrite runs killed before their swap (this process holds the
-        lock, so they are dead): entries moved out of the run go back, the rest is deleted."""
-        for staging in glob.glob(self._staging_path("*")):
+        """Clear the staging folders of --overwrite runs killed before their swap (run.swap.stale_stagings):
+        entries moved out of the run go back, the rest is deleted."""
+        for staging in stale_stagings(self.path):
             for name in filter(_is_foreign, os.listdir(staging)):
                 if not os.path.exists(self.file(name)):
                     os.rename(os.path.join(staging, name), self.file(name))
