@@ -6,7 +6,7 @@ import os
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
-from betavae.plots.run import plt, save_figure  # beta_vae_plots chooses the file-only backend before pyplot loads
+from betavae.plots.run import plt, save_figure  # plots.run chooses the file-only backend before pyplot loads
 
 KL_PARTS = {"index_code_mi": "index-code MI I_q(x; z)", "total_correlation": "total correlation TC(z)",
             "dimension_wise_kl": "dimension-wise KL"}
@@ -226,6 +226,6 @@ def plot_alignment(reports, high, collapse, seeds, path):
 
 
 def saved(figure, path):
-    """Write the figure as PNG and close it (beta_vae_plots.save_figure); returns the path for the caller's list."""
+    """Write the figure as PNG and close it (plots.run.save_figure); returns the path for the caller's list."""
     save_figure(figure, path)
     return path

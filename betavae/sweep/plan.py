@@ -83,7 +83,7 @@ def plan_runs(betas, seeds, sweep_dir):
 
 
 def latest_checkpoint(folder):
-    """The identity of the run's newest committed checkpoint (beta_vae_scoring.checkpoint_identity: what an
+    """The identity of the run's newest committed checkpoint (scoring.evaluate.checkpoint_identity: what an
     evaluation.json records as "checkpoint"), without loading TensorFlow; None when there is none."""
     return checkpoint_identity(RunFolder(folder))
 
