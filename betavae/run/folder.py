@@ -118,9 +118,9 @@ class RunFolder:
         created = not os.path.isdir(self.path)
         self._lock = RunLock(self.path).acquire()
         try:
+            self._remove_entries(self.path, lambda name: name.endswith("_temp") and _CHECKPOINT_FILE.match(name))
             self._recover_staging()
             remove_stale_temporaries(self.path)
-            self._remove_entries(self.path, lambda name: name.endswith("_temp") and _CHECKPOINT_FILE.match(name))
             yield self
         finally:
             self._abandon_staging()
