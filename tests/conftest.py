@@ -65,7 +65,7 @@ def run_config_for(folder, data_file, *flags):
     """The RunConfig that `beta_vae_main.py --data data_file --checkpoint-dir folder --hidden-units 8 *flags`
     builds (no training)."""
     from betavae.data.run_rows import load_split
-    from betavae.training.flags import build_parser
+    from betavae.commands.training_flags import build_parser
     from betavae.training.setup import new_config
     args = build_parser().parse_args(["--data", str(data_file), "--checkpoint-dir", str(folder),
                                       "--hidden-units", "8", *map(str, flags)])

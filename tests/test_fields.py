@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from betavae.cli import UsageError, flag_name
-from betavae.training.flags import build_parser, validate_flags
+from betavae.commands.training_flags import build_parser
+from betavae.training.flags import validate_flags
 from betavae.config import RunConfig, config_from_dict
 from betavae.fields import BY_NAME, FIELDS, FLAGS, RESUME_OVERRIDES, SWEEP_SET_FLAGS
 from betavae.commands.sweep import training_settings

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from betavae.run.folder import RunFolder
-from betavae.training.flags import build_parser
+from betavae.commands.training_flags import build_parser
 from betavae.training.session import Diverged, Stopped, train_settings
 from betavae.training.setup import default_settings
 from conftest import factor_data_array, fingerprint

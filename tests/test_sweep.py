@@ -18,7 +18,7 @@ from betavae.sweep.progress import EpochRecorder, latest_epoch, progress_line
 from betavae.sweep.recorded import check_training_unchanged
 from betavae.plots.sweep import beta_ticks, over_seeds, plain_number, plot_sweep
 from betavae.scoring.evaluate import REPORT_KEYS
-from betavae.training.flags import build_parser
+from betavae.commands.training_flags import build_parser
 from conftest import factor_data_array, run_script
 
 TINY = ["--epochs", "2", "--iwae-samples", "10"]

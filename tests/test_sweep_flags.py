@@ -9,7 +9,7 @@ import pytest
 from betavae.commands import sweep as sweep_command
 from betavae.sweep import engines
 from betavae.sweep.recorded import FLAGS_FILE, check_training_unchanged
-from betavae.training.flags import build_parser
+from betavae.commands.training_flags import build_parser
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ import shlex
 import sys
 
 from betavae.cli import OneLineParser, UsageError, flag_name, run_cli
+from betavae.commands.training_flags import build_parser as build_training_parser
 from betavae.fields import SWEEP_SET_FLAGS  # given after `--`, they would silently fight the sweep
 from betavae.sweep.driver import OPTIONS, run_sweep
 from betavae.sweep.engines import Interrupted
 from betavae.sweep.plan import EVALUATE_LOG, TRAIN_LOG
 from betavae.sweep.recorded import training_meaning
-from betavae.training.flags import build_parser as build_training_parser
 
 DEFAULTS = {spec.name: spec.default for spec in OPTIONS}  # --jobs and --cpus-per-task: None, see check_options
 ENGINES = next(spec.choices for spec in OPTIONS if spec.name == "engine")

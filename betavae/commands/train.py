@@ -7,7 +7,7 @@ import sys
 import time
 
 from betavae.cli import run_cli
-from betavae.training.flags import build_parser, given_flags
+from betavae.commands.training_flags import build_parser, given_flags
 from betavae.training.session import Diverged, Stopped, train_settings
 
 
