@@ -12,14 +12,14 @@ import os
 
 import numpy as np
 
-from betavae.cli import SEED_MAX, SEED_MIN, UsageError, flag_name
-from betavae.fields import FLAGS, Field
+from betavae.cli import SEED_MAX, SEED_MIN, UsageError
+from betavae.fields import FLAGS, SWEEP_SET_FLAGS
 from betavae.run.folder import DATA_FILE
 from betavae.run.opened import open_run
 
 # Training settings that train() takes as parameters of its own, or that are none of the run's business.
 _TRAIN_OWN = ("data", "test_data", "checkpoint_dir", "resume", "overwrite", "verbose")
-# The sweep's settings that sweep() takes as parameters of its own, or that belong to the CLI only.
+# The sweep's options that beta_sweep() takes as parameters of its own, or that belong to the CLI only.
 _SWEEP_OWN = ("betas", "seeds", "sweep_dir", "list", "only", "collect")
 
 
@@ -45,13 +45,6 @@ def _convert(name, value, spec):
     return value
 
 
-def _sweep_field(action):
-    """The Field that one of the sweep's own flags (an argparse action; they have no table in betavae.fields)
-    stands for: its type, default and choices."""
-    kind = bool if action.nargs == 0 else action.type or str
-    return Field(action.dest, kind, default=action.default, choices=tuple(action.choices or ()))
-
-
 def _path(name, value, optional=False):
     """A path setting as a string (an os.PathLike is taken too), or a UsageError; None only if optional."""
     if value is None and optional:
@@ -61,11 +54,10 @@ def _path(name, value, optional=False):
     return os.fspath(value)
 
 
-def _settings(parser, values, specs):
-    """The namespace parser.parse_args([]) gives, with `values` (keyword arguments named like its flags)
-    checked and converted by their fields `specs` (name -> Field); an unknown name is a UsageError listing
-    the valid ones."""
-    settings = parser.parse_args([])
+def _settings(settings, values, specs):
+    """settings (a namespace of defaults) with `values` (keyword arguments named like its flags) checked and
+    converted by their fields `specs` (name -> Field); an unknown name is a UsageError listing the valid
+    ones."""
     for name, value in values.items():
         if name not in specs:
             raise UsageError(f"unknown setting {name!r}; expected one of {', '.join(sorted(specs))}")
@@ -74,9 +66,9 @@ def _settings(parser, values, specs):
 
 
 def _training_settings(values, own):
-    """The training flags' namespace with `values` set (_settings); the names in `own` are no settings."""
-    from betavae.training.flags import build_parser
-    return _settings(build_parser(), values, {spec.name: spec for spec in FLAGS if spec.name not in own})
+    """The training settings with `values` set (_settings); the names in `own` are no settings."""
+    from betavae.training.setup import default_settings
+    return _settings(default_settings(), values, {spec.name: spec for spec in FLAGS if spec.name not in own})
 
 
 @contextlib.contextmanager
@@ -116,8 +108,9 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
     """Train a run on data (an array [N, D], written once into the run as its own data.npy, or a path) into
     checkpoint_dir, as `python beta_vae_main.py` does with the same settings; returns its Run. resume:
     continue the run there (data: None, or a copy of the file it was trained on). verbose: print the
-    training CLI's progress lines."""
-    from betavae.commands import train as command
+    training CLI's progress lines. Raises training.session.Stopped (a KeyboardInterrupt) after saving on
+    Ctrl-C or SIGTERM, and Diverged (a UsageError) when the loss becomes non-finite."""
+    from betavae.training.session import train_settings
     settings = _training_settings(hyperparameters, _TRAIN_OWN)
     settings.checkpoint_dir = _path("checkpoint_dir", checkpoint_dir)
     settings.test_data = _path("test_data", test_data, optional=True)
@@ -135,12 +128,7 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
         array = _rows(data, "data")
         settings.data = os.path.join(settings.checkpoint_dir, DATA_FILE)
     with _printing(verbose):
-        status = command.train_run(settings, given, array)
-    if status > 128:  # stopped by Ctrl-C or SIGTERM; the last epoch is saved
-        raise KeyboardInterrupt
-    if status:
-        raise UsageError(f"{settings.checkpoint_dir}: training stopped (the loss became non-finite; see the "
-                         "error above)")
+        train_settings(settings, given, array)
     return Run(settings.checkpoint_dir)
 
 
@@ -194,14 +182,14 @@ class Run:
     def sample(self, n, seed=0, mean_only=False):
         """n prior samples [n, D] in the data's units: the numbers `--mode prior --num-samples n --seed seed`
         writes (decoder means with mean_only)."""
-        from betavae.commands.after_training import output_chunks
+        from betavae.run.samples import output_chunks
         chunks = output_chunks(self.model(), _seed(seed), bool(mean_only), num_samples=_count("n", n))
         return np.concatenate(list(chunks))
 
     def reconstruct(self, rows=None, seed=0, mean_only=False, data=None):
         """Reconstructions of rows (default: the held-out test rows) through z ~ q(z|x): the numbers
         `--mode recon --seed seed` writes."""
-        from betavae.commands.after_training import output_chunks
+        from betavae.run.samples import output_chunks
         rows = self._rows(rows, data)
         return np.concatenate(list(output_chunks(self.model(), _seed(seed), bool(mean_only), rows=rows)))
 
@@ -263,30 +251,22 @@ def export(run, output_dir, overwrite=False):
     return _run(run).export(output_dir, overwrite)
 
 
-def _training_flags(training):
-    """Keyword arguments named like the training flags, checked, as the command-line flags they stand for."""
-    settings = _training_settings(training, ("checkpoint_dir", "resume", "overwrite", "verbose"))
-    flags = []
-    for name in training:
-        value = getattr(settings, name)
-        if value is not None and value is not False:
-            flags += [flag_name(name)] + ([] if value is True else [repr(value) if isinstance(
-                value, float) else str(value)])
-    return flags
-
-
 def beta_sweep(betas, *, seeds=(0,), sweep_dir=os.path.join("checkpoints", "sweep"), epochs=200, **options):
     """Train and evaluate one run per beta and seed into sweep_dir, as `python beta_vae_sweep.py` does, and
     return the rows of its sweep.csv (dicts). options: the sweep's own settings (iwae_samples, jobs, engine,
     address, cpus_per_task) and any training hyper-parameter for every run (data=, latent_dim=, ...)."""
-    from betavae.commands import sweep as command
-    parser = command.build_parser()
-    fields = {action.dest: _sweep_field(action) for action in parser._actions
-              if action.dest not in (*_SWEEP_OWN, "help")}
-    settings = _settings(parser, {"epochs": epochs, **{k: v for k, v in options.items() if k in fields}}, fields)
+    from betavae.sweep.driver import OPTIONS, default_options, run_sweep
+    fields = {spec.name: spec for spec in OPTIONS if spec.name not in _SWEEP_OWN}
+    training = {name: value for name, value in options.items() if name not in fields}
+    chosen = {"epochs": epochs, **{name: value for name, value in options.items() if name in fields}}
+    settings = _settings(default_options(), chosen, fields)
     if not all(isinstance(beta, numbers.Real) and not isinstance(beta, bool) for beta in betas):
         raise UsageError(f"betas: expected numbers, got {list(betas)!r}")
     settings.betas = ",".join(repr(float(beta)) for beta in betas)
     settings.seeds = ",".join(str(_seed(seed)) for seed in seeds)
     settings.sweep_dir = _path("sweep_dir", sweep_dir)
-    return command.run_sweep(settings, _training_flags({k: v for k, v in options.items() if k not in fields}))
+    clashes = sorted(set(training) & set(SWEEP_SET_FLAGS))
+    if clashes:
+        raise UsageError(f"{', '.join(clashes)}: the sweep sets it for each run (use betas, seeds, epochs, sweep_dir)")
+    run_settings = _training_settings(training, SWEEP_SET_FLAGS)
+    return run_sweep(settings, run_settings, [f"{name}={value}" for name, value in training.items()])

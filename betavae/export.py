@@ -13,7 +13,7 @@ import shutil
 from betavae.cli import UsageError
 from betavae.files import check_writable_folder
 from betavae.run.folder import RunFolder, import_tensorflow
-from betavae.run.lock import exchange_folders
+from betavae.run.swap import stale_stagings, staging_path, swap_in
 from betavae.run.opened import open_run
 
 SAVED_MODEL_FILE = "saved_model.pb"  # what makes a folder a SavedModel, so that --overwrite may replace it
@@ -83,15 +83,12 @@ def export_run(run, output_dir, *, overwrite=False, verbose=False):
     check_export_dir(run.folder, run.config, output_dir, overwrite)
     model, config = run.model(), run.config
     tf = import_tensorflow(verbose)
-    real = os.path.realpath(output_dir)
-    temporary = os.path.join(os.path.dirname(real), f".{os.path.basename(real)}.tmp{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
+    for stale in stale_stagings(output_dir):  # left by exports that were killed
+        shutil.rmtree(stale, ignore_errors=True)
+    temporary = staging_path(output_dir)
     try:
         tf.saved_model.save(servable(model, config), temporary)
-        if os.path.exists(real):
-            exchange_folders(temporary, real)  # the old SavedModel, now at temporary, is removed below
-        else:
-            os.rename(temporary, real)
+        swap_in(temporary, output_dir)
     except (OSError, tf.errors.OpError) as error:
         reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
         raise UsageError(f"{output_dir}: cannot write the SavedModel ({reason})") from None

@@ -1,5 +1,5 @@
 """One specification per training field: its type, default, help, choices, range check, whether --resume may
-change it and whether the sweep sets it. The training flags (betavae.training.flags), the checks and the
+change it and whether the sweep sets it. The training flags (betavae.commands.training_flags), the checks and the
 fields of RunConfig (betavae.config, what config.json holds) and the sweep's refused flags all come from FIELDS.
 
 Adding a hyper-parameter is one `Field(...)` in FIELDS (and its use in the model or the loop); a field added

@@ -41,11 +41,15 @@ def remove_stale_temporaries(folder):
         names = os.listdir(folder or ".")
     except OSError:
         return
-    for name in names:
-        match = _TEMPORARY.match(name)
-        if match and not _alive(int(match[1])):
-            with contextlib.suppress(OSError):
-                os.remove(os.path.join(folder, name))
+    for name in filter(is_stale, names):
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(folder, name))
+
+
+def is_stale(name):
+    """Whether a file or folder name is a temporary (temporary_path) of a writer whose process is gone."""
+    match = _TEMPORARY.match(name)
+    return bool(match) and not _alive(int(match[1]))
 
 
 def _alive(pid):

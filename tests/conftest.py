@@ -64,12 +64,13 @@ def factor_data_array(rows=600, seed=5):
 def run_config_for(folder, data_file, *flags):
     """The RunConfig that `beta_vae_main.py --data data_file --checkpoint-dir folder --hidden-units 8 *flags`
     builds (no training)."""
-    from betavae.commands import train as train_command
-    args = train_command.build_parser().parse_args(["--data", str(data_file), "--checkpoint-dir", str(folder),
-                                                    "--hidden-units", "8", *map(str, flags)])
-    train, test, names = train_command.load_split(args.data, args.test_data, args.test_fraction, args.seed,
-                                                  columns=args.columns)
-    return train_command.new_config(args, train, test, names=names)
+    from betavae.data.run_rows import load_split
+    from betavae.commands.training_flags import build_parser
+    from betavae.training.setup import new_config
+    args = build_parser().parse_args(["--data", str(data_file), "--checkpoint-dir", str(folder),
+                                      "--hidden-units", "8", *map(str, flags)])
+    train, test, names = load_split(args.data, args.test_data, args.test_fraction, args.seed, columns=args.columns)
+    return new_config(args, train, test, names=names)
 
 
 def committed_run(folder, data_file, epochs=2, flags=()):

@@ -1,6 +1,7 @@
 """The Python API gives the CLIs' numbers: sample and reconstruct equal --mode prior/recon's files, evaluate
 equals evaluation.json for a path or a Run, encode agrees with the evaluation's encoder pass, and a bad
 setting is one line naming it. `import betavae` stays free of TensorFlow."""
+import ast
 import json
 import math
 import os
@@ -17,6 +18,7 @@ from betavae import api
 from betavae.commands import after_training as after_training_command
 from betavae.data import loading
 from betavae.run.folder import DATA_FILE
+from betavae.training.setup import default_settings
 from conftest import REPO, committed_run, factor_data_array
 
 
@@ -98,7 +100,7 @@ def test_evaluate_of_a_path_equals_evaluate_of_a_run_and_its_saved_file(run_path
     (lambda: betavae.train(np.array([[1.0, np.nan]]), checkpoint_dir="x"), "row 1, column 2 is not finite"),
     (lambda: betavae.train(np.zeros((9, 2)), checkpoint_dir="x", resume=True), "pass data=None"),
     (lambda: betavae.sample("nowhere", 5), "no trained model here"),
-    (lambda: betavae.beta_sweep([1], beta=2), "--beta"),
+    (lambda: betavae.beta_sweep([1], beta=2), "beta: the sweep sets it for each run"),
     (lambda: betavae.beta_sweep([1], jobs=0), "--jobs must be at least 1"),
 ])
 def test_a_bad_setting_is_one_line_naming_it_and_writes_nothing(call, fragment, tmp_path, monkeypatch):
@@ -116,18 +118,39 @@ def test_sample_checks_its_arguments(run_path):
             betavae.sample(run_path, **kwargs)
 
 
-def test_training_keywords_become_the_training_flags():
-    flags = api._training_flags({"latent_dim": 3, "streaming": True, "lr": 1e-4, "data": "d.csv", "capacity": None})
-    assert flags == ["--latent-dim", "3", "--streaming", "--lr", "0.0001", "--data", "d.csv"]
+def test_training_keywords_become_the_training_settings():
+    settings = api._training_settings({"latent_dim": 3, "streaming": True, "lr": 1e-4, "data": "d.csv",
+                                       "capacity": None}, ())
+    expected = {**vars(default_settings()), "latent_dim": 3, "streaming": True, "lr": 1e-4, "data": "d.csv"}
+    assert vars(settings) == expected
 
 
 def test_an_optional_setting_takes_its_fields_type():
-    flags = api._training_flags({"capacity": 5, "logdir": pathlib.Path("tb"), "objective": "tc", "gamma": 2})
-    assert flags == ["--capacity", "5.0", "--logdir", "tb", "--objective", "tc", "--gamma", "2.0"]
+    settings = api._training_settings({"capacity": 5, "logdir": pathlib.Path("tb"), "objective": "tc",
+                                       "gamma": 2}, ())
+    assert (settings.capacity, settings.logdir, settings.gamma) == (5.0, "tb", 2.0)
+    assert type(settings.capacity) is float and type(settings.gamma) is float
     for bad, fragment in (({"capacity": "5"}, "capacity='5': expected a number"),
                           ({"logdir": 3}, "logdir=3: expected str"), ({"streaming": 1}, "expected True or False")):
         with pytest.raises(betavae.UsageError, match=fragment):
-            api._training_flags(bad)
+            api._training_settings(bad, ())
+
+
+def imported_modules(path):
+    """The modules a source file imports (at any depth of its code), read from its syntax tree."""
+    tree = ast.parse(pathlib.Path(path).read_text(encoding="utf-8"))
+    return {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module} | \
+        {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names} | \
+        {f"{node.module}.{alias.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+         for alias in node.names}
+
+
+def test_the_api_and_the_sweep_stand_beside_the_commands_not_on_them():
+    files = [pathlib.Path(REPO, "betavae", "api.py"), *pathlib.Path(REPO, "betavae", "sweep").glob("*.py")]
+    assert {"api.py", "driver.py", "worker.py", "engines.py"} <= {path.name for path in files}
+    for path in files:
+        commands = {name for name in imported_modules(path) if name.split(".")[:2] == ["betavae", "commands"]}
+        assert not commands, (path.name, commands)
 
 
 def history_values(run):

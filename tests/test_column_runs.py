@@ -12,7 +12,7 @@ from betavae import api
 from betavae.commands import after_training as after_training_command
 from betavae.commands import train as train_command
 from betavae.data import loading
-from betavae.run.folder import load_run_data
+from betavae.data.run_rows import load_run_data
 from conftest import factor_data_array
 
 SMALL = {"epochs": 1, "hidden_units": 8, "batch_size": 64}

@@ -12,7 +12,7 @@ from betavae.config import config_from_dict, default_names
 from betavae.data import columns, loading
 from betavae.data.loading import DataError
 from betavae.files import ArrayWriter
-from betavae.run.folder import load_rows, load_split
+from betavae.data.run_rows import load_rows, load_split
 from conftest import run_config_for
 
 VALUES = np.arange(40, dtype=float).reshape(10, 4) * 1.5 + 0.25  # no column counts the rows

@@ -93,8 +93,8 @@ def test_tensorboard_writes_train_and_test_of_a_quantity_under_one_tag():
 
 def test_header_is_printed_before_tensorflow_is_imported(tmp_path):
     np.save(tmp_path / "small.npy", factor_data_array())
-    probe = ("import sys\nfrom betavae.commands import train as m\n"
-             "m.train = lambda *a, **k: print('tensorflow imported:', 'tensorflow' in sys.modules) or 0\n"
+    probe = ("import sys\nfrom betavae.commands import train as m\nfrom betavae.training import session\n"
+             "session.train = lambda *a, **k: print('tensorflow imported:', 'tensorflow' in sys.modules) or []\n"
              f"sys.exit(m.main(['--data', {str(tmp_path / 'small.npy')!r}, '--batch-size', '100', "
              f"'--checkpoint-dir', {str(tmp_path / 'run')!r}]))\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60)

@@ -10,7 +10,9 @@ import tensorflow as tf
 from betavae.commands import train as train_command
 from betavae.run.bundle import checkpoint_problem
 from betavae.run.folder import HISTORY_COLUMNS, RunFolder, UsageError
-from betavae.sweep.plan import Run, latest_checkpoint, needs, training_argv
+from betavae.sweep.plan import SweepRun, latest_checkpoint, needs, training_settings
+from betavae.training.session import train_settings
+from betavae.training.setup import default_settings
 from conftest import factor_data_array, run_config_for
 
 DATA_FILE = "ckpt-{}.data-00000-of-00001"
@@ -107,7 +109,7 @@ def test_resume_trains_again_the_epoch_whose_checkpoint_is_damaged(trained_model
 
 
 def test_the_sweep_trains_a_damaged_run_again_and_reuses_the_evaluation_of_what_restores(trained, tmp_path):
-    run = Run(0, 1.0, 0, str(damaged_copy(trained, tmp_path)))
+    run = SweepRun(0, 1.0, 0, str(damaged_copy(trained, tmp_path)))
     assert latest_checkpoint(run.folder)["file"] == "ckpt-3"
     assert needs(run, 4, 10) == ("train", "evaluate") and needs(run, 3, 10) == ("evaluate",)
 
@@ -115,21 +117,25 @@ def test_the_sweep_trains_a_damaged_run_again_and_reuses_the_evaluation_of_what_
 def test_the_sweep_trains_afresh_a_run_whose_every_checkpoint_is_damaged(trained, tmp_path):
     """Resuming it would fail on every re-run of the sweep (nothing complete to resume), and training without
     --overwrite would be refused (the folder holds a run): it is trained anew, replacing it."""
-    run = Run(0, 1.0, 0, str(damaged_copy(trained, tmp_path)))
-    assert "--resume" in training_argv(run, 4, [])
+    run = SweepRun(0, 1.0, 0, str(damaged_copy(trained, tmp_path)))
+    settings = training_settings(run, 4, default_settings())
+    assert (settings.resume, settings.overwrite, settings.epochs) == (True, False, 4)
+    assert (settings.checkpoint_dir, settings.beta, settings.seed) == (run.folder, 1.0, 0)
     for epoch in (3, 2):
         os.remove(os.path.join(run.folder, f"ckpt-{epoch}.index"))
-    argv = training_argv(run, 4, [])
-    assert "--overwrite" in argv and "--resume" not in argv and needs(run, 4, 10) == ("train", "evaluate")
-    assert not {"--resume", "--overwrite"} & set(training_argv(Run(1, 1.0, 0, str(tmp_path / "new")), 4, []))
+    settings = training_settings(run, 4, default_settings())
+    assert (settings.resume, settings.overwrite) == (False, True) and needs(run, 4, 10) == ("train", "evaluate")
+    fresh = training_settings(SweepRun(1, 1.0, 0, str(tmp_path / "new")), 4, default_settings())
+    assert (fresh.resume, fresh.overwrite) == (False, False)
 
 
 @pytest.mark.slow
-def test_a_run_whose_every_checkpoint_is_damaged_trains_anew_under_the_sweeps_argv(trained_model, tmp_path):
-    run = Run(0, 1.0, 0, str(damaged_copy(trained_model, tmp_path)))
+def test_a_run_whose_every_checkpoint_is_damaged_trains_anew_under_the_sweeps_settings(trained_model, tmp_path):
+    run = SweepRun(0, 1.0, 0, str(damaged_copy(trained_model, tmp_path)))
     for epoch in (3, 2):
         os.remove(os.path.join(run.folder, f"ckpt-{epoch}.index"))
     os.remove(os.path.join(run.folder, "ckpt-99.index"))
-    flags = ["--data", str(trained_model.parent / "data.npy"), "--hidden-units", "8", "--batch-size", "50"]
-    assert train_command.main(training_argv(run, 2, flags)) == 0
+    training = default_settings()
+    vars(training).update(data=str(trained_model.parent / "data.npy"), hidden_units=8, batch_size=50)
+    train_settings(training_settings(run, 2, training))
     assert RunFolder(run.folder).newest_checkpoint()[0] == 2 and needs(run, 2, 10) == ("evaluate",)

@@ -9,7 +9,7 @@ import pytest
 from betavae.commands import generate as generate_command
 from betavae.data import families
 from betavae.data.loading import file_digest, load_truth
-from betavae.data.truth import Truth
+from betavae.data.truth import Truth, write_truth
 from conftest import REPO
 
 
@@ -69,3 +69,21 @@ def test_a_key_of_the_wrong_shape_or_value_is_named(change, fragment):
     with pytest.raises(ValueError) as error:
         Truth.from_json({**raw, **change}, 4)
     assert fragment in str(error.value), str(error.value)
+
+
+def test_write_truth_writes_what_load_truth_reads_and_nothing_the_parser_would_refuse(tmp_path):
+    mean, weights, psi = np.array([1.0, -2.0, 0.5]), np.array([[0.5], [-1.5], [2.0]]), np.array([0.1, 0.2, 0.3])
+    truth = {"family": "linear", "mean": mean, "covariance": weights @ weights.T + np.diag(psi), "W": weights,
+             "psi": psi.tolist(), "seed": np.int64(4), "command": "by hand"}
+    path = tmp_path / "d.truth.json"
+    write_truth(str(path), truth, dim=3)
+    read = load_truth(str(tmp_path / "d.npy"), 3)
+    np.testing.assert_array_equal(read.W, weights)
+    np.testing.assert_array_equal(read.covariance, [[0.35, -0.75, 1.0], [-0.75, 2.45, -3.0], [1.0, -3.0, 4.3]])
+    assert json.loads(path.read_text())["seed"] == 4 and json.loads(path.read_text())["command"] == "by hand"
+    for broken, message in (({**truth, "psi": psi[:2]}, "psi has shape"), ({**truth, "W": None}, "W")):
+        with pytest.raises(ValueError, match=message):
+            write_truth(str(tmp_path / "e.truth.json"), broken, dim=3)
+        assert not (tmp_path / "e.truth.json").exists()
+    with pytest.raises(ValueError, match="shape"):
+        write_truth(str(tmp_path / "e.truth.json"), truth, dim=4)  # written for data of another width

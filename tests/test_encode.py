@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from betavae.commands import after_training as after_training_command
-from betavae.run.folder import RunFolder, load_run_data
+from betavae.data.run_rows import load_run_data
+from betavae.run.folder import RunFolder
 from conftest import committed_run, factor_data_array
 
 

@@ -1,4 +1,4 @@
-"""The exact references (beta_vae_evaluation) and the model's likelihood estimates checked against them."""
+"""The exact references (betavae/scoring/references.py) and the model's likelihood estimates checked against them."""
 import numpy as np
 import pytest
 import tensorflow as tf

@@ -126,6 +126,19 @@ def test_export_replaces_only_a_savedmodel(committed, tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == ["model"]  # no temporary folder left beside it
 
 
+def test_export_clears_the_staging_folders_of_killed_exports_only(committed, tmp_path, monkeypatch, capsys):
+    dead, live = tmp_path / ".model.betavae-tmp-1111", tmp_path / ".model.betavae-tmp-2222"
+    for staging in (dead, live):
+        os.makedirs(staging / "variables")
+
+    def kill(pid, signal_number):  # the pid check (files._alive) asks with signal 0: 2222 is running
+        if pid != 2222:
+            raise ProcessLookupError(pid)
+    monkeypatch.setattr(os, "kill", kill)
+    assert cli("--mode", "export", "--checkpoint-dir", committed / "run", "--output", tmp_path / "model") == 0
+    assert sorted(os.listdir(tmp_path)) == [live.name, "model"] and (tmp_path / "model" / "saved_model.pb").is_file()
+
+
 @pytest.mark.parametrize("where, overwrite, message", [
     ("data.npy", True, "holds the run's data"),
     ("run", True, "holds the run folder"),

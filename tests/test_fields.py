@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from betavae.cli import UsageError, flag_name
-from betavae.commands import train as train_command
+from betavae.commands.training_flags import build_parser
+from betavae.training.flags import validate_flags
 from betavae.config import RunConfig, config_from_dict
 from betavae.fields import BY_NAME, FIELDS, FLAGS, RESUME_OVERRIDES, SWEEP_SET_FLAGS
-from betavae.sweep.plan import check_training_flags
+from betavae.commands.sweep import training_settings
 from conftest import run_config_for
 
 # What training records about the data and the code, rather than takes as a flag.
@@ -26,7 +27,7 @@ def config_json(tmp_path):
 
 
 def parser_flags():
-    return {action.dest: action for action in train_command.build_parser()._actions if action.option_strings}
+    return {action.dest: action for action in build_parser()._actions if action.option_strings}
 
 
 def test_every_hyper_parameter_of_the_config_is_a_flag_and_every_other_flag_is_a_run_flag():
@@ -39,9 +40,9 @@ def test_every_hyper_parameter_of_the_config_is_a_flag_and_every_other_flag_is_a
 
 
 def flag_error(*argv):
-    args = train_command.build_parser().parse_args(list(argv))
+    args = build_parser().parse_args(list(argv))
     with pytest.raises(UsageError) as error:
-        train_command.validate_flags(args)
+        validate_flags(args)
     return str(error.value)
 
 
@@ -98,9 +99,9 @@ def test_the_sweep_refuses_after_double_dash_exactly_the_flags_it_sets(name, tmp
     argv = [spec.flag] if spec.kind is bool else [spec.flag, str(value)]
     if name in SWEEP_SET_FLAGS:
         with pytest.raises(UsageError, match=f"training flag {spec.flag} after --: the sweep sets it"):
-            check_training_flags(argv)
+            training_settings(argv)
     else:
-        check_training_flags(argv)
+        training_settings(argv)
 
 
 def test_the_model_knows_every_choice_of_the_optimizer_and_the_schedule_and_refuses_others():

@@ -3,7 +3,7 @@ the grid), so a collect whose first evaluated run is another beta reuses it, and
 import numpy as np
 import tensorflow as tf
 
-from betavae.commands import sweep as sweep_command
+from betavae.sweep import driver
 from betavae.run.folder import HISTORY_COLUMNS, RunFolder, build_model
 from betavae.scoring import references
 from conftest import factor_data_array, run_config_for
@@ -27,10 +27,10 @@ def test_the_curve_is_computed_once_for_runs_on_the_same_rows_and_again_for_othe
     optimum = references.held_out_linear_optimum
     monkeypatch.setattr(references, "held_out_linear_optimum", lambda *args: calls.append(1) or optimum(*args))
     grid, cache = [0.5, 2.0], str(tmp_path / "optimum_curve.json")
-    first = sweep_command.optimum_curve(beta1, grid, 1, cache)
+    first = driver.optimum_curve(beta1, grid, 1, cache)
     assert len(calls) == 2
-    assert sweep_command.optimum_curve(beta4, grid, 1, cache) == first and len(calls) == 2
-    other = sweep_command.optimum_curve(other_split, grid, 1, cache)
+    assert driver.optimum_curve(beta4, grid, 1, cache) == first and len(calls) == 2
+    other = driver.optimum_curve(other_split, grid, 1, cache)
     assert len(calls) == 4 and other[0][0]["objective"] != first[0][0]["objective"]
-    sweep_command.optimum_curve(other_split, [0.5, 3.0], 1, cache)
+    driver.optimum_curve(other_split, [0.5, 3.0], 1, cache)
     assert len(calls) == 6

@@ -20,8 +20,8 @@ from betavae.commands import generate as generate_command
 from betavae.commands import sweep as sweep_command
 from betavae.commands import train as train_command
 from betavae.data import loading
-from betavae.run import folder as run_folder
 from betavae.run import lock as run_lock
+from betavae.run import swap as run_swap
 from betavae.run.folder import RunFolder
 from betavae.scoring import evaluate as scoring
 from betavae.scoring import truth as truth_module
@@ -167,7 +167,7 @@ def test_an_overwrite_whose_swap_is_refused_says_so_and_keeps_the_old_run(good, 
 
     def busy(first, second):
         raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), second)
-    monkeypatch.setattr(run_folder, "exchange_folders", busy)
+    monkeypatch.setattr(run_swap, "exchange_folders", busy)
     status, _, stderr = call(TRAIN, ["--data", folder / "data.npy", "--checkpoint-dir", run, "--overwrite",
                                      "--epochs", 1, "--hidden-units", 8, "--batch-size", 100], capsys)
     lines = stderr.strip().splitlines()

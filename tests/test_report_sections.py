@@ -9,7 +9,7 @@ import pytest
 from betavae.scoring import evaluate as scoring
 from betavae.scoring import sections
 from betavae.scoring.sections.base import Section
-from betavae.sweep.plan import Run, sweep_row, table_columns
+from betavae.sweep.plan import SweepRun, sweep_row, table_columns
 from conftest import REPO, committed_run, factor_data_array
 
 
@@ -79,7 +79,7 @@ def test_a_new_section_reaches_the_report_its_text_and_the_sweep_table(tmp_path,
     assert report["positive_rows"] == int(np.sum(held_out[:, 0] > 50.0)) > 0
     assert "  positive rows " in scoring.format_report(report, "run")
     assert any(line.startswith("positives: done in") for line in lines)
-    row = sweep_row(report, Run(0, report["beta"], 0, str(tmp_path / "run")))
+    row = sweep_row(report, SweepRun(0, report["beta"], 0, str(tmp_path / "run")))
     assert row["positive_rows"] == report["positive_rows"] and "positive_rows" in table_columns([row])
 
 

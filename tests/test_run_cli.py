@@ -4,6 +4,7 @@ The table runs the CLIs' main() in-process (fast); the slow tests below run real
 subprocesses: two at once into one folder, an --overwrite that fails, and SIGKILLs at random moments."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,10 +16,11 @@ import pytest
 from betavae.commands import after_training as after_training_command
 from betavae.commands import train as train_command
 from betavae.commands import sweep as sweep_command
-from betavae.training.console import EPOCH_LINE
 from betavae.run.folder import RunFolder
 from conftest import REPO, factor_data_array, fingerprint
 from betavae.run.lock import RunLock
+
+EPOCH_LINE = re.compile(r"^\s*(\d+)/(\d+)\s")  # how an epoch line of the training table starts
 
 
 def call(main, argv, capsys):

@@ -12,6 +12,7 @@ from betavae.run.folder import HISTORY_COLUMNS, RunFolder, UsageError
 from conftest import run_config_for
 from betavae.config import config_from_dict
 from betavae.run.lock import RunLock
+from betavae.run.swap import staging_path
 from betavae.files import temporary_path
 
 
@@ -110,22 +111,33 @@ def test_overwrite_keeps_the_old_run_until_the_first_commit_and_foreign_entries_
     with folder.writing():
         folder.begin(replace=True)
         assert folder.load_config() == old and restored_value(folder) == 2.0  # nothing committed yet
-    assert folder.load_config() == old and not any(".overwrite" in name for name in os.listdir(tmp_path))
+    assert folder.load_config() == old and not [name for name in os.listdir(tmp_path) if name.startswith(".run")]
     commit_epochs(folder, new, 1, value=10.0, replace=True)
     assert folder.load_config() == new and folder.read_history() == history(1) and restored_value(folder) == 11.0
     assert sorted(os.listdir(folder.path)) == [".gitkeep", ".lock", "ckpt-1.data-00000-of-00001", "ckpt-1.index",
                                                "config.json", "history.csv", "sweep"]
 
 
-def test_a_killed_overwrite_leaves_the_old_run_and_its_neighbours(tmp_path, data_file):
+def test_a_killed_overwrite_leaves_the_old_run_and_its_neighbours(tmp_path, data_file, monkeypatch):
     folder = RunFolder(str(tmp_path / "run"))
     commit_epochs(folder, make_config(folder.path, data_file), 1)
-    staging = tmp_path / ".run.overwrite-99999"  # as a kill during the swap's moves leaves it
-    os.makedirs(staging / "sweep")
-    open(staging / "config.json", "w").close()
+    # Staging folders as a kill during the swap's moves leaves them: one of a dead writer, one of a live one.
+    dead, live = tmp_path / ".run.betavae-tmp-1111", tmp_path / ".run.betavae-tmp-2222"
+    for staging in (dead, live):
+        os.makedirs(staging / "sweep")
+        open(staging / "config.json", "w").close()
+    other = tmp_path / ".runs.betavae-tmp-1111"  # a dead writer's staging of another folder: not this run's
+
+    def kill(pid, signal_number):  # the pid check (files._alive) asks with signal 0
+        if pid != 2222:
+            raise ProcessLookupError(pid)
+    monkeypatch.setattr(os, "kill", kill)
+    os.makedirs(other)
     with folder.writing():
         pass
-    assert os.path.isdir(folder.file("sweep")) and not staging.exists() and restored_value(folder) == 1.0
+    assert os.path.isdir(folder.file("sweep")) and not dead.exists() and restored_value(folder) == 1.0
+    assert sorted(os.listdir(live)) == ["config.json", "sweep"] and other.exists()
+    assert staging_path(folder.path) == str(tmp_path / f".run.betavae-tmp-{os.getpid()}")
 
 
 def test_a_second_writer_is_refused_naming_the_holder(tmp_path):

@@ -12,12 +12,13 @@ import pytest
 from betavae.commands import sweep as sweep_command
 from betavae.sweep import engines
 from betavae.run.folder import UsageError
-from betavae.sweep.engines import COMMAND_MARK, training_progress
-from betavae.sweep.plan import (Run, beta_name, check_training_flags, check_training_flags_unchanged, format_table,
-                                 needs, parse_betas, parse_seeds, plan_runs, sweep_row, table_columns, write_table)
+from betavae.sweep.plan import (SweepRun, beta_name, format_table, needs, parse_betas, parse_seeds, plan_runs,
+                                 sweep_row, table_columns, write_table)
+from betavae.sweep.progress import EpochRecorder, latest_epoch, progress_line
+from betavae.sweep.recorded import check_training_unchanged
 from betavae.plots.sweep import beta_ticks, over_seeds, plain_number, plot_sweep
 from betavae.scoring.evaluate import REPORT_KEYS
-from betavae.training.flags import build_parser
+from betavae.commands.training_flags import build_parser
 from conftest import factor_data_array, run_script
 
 TINY = ["--epochs", "2", "--iwae-samples", "10"]
@@ -52,18 +53,18 @@ def test_seeds_and_the_plan_cover_every_beta_with_every_seed(tmp_path):
                                    ["--resume"], ["--data", "x.npy", "--overwrite"]])
 def test_training_flags_the_sweep_sets_itself_are_refused(flags):
     with pytest.raises(UsageError, match="the sweep sets it"):
-        check_training_flags(flags)
+        sweep_command.training_settings(flags)
 
 
 def test_other_training_flags_pass(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     np.save("x.npy", np.zeros((4, 2)))  # the data file must exist
-    check_training_flags(["--data", "x.npy", "--hidden-units", "8", "--latent-dim", "3"])
+    sweep_command.training_settings(["--data", "x.npy", "--hidden-units", "8", "--latent-dim", "3"])
 
 
 def unchanged(sweep_dir, flags, record=True):
-    """check_training_flags_unchanged for flags as the training parser reads them."""
-    check_training_flags_unchanged(sweep_dir, flags, build_parser().parse_args(flags), record)
+    """check_training_unchanged for flags as the training parser reads them."""
+    check_training_unchanged(sweep_dir, build_parser().parse_args(flags), flags, record)
 
 
 def test_a_sweep_folder_keeps_the_training_flags_of_its_runs(tmp_path):
@@ -95,11 +96,11 @@ def fake_run(folder, checkpoint, evaluated=None, iwae_samples=10):
         with open(os.path.join(folder, "evaluation.json"), "w", encoding="utf-8") as handle:
             json.dump({**{key: None for key in REPORT_KEYS}, "reference": {}, "checkpoint": identity,
                        "iwae_samples": iwae_samples, "rows": "held-out test rows", "seed": 0}, handle)
-    return Run(0, 1.0, 0, str(folder))
+    return SweepRun(0, 1.0, 0, str(folder))
 
 
 def test_a_run_is_reused_only_when_its_evaluation_scored_its_newest_checkpoint(tmp_path):
-    assert needs(Run(0, 1.0, 0, str(tmp_path / "new")), 3, 10) == ("train", "evaluate")
+    assert needs(SweepRun(0, 1.0, 0, str(tmp_path / "new")), 3, 10) == ("train", "evaluate")
     assert needs(fake_run(tmp_path / "a", "ckpt-2"), 3, 10) == ("train", "evaluate")
     assert needs(fake_run(tmp_path / "b", "ckpt-3"), 3, 10) == ("evaluate",)
     assert needs(fake_run(tmp_path / "c", "ckpt-3", evaluated="ckpt-2"), 3, 10) == ("evaluate",)
@@ -107,20 +108,26 @@ def test_a_run_is_reused_only_when_its_evaluation_scored_its_newest_checkpoint(t
     assert needs(fake_run(tmp_path / "e", "ckpt-3", evaluated="ckpt-3"), 3, 10) == ()
     other_rows = json.loads((tmp_path / "e" / "evaluation.json").read_text()) | {"rows": "rows of x.npy"}
     (tmp_path / "e" / "evaluation.json").write_text(json.dumps(other_rows))  # made by hand on other rows
-    assert needs(Run(0, 1.0, 0, str(tmp_path / "e")), 3, 10) == ("evaluate",)
+    assert needs(SweepRun(0, 1.0, 0, str(tmp_path / "e")), 3, 10) == ("evaluate",)
     write_checkpoint(tmp_path / "e" / "ckpt-3", -3.0)  # other tensors, saved again under the same name
-    assert needs(Run(0, 1.0, 0, str(tmp_path / "e")), 3, 10) == ("evaluate",)
+    assert needs(SweepRun(0, 1.0, 0, str(tmp_path / "e")), 3, 10) == ("evaluate",)
 
 
 def test_progress_reads_the_newest_epoch_of_the_current_training_only(tmp_path):
-    with open(tmp_path / "train.log", "w", encoding="utf-8") as handle:
-        handle.write(f"{COMMAND_MARK}beta_vae_main.py\n  2/2  1.0000\ntrained\n"
-                     f"{COMMAND_MARK}beta_vae_main.py --resume\nnote: x\n")
-    assert training_progress(str(tmp_path)) is None
-    with open(tmp_path / "train.log", "a", encoding="utf-8") as handle:
-        handle.write("  3/9  1.0000\n  4/9  0.5000\n")
-    assert training_progress(str(tmp_path)) == (4, 9, "4/9  0.5000")
-    assert training_progress(str(tmp_path), since=os.path.getmtime(tmp_path / "train.log") + 1) is None
+    row = lambda epoch, loss: {"epoch": epoch, "loss": loss, "test_loss": loss + 0.25, "kl": 9.0}  # noqa: E731
+    earlier = EpochRecorder(str(tmp_path), 2)
+    earlier(row(1, 2.0))
+    earlier(row(2, 1.0))
+    assert latest_epoch(str(tmp_path))["epoch"] == 2
+    recorder = EpochRecorder(str(tmp_path), 9)  # a new training of the run: the earlier one's epochs are gone
+    assert latest_epoch(str(tmp_path)) is None
+    recorder(row(3, 1.0))
+    recorder(row(4, 0.5))
+    with open(tmp_path / "progress.jsonl", "a", encoding="utf-8") as handle:
+        handle.write('{"epoch": 5, "epo')  # the worker is still writing this line
+    assert latest_epoch(str(tmp_path)) == {"epoch": 4, "epochs": 9, "loss": 0.5, "test_loss": 0.75}
+    assert progress_line(latest_epoch(str(tmp_path))) == "epoch 4/9  loss 0.5000  test loss 0.7500"
+    assert latest_epoch(str(tmp_path), since=os.path.getmtime(tmp_path / "progress.jsonl") + 1) is None
 
 
 def test_ticks_are_plain_decimals_and_seeds_give_mean_and_range():
@@ -169,7 +176,7 @@ def full_report(beta, seed):
 def test_the_sweep_table_holds_one_number_per_column_and_a_kl_column_per_latent_unit(tmp_path):
     reports = [full_report(0.0, 0), full_report(2.0, 1), fabricated_report(4.0, 2, None)]  # the last: an old report
     reports[-1].update(test_nll_iwae=11.0)
-    runs = [Run(index, report["beta"], seed, str(tmp_path / f"run{index}"))
+    runs = [SweepRun(index, report["beta"], seed, str(tmp_path / f"run{index}"))
             for index, (report, seed) in enumerate(zip(reports, (0, 1, 2)))]
     write_table(tmp_path / "sweep.csv", [sweep_row(report, run) for report, run in zip(reports, runs)])
     rows = read_table(tmp_path / "sweep.csv")
@@ -306,5 +313,5 @@ def test_alignment_axis_has_no_offset_when_every_score_is_near_one(tmp_path, mon
 def test_a_sweep_row_has_the_columns_of_the_table_in_their_order():
     report = fabricated_report(2.0, 0, {"mean_to_optimum": 0.9, "mean_to_truth": 0.8})
     report.update(test_nll_iwae=9.0, disentanglement={"mig": 0.5, "exact": {"mig_continuous": 0.6}})
-    row = sweep_row(report, Run(0, 2.0, 0, "sweep/beta_2_seed_0"))
+    row = sweep_row(report, SweepRun(0, 2.0, 0, "sweep/beta_2_seed_0"))
     assert list(row) == table_columns([row]) and row["mig"] == 0.5 and row["mig_exact_continuous"] == 0.6

@@ -8,8 +8,8 @@ import pytest
 
 from betavae.commands import sweep as sweep_command
 from betavae.sweep import engines
-from betavae.sweep.plan import FLAGS_FILE, check_training_flags_unchanged
-from betavae.training.flags import build_parser
+from betavae.sweep.recorded import FLAGS_FILE, check_training_unchanged
+from betavae.commands.training_flags import build_parser
 
 
 @pytest.fixture
@@ -43,8 +43,10 @@ def test_refused_commands_record_nothing_and_the_corrected_one_is_accepted(proje
         assert len(err) == 1 and err[0].startswith("error: "), (flags, err)
         assert recorded() is None, flags
     assert sweep("--only", "0", "--", "--hidden-units", "8", "--data", "data/x.npy") == 0
-    assert recorded() == {"flags": ["--hidden-units", "8", "--data", "data/x.npy"], "cwd": os.getcwd()}
-    assert len(project) == 1 and "--hidden-units" in project[0]["train_argv"]
+    record = recorded()
+    assert (record["flags"], record["cwd"]) == (["--hidden-units", "8", "--data", "data/x.npy"], os.getcwd())
+    assert (record["settings"]["hidden_units"], record["settings"]["data"]) == (8, os.path.abspath("data/x.npy"))
+    assert len(project) == 1 and project[0]["training"].hidden_units == 8
     assert sweep("--list", "--", "--hidden-units", "0") == 2  # still checked before the folder is read
 
 
@@ -55,7 +57,7 @@ def test_an_iwae_sweep_is_one_of_seeds_at_beta_1(project, capsys):
     for only in ("0", "1"):
         assert sweep_command.main(["--betas", "1", "--seeds", "0,1", "--sweep-dir", "sweep", "--epochs", "2",
                                    "--only", only, "--", "--objective", "iwae", "--data", "data/x.npy"]) == 0
-    assert len(project) == 2 and all("iwae" in task["train_argv"] for task in project)
+    assert len(project) == 2 and all(task["training"].objective == "iwae" for task in project)
 
 
 def test_the_same_meaning_in_another_spelling_or_order_is_accepted(project, capsys):
@@ -89,9 +91,17 @@ def test_a_folder_recorded_as_a_plain_list_is_still_read(tmp_path, monkeypatch):
     os.makedirs("sweep")
     with open(os.path.join("sweep", FLAGS_FILE), "w", encoding="utf-8") as handle:
         json.dump(["--hidden-units", "8"], handle)
-    check_training_flags_unchanged("sweep", ["--hidden-units=8"], build_parser().parse_args(["--hidden-units=8"]))
+
+    def unchanged(flags, meaning_of_flags=sweep_command.meaning_of_flags):
+        check_training_unchanged("sweep", build_parser().parse_args(flags), flags, meaning_of_flags=meaning_of_flags)
+
+    unchanged(["--hidden-units=8"])
+    with pytest.raises(ValueError, match="they differ in --hidden-units"):
+        unchanged(["--hidden-units=16"])
+    with pytest.raises(ValueError, match="recorded by an older version as command-line flags"):
+        unchanged(["--hidden-units=8"], meaning_of_flags=None)  # the Python API reads no command lines
     for bad in ("5", '{"flags": "x", "cwd": "/"}'):
         with open(os.path.join("sweep", FLAGS_FILE), "w", encoding="utf-8") as handle:
             handle.write(bad)
         with pytest.raises(ValueError, match="expected the training flags"):
-            check_training_flags_unchanged("sweep", ["--hidden-units", "8"], build_parser().parse_args(["--hidden-units", "8"]))
+            unchanged(["--hidden-units", "8"])

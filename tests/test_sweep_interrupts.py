@@ -15,7 +15,7 @@ from betavae.commands import sweep as sweep_command
 from betavae.run.folder import RunFolder
 from betavae.run.lock import RunLock
 from betavae.sweep import engines
-from betavae.sweep.plan import Run
+from betavae.sweep.plan import SweepRun
 from conftest import REPO, factor_data_array
 
 
@@ -48,7 +48,7 @@ class FakeEngine:
 
 @pytest.mark.parametrize("number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_the_sweep_after_the_running_tasks_and_starts_no_other(tmp_path, capsys, number, status):
-    tasks = [{"run": Run(index, 1.0, index, str(tmp_path / str(index)))} for index in range(5)]
+    tasks = [{"run": SweepRun(index, 1.0, index, str(tmp_path / str(index)))} for index in range(5)]
     engine, progress = FakeEngine(limit=2, signal_number=number, status=status), engines.Progress(5)
     handler = signal.getsignal(number)
     with pytest.raises(engines.Interrupted) as stop:

@@ -16,8 +16,10 @@ from betavae.scoring import evaluate as scoring
 from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, flag_name, run_cli
 from betavae.data import loading
 from betavae.files import ArrayWriter, StreamMoments, check_output_path
-from betavae.run.folder import import_tensorflow, is_moved_copy, load_rows
+from betavae.data.run_rows import is_moved_copy, load_rows
+from betavae.run.folder import import_tensorflow
 from betavae.run.opened import open_run
+from betavae.run.samples import output_chunks
 
 # The flags each mode uses, besides --mode, --checkpoint-dir and --verbose: a flag given to a mode that does not
 # use it would be ignored, so it is refused (check_mode_flags). A new mode is one more entry.
@@ -116,15 +118,6 @@ def write_output(path, chunks, rows, columns, names=None):
             writer.write(chunk)
             moments.add(chunk)
     return moments.mean_cov()
-
-
-def output_chunks(model, seed, mean_only=False, num_samples=None, rows=None):
-    """What --mode prior (num_samples prior samples) or --mode recon (reconstructions of rows) outputs, as
-    float32 chunks of rows: the one source of these outputs for the CLI and the Python API."""
-    from betavae.model.inference import prior_chunks, reconstruct
-    if rows is None:
-        return prior_chunks(model, num_samples, seed, mean_only)
-    return iter([reconstruct(model, rows, seed, mean_only)])
 
 
 def sample_or_reconstruct(args, run, rows, label, path):

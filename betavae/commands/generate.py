@@ -1,6 +1,5 @@
 """`python data_processing.py generate`: sample a dataset with a known truth, and write it with its truth
 JSON and its true latents."""
-import json
 import os
 
 import numpy as np
@@ -8,7 +7,8 @@ import numpy as np
 from betavae.cli import OneLineParser, check_seed, os_errors, run_cli
 from betavae.data.families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVALUE, NONLINEAR_FAMILIES, generate
 from betavae.data.loading import DataError, file_digest, latents_path, save_array, truth_path
-from betavae.files import SUFFIXES, atomic_write_text, check_memory, check_output_path, output_bytes
+from betavae.data.truth import write_truth
+from betavae.files import SUFFIXES, check_memory, check_output_path, output_bytes
 
 # Memory of generation: the rows' float64 temporaries (latents, noise, their sum) and the float32 result,
 # per value; and copies of the D x D matrices the factor model decomposes.
@@ -65,7 +65,7 @@ def write_dataset(args):
                         + ("" if args.eigenvalues is None else f" --eigenvalues {args.eigenvalues}"))
     truth["data_sha256"] = file_digest(args.output)  # what load_truth checks: that these are still its data
     with os_errors(truth_path(args.output), "cannot write"):
-        atomic_write_text(truth_path(args.output), json.dumps(truth, indent=1) + "\n")
+        write_truth(truth_path(args.output), truth, args.dim)
     top = ", ".join(f"{v:.2f}" for v in np.linalg.eigvalsh(_correlation(truth["covariance"]))[::-1][:args.factors + 1])
     print(f"wrote {args.rows} x {args.dim} rows ({args.family}) to {args.output}; correlation eigenvalues {top}, ...")
     return 0

@@ -11,12 +11,14 @@ missing prior is N(0, I). The other keys (seed, rows, dim, factors, correlation_
 the data were made and are not read.
 """
 import dataclasses
+import json
 import re
 from typing import Optional
 
 import numpy as np
 
 from betavae.data.family_maps import NONLINEAR_FAMILIES
+from betavae.files import atomic_write_text
 
 LINEAR = "linear"
 # Each array's shape in named sizes (D data dimensions, k latent ones, m waves, q quadratic terms, h tanh
@@ -106,6 +108,22 @@ class Truth:
         if abs(arrays["prior_weights"].sum() - 1.0) > 1e-6:
             raise ValueError(f"prior_weights sum to {arrays['prior_weights'].sum():g}, expected 1")
         return cls(family=family, data_sha256=sha, **arrays)
+
+
+def write_truth(path, truth, dim=None):
+    """Write a truth (a dict: the parameters, each an array or a list, and the keys that say how the data were
+    made) as the truth JSON at path, atomically: the one writer of these files, beside their parser, which
+    checks the parameters first (Truth.from_json; dim: the data's columns), so no file is written that it
+    would refuse."""
+    Truth.from_json(json.loads(json.dumps(truth, default=_listed)), dim)
+    atomic_write_text(path, json.dumps(truth, indent=1, default=_listed) + "\n")
+
+
+def _listed(value):
+    """A numpy array or number as JSON holds it (a list or a Python number)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _standard_prior(name, sizes):

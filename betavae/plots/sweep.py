@@ -6,7 +6,7 @@ import os
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
-from betavae.plots.run import plt, save_figure  # it chooses the file-only backend before pyplot loads
+from betavae.plots.run import plt, save_figure  # plots.run chooses the file-only backend before pyplot loads
 from betavae.scoring.sections.factors import ALIGNMENTS
 from betavae.scoring.sections.rate import KL_PARTS
 

@@ -21,7 +21,6 @@ import sys
 
 import numpy as np
 
-from betavae.data import columns as columns_module
 from betavae.data import loading
 from betavae.files import atomic_write_text
 from betavae.cli import UsageError
@@ -29,7 +28,8 @@ from betavae.cli import os_errors, os_problem
 from betavae.config import config_from_dict
 from betavae.files import is_temporary, remove_stale_temporaries
 from betavae.run.bundle import checkpoint_problem
-from betavae.run.lock import LOCK_FILE, RunLock, exchange_folders
+from betavae.run.lock import LOCK_FILE, RunLock
+from betavae.run.swap import stale_stagings, staging_path, swap_in
 
 CONFIG_FILE = "config.json"
 REPORT_FILE = "evaluation.json"  # what --mode evaluate writes (write_report)
@@ -46,7 +46,8 @@ _CHECKPOINT = re.compile(r"ckpt-(\d+)\.index$")
 # The checkpoint files training writes (tf.train.Checkpoint.write), and the folder of a save cut short.
 _CHECKPOINT_FILE = re.compile(r"ckpt-(\d+)(\.index|\.data-\d+-of-\d+|_temp)$")
 LOGS = ("train.log", "evaluate.log")  # what a sweep's training and evaluation of the run printed
-KEPT_FILES = (".gitkeep",) + LOGS  # what a folder may hold beside a run without being another tool's
+PROGRESS_FILE = "progress.jsonl"  # the epochs of a sweep's current training of the run, one JSON line each
+KEPT_FILES = (".gitkeep", PROGRESS_FILE) + LOGS  # what a folder may hold beside a run without being another tool's
 
 
 def is_run_file(name):
@@ -117,9 +118,9 @@ class RunFolder:
         created = not os.path.isdir(self.path)
         self._lock = RunLock(self.path).acquire()
         try:
+            self._remove_entries(self.path, lambda name: name.endswith("_temp") and _CHECKPOINT_FILE.match(name))
             self._recover_staging()
             remove_stale_temporaries(self.path)
-            self._remove_entries(self.path, lambda name: name.endswith("_temp") and _CHECKPOINT_FILE.match(name))
             yield self
         finally:
             self._abandon_staging()
@@ -253,7 +254,7 @@ class RunFolder:
         if os.path.ismount(os.path.realpath(self.path)):
             raise UsageError(f"{self.path}: is a mount point, which --overwrite cannot swap for a new run folder; "
                              "choose a folder inside it as --checkpoint-dir")
-        self._staging = RunLock(self._staging_path(os.getpid())).acquire()
+        self._staging = RunLock(staging_path(self.path)).acquire()
 
     def _refuse_others_files(self):
         """Refuse (UsageError) a folder that is neither empty nor this suite's: unless its config.json is one
@@ -306,30 +307,25 @@ class RunFolder:
 
     def _swap_in_staging(self):
         """Move what is not the old run's across (e.g. checkpoints/sweep/), then swap the folders in one
-        step and delete the old run, now in the staging folder."""
-        staging, target = self._staging.folder, os.path.realpath(self.path)  # through a symlink: its target
+        step and delete the old run (run.swap.swap_in)."""
+        staging = self._staging.folder
         moved = list(filter(_is_foreign, os.listdir(self.path)))
         for name in moved:
             os.rename(self.file(name), os.path.join(staging, name))
         try:
-            exchange_folders(staging, target)
+            swap_in(staging, self.path)  # through a symlink: into its target
         except OSError as error:  # e.g. EBUSY: the run folder is a mount point
             for name in moved:
                 os.rename(os.path.join(staging, name), self.file(name))
             raise UsageError(os_problem(error, self.path, "cannot swap the new run in") + "; the old run is "
                              "intact") from None
-        shutil.rmtree(staging)
         self._lock.release()
         self._lock, self._staging = self._staging, None
 
-    def _staging_path(self, pid):
-        parent, name = os.path.split(os.path.realpath(self.path))
-        return os.path.join(parent, f".{name}.overwrite-{pid}")
-
     def _recover_staging(self):
-        """Clear the staging folders of --overwrite runs killed before their swap (this process holds the
-        lock, so they are dead): entries moved out of the run go back, the rest is deleted."""
-        for staging in glob.glob(self._staging_path("*")):
+        """Clear the staging folders of --overwrite runs killed before their swap (run.swap.stale_stagings):
+        entries moved out of the run go back, the rest is deleted."""
+        for staging in stale_stagings(self.path):
             for name in filter(_is_foreign, os.listdir(staging)):
                 if not os.path.exists(self.file(name)):
                     os.rename(os.path.join(staging, name), self.file(name))
@@ -413,58 +409,6 @@ def import_tensorflow(verbose=False):
         os.close(devnull)
     tf.get_logger().setLevel("ERROR")
     return tf
-
-
-def load_split(data_path, test_path, test_fraction, seed, stream=False, columns=None, trained=None):
-    """The training and test rows (float32) of a data file and an optional test file, or of the file's
-    seeded split, and the names of their columns: those --columns chose (columns; None: all), taken alike
-    from both files. trained: the names of the columns a run was trained on, None for a new run (whose first
-    column is checked for a pandas index). stream: leave the training rows in the memory-mapped .npy file
-    (a RowSubset)."""
-    table = loading.load_table(data_path, memory_map=stream)
-    chosen = columns_module.choose(table, columns, data_path, trained)
-    names = table.names if chosen is None else tuple(table.names[i] for i in chosen)
-    if trained is None:
-        columns_module.warn_of_an_index(table, chosen, data_path, columns)
-    data = table.data
-    if test_path:
-        train_rows, test = np.arange(len(data)), load_rows(test_path, columns, trained or names)
-        if test.shape[1] != len(names):
-            raise UsageError(f"{test_path}: has {test.shape[1]} columns, the training data {len(names)}")
-    else:
-        try:
-            train_rows, test_rows = loading.split_indices(len(data), test_fraction, seed)
-        except loading.DataError as error:
-            raise loading.DataError(f"{data_path}: {error}") from None
-        test = columns_module.take(data[test_rows], chosen)
-    train = (loading.RowSubset(data, train_rows, chosen) if stream else
-             columns_module.take(data[train_rows], chosen).astype(np.float32))
-    return train, np.asarray(test, dtype=np.float32), names
-
-
-def load_rows(path, columns, trained):
-    """The rows of a file (float32) in the columns a run was trained on (names `trained`), chosen by the
-    run's --columns value as from its training data: its test data, or rows given to it after training."""
-    table = loading.load_table(path)
-    return columns_module.take(table.data, columns_module.choose(table, columns, path, trained)).astype(np.float32)
-
-
-def is_moved_copy(path, config):
-    """Whether path stands in for the run's data or test data: that file is no longer where it was trained,
-    and path has its SHA-256. (after-training's --data is then the moved data, not rows to use.)"""
-    recorded = [digest for name, digest in ((config.data, config.data_sha256),
-                                            (config.test_data, config.test_data_sha256))
-                if name and not os.path.isfile(name)]
-    return bool(recorded) and os.path.isfile(path) and loading.file_digest(path) in recorded
-
-
-def load_run_data(config, stream=False):
-    """The training and test rows of a run; refuses a data file changed since training."""
-    for path, digest in ((config.data, config.data_sha256), (config.test_data, config.test_data_sha256)):
-        if path and os.path.isfile(path) and loading.file_digest(path) != digest:
-            raise UsageError(f"{path}: file changed since this run was trained")
-    return load_split(config.data, config.test_data, config.test_fraction, config.seed, stream, config.columns,
-                      config.column_names)[:2]
 
 
 def build_model(config):

@@ -1,10 +1,8 @@
-"""The two operating-system guarantees a run folder rests on: one writer at a time, and an atomic swap.
+"""One writer at a time: the operating-system guarantee a run folder rests on beside the atomic swap (run.swap).
 
 Plain Python (no numpy, no TensorFlow), so that a second writer is turned away before any slow import.
 """
 import contextlib
-import ctypes
-import errno
 import fcntl
 import os
 import socket
@@ -42,8 +40,8 @@ class RunLock:
                 handle.close()
                 raise UsageError(f"{self.folder} is being written by {holder}; wait for it to finish, or "
                                  "choose another --checkpoint-dir") from None
-            # The folder may have been swapped (see exchange_folders) between open and flock: then the lock
-            # is on a file that is no longer <folder>/.lock, and worthless.
+            # The folder may have been swapped (run.swap.exchange_folders) between open and flock: then the
+            # lock is on a file that is no longer <folder>/.lock, and worthless.
             if _same_file(handle, self.path):
                 break
             handle.close()
@@ -91,22 +89,3 @@ def _same_file(handle, path):
         return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
     except FileNotFoundError:
         return False
-
-
-RENAME_EXCHANGE = 2
-AT_FDCWD = -100
-
-
-def exchange_folders(first, second):
-    """Swap two folders of one file system in one step (Linux renameat2 RENAME_EXCHANGE): at no instant is
-    either path missing or half-swapped. Where the call is missing, two renames with a moment between."""
-    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
-    if renameat2 is not None:
-        if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
-            return
-        if ctypes.get_errno() not in (errno.ENOSYS, errno.EINVAL):
-            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), first)
-    parked = second + ".swap"
-    os.rename(second, parked)
-    os.rename(first, second)
-    os.rename(parked, first)

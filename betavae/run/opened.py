@@ -8,7 +8,8 @@ runs"). Importing this module does not import TensorFlow.
 """
 from betavae.cli import UsageError
 from betavae.data import loading
-from betavae.run.folder import load_run_data, run_folder
+from betavae.data.run_rows import load_run_data
+from betavae.run.folder import run_folder
 
 _UNREAD = object()  # the truth before it is read (None is an answer: data of unknown origin)
 

@@ -1,8 +1,9 @@
 """Where a sweep's runs execute: long-lived local worker processes, or Ray tasks on a cluster.
 
 Either way one task trains and evaluates one run (worker.run_task), so TensorFlow is imported once per
-worker, not twice per run; each CLI's output goes to a log file in the run's folder, which the driver follows
-to print progress. The driver stops the sweep on a signal once the running models saved (follow).
+worker, not twice per run; what each step prints goes to a log file in the run's folder, and each epoch to
+its progress file, which the driver follows to print progress. The driver stops the sweep on a signal once
+the running models saved (follow).
 """
 import concurrent.futures
 import contextlib
@@ -13,10 +14,9 @@ import socket
 import threading
 import time
 
-from betavae.training.console import EPOCH_LINE
 from betavae.run.folder import UsageError
-from betavae.sweep.plan import TRAIN_LOG
-from betavae.sweep.worker import COMMAND_MARK, STOPPED, run_task, start_worker
+from betavae.sweep.progress import latest_epoch, progress_line
+from betavae.sweep.worker import STOPPED, run_task, start_worker
 
 POLL_SECONDS = 1.0
 CONNECT_SECONDS = 5.0  # how long an --address may take to accept a connection
@@ -30,28 +30,8 @@ class Interrupted(Exception):
         self.signal_number = signal_number
 
 
-
-def training_progress(folder, since=0.0):
-    """(epoch, epochs, line) of the newest epoch line of the run's current training, or None; also None
-    when the log was last written before `since` (a queued run's log from an earlier sweep)."""
-    path = os.path.join(folder, TRAIN_LOG)
-    try:
-        if os.path.getmtime(path) < since:
-            return None
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-    except OSError:
-        return None
-    latest = None
-    for line in text[max(text.rfind(COMMAND_MARK), 0):].splitlines():
-        match = EPOCH_LINE.match(line)
-        if match:
-            latest = (int(match.group(1)), int(match.group(2)), line.strip())
-    return latest
-
-
 class Progress:
-    """Prints a run's newest epoch line every few epochs (about 20 lines per run) while the driver waits."""
+    """Prints a run's newest epoch every few epochs (about 20 lines per run) while the driver waits."""
 
     def __init__(self, total):
         self.total, self.finished, self.shown, self.failed = total, 0, {}, []
@@ -60,14 +40,14 @@ class Progress:
     def poll(self, runs):
         """Print the runs whose training has moved on by a step since they were last shown."""
         for run in runs:
-            progress = training_progress(run.folder, self.started)
-            if progress is None:
+            record = latest_epoch(run.folder, self.started)
+            if record is None:
                 continue
-            epoch, epochs, line = progress
+            epoch, epochs = record["epoch"], record["epochs"]
             if epoch >= self.shown.get(run.index, 0) + max(1, epochs // 20) or \
                     (epoch == epochs and self.shown.get(run.index) != epoch):
                 self.shown[run.index] = epoch
-                print(f"[{run.index}] {run.label}: {line}", flush=True)
+                print(f"[{run.index}] {run.label}: {progress_line(record)}", flush=True)
 
     def done(self, result, stopping=False):
         """Print one line for a finished run; a failed one is remembered, and the other runs go on. While the

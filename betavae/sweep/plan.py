@@ -2,9 +2,8 @@
 needs (training, evaluation, or nothing), and the table collected from their evaluation.json files."""
 import csv
 import io
-import json
 import os
-import shlex
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,16 +14,13 @@ from betavae.scoring.evaluate import load_report  # numpy only at import: no Ten
 from betavae.scoring.sections import SECTIONS
 from betavae.scoring.sections.rate import KL_PARTS
 from betavae.scoring.sections.run import checkpoint_identity
-from betavae.cli import SEED_MAX, flag_name
-from betavae.fields import SWEEP_SET_FLAGS  # given after `--`, they would silently fight the sweep
-from betavae.training.flags import build_parser, validate_flags
+from betavae.cli import SEED_MAX
 
 TRAIN_LOG, EVALUATE_LOG = LOGS
-FLAGS_FILE = "training_flags.json"  # in the sweep folder: the pass-through flags its runs were trained with
 
 
 @dataclass(frozen=True)
-class Run:
+class SweepRun:
     """One model of the sweep: its position in --list, beta, seed and folder."""
     index: int
     beta: float
@@ -74,82 +70,8 @@ def parse_seeds(text):
 def plan_runs(betas, seeds, sweep_dir):
     """Every (beta, seed) of the sweep in a fixed order (beta, then seed), indexed from 0 for --only."""
     pairs = [(beta, seed) for beta in betas for seed in seeds]
-    return [Run(index, beta, seed, os.path.join(sweep_dir, f"beta_{beta_name(beta)}_seed_{seed}"))
+    return [SweepRun(index, beta, seed, os.path.join(sweep_dir, f"beta_{beta_name(beta)}_seed_{seed}"))
             for index, (beta, seed) in enumerate(pairs)]
-
-
-# Training flags that name files, compared as the absolute paths they resolve to from where they were given.
-PATH_FLAGS = ("data", "test_data", "logdir")
-# Training flags that change what a run shows, not what it trains: a sweep folder may be resumed without them.
-DISPLAY_FLAGS = ("verbose", "logdir")
-
-
-def check_training_flags(flags):
-    """Refuse pass-through flags that the training CLI rejects (its parser, its value checks, a data file that
-    is not there), or that the sweep sets itself (checked with the training parser, so abbreviations and
-    --flag=value forms are caught too): all before anything is recorded or trained. Returns what the training
-    parser makes of them (the sweep's own flags at their defaults), for check_training_flags_unchanged."""
-    parser = build_parser()
-    unset, defaults = object(), {name: parser.get_default(name) for name in SWEEP_SET_FLAGS}
-    parser.set_defaults(**{name: unset for name in SWEEP_SET_FLAGS})
-    args = parser.parse_args(flags)
-    clashes = [flag_name(name) for name in SWEEP_SET_FLAGS if getattr(args, name) is not unset]
-    if clashes:
-        raise UsageError(f"training flag {', '.join(clashes)} after --: the sweep sets it for each run "
-                         "(use --betas, --seeds, --epochs, --sweep-dir)")
-    vars(args).update(defaults)
-    validate_flags(args)
-    for name in ("data", "test_data"):
-        path = getattr(args, name)
-        if path and not os.path.isfile(path):
-            found = "a directory, not a data file" if os.path.isdir(path) else "no such file"
-            raise UsageError(f"training flag {flag_name(name)} {path}: {found}")
-    return args
-
-
-def training_meaning(args, cwd):
-    """What pass-through flags ask of training, comparable between two spellings: the training parser's
-    values `args` (defaults filled in, so order, abbreviations and --flag=value do not matter), paths made
-    absolute against the folder `cwd` they were given in, without DISPLAY_FLAGS."""
-    values = dict(vars(args))
-    for name in PATH_FLAGS:
-        if values[name]:
-            values[name] = os.path.normpath(os.path.join(cwd, values[name]))
-    return {name: value for name, value in values.items() if name not in DISPLAY_FLAGS}
-
-
-def check_training_flags_unchanged(sweep_dir, training_flags, parsed, record=True):
-    """Refuse a sweep folder whose runs were trained with training flags of another meaning (their results
-    would be collected as if trained with these); the first use records the flags and the folder they were
-    given in (unless not record: call it once the flags are known to work). parsed: what the training parser
-    made of training_flags (check_training_flags' result)."""
-    path = os.path.join(sweep_dir, FLAGS_FILE)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            recorded = json.load(handle)
-    except FileNotFoundError:
-        recorded = None
-    except (OSError, ValueError) as error:
-        raise UsageError(f"{path}: unreadable ({error}); choose another --sweep-dir") from None
-    if isinstance(recorded, list):  # written before the folder was recorded too
-        recorded = {"flags": recorded, "cwd": os.getcwd()}
-    if recorded is None:
-        if record:
-            os.makedirs(sweep_dir, exist_ok=True)
-            atomic_write_text(path, json.dumps({"flags": training_flags, "cwd": os.getcwd()}) + "\n")
-        return
-    if not (isinstance(recorded, dict) and isinstance(recorded.get("flags"), list)
-            and all(isinstance(flag, str) for flag in recorded["flags"]) and isinstance(recorded.get("cwd"), str)):
-        raise UsageError(f"{path}: expected the training flags and the folder they were given in, got "
-                         f"{json.dumps(recorded)[:60]}; choose another --sweep-dir")
-    before = training_meaning(build_parser().parse_args(recorded["flags"]), recorded["cwd"])
-    now = training_meaning(parsed, os.getcwd())
-    differ = [flag_name(name) for name in sorted(before) if before[name] != now[name]]
-    if differ:
-        shown = lambda flags: shlex.join(flags) or "none"  # noqa: E731
-        raise UsageError(f"{sweep_dir} holds runs trained with the training flags {shown(recorded['flags'])}, not "
-                         f"{shown(training_flags)} (they differ in {', '.join(differ)}); pass those, or choose "
-                         "another --sweep-dir")
 
 
 def latest_checkpoint(folder):
@@ -183,21 +105,16 @@ def is_current(report, run, latest):
             and report.get("rows") == "held-out test rows" and report.get("seed") == run.seed)
 
 
-def training_argv(run, epochs, training_flags):
-    """beta_vae_main.py's arguments for the run: resume what is there, else start (a folder whose training
-    died before its first checkpoint holds no run, and training starts in it afresh). A run whose every
-    checkpoint is damaged has nothing to resume: it is trained afresh with --overwrite, which keeps the
-    damaged run until the new one's first checkpoint is committed."""
+def training_settings(run, epochs, training):
+    """The training settings of the run: the sweep's `training` settings with its beta, seed, epochs and folder;
+    resume what is there, else start (a folder whose training died before its first checkpoint holds no run,
+    and training starts in it afresh). A run whose every checkpoint is damaged has nothing to resume: it is
+    trained afresh with overwrite, which keeps the damaged run until the new one's first checkpoint commits."""
     folder = RunFolder(run.folder)
-    start = ["--resume"] if folder.newest_checkpoint() else ["--overwrite"] if folder.is_run() else []
-    return ["--beta", repr(run.beta), "--seed", str(run.seed), "--epochs", str(epochs), "--checkpoint-dir",
-            run.folder, *start, *training_flags]
-
-
-def evaluation_argv(run, iwae_samples):
-    """beta_vae_after_training.py's arguments that evaluate the run (noise seeded by the run's seed)."""
-    return ["--mode", "evaluate", "--checkpoint-dir", run.folder, "--iwae-samples", str(iwae_samples),
-            "--seed", str(run.seed)]
+    resume = folder.newest_checkpoint() is not None
+    return types.SimpleNamespace(**{**vars(training), "beta": run.beta, "seed": run.seed, "epochs": epochs,
+                                    "checkpoint_dir": run.folder, "resume": resume,
+                                    "overwrite": not resume and folder.is_run()})
 
 
 def sweep_row(report, run):

@@ -1,7 +1,7 @@
-"""A sweep's worker side: one task trains and evaluates one run by calling, in this process, the two CLIs'
-entry functions that the task carries (the sweep command hands them down: nothing here imports the commands),
-with each CLI's output appended to a log file in the run's folder. Local workers die with their driver
-(start_worker); Ray runs run_task in its own workers.
+"""A sweep's worker side: one task trains and evaluates one run by calling the library's training session and
+evaluation in this process, with what each prints appended to a log file in the run's folder and each
+training epoch recorded in its progress file for the driver (sweep.progress). Local workers die with their
+driver (start_worker); Ray runs run_task in its own workers.
 """
 import contextlib
 import ctypes
@@ -13,11 +13,12 @@ import time
 import traceback
 from datetime import datetime, timezone
 
+from betavae.cli import UsageError
 from betavae.sweep.plan import EVALUATE_LOG, TRAIN_LOG
+from betavae.sweep.progress import EpochRecorder
 
 POLL_SECONDS = 1.0  # how often a local worker checks that its driver is alive
-COMMAND_MARK = "$ python "
-STOPPED = (128 + signal.SIGINT, 128 + signal.SIGTERM)  # the training CLI's status after saving on a signal
+STOPPED = (128 + signal.SIGINT, 128 + signal.SIGTERM)  # a task's status when a signal stopped it after saving
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -41,53 +42,85 @@ def output_to(path):
             os.close(saved[1])
 
 
-def call_logged(script, main, argv, log_path):
-    """Run a CLI's main(argv) in this process with its output appended to log_path, after a line naming the
-    command; returns its exit status. The training CLI installs SIGINT/SIGTERM handlers, which are put
-    back afterwards so that the worker can still be stopped between runs."""
+def call_logged(title, body, log_path):
+    """Run body() in this process with its output appended to log_path, after a line saying what it does;
+    returns an exit status as the CLIs give it: 2 for a user's error (its one line last in the log), 1 for
+    a diverged training or a bug (its traceback in the log), 128 + the signal when stopped. The training
+    session installs SIGINT/SIGTERM handlers, which are put back afterwards so that the worker can still be
+    stopped between runs."""
+    from betavae.training.session import Diverged, Stopped
     handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     with output_to(log_path):
-        print(f"{COMMAND_MARK}{script} {' '.join(argv)}   # {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
-              flush=True)
+        print(f"# {title}   ({datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC)", flush=True)
         try:
-            status = main(argv)
-        except SystemExit as stop:
-            status = stop.code if isinstance(stop.code, int) else 2
+            body()
+            return 0
+        except Stopped as stop:
+            print(stop, file=sys.stderr)
+            return 128 + stop.signal_number
+        except Diverged as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        except UsageError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         except Exception:  # a bug, not a user error: its traceback goes to the log, the sweep says where
             traceback.print_exc()
-            status = 1
+            return 1
         finally:
             for number, handler in handlers.items():
                 signal.signal(number, handler)
-    return status or 0
 
 
 def last_error(log_path):
-    """The last line of a failed CLI's log, which holds its one-line error."""
+    """The last line of a failed step's log, which holds its one-line error."""
     with open(log_path, encoding="utf-8", errors="replace") as handle:
         lines = [line.strip() for line in handle if line.strip()]
     return lines[-1] if lines else "no message"
 
 
+def train(settings):
+    """Train the run as its settings say (training.session), each epoch recorded in its progress file."""
+    from betavae.training.session import train_settings
+    train_settings(settings, on_epoch=EpochRecorder(settings.checkpoint_dir, settings.epochs))
+
+
+def evaluate(folder, iwae_samples, seed):
+    """Score the run as --mode evaluate does (held-out rows, noise seeded by seed), save evaluation.json and
+    print the report."""
+    from betavae.run.opened import open_run
+    from betavae.scoring import evaluate as scoring
+    run = open_run(folder)
+    with run.folder.writing():  # evaluation.json is the run's: never beside a training
+        report = scoring.evaluate_run(run, iwae_samples=iwae_samples, seed=seed,
+                                      progress=lambda line: print(line, flush=True))
+        path = scoring.save_report(run.folder, report)
+    print(scoring.format_report(report, folder))
+    print(f"wrote {path}")
+
+
 def run_task(task):
     """Train (if needed) and evaluate one run in this process; returns {'run', 'status', 'message',
-    'seconds'}. task: a dict with run, train_argv (None to skip training), evaluate_argv, cwd, and train and
-    evaluate: the training and after-training CLIs' main(argv). Ctrl-C stops the run (training saves its
-    epoch first); the status is then one of STOPPED."""
+    'seconds'}. task: a dict with run (a sweep.plan.SweepRun), training (its training settings, None to skip
+    training), iwae_samples and cwd. Ctrl-C stops the run (training saves its epoch first); the status is
+    then one of STOPPED."""
     os.chdir(task["cwd"])
-    run, started = task["run"], time.perf_counter()
+    run, started, training = task["run"], time.perf_counter(), task["training"]
     os.makedirs(run.folder, exist_ok=True)
-    steps = [("beta_vae_main.py", task["train"], task["train_argv"], TRAIN_LOG, "training"),
-             ("beta_vae_after_training.py", task["evaluate"], task["evaluate_argv"], EVALUATE_LOG, "evaluation")]
+    # Each step with what the user would run by hand instead (beta_vae_main.py, beta_vae_after_training.py).
+    steps = [(f"training {run.label} to epoch {training.epochs}" if training else None,
+              lambda: train(training), TRAIN_LOG, "training", "beta_vae_main.py"),
+             (f"evaluating {run.label}", lambda: evaluate(run.folder, task["iwae_samples"], run.seed),
+              EVALUATE_LOG, "evaluation", "beta_vae_after_training.py")]
     idle_handler = signal.signal(signal.SIGINT, signal.default_int_handler)  # a local worker ignores it idle
     try:
-        for script, main, argv, log_name, step in steps:
-            if argv is None:
+        for title, body, log_name, step, script in steps:
+            if title is None:
                 continue
             log_path = os.path.join(run.folder, log_name)
             try:
-                status = call_logged(script, main, argv, log_path)
-            except KeyboardInterrupt:  # a second Ctrl-C while the CLI was handling the first
+                status = call_logged(title, body, log_path)
+            except KeyboardInterrupt:  # a second Ctrl-C while the step was handling the first
                 status = STOPPED[0]
             if status in STOPPED:
                 saved = "; its last epoch is saved" if step == "training" else ""
@@ -98,7 +131,7 @@ def run_task(task):
                         "message": f"{script} failed (exit {status}): {last_error(log_path)}; see {log_path}"}
     finally:
         signal.signal(signal.SIGINT, idle_handler)
-    done = "trained and evaluated" if task["train_argv"] is not None else "evaluated"
+    done = "trained and evaluated" if training is not None else "evaluated"
     return {"run": run, "status": 0, "seconds": time.perf_counter() - started, "message": done}
 
 

@@ -5,7 +5,6 @@ Formatting only, from a run's config (a run_config.RunConfig) and its history ro
 TensorFlow nor numpy, so the header can be printed before TensorFlow's slow start-up.
 """
 import os
-import re
 import shlex
 
 # TensorBoard draws one chart per tag, with a line per run (writer folder): so train and test of a quantity
@@ -125,10 +124,6 @@ def epoch_table_header(total_epochs, schedule=()):
     """The column names above the epoch lines (see epoch_line)."""
     names = ["epoch", "loss", "kl", "ll", "test"] + [SCHEDULE_LABELS[name] for name in schedule]
     return _table_row(names + ["elapsed", "eta", "rows/s"], total_epochs)
-
-
-# How an epoch line starts ("  12/200 ..."): what the sweep reads back from a training log for its progress.
-EPOCH_LINE = re.compile(r"^\s*(\d+)/(\d+)\s")
 
 
 def epoch_line(row, total_epochs, rows_per_second, elapsed, eta, compiling=False, schedule=()):

@@ -1,28 +1,13 @@
-"""The training flags: their parser (generated from betavae.fields), the checks of their values that need no
-data, and which of them a command line gave. The training CLI, the Python API's train() and the sweep (its
-pass-through flags) all read and check training flags here. No TensorFlow, no numpy.
+"""The checks of training settings (one attribute per training flag) that need no data: the training session,
+the Python API's train() and the sweep all check settings here, however they were given (their parser is
+betavae.commands.training_flags). No TensorFlow, no numpy.
 """
-import argparse
 import importlib.util
 import os
 
-from betavae.cli import OneLineParser, UsageError, flag_name
+from betavae.cli import UsageError, flag_name
 from betavae.config import check_flags
 from betavae.fields import FLAGS
-
-
-def build_parser(description=None):
-    """Command-line flags, generated from betavae.fields.FIELDS so that each flag's default, help and choices
-    live in one place and --help shows them. description: the first line of --help (the CLI's)."""
-    parser = OneLineParser(description=description)
-    for spec in FLAGS:
-        if spec.choices:
-            parser.add_argument(spec.flag, default=spec.default, choices=spec.choices, help=spec.help)
-        elif spec.kind is bool:
-            parser.add_argument(spec.flag, action="store_true", help=spec.help)
-        else:
-            parser.add_argument(spec.flag, default=spec.default, type=spec.value_type, help=spec.help)
-    return parser
 
 
 def validate_flags(args):
@@ -59,10 +44,3 @@ def check_iwae_flags(args):
     if args.mc_samples == 1:
         raise UsageError("--objective iwae with --mc-samples 1 is the ELBO estimated by one draw: give K >= 2 "
                          "(default 8) or use --objective beta")
-
-
-def given_flags(parser, argv):
-    """The names of the flags given on the command line (not left at their defaults)."""
-    unset = object()
-    given = parser.parse_args(argv, argparse.Namespace(**{spec.name: unset for spec in FLAGS}))
-    return {spec.name for spec in FLAGS if getattr(given, spec.name) is not unset}

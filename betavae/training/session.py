@@ -1,5 +1,7 @@
-"""The training loop: compiled epochs, progress lines, NaN checks, TensorBoard scalars, and a commit into the
-run folder at every save and on Ctrl-C or SIGTERM."""
+"""Training as a library function: train() runs the compiled epochs with progress lines, NaN checks,
+TensorBoard scalars and a commit into the run folder at every save and on Ctrl-C or SIGTERM, raising Stopped or
+Diverged instead of returning exit statuses; train_settings() goes from training settings to a config and
+rows and trains. The training CLI, the Python API and the sweep's workers all call them."""
 import math
 import os
 import signal
@@ -8,13 +10,29 @@ import time
 
 import numpy as np
 
+from betavae.cli import UsageError
 from betavae.data import loading
-from betavae.run.folder import HISTORY_COLUMNS, HISTORY_FILE, build_model, import_tensorflow
+from betavae.data.run_rows import load_run_data, load_split
+from betavae.run.folder import HISTORY_COLUMNS, HISTORY_FILE, RunFolder, build_model, import_tensorflow
 from betavae.training import console
+from betavae.training.flags import validate_flags
+from betavae.training.setup import check_training_memory, new_config, resume_config
 
 # The noise key of every epoch's test loss: one fixed draw (common random numbers), so the test curve moves
 # only when the model does. Training steps use keys >= 0, so it never repeats a training draw.
 TEST_NOISE_KEY = -1
+
+
+class Stopped(KeyboardInterrupt):
+    """Training stopped by Ctrl-C or SIGTERM after saving its last epoch; the message says how to continue."""
+
+    def __init__(self, signal_number, message):
+        super().__init__(message)
+        self.signal_number = signal_number
+
+
+class Diverged(UsageError):
+    """The loss became non-finite; the last good checkpoint (if any) is kept. The message names the remedy."""
 
 
 class StopRequest:
@@ -37,20 +55,52 @@ class StopRequest:
         self.signal_number = number
 
 
-def train(config, train_rows, test_rows, folder, *, resume=False, logdir=None, verbose=False, started=None):
+def train_settings(settings, given=(), array=None, *, on_epoch=None, started=None):
+    """Check training settings (a namespace with one attribute per training flag), then train a new run into,
+    or resume the one in, settings.checkpoint_dir (train()); returns its history. given: the names of the
+    settings chosen (not defaults), for --resume's warning. array: rows to train on, written as the run's own
+    data.npy (settings.data names it). started: time.perf_counter() when the command began."""
+    started = time.perf_counter() if started is None else started
+    validate_flags(settings)
+    folder = RunFolder(settings.checkpoint_dir)
+    with folder.writing():
+        if settings.resume:
+            config = resume_config(settings, folder, given)
+            if config.epochs == folder.epochs_done():
+                print(f"{settings.checkpoint_dir} already holds {config.epochs} epochs: nothing to train")
+                return folder.read_history()
+            train_rows, test_rows = load_run_data(config, stream=config.streaming)
+        else:
+            folder.begin(replace=settings.overwrite)  # refuses a finished run before data or TensorFlow load
+            data_file = None if array is None else folder.save_data(array)
+            train_rows, test_rows, names = load_split(data_file or settings.data, settings.test_data,
+                                                      settings.test_fraction, settings.seed, settings.streaming,
+                                                      settings.columns)
+            config = new_config(settings, train_rows, test_rows, data_file, names)
+        check_training_memory(config)
+        print("\n".join(console.header_lines(config, settings.checkpoint_dir, settings.resume, settings.overwrite)),
+              flush=True)
+        return train(config, train_rows, test_rows, folder, resume=settings.resume, on_epoch=on_epoch,
+                     logdir=settings.logdir, verbose=settings.verbose, started=started)
+
+
+def train(config, train_rows, test_rows, folder, *, resume=False, on_epoch=None, logdir=None, verbose=False,
+          started=None):
     """Train the run of config on train_rows (test loss on test_rows) into the RunFolder (held for writing),
     from its newest checkpoint if resume: compiled epochs, progress lines, and a commit at every save;
-    returns the exit status. logdir: also write TensorBoard scalars there. verbose: show TensorFlow's log.
-    started: time.perf_counter() when the command began, for the elapsed times and the ETA."""
+    returns the history (one dict per epoch, HISTORY_COLUMNS). Raises Stopped after saving on Ctrl-C or
+    SIGTERM, Diverged when the loss becomes non-finite (nothing good overwritten). on_epoch: called with each
+    epoch's history row once it is recorded. logdir: also write TensorBoard scalars there. verbose: show
+    TensorFlow's log. started: time.perf_counter() when the command began, for the elapsed times and ETA."""
     started = time.perf_counter() if started is None else started
     stop = StopRequest()
     try:
-        return _train(config, train_rows, test_rows, folder, resume, logdir, verbose, started, stop)
+        return _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verbose, started, stop)
     finally:
         stop.restore()
 
 
-def _train(config, train_rows, test_rows, folder, resume, logdir, verbose, command_started, stop):
+def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verbose, command_started, stop):
     importing = time.perf_counter()
     tf = import_tensorflow(verbose)
     print(console.device_line(tf, time.perf_counter() - importing), flush=True)
@@ -104,12 +154,12 @@ def _train(config, train_rows, test_rows, folder, resume, logdir, verbose, comma
                       f"learning rate: python beta_vae_main.py --resume --checkpoint-dir {folder.path} "
                       f"--epochs {config.epochs} --lr {config.lr / 10:g}" if saved_epoch else
                       f"nothing was saved; start again with a --lr lower than {config.lr:g}")
-            print(f"error: epoch {epoch + 1}: the loss became {metrics.loss} (test loss {test.loss}); {remedy}",
-                  file=sys.stderr)
-            return 1
+            raise Diverged(f"epoch {epoch + 1}: the loss became {metrics.loss} (test loss {test.loss}); {remedy}")
         row = dict(zip(HISTORY_COLUMNS, (epoch + 1, metrics.loss, metrics.kl, metrics.log_likelihood, test.loss,
                                          seconds, trainer.beta.numpy(), trainer.capacity.numpy())))
         history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
         elapsed, eta = progress.record(epoch + 1, seconds, time.perf_counter())
         print(console.epoch_line(row, config.epochs, len(train_rows) / seconds, elapsed, eta,
                                  progress.compiling, schedule), flush=True)
@@ -122,12 +172,11 @@ def _train(config, train_rows, test_rows, folder, resume, logdir, verbose, comma
         if (epoch + 1) % config.save_every == 0 or epoch + 1 == config.epochs or stop.signal_number:
             saved_epoch = save(epoch + 1)
         if stop.signal_number:
-            print(f"stopped by {signal.Signals(stop.signal_number).name} after epoch {epoch + 1}, checkpoint "
-                  f"saved; continue with: python beta_vae_main.py --resume --checkpoint-dir "
-                  f"{folder.path} --epochs {config.epochs}", file=sys.stderr)
-            return 128 + stop.signal_number
+            raise Stopped(stop.signal_number, f"stopped by {signal.Signals(stop.signal_number).name} after epoch "
+                          f"{epoch + 1}, checkpoint saved; continue with: python beta_vae_main.py --resume "
+                          f"--checkpoint-dir {folder.path} --epochs {config.epochs}")
     print("\n".join(console.summary_lines(history, time.perf_counter() - command_started, folder.path, logdir)))
-    return 0
+    return history
 
 
 def streamed_batches(tf, rows, indices, weights):

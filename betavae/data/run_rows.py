@@ -1,0 +1,61 @@
+"""A run's rows: the training and test rows of a data file (its seeded split, its --columns), the rows of a
+file in a run's columns, and whether a file is a moved copy of a run's data. Pure numpy, no TensorFlow."""
+import os
+
+import numpy as np
+
+from betavae.cli import UsageError
+from betavae.data import columns as columns_module
+from betavae.data import loading
+
+
+def load_split(data_path, test_path, test_fraction, seed, stream=False, columns=None, trained=None):
+    """The training and test rows (float32) of a data file and an optional test file, or of the file's
+    seeded split, and the names of their columns: those --columns chose (columns; None: all), taken alike
+    from both files. trained: the names of the columns a run was trained on, None for a new run (whose first
+    column is checked for a pandas index). stream: leave the training rows in the memory-mapped .npy file
+    (a RowSubset)."""
+    table = loading.load_table(data_path, memory_map=stream)
+    chosen = columns_module.choose(table, columns, data_path, trained)
+    names = table.names if chosen is None else tuple(table.names[i] for i in chosen)
+    if trained is None:
+        columns_module.warn_of_an_index(table, chosen, data_path, columns)
+    data = table.data
+    if test_path:
+        train_rows, test = np.arange(len(data)), load_rows(test_path, columns, trained or names)
+        if test.shape[1] != len(names):
+            raise UsageError(f"{test_path}: has {test.shape[1]} columns, the training data {len(names)}")
+    else:
+        try:
+            train_rows, test_rows = loading.split_indices(len(data), test_fraction, seed)
+        except loading.DataError as error:
+            raise loading.DataError(f"{data_path}: {error}") from None
+        test = columns_module.take(data[test_rows], chosen)
+    train = (loading.RowSubset(data, train_rows, chosen) if stream else
+             columns_module.take(data[train_rows], chosen).astype(np.float32))
+    return train, np.asarray(test, dtype=np.float32), names
+
+
+def load_rows(path, columns, trained):
+    """The rows of a file (float32) in the columns a run was trained on (names `trained`), chosen by the
+    run's --columns value as from its training data: its test data, or rows given to it after training."""
+    table = loading.load_table(path)
+    return columns_module.take(table.data, columns_module.choose(table, columns, path, trained)).astype(np.float32)
+
+
+def is_moved_copy(path, config):
+    """Whether path stands in for the run's data or test data: that file is no longer where it was trained,
+    and path has its SHA-256. (after-training's --data is then the moved data, not rows to use.)"""
+    recorded = [digest for name, digest in ((config.data, config.data_sha256),
+                                            (config.test_data, config.test_data_sha256))
+                if name and not os.path.isfile(name)]
+    return bool(recorded) and os.path.isfile(path) and loading.file_digest(path) in recorded
+
+
+def load_run_data(config, stream=False):
+    """The training and test rows of a run; refuses a data file changed since training."""
+    for path, digest in ((config.data, config.data_sha256), (config.test_data, config.test_data_sha256)):
+        if path and os.path.isfile(path) and loading.file_digest(path) != digest:
+            raise UsageError(f"{path}: file changed since this run was trained")
+    return load_split(config.data, config.test_data, config.test_fraction, config.seed, stream, config.columns,
+                      config.column_names)[:2]

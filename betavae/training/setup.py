@@ -1,0 +1,81 @@
+"""From training settings (a namespace with one attribute per training flag) to a run's config: a new run's
+from its settings and data, a resumed run's from its config.json, and the check that it fits in memory."""
+import dataclasses
+import os
+import sys
+import types
+
+import numpy as np
+
+from betavae.cli import UsageError, flag_name
+from betavae.config import SCHEMA_VERSION, RunConfig
+from betavae.data import loading
+from betavae.fields import FLAGS, HYPER_PARAMETERS, IWAE_TRAINING_SAMPLES, RESUME_OVERRIDES
+from betavae.files import check_memory
+from betavae.run.folder import CONFIG_FILE
+
+
+def default_settings():
+    """Training settings (one attribute per training flag) at the field table's defaults: what the training
+    parser gives for no flags, for callers that have keywords rather than argv (the Python API, the sweep)."""
+    return types.SimpleNamespace(**{spec.name: False if spec.kind is bool else spec.default for spec in FLAGS})
+
+
+def resume_config(args, folder, given):
+    """The run's config for --resume: its config.json with the allowed overrides and the data where it is now
+    (a --data or --test-data given must be a copy of the run's file, same SHA-256); other flags given with
+    other values than the run's are named in a warning. Refuses an --epochs that leaves nothing to train."""
+    config = folder.load_config()
+    done = folder.epochs_done()
+    if args.epochs < done:
+        raise UsageError(f"--epochs {args.epochs} is below the {done} epochs already trained in {folder.path}; "
+                         "nothing changed")
+    copies = [name for name in ("data", "test_data") if name in given and getattr(config, name)]
+    config = folder.locate_data(config, [getattr(args, name) for name in copies])
+    flags = {name: os.path.abspath(getattr(args, name)) if name in ("data", "test_data") else getattr(args, name)
+             for name in given if hasattr(config, name) and name not in RESUME_OVERRIDES and name not in copies}
+    ignored = [f"{flag_name(name)} {value} (the run has {getattr(config, name)})"
+               for name, value in sorted(flags.items()) if value != getattr(config, name)]
+    if ignored:
+        print(f"warning: resuming with the settings in {folder.file(CONFIG_FILE)}; ignoring " + ", ".join(ignored),
+              file=sys.stderr)
+    return dataclasses.replace(config, **{name: getattr(args, name) for name in RESUME_OVERRIDES
+                                          if name == "epochs" or name in given})
+
+
+def new_config(args, train, test, data_file=None, names=None):
+    """The config of a new run: the flags, and the facts of its data that the model is rebuilt from.
+    data_file: where the data given as args.data lies now, if not there yet (a staging folder's data.npy).
+    names: the names of the columns trained on (None: x1..xD)."""
+    if args.batch_size > len(train):
+        print(f"note: --batch-size {args.batch_size} exceeds the {len(train)} training rows; "
+              "using all of them as one batch")
+    mean, std = loading.column_mean_std(train)
+    digest = lambda path: path and loading.file_digest(path)  # noqa: E731
+    flags = {name: getattr(args, name) for name in HYPER_PARAMETERS}
+    flags["objective"] = "capacity" if args.capacity is not None else args.objective  # --capacity selects it
+    if args.gamma is None:
+        flags["gamma"] = 1.0 if flags["objective"] == "tc" else 100.0
+    if args.mc_samples is None:
+        flags["mc_samples"] = IWAE_TRAINING_SAMPLES if flags["objective"] == "iwae" else 1
+    return RunConfig(**{**flags, "schema_version": SCHEMA_VERSION, "data": os.path.abspath(args.data),
+                        "data_sha256": digest(data_file or args.data),
+                        "test_data": args.test_data and os.path.abspath(args.test_data),
+                        "test_data_sha256": digest(args.test_data), "batch_size": min(args.batch_size, len(train)),
+                        "data_dim": int(train.shape[1]), "column_names": names and tuple(names),
+                        "train_rows": len(train), "test_rows": len(test),
+                        "data_shift": tuple(mean.tolist()), "data_scale": tuple(np.maximum(std, 1e-6).tolist())})
+
+
+def check_training_memory(config):
+    """Refuse, before TensorFlow loads, a model and batch that cannot fit in the available memory: the
+    weights with their gradients and Adam's two moments (4 copies of float32), and the activations of the
+    larger of a training batch and the test set (evaluated in one call), mc_samples draws of each row, kept
+    for the backward pass (about 3 copies)."""
+    units, dim, latent = config.hidden_units, config.data_dim, config.latent_dim
+    weights = 2 * units * units + units * (dim + 2 * latent) + units * (latent + 2 * dim) + 4 * units
+    rows = max(config.batch_size, config.test_rows) * config.mc_samples
+    activations = rows * (2 * units + 2 * dim + 2 * latent)
+    check_memory(4 * (4 * weights + 3 * activations),
+                 f"--hidden-units {units}, --mc-samples {config.mc_samples} and {rows // config.mc_samples} rows "
+                 f"of {dim} columns at a time")
