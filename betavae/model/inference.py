@@ -126,9 +126,9 @@ def _log_add(total, terms, valid):
 
 
 def _importance_weighted(model, x, posterior, key, count, block):
-    """Per row, the IWAE estimate of log p(x) from `count` draws of the posterior q(z|x), and E_q[log p(x|z)] from the
-    same draws, `block` draws at a time so that memory is bounded whatever count is. Draw k's noise is
-    keyed by (key, k), so the blocking never changes the draws."""
+    """Per row, the IWAE estimate of log p(x) from `count` draws of the posterior q(z|x), and E_q[log p(x|z)]
+    from the same draws, `block` draws at a time so that memory is bounded whatever count is. Draw k's noise
+    is keyed by (key, k), so the blocking never changes the draws."""
     rows = tf.shape(x)[0]
     log_total, likelihood_total = tf.fill([rows], -math.inf), tf.zeros([rows])
     for first in tf.range(0, count, block):
@@ -239,8 +239,9 @@ SCORES = ("code_means", "code_log_scales", "kl_per_dim", "iwae", "log_likelihood
 
 def score_rows(model, x, iwae_samples, seed, max_evaluations=1 << 17):
     """Every per-row score of an evaluation from one encoder pass, as a dict of arrays named by SCORES:
-    the posterior's means and log-scales (its family's "log_scale" parameter), KL per latent dimension, IWAE log p(x) and E_q[log p(x|z)] from the same
-    iwae_samples draws, and the decoder mean at the encoder mean.
+    the posterior's means and log-scales (its family's "log_scale" parameter), KL per latent dimension,
+    IWAE log p(x) and E_q[log p(x|z)] from the same iwae_samples draws, and the likelihood's mean at the
+    posterior mean.
 
     One graph function, traced afresh per call (it closes over this model) and not XLA-compiled: on a
     CPU, XLA's compilation takes longer than this function's run on 10k rows."""
