@@ -1,7 +1,8 @@
 """A trained run as a TensorFlow SavedModel that plain `tf.saved_model.load(DIR)` serves, in a process that
-cannot import this project: sample(n, seed) and sample_means(n, seed) -> [n, D], encode(x) -> (mean,
-log-scale) of q(z|x), decode(z) -> (mean, log-scale) of p(x|z), all in the data's units, and config_json
-(the run's config.json as a tf.string: data_dim, latent_dim, beta, ...).
+cannot import this project: sample(n, seed) and sample_means(n, seed) -> [n, D], encode(x) -> the
+posterior family's params() of q(z|x) in order (for the diagonal Gaussian: mean, log-scale), decode(z) ->
+the likelihood family's params() of p(x|z) (for the Gaussian: mean, log-scale), all in the data's units,
+and config_json (the run's config.json as a tf.string: data_dim, latent_dim, beta, ...).
 
 sample is the CLI's `--mode prior` computation itself (inference.prior_chunk in a graph loop), so for the
 same n and seed it gives the same numbers. Importing this module does not import TensorFlow.
@@ -64,9 +65,9 @@ def servable(model, config):
     module.model = model
     module.sample = prior(mean_only=False)
     module.sample_means = prior(mean_only=True)
-    module.encode = tf.function(model.encode, input_signature=[
+    module.encode = tf.function(lambda x: tuple(model.posterior(x).params().values()), input_signature=[
         tf.TensorSpec([None, model.data_dim], tf.float32, name="x")])
-    module.decode = tf.function(model.decode, input_signature=[
+    module.decode = tf.function(lambda z: tuple(model.likelihood(z).params().values()), input_signature=[
         tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")])
     # A variable, not a constant: tf.saved_model.save keeps a module's variables, not its constant tensors.
     module.config_json = tf.Variable(json.dumps(config.to_dict()), trainable=False, name="config_json")

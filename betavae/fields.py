@@ -129,6 +129,12 @@ FIELDS = (
     Field("batch_size", int, "rows per gradient step", 1000, at_least(1)),
     Field("latent_dim", int, "dimension of the latent z", 2, at_least(1)),
     Field("hidden_units", int, "units in each of the two hidden layers of encoder and decoder", 128, at_least(1)),
+    # The families of betavae.model.distributions (a new family: its class there and its choice here). Runs
+    # saved before the two fields had a diagonal Gaussian posterior and a Gaussian likelihood.
+    Field("posterior", str, "the family of q(z|x): diagonal_gaussian (the encoder gives its mean and log sigma)",
+          "diagonal_gaussian", choices=("diagonal_gaussian",), legacy="diagonal_gaussian"),
+    Field("likelihood", str, "the family of p(x|z): gaussian (the decoder gives a mean and a log-scale per column)",
+          "gaussian", choices=("gaussian",), legacy="gaussian"),
     Field("mc_samples", int, "reparameterised samples of z per row: for E_q[log p(x|z)] (default 1), the K of "
           f"the iwae objective (default {IWAE_TRAINING_SAMPLES})", None, at_least(1)),
     Field("kl_warmup_epochs", int, "KL warm-up: beta rises linearly from 0 to --beta over this many epochs", 0,

@@ -8,7 +8,8 @@ per standard deviation of the narrowest posterior makes it exact to round-off (g
 """
 import numpy as np
 
-LOG_2PI = np.log(2.0 * np.pi)
+from betavae.constants import LOG_2PI
+
 PRIOR_REACH = 6.0  # a grid spans each prior component's mean +- this many of its scales
 MAX_TERMS = 1 << 22  # (row, grid point) terms held at once by log_density_on_grid
 

@@ -7,7 +7,7 @@ from scipy import linalg, stats
 from betavae.scoring import references as evaluation
 from betavae.model.inference import encode_with_kl, grid_log_likelihood, iwae_log_likelihood
 from betavae.model.layers import LOG_SCALE_MAX, LOG_SCALE_MIN
-from betavae.model.gaussian import gaussian_kl
+from betavae.model.distributions import gaussian_kl
 from betavae.model.vae import BetaVAE
 from betavae.data.families import generate
 

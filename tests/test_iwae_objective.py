@@ -8,7 +8,7 @@ import tensorflow as tf
 from scipy import special, stats
 
 from betavae.model.objectives import IWAEObjective, importance_weighted_bound, objective_for
-from betavae.model.gaussian import gaussian_kl, gaussian_log_density
+from betavae.model.distributions import DiagonalGaussian, gaussian_kl, gaussian_log_density
 from betavae.model.vae import BetaVAE, batch_terms
 from conftest import factor_data_array
 from test_objectives import config, small_run_flags
@@ -35,7 +35,7 @@ def test_the_iwae_loss_is_scipys_log_mean_of_the_importance_weights_over_the_rea
     noise = tf.random.stateless_normal([6, ROWS, 2], seed=[0, 1])
     terms = batch_terms(model, x, weights, noise)
     loss = IWAEObjective(1.0).batch_loss(terms).numpy()
-    z, mean, scale = terms.z.numpy(), terms.z_mean.numpy(), np.exp(terms.z_log_scale.numpy())
+    z, mean, scale = terms.z.numpy(), terms.posterior.mean().numpy(), np.exp(terms.posterior.log_scale.numpy())
     x_mean, x_log_scale = (value.numpy() for value in model.decode(terms.z))
     log_weights = (stats.norm(x_mean, np.exp(x_log_scale)).logpdf(x.numpy()).sum(-1)
                    + stats.norm.logpdf(z).sum(-1) - stats.norm(mean, scale).logpdf(z).sum(-1))
@@ -71,8 +71,8 @@ def test_the_bound_rises_with_k_towards_the_exact_log_density_and_k_1_is_the_elb
     bounds, errors = {}, {}
     for k, repeats in ((1, 4000), (8, 500), (64, 60)):
         log_likelihood, z = draws_of(model, x, q_mean, q_log_scale, k * repeats, key=3)
-        per_set = [importance_weighted_bound(log_likelihood[r * k:(r + 1) * k], z[r * k:(r + 1) * k], q_mean,
-                                             q_log_scale) for r in range(repeats)]
+        per_set = [importance_weighted_bound(log_likelihood[r * k:(r + 1) * k], z[r * k:(r + 1) * k],
+                                             DiagonalGaussian(q_mean, q_log_scale)) for r in range(repeats)]
         bounds[k] = np.mean(np.stack(per_set), axis=0)
         errors[k] = np.std(np.stack(per_set), axis=0) / np.sqrt(repeats)  # the mean's standard error
     log_likelihood, _ = draws_of(model, x, q_mean, q_log_scale, 20000, key=4)

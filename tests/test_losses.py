@@ -5,7 +5,7 @@ import tensorflow as tf
 from scipy import stats
 
 from betavae.model.objectives import beta_objective
-from betavae.model.gaussian import gaussian_kl, gaussian_log_density
+from betavae.model.distributions import gaussian_kl, gaussian_log_density
 from betavae.model.vae import weighted_means
 
 

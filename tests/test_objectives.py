@@ -45,7 +45,7 @@ class RowsOverDatasetSize(Objective):
 
     def batch_loss(self, terms):
         assert terms.z.shape[0] == MC_SAMPLES and terms.z.shape[-1] == LATENT
-        assert terms.z_mean.shape[-1] == terms.z_log_scale.shape[-1] == LATENT
+        assert all(value.shape[-1] == LATENT for value in terms.posterior.params().values())
         return tf.reduce_sum(terms.weights) / self.dataset_size
 
 
@@ -84,14 +84,14 @@ def test_tc_objective_at_unit_weights_is_the_negative_elbo():
     noise = tf.random.stateless_normal([2000, ROWS, LATENT], seed=[0, 1])
     terms = batch_terms(model, x, weights, noise)
     loss = TCObjective(1.0, 1.0, 1.0, dataset_size=1000).batch_loss(terms).numpy()
-    z, mean, scale = terms.z.numpy(), terms.z_mean.numpy(), np.exp(terms.z_log_scale.numpy())
+    z, mean, scale = terms.z.numpy(), terms.posterior.mean().numpy(), np.exp(terms.posterior.log_scale.numpy())
     kl_draws = (stats.norm(mean, scale).logpdf(z) - stats.norm.logpdf(z)).sum(axis=-1).mean(axis=0)
     w = weights.numpy()
     expected = np.sum(w * (kl_draws - terms.log_likelihood.numpy())) / w.sum()
     assert loss == pytest.approx(expected, rel=1e-4)
     closed_form = BetaObjective(1.0).batch_loss(terms).numpy()
     assert loss == pytest.approx(closed_form, abs=0.02)  # 2000 draws: the Monte-Carlo KL's error
-    parts = tc_terms(terms.z, terms.z_mean, terms.z_log_scale, weights, 1000)
+    parts = tc_terms(terms.z, terms.posterior, weights, 1000)
     dimension_wise = np.sum(w * parts["dimension_wise_kl"].numpy().mean(axis=0)) / w.sum()
     heavier = TCObjective(1.0, 1.0, 4.0, dataset_size=1000).batch_loss(terms).numpy()
     assert heavier - loss == pytest.approx(3.0 * dimension_wise, rel=1e-3, abs=1e-3)  # gamma weighs that part

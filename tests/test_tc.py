@@ -6,7 +6,7 @@ import tensorflow as tf
 from scipy import special, stats
 
 from betavae.model.tc import tc_penalty, tc_terms
-from betavae.model.gaussian import gaussian_log_density
+from betavae.model.distributions import DiagonalGaussian, gaussian_log_density
 from betavae.model.vae import BetaVAE, weighted_means
 
 
@@ -19,7 +19,8 @@ def batch(rows=6, dims=3, seed=0):
 
 def test_mws_densities_equal_a_direct_computation():
     z, mean, log_scale = batch()
-    terms = tc_terms(tf.constant(z), tf.constant(mean), tf.constant(log_scale), tf.ones([6]), 1000)
+    terms = tc_terms(tf.constant(z), DiagonalGaussian(tf.constant(mean), tf.constant(log_scale)), tf.ones([6]),
+                     1000)
     pairs = stats.norm.logpdf(z[:, None, :], mean[None], np.exp(log_scale)[None])  # [i, j, d]
     log_size = np.log(1000 * 6)
     np.testing.assert_allclose(terms["log_qz"], special.logsumexp(pairs.sum(axis=2), axis=1) - log_size, rtol=1e-5)
@@ -34,10 +35,10 @@ def test_at_unit_weights_the_penalty_is_the_single_sample_kl_and_the_objective_t
     model = BetaVAE(4, 3, 8, [0.0] * 4, [1.0] * 4)
     x = tf.constant(np.random.default_rng(1).standard_normal((16, 4)), tf.float32)
     z_mean, z_log_scale = model.encode(x)
-    z = model.reparameterize(z_mean, z_log_scale, tf.random.stateless_normal([16, 3], seed=[3, 4]))
+    z = model.posterior(x).sample(tf.random.stateless_normal([16, 3], seed=[3, 4]))
     x_mean, x_log_scale = model.decode(z)
     log_likelihood = gaussian_log_density(x, x_mean, x_log_scale)
-    terms = tc_terms(z, z_mean, z_log_scale, tf.ones([16]), 5000)
+    terms = tc_terms(z, DiagonalGaussian(z_mean, z_log_scale), tf.ones([16]), 5000)
     penalty = tc_penalty(terms, 1.0, 1.0, 1.0)
     single_sample_kl = terms["log_qz_x"] - terms["log_pz"]
     np.testing.assert_allclose(penalty, single_sample_kl, atol=1e-5)
@@ -55,15 +56,17 @@ def test_padding_rows_change_nothing():
     junk = batch(rows=3, seed=9)  # padded rows hold other values, as epoch_order's row 0 at weight 0 would
     padded = [tf.constant(np.concatenate([real, extra])) for real, extra in zip((z, mean, log_scale), junk)]
     weights = tf.constant([1.0] * 5 + [0.0] * 3)
-    plain = tc_terms(tf.constant(z), tf.constant(mean), tf.constant(log_scale), tf.ones([5]), 200)
-    with_padding = tc_terms(*padded, weights, 200)
+    plain = tc_terms(tf.constant(z), DiagonalGaussian(tf.constant(mean), tf.constant(log_scale)), tf.ones([5]),
+                     200)
+    with_padding = tc_terms(padded[0], DiagonalGaussian(*padded[1:]), weights, 200)
     for name, values in plain.items():
         np.testing.assert_allclose(with_padding[name][:5], values, rtol=1e-6, err_msg=name)
     means = weighted_means(weights, tc_penalty(with_padding, 1.0, 6.0, 1.0))
     assert float(means[0]) == pytest.approx(float(tf.reduce_mean(tc_penalty(plain, 1.0, 6.0, 1.0))), rel=1e-6)
     variables = [tf.Variable(tensor) for tensor in padded[1:]]
     with tf.GradientTape() as tape:
-        loss = weighted_means(weights, tc_penalty(tc_terms(padded[0], *variables, weights, 200), 1.0, 6.0, 1.0))[0]
+        parts = tc_terms(padded[0], DiagonalGaussian(*variables), weights, 200)
+        loss = weighted_means(weights, tc_penalty(parts, 1.0, 6.0, 1.0))[0]
     gradients = tape.gradient(loss, variables)
     assert all(np.all(np.isfinite(gradient)) for gradient in gradients)
     assert all(np.all(gradient.numpy()[5:] == 0) for gradient in gradients)  # padding rows get no gradient
@@ -72,6 +75,7 @@ def test_padding_rows_change_nothing():
 def test_several_draws_per_row_go_on_leading_axes():
     z, mean, log_scale = batch()
     draws = np.stack([z, z[::-1]])
-    together = tc_terms(tf.constant(draws), tf.constant(mean), tf.constant(log_scale), tf.ones([6]), 100)
-    second = tc_terms(tf.constant(z[::-1]), tf.constant(mean), tf.constant(log_scale), tf.ones([6]), 100)
+    posterior = DiagonalGaussian(tf.constant(mean), tf.constant(log_scale))
+    together = tc_terms(tf.constant(draws), posterior, tf.ones([6]), 100)
+    second = tc_terms(tf.constant(z[::-1]), posterior, tf.ones([6]), 100)
     np.testing.assert_allclose(together["tc"][1], second["tc"], rtol=1e-6)

@@ -140,11 +140,12 @@ def sample_or_reconstruct(args, run, rows, label, path):
 
 def encode(args, run, rows, label, path):
     """Rebuild the model of the OpenRun, then write the codes E_q[z] of rows to path (with --with-scale,
-    then the log-scales of q(z|x) as further columns)."""
+    the posterior family's params() side by side instead: for the diagonal Gaussian, the means and then the
+    log-scales of q(z|x))."""
     model = run.model()
-    from betavae.model.inference import encode_posterior
-    means, log_scales = encode_posterior(model, rows)
-    codes = np.concatenate([means, log_scales], axis=1) if args.with_scale else means
+    from betavae.model.inference import posterior_parameters
+    means, parameters = posterior_parameters(model, rows)
+    codes = np.concatenate(list(parameters.values()), axis=1) if args.with_scale else means
     with ArrayWriter(path, *codes.shape) as writer:
         writer.write(codes)
     scales = " and log-scales" if args.with_scale else ""

@@ -12,30 +12,30 @@ import numpy as np
 import tensorflow as tf
 
 from betavae import grid_quadrature
-from betavae.model.gaussian import LOG_2PI, gaussian_kl, gaussian_log_density
+from betavae.constants import LOG_2PI
+from betavae.model.distributions import PRIOR
 from betavae.model.vae import NOISE_ALGORITHM
 
 
 def _draw(model, z, key, mean_only):
-    """x from p(x|z): the decoder mean, or a draw from the decoder's Gaussian (noise keyed by key)."""
-    x_mean, x_log_scale = model.decode(z)
+    """x from p(x|z): its mean, or a draw (noise keyed by key)."""
+    likelihood = model.likelihood(z)
     if mean_only:
-        return x_mean
-    noise = tf.random.stateless_normal(tf.shape(x_mean), seed=key, alg=NOISE_ALGORITHM)
-    return x_mean + tf.exp(x_log_scale) * noise
+        return likelihood.mean()
+    return likelihood.sample(tf.random.stateless_normal(tf.shape(likelihood.mean()), seed=key, alg=NOISE_ALGORITHM))
 
 
 @tf.function(jit_compile=True)
 def _prior_chunk(model, num_samples, key, mean_only):
-    z = tf.random.stateless_normal([num_samples, model.latent_dim], seed=key, alg=NOISE_ALGORITHM)
+    z = PRIOR.sample(tf.random.stateless_normal([num_samples, model.latent_dim], seed=key, alg=NOISE_ALGORITHM))
     return _draw(model, z, key + [0, 1], mean_only)
 
 
 @tf.function(jit_compile=True)
 def _reconstruct_chunk(model, x, key, mean_only):
-    z_mean, z_log_scale = model.encode(x)
-    noise = tf.random.stateless_normal(tf.shape(z_mean), seed=key, alg=NOISE_ALGORITHM)
-    return _draw(model, model.reparameterize(z_mean, z_log_scale, noise), key + [0, 1], mean_only)
+    posterior = model.posterior(x)
+    noise = tf.random.stateless_normal(tf.shape(posterior.mean()), seed=key, alg=NOISE_ALGORITHM)
+    return _draw(model, posterior.sample(noise), key + [0, 1], mean_only)
 
 
 SAMPLING_CHUNK = 1 << 14  # rows per compiled call: amortises the call while the activations stay in cache
@@ -107,9 +107,7 @@ def reconstruct(model, x, seed, mean_only=False):
 
 def _log_joint(model, x, z):
     """log p(x|z) and log p(z), each [..., rows], for z [..., rows, latent_dim] and rows x [rows, data_dim]."""
-    x_mean, x_log_scale = model.decode(z)
-    log_prior = -0.5 * tf.reduce_sum(tf.square(z) + LOG_2PI, axis=-1)
-    return gaussian_log_density(x, x_mean, x_log_scale), log_prior
+    return model.likelihood(z).log_prob(x), PRIOR.log_prob(z)
 
 
 def _per_block(count, rows, max_evaluations):
@@ -127,22 +125,21 @@ def _log_add(total, terms, valid):
     return tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
 
 
-def _importance_weighted(model, x, z_mean, z_log_scale, key, count, block):
-    """Per row, the IWAE estimate of log p(x) from `count` draws of q(z|x), and E_q[log p(x|z)] from the
-    same draws, `block` draws at a time so that memory is bounded whatever count is. Draw k's noise is
-    keyed by (key, k), so the blocking never changes the draws."""
+def _importance_weighted(model, x, posterior, key, count, block):
+    """Per row, the IWAE estimate of log p(x) from `count` draws of the posterior q(z|x), and E_q[log p(x|z)]
+    from the same draws, `block` draws at a time so that memory is bounded whatever count is. Draw k's noise
+    is keyed by (key, k), so the blocking never changes the draws."""
     rows = tf.shape(x)[0]
     log_total, likelihood_total = tf.fill([rows], -math.inf), tf.zeros([rows])
     for first in tf.range(0, count, block):
         number = first + tf.range(block)
         noise = tf.map_fn(lambda k: tf.random.stateless_normal(
-            tf.shape(z_mean), seed=tf.random.experimental.stateless_fold_in(key, k), alg=NOISE_ALGORITHM),
+            tf.shape(posterior.mean()), seed=tf.random.experimental.stateless_fold_in(key, k), alg=NOISE_ALGORITHM),
             number, fn_output_signature=tf.float32)
-        z = model.reparameterize(z_mean, z_log_scale, noise)
+        z = posterior.sample(noise)
         log_likelihood, log_prior = _log_joint(model, x, z)
         valid = number < count
-        log_total = _log_add(log_total, log_likelihood + log_prior - gaussian_log_density(z, z_mean, z_log_scale),
-                             valid)
+        log_total = _log_add(log_total, log_likelihood + log_prior - posterior.log_prob(z), valid)
         likelihood_total += tf.reduce_sum(tf.where(valid[:, None], log_likelihood, 0.0), axis=0)
     num_samples = tf.cast(count, tf.float32)
     return log_total - tf.math.log(num_samples), likelihood_total / num_samples
@@ -150,8 +147,7 @@ def _importance_weighted(model, x, z_mean, z_log_scale, key, count, block):
 
 @tf.function(jit_compile=True)
 def _iwae_chunk(model, x, key, count, block):
-    z_mean, z_log_scale = model.encode(x)
-    return _importance_weighted(model, x, z_mean, z_log_scale, key, count, block)[0]
+    return _importance_weighted(model, x, model.posterior(x), key, count, block)[0]
 
 
 def iwae_log_likelihood(model, x, num_samples, seed, max_evaluations=1 << 18):
@@ -207,27 +203,35 @@ def grid_log_likelihood(model, x):
                    "resolved": bool(spacing * GRID_CELLS_PER_SCALE[k] <= posterior_scale * (1 + 1e-9))}
 
 
-def _kl_per_dim(z_mean, z_log_scale):
-    """KL(q(z_j|x) || N(0, 1)) of each latent dimension j, [rows, latent_dim]."""
-    return gaussian_kl(z_mean[:, :, None], z_log_scale[:, :, None])
-
-
 @tf.function(jit_compile=True)
 def _encode_chunk(model, x):
-    z_mean, z_log_scale = model.encode(x)
-    return z_mean, z_log_scale, _kl_per_dim(z_mean, z_log_scale)
+    """E_q[z], the KL of each latent dimension and the family's params() in its order, of rows x."""
+    posterior = model.posterior(x)
+    return (posterior.mean(), posterior.kl_to_prior_per_dim(), *posterior.params().values())
+
+
+def _encoded(model, x):
+    return _map_chunks(lambda chunk, _: _encode_chunk(model, chunk), x, SAMPLING_CHUNK)
+
+
+def posterior_parameters(model, x):
+    """q(z|x) of rows x (data units): the codes E_q[z] [rows, latent_dim] and the posterior family's
+    params() (a dict of [rows, latent_dim] arrays by name, in the family's order: for the diagonal Gaussian
+    "mean" and "log_scale"): what --mode encode writes, --with-scale with every parameter."""
+    means, _, *values = _encoded(model, x)
+    return means, dict(zip(model.posterior_family.parameter_names, values))
 
 
 def encode_posterior(model, x):
-    """q(z|x) of rows x (data units): the encoder means E_q[z] and log-scales, [rows, latent_dim] each."""
-    z_mean, z_log_scale, _ = _map_chunks(lambda chunk, _: _encode_chunk(model, chunk), x, SAMPLING_CHUNK)
-    return z_mean, z_log_scale
+    """q(z|x) of rows x (data units): the posterior family's params() as a tuple in its order, [rows,
+    latent_dim] each; for the diagonal Gaussian, the encoder means E_q[z] and log-scales."""
+    return tuple(posterior_parameters(model, x)[1].values())
 
 
 def encode_with_kl(model, x):
-    """Encoder means [rows, latent_dim] and the KL of each latent dimension [rows, latent_dim]."""
-    z_mean, _, kl = _map_chunks(lambda chunk, _: _encode_chunk(model, chunk), x, SAMPLING_CHUNK)
-    return z_mean, kl
+    """Codes E_q[z] [rows, latent_dim] and the KL of each latent dimension [rows, latent_dim]."""
+    means, kl, *_ = _encoded(model, x)
+    return means, kl
 
 
 SCORES = ("code_means", "code_log_scales", "kl_per_dim", "iwae", "log_likelihood", "recon_means")
@@ -235,17 +239,18 @@ SCORES = ("code_means", "code_log_scales", "kl_per_dim", "iwae", "log_likelihood
 
 def score_rows(model, x, iwae_samples, seed, max_evaluations=1 << 17):
     """Every per-row score of an evaluation from one encoder pass, as a dict of arrays named by SCORES:
-    encoder means and log-scales, KL per latent dimension, IWAE log p(x) and E_q[log p(x|z)] from the same
-    iwae_samples draws, and the decoder mean at the encoder mean.
+    the posterior's means and log-scales (its family's "log_scale" parameter), KL per latent dimension,
+    IWAE log p(x) and E_q[log p(x|z)] from the same iwae_samples draws, and the likelihood's mean at the
+    posterior mean.
 
     One graph function, traced afresh per call (it closes over this model) and not XLA-compiled: on a
     CPU, XLA's compilation takes longer than this function's run on 10k rows."""
     rows, iwae_block = _per_block(iwae_samples, len(x), max_evaluations)
 
     def chunk(x, key):
-        z_mean, z_log_scale = model.encode(x)
-        iwae, log_likelihood = _importance_weighted(model, x, z_mean, z_log_scale, key, iwae_samples, iwae_block)
-        return (z_mean, z_log_scale, _kl_per_dim(z_mean, z_log_scale), iwae, log_likelihood,
-                model.decode(z_mean)[0])
+        posterior = model.posterior(x)
+        iwae, log_likelihood = _importance_weighted(model, x, posterior, key, iwae_samples, iwae_block)
+        return (posterior.mean(), posterior.params()["log_scale"], posterior.kl_to_prior_per_dim(), iwae,
+                log_likelihood, model.likelihood(posterior.mean()).mean())
 
     return dict(zip(SCORES, _map_chunks(tf.function(chunk), x, rows, seed)))

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
-from betavae.model.gaussian import gaussian_log_density
+from betavae.model.distributions import PRIOR
 from betavae.model.tc import tc_penalty, tc_terms
 
 
@@ -16,12 +16,11 @@ class BatchTerms(NamedTuple):
     """What an objective may need of one batch: per-row tensors ([batch] unless said) and the row-weighted
     batch means of the KL and the log-likelihood (what the epoch metrics report)."""
     weights: tf.Tensor  # each row's weight: 1, or 0 for the padding rows of a last partial batch
-    kl: tf.Tensor  # KL(q(z|x) || N(0, I)), closed form
+    kl: tf.Tensor  # KL(q(z|x) || N(0, I)): closed form, or the family's Monte-Carlo one from z
     log_likelihood: tf.Tensor  # E_q[log p(x|z)], averaged over the noise draws
     log_likelihood_draws: tf.Tensor  # [mc_samples, batch] log p(x|z) at each draw z
     z: tf.Tensor  # [mc_samples, batch, latent_dim] reparameterised samples of q(z|x)
-    z_mean: tf.Tensor  # [batch, latent_dim] mean of q(z|x)
-    z_log_scale: tf.Tensor  # [batch, latent_dim] log standard deviation of q(z|x)
+    posterior: object  # q(z|x) of the rows, a betavae.model.distributions.Posterior (parameters [batch, latent_dim])
     kl_mean: tf.Tensor  # scalar, row-weighted
     log_likelihood_mean: tf.Tensor  # scalar, row-weighted
 
@@ -90,17 +89,16 @@ class TCObjective(Objective):
         self.alpha, self.gamma = float(alpha), float(gamma)
 
     def batch_loss(self, terms):
-        parts = tc_terms(terms.z, terms.z_mean, terms.z_log_scale, terms.weights, self.dataset_size)
+        parts = tc_terms(terms.z, terms.posterior, terms.weights, self.dataset_size)
         penalty = tf.reduce_mean(tc_penalty(parts, self.alpha, self.beta, self.gamma), axis=0)
         return tf.reduce_sum(terms.weights * (penalty - terms.log_likelihood)) / tf.reduce_sum(terms.weights)
 
 
-def importance_weighted_bound(log_likelihood_draws, z, z_mean, z_log_scale):
+def importance_weighted_bound(log_likelihood_draws, z, posterior):
     """The importance-weighted bound per row (Burda et al. 2016, eq. 8): log (1/K) sum_k p(x, z_k) / q(z_k|x)
-    over the K draws z [K, batch, latent_dim] of q; [batch]. K = 1 is a one-draw estimate of the ELBO; it
-    rises towards log p(x) as K grows."""
-    log_weights = (log_likelihood_draws + gaussian_log_density(z, 0.0, tf.zeros_like(z))
-                   - gaussian_log_density(z, z_mean, z_log_scale))
+    over the K draws z [K, batch, latent_dim] of the posterior q; [batch]. K = 1 is a one-draw estimate of
+    the ELBO; it rises towards log p(x) as K grows."""
+    log_weights = log_likelihood_draws + PRIOR.log_prob(z) - posterior.log_prob(z)
     return tf.reduce_logsumexp(log_weights, axis=0) - math.log(log_weights.shape[0])
 
 
@@ -112,7 +110,7 @@ class IWAEObjective(Objective):
     name = "iwae"
 
     def batch_loss(self, terms):
-        bound = importance_weighted_bound(terms.log_likelihood_draws, terms.z, terms.z_mean, terms.z_log_scale)
+        bound = importance_weighted_bound(terms.log_likelihood_draws, terms.z, terms.posterior)
         return -tf.reduce_sum(terms.weights * bound) / tf.reduce_sum(terms.weights)
 
 

@@ -11,28 +11,25 @@ import math
 
 import tensorflow as tf
 
-from betavae.model.gaussian import LOG_2PI
+from betavae.model.distributions import PRIOR
 
 
-def _log_normal(x, mean, log_scale):
-    """log N(x; mean, exp(log_scale)^2) element by element."""
-    return -0.5 * (tf.square((x - mean) * tf.exp(-log_scale)) + LOG_2PI) - log_scale
-
-
-def tc_terms(z, z_mean, z_log_scale, weights, dataset_size):
+def tc_terms(z, posterior, weights, dataset_size):
     """Per row of the batch, [..., B] each: log q(z|x), log q(z) and log prod_j q(z_j) (MWS), log p(z), and
     the parts "mi", "tc", "dimension_wise_kl", as a dict. z: draws [..., B, d] of q(z|x) (leading axes for
-    several draws per row); z_mean, z_log_scale [B, d]; weights [B]: 0 for padding rows, which take no
-    part in the mixture (their own terms are computed but meaningless); dataset_size: N."""
+    several draws per row); posterior: q(z|x) of the B rows, a distributions.Posterior whose
+    log_prob_per_dim broadcasts a sample against every row's parameters (the pairs q(z_i|x_j)); weights
+    [B]: 0 for padding rows, which take no part in the mixture (their own terms are computed but
+    meaningless); dataset_size: N."""
     real = weights > 0
     log_size = tf.math.log(tf.cast(dataset_size, z.dtype) * tf.reduce_sum(tf.cast(real, z.dtype)))
     # [..., i, j, d]: sample i of the batch under the posterior of row j; padding columns j at -inf
-    pairs = _log_normal(z[..., :, None, :], z_mean[None, :, :], z_log_scale[None, :, :])
+    pairs = posterior.log_prob_per_dim(z[..., :, None, :])
     pairs = tf.where(real[:, None], pairs, -math.inf)
     log_qz = tf.reduce_logsumexp(tf.reduce_sum(pairs, axis=-1), axis=-1) - log_size
     log_prod_qzj = tf.reduce_sum(tf.reduce_logsumexp(pairs, axis=-2) - log_size, axis=-1)
-    log_qz_x = tf.reduce_sum(_log_normal(z, z_mean, z_log_scale), axis=-1)
-    log_pz = tf.reduce_sum(_log_normal(z, 0.0, 0.0), axis=-1)
+    log_qz_x = tf.reduce_sum(posterior.log_prob_per_dim(z), axis=-1)
+    log_pz = tf.reduce_sum(PRIOR.log_prob_per_dim(z), axis=-1)
     return {"log_qz_x": log_qz_x, "log_qz": log_qz, "log_prod_qzj": log_prod_qzj, "log_pz": log_pz,
             "mi": log_qz_x - log_qz, "tc": log_qz - log_prod_qzj, "dimension_wise_kl": log_prod_qzj - log_pz}
 

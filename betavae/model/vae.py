@@ -10,7 +10,7 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from betavae.fields import require
-from betavae.model.gaussian import gaussian_kl, gaussian_log_density
+from betavae.model.distributions import likelihood_family, posterior_family
 from betavae.model.layers import gaussian_decoder, gaussian_encoder
 from betavae.model.objectives import BatchTerms
 
@@ -26,13 +26,18 @@ LEARNING_RATE_SCHEDULES = {
 
 
 class BetaVAE(keras.Model):
-    """Encoder q(z|x) and decoder p(x|z), both diagonal Gaussians, in the data's own units.
+    """Encoder q(z|x) and decoder p(x|z), in the data's own units: the layers give their raw parameters
+    (encode, decode), the families named by `posterior` and `likelihood` (betavae.model.distributions;
+    diagonal Gaussians by default) make them distributions (posterior, likelihood).
 
     The data are standardised inside (x - shift) / scale, so any offset and scale trains alike, while every
     mean, scale and log-density this model returns is in the data's units."""
 
-    def __init__(self, data_dim, latent_dim, hidden_units, data_shift, data_scale, **kwargs):
+    def __init__(self, data_dim, latent_dim, hidden_units, data_shift, data_scale, posterior="diagonal_gaussian",
+                 likelihood="gaussian", **kwargs):
         super().__init__(**kwargs)
+        self.posterior_family = posterior_family(posterior)
+        self.likelihood_family = likelihood_family(likelihood)
         self.data_dim = data_dim
         self.latent_dim = latent_dim
         self.hidden_units = hidden_units
@@ -44,23 +49,27 @@ class BetaVAE(keras.Model):
         self.encode(tf.zeros([1, data_dim]))
 
     def encode(self, x):
-        """q(z|x): mean and log sigma of the latent, each [batch, latent_dim]."""
+        """The encoder's raw parameters of q(z|x) (for the diagonal Gaussian: mean and log sigma of the
+        latent), each [batch, latent_dim]."""
         return self.encoder((x - self.data_shift) / self.data_scale)
 
-    @staticmethod
-    def reparameterize(mean, log_scale, noise):
-        """z = mean + sigma * noise, with noise ~ N(0, I) of shape [..., batch, latent_dim]."""
-        return mean + tf.exp(log_scale) * noise
+    def posterior(self, x):
+        """q(z|x) of rows x: the posterior family's object (distributions.Posterior)."""
+        return self.posterior_family(*self.encode(x))
+
+    def likelihood(self, z):
+        """p(x|z) of latent rows z [..., latent_dim]: the likelihood family's object, in the data's units."""
+        return self.likelihood_family(*self.decode(z))
 
     def decode(self, z):
-        """p(x|z): mean and log-scale of x in the data's units, each [..., data_dim]."""
+        """The decoder's raw parameters of p(x|z): mean and log-scale of x in the data's units, each
+        [..., data_dim]."""
         mean, log_scale = self.decoder(z)
         return self.data_shift + self.data_scale * mean, log_scale + tf.math.log(self.data_scale)
 
     def call(self, x):
-        """Decoder mean at the encoder mean: a deterministic reconstruction."""
-        mean, _ = self.encode(x)
-        return self.decode(mean)[0]
+        """Decoder mean at the posterior mean: a deterministic reconstruction."""
+        return self.likelihood(self.posterior(x).mean()).mean()
 
 
 def loss_terms(model, x, noise):
@@ -72,16 +81,16 @@ def loss_terms(model, x, noise):
 
 
 def batch_terms(model, x, weights, noise):
-    """The BatchTerms of rows x (weighted) that every objective is computed from: the KL, the expected
-    log-likelihood, the posterior and its samples z, and the weighted batch means."""
-    z_mean, z_log_scale = model.encode(x)
-    kl = gaussian_kl(z_mean, z_log_scale)
-    z = model.reparameterize(z_mean, z_log_scale, noise)
-    x_mean, x_log_scale = model.decode(z)
-    log_likelihood_draws = gaussian_log_density(x, x_mean, x_log_scale)
+    """The BatchTerms of rows x (weighted) that every objective is computed from: the KL (the posterior
+    family's closed form, or its Monte-Carlo estimate from the draws z), the expected log-likelihood, the
+    posterior and its samples z, and the weighted batch means."""
+    posterior = model.posterior(x)
+    z = posterior.sample(noise)
+    kl = posterior.kl_to_prior(z)
+    log_likelihood_draws = model.likelihood(z).log_prob(x)
     log_likelihood = tf.reduce_mean(log_likelihood_draws, axis=0)
     kl_mean, log_likelihood_mean = tf.unstack(weighted_means(weights, kl, log_likelihood))
-    return BatchTerms(weights, kl, log_likelihood, log_likelihood_draws, z, z_mean, z_log_scale, kl_mean,
+    return BatchTerms(weights, kl, log_likelihood, log_likelihood_draws, z, posterior, kl_mean,
                       log_likelihood_mean)
 
 

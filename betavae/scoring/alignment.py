@@ -16,7 +16,7 @@ def decoder_directions(model, code_means):
     z = tf.constant(np.asarray(code_means[:JACOBIAN_ROWS], np.float32))
     with tf.GradientTape() as tape:
         tape.watch(z)
-        x_mean, _ = model.decode(z)
+        x_mean = model.likelihood(z).mean()
     return tape.batch_jacobian(x_mean, z).numpy().mean(axis=0)
 
 

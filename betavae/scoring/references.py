@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-LOG_2PI = np.log(2.0 * np.pi)
+from betavae.constants import LOG_2PI
+
 ACTIVE_THRESHOLD = 0.01  # a latent unit is active above this: variance of its mean, or its KL in nats
 
 

@@ -31,7 +31,12 @@ class RateSection(Section):
     def compute(self, context):
         scores = context.scores()
         entries = {key: scores["report"][key] for key in ("kl", "kl_per_dim", "active_units", "active_units_kl")}
-        entries["kl_decomposition"] = kl_decomposition(scores["code_means"], scores["code_log_scales"], context.seed)
+        family = context.model().posterior_family
+        gaussians = family.diagonal_gaussians({"mean": scores["code_means"], "log_scale": scores["code_log_scales"]})
+        if gaussians is None:
+            context.unavailable["kl_decomposition"] = (f"the split of the KL over rows is for diagonal-Gaussian "
+                                                       f"posteriors, not {family.name}")
+        entries["kl_decomposition"] = None if gaussians is None else kl_decomposition(*gaussians, context.seed)
         return entries
 
     def lines(self, report):

@@ -1,0 +1,244 @@
+"""The model's distributions as objects, in the manner of TensorFlow Probability's (without it): the posterior
+q(z|x), the likelihood p(x|z) and the prior N(0, I). The encoder and decoder layers (layers.py) produce raw
+parameters; the model (vae.py, `BetaVAE.posterior` and `BetaVAE.likelihood`) wraps them in the object of
+the run's family, and the objectives, the beta-TCVAE terms, inference and export use only the objects.
+
+A family is one class registered under a name (`@register_posterior("name")`, `@register_likelihood`),
+built from the layer's raw outputs in order: `Family(*outputs)`; the run's config names it (the
+`posterior` and `likelihood` fields of betavae.fields). A posterior family must give `sample(noise)` and
+`log_prob_per_dim(z)` (or `log_prob(z)`), `mean()` and `params()`; the KL to the prior then falls back to
+a Monte-Carlo estimate from the batch's samples unless the family has a closed form.
+
+Shapes: a posterior or likelihood holds parameters [batch, dim]; z and x may carry leading sample axes
+[..., batch, dim]; log-densities are summed over the last axis. Noise is always standard normal of the
+shape of a sample (the Trainer's stateless draws), so that every family is reparameterised alike.
+
+It imports nothing of the model, so vae.py, objectives.py and tc.py all import it without a cycle.
+"""
+import tensorflow as tf
+
+from betavae.constants import LOG_2PI
+
+POSTERIORS = {}  # name -> posterior family (a class), as the config's `posterior` field names it
+LIKELIHOODS = {}  # name -> likelihood family, as the config's `likelihood` field names it
+
+
+def _registrar(registry, kind):
+    def register(name):
+        def add(cls):
+            if registry.get(name, cls) is not cls:
+                raise ValueError(f"{kind} family {name!r} is registered already")
+            cls.name = name
+            registry[name] = cls
+            return cls
+        return add
+    return register
+
+
+register_posterior = _registrar(POSTERIORS, "posterior")
+register_likelihood = _registrar(LIKELIHOODS, "likelihood")
+
+
+def _family(registry, kind, name):
+    if name not in registry:
+        raise ValueError(f"{kind} must be one of {', '.join(registry)}, got {name!r}")
+    return registry[name]
+
+
+def posterior_family(name):
+    """The posterior family registered as `name`; a ValueError naming the known ones otherwise."""
+    return _family(POSTERIORS, "posterior", name)
+
+
+def likelihood_family(name):
+    """The likelihood family registered as `name`; a ValueError naming the known ones otherwise."""
+    return _family(LIKELIHOODS, "likelihood", name)
+
+
+def _sample_mean(values):
+    """The mean over every axis of values [..., batch] but the last: over the draws of each row."""
+    return tf.reduce_mean(values, axis=list(range(values.shape.rank - 1)))
+
+
+def _normal_log_prob_per_dim(x, mean, log_scale):
+    """log N(x; mean, exp(log_scale)^2) element by element."""
+    return -0.5 * (tf.square((x - mean) * tf.exp(-log_scale)) + LOG_2PI) - log_scale
+
+
+def _normal_log_prob(x, mean, log_scale):
+    """log N(x; mean, diag exp(log_scale)^2), summed over the last axis."""
+    standardized = (x - mean) * tf.exp(-log_scale)
+    return -0.5 * tf.reduce_sum(tf.square(standardized) + 2.0 * log_scale + LOG_2PI, axis=-1)
+
+
+def _normal_kl_terms(mean, log_scale):
+    """2 KL(N(mean, exp(log_scale)^2) || N(0, 1)) element by element (Kingma & Welling 2013, appendix B)."""
+    return tf.square(mean) + tf.exp(2.0 * log_scale) - 1.0 - 2.0 * log_scale
+
+
+def gaussian_kl(mean, log_scale):
+    """KL(N(mean, diag exp(log_scale)^2) || N(0, I)) per row, summed over the last axis (closed form)."""
+    return 0.5 * tf.reduce_sum(_normal_kl_terms(mean, log_scale), axis=-1)
+
+
+def gaussian_log_density(x, mean, log_scale):
+    """log N(x; mean, diag exp(log_scale)^2), summed over the last axis."""
+    return _normal_log_prob(x, mean, log_scale)
+
+
+class StandardNormal:
+    """The prior p(z) = N(0, I)."""
+
+    @staticmethod
+    def log_prob(z):
+        """log N(z; 0, I), summed over the last axis: [...] for z [..., dim]."""
+        return -0.5 * tf.reduce_sum(tf.square(z) + LOG_2PI, axis=-1)
+
+    @staticmethod
+    def log_prob_per_dim(z):
+        """log N(z_j; 0, 1) element by element."""
+        return -0.5 * (tf.square(z) + LOG_2PI)
+
+    @staticmethod
+    def sample(noise):
+        """z ~ N(0, I) from standard normal noise: the noise itself."""
+        return noise
+
+
+PRIOR = StandardNormal()
+
+
+class Distribution:
+    """A distribution of a batch of rows, built from the layer's raw parameters in order (parameter_names)."""
+
+    name = None  # set by the registration
+    parameter_names = ()  # the raw parameters, in the order the layer gives them and params() names them
+
+    def __init__(self, *parameters):
+        if len(parameters) != len(self.parameter_names):
+            raise ValueError(f"{self.name}: expected the parameters {', '.join(self.parameter_names)}, got "
+                             f"{len(parameters)}")
+        self.parameters = parameters
+
+    def params(self):
+        """The family's parameters by name (a dict of tensors, in parameter_names' order): for a posterior,
+        what `--mode encode --with-scale` writes and the SavedModel's encode returns."""
+        return dict(zip(self.parameter_names, self.parameters))
+
+
+class Posterior(Distribution):
+    """q(z|x) of a batch of rows. A family subclasses it, registered with @register_posterior(name)."""
+
+    has_closed_form_kl = False  # kl_to_prior needs no samples
+
+    def sample(self, noise):
+        """Reparameterised draws z [..., batch, dim] from standard normal noise of that shape."""
+        raise NotImplementedError
+
+    def log_prob_per_dim(self, z):
+        """log q(z_j|x) per latent dimension, [..., batch, dim], for a family that factorises over them. z
+        broadcasts against the parameters [batch, dim] as numpy does: z [..., B, 1, dim] gives each sample
+        under every row's posterior, [..., B, batch, dim] (the beta-TCVAE's pairs)."""
+        raise NotImplementedError(f"posterior {self.name}: no per-dimension log-density")
+
+    def log_prob(self, z):
+        """log q(z|x) summed over the latent dimensions: [..., batch] for z [..., batch, dim]."""
+        return tf.reduce_sum(self.log_prob_per_dim(z), axis=-1)
+
+    def kl_to_prior(self, samples=None):
+        """KL(q(z|x) || N(0, I)) per row, [batch]: here the Monte-Carlo estimate E[log q(z|x) - log p(z)]
+        over samples [..., batch, dim] of q (averaged over their leading axes); a family with a closed
+        form overrides it and ignores the samples."""
+        if samples is None:
+            raise ValueError(f"posterior {self.name}: no closed-form KL; give samples of q(z|x)")
+        return _sample_mean(self.log_prob(samples) - PRIOR.log_prob(samples))
+
+    def kl_to_prior_per_dim(self, samples=None):
+        """KL(q(z_j|x) || N(0, 1)) of each latent dimension j, [batch, dim]: here the Monte-Carlo estimate
+        from samples [..., batch, dim] of q (for a factorised family)."""
+        if samples is None:
+            raise ValueError(f"posterior {self.name}: no closed-form KL per dimension; give samples of q(z|x)")
+        difference = self.log_prob_per_dim(samples) - PRIOR.log_prob_per_dim(samples)
+        return tf.reduce_mean(difference, axis=list(range(difference.shape.rank - 2)))
+
+    def mean(self):
+        """E_q[z], [batch, dim]: the code of a row."""
+        raise NotImplementedError
+
+    @classmethod
+    def diagonal_gaussians(cls, params):
+        """(means, log-scales) of the diagonal Gaussians that rows' posteriors are, from params (numpy arrays
+        by name, as params() gives them), for the numpy split of the KL over rows
+        (betavae.scoring.kl_decomposition); None for a family that is no diagonal Gaussian."""
+        return None
+
+
+@register_posterior("diagonal_gaussian")
+class DiagonalGaussian(Posterior):
+    """N(mean, diag exp(log_scale)^2): the encoder's (mean, log sigma), each [batch, dim]."""
+
+    has_closed_form_kl = True
+    parameter_names = ("mean", "log_scale")
+
+    def __init__(self, mean, log_scale):
+        super().__init__(mean, log_scale)
+        self.loc, self.log_scale = mean, log_scale
+
+    def sample(self, noise):
+        return self.loc + tf.exp(self.log_scale) * noise
+
+    def log_prob_per_dim(self, z):
+        return _normal_log_prob_per_dim(z, self.loc, self.log_scale)
+
+    def log_prob(self, z):
+        return _normal_log_prob(z, self.loc, self.log_scale)
+
+    def kl_to_prior(self, samples=None):
+        return gaussian_kl(self.loc, self.log_scale)
+
+    def kl_to_prior_per_dim(self, samples=None):
+        return 0.5 * _normal_kl_terms(self.loc, self.log_scale)
+
+    def mean(self):
+        return self.loc
+
+    @classmethod
+    def diagonal_gaussians(cls, params):
+        return params["mean"], params["log_scale"]
+
+
+class Likelihood(Distribution):
+    """p(x|z) of a batch of latent rows (in the data's units). A family subclasses it, registered with
+    @register_likelihood(name)."""
+
+    def log_prob(self, x):
+        """log p(x|z) summed over the data dimensions: [..., batch] for parameters [..., batch, dim]."""
+        raise NotImplementedError
+
+    def mean(self):
+        """E[x|z], [..., batch, dim]."""
+        raise NotImplementedError
+
+    def sample(self, noise):
+        """Draws of x from standard normal noise of the mean's shape."""
+        raise NotImplementedError
+
+
+@register_likelihood("gaussian")
+class GaussianLikelihood(Likelihood):
+    """N(mean, diag exp(log_scale)^2): the decoder's mean and log-scale in the data's units."""
+
+    parameter_names = ("mean", "log_scale")
+
+    def __init__(self, mean, log_scale):
+        super().__init__(mean, log_scale)
+        self.loc, self.log_scale = mean, log_scale
+
+    def log_prob(self, x):
+        return _normal_log_prob(x, self.loc, self.log_scale)
+
+    def mean(self):
+        return self.loc
+
+    def sample(self, noise):
+        return self.loc + tf.exp(self.log_scale) * noise
