@@ -9,6 +9,7 @@ import typing
 
 from betavae.cli import UsageError, flag_name
 from betavae.fields import FIELDS, NO_LEGACY, range_problem
+from betavae.objectives import OBJECTIVES
 from betavae.fields import SCHEMA_VERSION  # noqa: F401  (re-exported for the code that builds a RunConfig)
 
 
@@ -18,11 +19,15 @@ def default_names(dim):
 
 
 def _post_init(self):
-    """Refuse a config with a field of the wrong type or out of its range (the first one found). A config
-    without column names (saved before they were recorded) names its columns x1..xD."""
+    """Refuse a config with a field of the wrong type or out of its range (the first one found), or whose
+    fields do not fit its objective together (the same rule as the flags'). A config without column names
+    (saved before they were recorded) names its columns x1..xD."""
     if self.column_names is None and type(self.data_dim) is int:
         object.__setattr__(self, "column_names", default_names(self.data_dim))
     for problem in (problem for name in _FIELDS if (problem := field_problem(self, name))):
+        raise ValueError(problem)
+    problem = OBJECTIVES[self.objective].problem(self, lambda name: f"field {name}")
+    if problem:
         raise ValueError(problem)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from betavae.cli import SEED_MAX, SEED_MIN, flag_name
+from betavae.objectives import IWAE_TRAINING_SAMPLES, OBJECTIVES
 
 SCHEMA_VERSION = 1
 
@@ -40,8 +41,9 @@ def finite(low, strict=False, high=None):
     return check
 
 
-def one_of(*choices):
-    """A range check: one of the given strings."""
+def one_of(choices):
+    """A range check: one of the given strings (a tuple, or a registry whose keys may grow, e.g. the
+    objectives: it is read at each check)."""
     return lambda value: None if value in choices else f"must be one of {', '.join(choices)}, got {value!r}"
 
 
@@ -79,7 +81,7 @@ class Field:
 
     def __post_init__(self):
         if self.choices and self.check is None:
-            object.__setattr__(self, "check", one_of(*self.choices))
+            object.__setattr__(self, "check", one_of(self.choices))
 
     @property
     def flag(self):
@@ -105,8 +107,6 @@ def distinct_names(values):
 def _schema_version(value):
     return None if value == SCHEMA_VERSION else f"is {value}, but this code reads version {SCHEMA_VERSION}"
 
-
-IWAE_TRAINING_SAMPLES = 8  # the K of --objective iwae unless --mc-samples gives it (Burda et al. 2016 use 5 and 50)
 
 # In --help order; the fields of config.json take this order too, those with a legacy value last.
 FIELDS = (
@@ -148,8 +148,7 @@ FIELDS = (
     Field("objective", str, "beta: beta * KL - E_q log p(x|z); capacity: see --capacity (which selects it); tc: "
           "beta-TCVAE (Chen et al. 2018), alpha * MI + beta * TC + gamma * dimension-wise KL - E_q log p(x|z), "
           "the KL's parts estimated by minibatch-weighted sampling; iwae: the importance-weighted bound on log p(x) "
-          "over --mc-samples draws (Burda et al. 2016), beta 1 only", "beta",
-          choices=("beta", "capacity", "tc", "iwae"),
+          "over --mc-samples draws (Burda et al. 2016), beta 1 only", "beta", choices=OBJECTIVES,
           legacy="beta"),
     Field("alpha", float, "weight alpha of the index-code mutual information in the tc objective", 1.0,
           finite(0.0), legacy=1.0),

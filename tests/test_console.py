@@ -85,7 +85,7 @@ def test_summary_gives_final_and_best_test_loss_files_and_next_commands():
 
 def test_tensorboard_writes_train_and_test_of_a_quantity_under_one_tag():
     """TensorBoard draws a chart per tag with a line per writer: one tag in both writers is one chart."""
-    scalars = console.tensorboard_scalars(history_row(1, 14.0), 2.5, -11.5)
+    scalars = console.tensorboard_scalars(history_row(1, 14.0), {"loss": 14.0, "kl": 2.5, "log_likelihood": -11.5})
     assert scalars["train"]["loss"] == 13.5 and scalars["test"]["loss"] == 14.0
     assert scalars["test"]["kl"] == 2.5 and scalars["test"]["log_likelihood"] == -11.5
     assert set(scalars["train"]) & set(scalars["test"]) == {"loss", "kl", "log_likelihood"}

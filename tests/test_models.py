@@ -59,8 +59,8 @@ def test_padded_partial_batch_takes_the_same_step_as_its_rows_alone():
 def history(compiled, beta=4.0, epochs=3):
     data = tf.constant(factor_data_array(330))
     trainer = Trainer(small_model(), make_optimizer("adam", 1e-2), BetaObjective(beta), seed=7, mc_samples=2)
-    return np.array([trainer.run_epoch(data, *epoch_order(330, 64, 0, epoch), first_step=epoch * 6,
-                                       compiled=compiled) for epoch in range(epochs)])
+    return np.array([list(trainer.run_epoch(data, *epoch_order(330, 64, 0, epoch), first_step=epoch * 6,
+                                            compiled=compiled).values()) for epoch in range(epochs)])
 
 
 def test_compiled_epoch_equals_per_step_loop():

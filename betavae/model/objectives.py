@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from betavae.model.distributions import PRIOR
 from betavae.model.tc import tc_penalty, tc_terms
+from betavae.objectives import objective_of
 
 
 class BatchTerms(NamedTuple):
@@ -49,9 +50,19 @@ class Objective:
         self.capacity = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="capacity")
         self.dataset_size = dataset_size
 
+    @classmethod
+    def from_config(cls, config):
+        """The objective with a run config's weights."""
+        return cls(config.beta, config.train_rows)
+
     def batch_loss(self, terms):
         """The scalar loss of one batch (a tensor, traced inside the compiled step) from its BatchTerms."""
         raise NotImplementedError
+
+    def batch_metrics(self, terms):
+        """The batch's values of the objective's named epoch metrics (betavae.objectives: `metrics`), in
+        their order: the loss, the KL and E_q log p(x|z), then any terms of its own."""
+        return [self.batch_loss(terms), terms.kl_mean, terms.log_likelihood_mean]
 
 
 class BetaObjective(Objective):
@@ -72,6 +83,10 @@ class CapacityObjective(Objective):
         super().__init__(beta, dataset_size)
         self.gamma = float(gamma)
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(config.beta, config.gamma, config.train_rows)
+
     def batch_loss(self, terms):
         return capacity_objective(terms.kl_mean, terms.log_likelihood_mean, self.gamma, self.capacity)
 
@@ -87,6 +102,10 @@ class TCObjective(Objective):
     def __init__(self, beta, alpha, gamma, dataset_size):
         super().__init__(beta, dataset_size)
         self.alpha, self.gamma = float(alpha), float(gamma)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(config.beta, config.alpha, config.gamma, config.train_rows)
 
     def batch_loss(self, terms):
         parts = tc_terms(terms.z, terms.posterior, terms.weights, self.dataset_size)
@@ -114,13 +133,11 @@ class IWAEObjective(Objective):
         return -tf.reduce_sum(terms.weights * bound) / tf.reduce_sum(terms.weights)
 
 
+# The loss of each objective, by the name under which betavae.objectives registers its meaning.
+LOSSES = {objective.name: objective for objective in (BetaObjective, CapacityObjective, TCObjective, IWAEObjective)}
+
+
 def objective_for(config):
-    """The objective a run's config trains: capacity when it sets a capacity (runs saved before the
-    objective field were beta or capacity runs by this rule alone), else its `objective`."""
-    if config.capacity is not None:
-        return CapacityObjective(config.beta, config.gamma, config.train_rows)
-    if config.objective == "tc":
-        return TCObjective(config.beta, config.alpha, config.gamma, config.train_rows)
-    if config.objective == "iwae":
-        return IWAEObjective(config.beta, config.train_rows)
-    return BetaObjective(config.beta, config.train_rows)
+    """The loss object of the objective a run's config trains (betavae.objectives.objective_of: capacity
+    whenever it sets a capacity, else its `objective`), with the config's weights."""
+    return LOSSES[objective_of(config).name].from_config(config)

@@ -5,7 +5,6 @@ summed over dimensions and averaged over the batch. beta = 1 is the plain VAE (t
 the other objectives are classes in betavae/model/objectives.py, which the Trainer is given.
 """
 import math
-from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -13,6 +12,7 @@ from betavae.fields import require
 from betavae.model.distributions import likelihood_family, posterior_family
 from betavae.model.layers import gaussian_decoder, gaussian_encoder
 from betavae.model.objectives import BatchTerms
+from betavae.objectives import BASE_METRICS
 
 keras = tf.keras
 
@@ -94,11 +94,15 @@ def batch_terms(model, x, weights, noise):
                       log_likelihood_mean)
 
 
-class EpochMetrics(NamedTuple):
-    """Row-weighted means over an epoch or a set of rows, in nats per row."""
-    loss: float  # the run's objective
-    kl: float
-    log_likelihood: float
+class EpochMetrics(dict):
+    """Row-weighted means over an epoch or a set of rows, in nats per row: {metric: value} in the objective's
+    order (betavae.objectives), each also an attribute (metrics.loss, metrics.kl, metrics.log_likelihood)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def linear_ramp(epoch, final, ramp_epochs):
@@ -132,12 +136,13 @@ class Trainer:
     so the compiled whole-epoch path and the plain per-step path take exactly the same random draws. Both are
     compiled with XLA because XLA's random kernels give other numbers than TensorFlow's for the same seed."""
 
-    def __init__(self, model, optimizer, objective, seed, mc_samples=1):
+    def __init__(self, model, optimizer, objective, seed, mc_samples=1, metrics=BASE_METRICS):
         """`beta` and `capacity` are the objective's schedule variables, so the loop changes them between
-        epochs without recompiling."""
+        epochs without recompiling. metrics: the names of the values objective.batch_metrics gives."""
         self.model = model
         self.optimizer = optimizer
         self.objective = objective
+        self.metrics = tuple(metrics)
         self.beta, self.capacity = objective.beta, objective.capacity
         self.seed = int(seed)
         self.mc_samples = int(mc_samples)
@@ -152,7 +157,7 @@ class Trainer:
         return tf.random.stateless_normal(shape, seed=seed, alg=NOISE_ALGORITHM)
 
     def _step(self, x, weights, step):
-        """One gradient step on batch x (rows weighted); returns the batch means [loss, kl, log_likelihood]."""
+        """One gradient step on batch x (rows weighted); returns the batch means of the metrics, the loss first."""
         noise = self._noise(tf.shape(x)[0], step)
         with tf.GradientTape() as tape:
             means = self._means(x, weights, noise)
@@ -162,14 +167,17 @@ class Trainer:
         return means
 
     def _means(self, x, weights, noise):
-        """Batch means [loss, kl, log_likelihood] of rows x; the loss is the objective's."""
+        """Batch means of the metrics of rows x (the objective's loss, the KL, E_q log p(x|z), ...)."""
         terms = batch_terms(self.model, x, weights, noise)
-        return tf.stack([self.objective.batch_loss(terms), terms.kl_mean, terms.log_likelihood_mean])
+        return tf.stack(self.objective.batch_metrics(terms))
+
+    def _named(self, values):
+        return EpochMetrics(zip(self.metrics, values.numpy()))
 
     def _epoch(self, data, indices, weights, first_step):
         """All batches of an epoch (rows of data picked by indices [n, B]) in one compiled loop; returns the
-        row-weighted means [loss, kl, log_likelihood]."""
-        totals = tf.zeros([3])
+        row-weighted means of the metrics."""
+        totals = tf.zeros([len(self.metrics)])
         for i in tf.range(tf.shape(indices)[0]):
             batch = tf.gather(data, indices[i])
             totals += self._step(batch, weights[i], first_step + tf.cast(i, tf.int64)) * tf.reduce_sum(weights[i])
@@ -182,19 +190,19 @@ class Trainer:
         weights = tf.constant(weights, tf.float32)
         if compiled:
             means = self._compiled_epoch(data, indices, weights, tf.constant(first_step, tf.int64))
-            return EpochMetrics(*means.numpy())
+            return self._named(means)
         return self.run_batches(((tf.gather(data, indices[i]), weights[i]) for i in range(indices.shape[0])),
                                 first_step)
 
     def run_batches(self, batches, first_step):
         """Train step by step on (rows, row weights) batches, e.g. streamed from disk by tf.data; returns the
         EpochMetrics."""
-        totals, rows = tf.zeros([3]), 0.0
+        totals, rows = tf.zeros([len(self.metrics)]), 0.0
         for step, (x, weights) in enumerate(batches, start=first_step):
             batch_rows = tf.reduce_sum(weights)
             totals += self.train_step(x, weights, tf.constant(step, tf.int64)) * batch_rows
             rows += batch_rows
-        return EpochMetrics(*(totals / rows).numpy())
+        return self._named(totals / rows)
 
     def _evaluate_terms(self, x, key):
         noise = self._noise(tf.shape(x)[0], key)
@@ -202,4 +210,4 @@ class Trainer:
 
     def evaluate(self, x, key):
         """The EpochMetrics of rows x without training; `key` picks the noise draw."""
-        return EpochMetrics(*self._evaluate(tf.convert_to_tensor(x, tf.float32), tf.constant(key, tf.int64)).numpy())
+        return self._named(self._evaluate(tf.convert_to_tensor(x, tf.float32), tf.constant(key, tf.int64)))

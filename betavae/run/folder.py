@@ -27,6 +27,7 @@ from betavae.cli import UsageError
 from betavae.cli import os_errors, os_problem
 from betavae.config import config_from_dict
 from betavae.files import is_temporary, remove_stale_temporaries
+from betavae.objectives import BASE_METRICS, objective_of
 from betavae.run.bundle import checkpoint_problem
 from betavae.run.lock import LOCK_FILE, RunLock
 from betavae.run.swap import stale_stagings, staging_path, swap_in
@@ -34,8 +35,16 @@ from betavae.run.swap import stale_stagings, staging_path, swap_in
 CONFIG_FILE = "config.json"
 REPORT_FILE = "evaluation.json"  # what --mode evaluate writes (write_report)
 HISTORY_FILE = "history.csv"
-# beta and capacity: the effective values of the epoch under --kl-warmup-epochs and --capacity.
-HISTORY_COLUMNS = ("epoch", "loss", "kl", "log_likelihood", "test_loss", "seconds", "beta", "capacity")
+
+
+def history_columns(metrics=BASE_METRICS):
+    """history.csv's columns for an objective's named epoch metrics (betavae.objectives): the epoch, the
+    metrics, the test loss, the epoch's seconds, and beta and capacity, the effective values of the epoch
+    under --kl-warmup-epochs and --capacity."""
+    return ("epoch", *metrics, "test_loss", "seconds", "beta", "capacity")
+
+
+HISTORY_COLUMNS = history_columns()  # those of every objective without terms of its own (beta, capacity, iwae)
 KEEP_CHECKPOINTS = 3
 # What after-training writes inside a run: replaced with the run by --overwrite, never moved across.
 OUTPUTS = ("evaluation", "plots", "prior_samples", "recon", "codes")  # names without their extension
@@ -69,6 +78,16 @@ def _while_writing(method):
             raise RuntimeError(f"RunFolder.{method.__name__} writes into {self.path}: call it inside writing()")
         return method(self, *args, **kwargs)
     return guarded
+
+
+def _history_header(header):
+    """history.csv's header as read, if it is history_columns of some objective's metrics (the three that
+    every objective has first); a ValueError naming the expected form otherwise."""
+    header = tuple(header)
+    if header != history_columns(header[1:-4]) or header[1:4] != BASE_METRICS:
+        raise ValueError(f"expected the header {','.join(HISTORY_COLUMNS)}, with an objective's own metrics "
+                         "after log_likelihood")
+    return header
 
 
 class RunFolder:
@@ -159,12 +178,11 @@ class RunFolder:
         try:
             with open(path, encoding="utf-8", newline="") as handle:
                 reader = csv.reader(handle)
-                if tuple(next(reader, ())) != HISTORY_COLUMNS:
-                    raise ValueError(f"expected the header {','.join(HISTORY_COLUMNS)}")
+                columns = _history_header(next(reader, ()))
                 for number, values in enumerate(reader, start=2):
-                    if len(values) != len(HISTORY_COLUMNS):
-                        raise ValueError(f"row {number} has {len(values)} fields, expected {len(HISTORY_COLUMNS)}")
-                    row = {name: float(value) for name, value in zip(HISTORY_COLUMNS, values)}
+                    if len(values) != len(columns):
+                        raise ValueError(f"row {number} has {len(values)} fields, expected {len(columns)}")
+                    row = {name: float(value) for name, value in zip(columns, values)}
                     if not all(map(np.isfinite, row.values())):  # training never commits a non-finite epoch
                         raise ValueError(f"row {number} holds a value that is not finite")
                     row["epoch"] = int(row["epoch"])
@@ -284,9 +302,10 @@ class RunFolder:
         import tensorflow as tf
         folder = self._staging.folder if self._staging else self.path
         text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+        columns = history_columns(objective_of(config).metrics)
+        writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({name: row[name] for name in HISTORY_COLUMNS} for row in history)
+        writer.writerows({name: row[name] for name in columns} for row in history)
         checkpoint.save_counter  # noqa: B018  (creates it: restore() expects it in the file, as save() writes it)
         try:
             atomic_write_text(os.path.join(folder, CONFIG_FILE), json.dumps(config.to_dict(), indent=1) + "\n")

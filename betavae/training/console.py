@@ -7,12 +7,11 @@ TensorFlow nor numpy, so the header can be printed before TensorFlow's slow star
 import os
 import shlex
 
+from betavae.objectives import BASE_METRICS, epoch_label, objective_of
+
 # TensorBoard draws one chart per tag, with a line per run (writer folder): so train and test of a quantity
 # are one tag written by two writers, <logdir>/train and <logdir>/test.
-TENSORBOARD_TAGS = {"train": {"loss": "loss", "kl": "kl", "log_likelihood": "log_likelihood",
-                              "beta": "schedule/beta", "capacity": "schedule/capacity",
-                              "seconds": "time/epoch_seconds"},
-                    "test": {"test_loss": "loss", "test_kl": "kl", "test_log_likelihood": "log_likelihood"}}
+TENSORBOARD_WRITERS = ("train", "test")
 SCHEDULE_LABELS = {"beta": "beta", "capacity": "C"}
 
 
@@ -45,16 +44,7 @@ def header_lines(config, checkpoint_dir, resume=False, overwrite=False):
               + (", replacing the run there" if overwrite else ""))
     held_out = (f"from {_shown_path(config.test_data)}" if config.test_data else
                 f"{config.test_fraction:.0%} held out, seed {config.seed}")
-    if config.capacity is not None:
-        objective = (f"gamma {config.gamma:g} * |KL - C| - E_q log p(x|z); C 0 -> {config.capacity:g} "
-                     f"nats over {config.capacity_epochs} epochs")
-    else:
-        objective = {"tc": f"beta-TCVAE: alpha {config.alpha:g} * MI + beta {config.beta:g} * TC + gamma "
-                           f"{config.gamma:g} * dim-wise KL - E_q log p(x|z)",
-                     "iwae": f"-IWAE: -log (1/K) sum_k p(x, z_k) / q(z_k|x), K = {config.mc_samples}",
-                     }.get(config.objective, f"beta {config.beta:g} * KL - E_q log p(x|z)")
-        if config.kl_warmup_epochs:
-            objective += f"; KL warm-up: beta 0 -> {config.beta:g} over {config.kl_warmup_epochs} epochs"
+    objective = objective_of(config).describe(config)
     steps = -(-config.train_rows // config.batch_size)
     return [f"beta-VAE training into {_shown_path(checkpoint_dir)} ({action})",
             f"  data       {_shown_path(config.data)}: D = {config.data_dim}"
@@ -105,11 +95,8 @@ class Progress:
 
 
 def schedule_columns(config):
-    """The history column that changes over the run and so gets an epoch-table column: C under the capacity
-    objective (which does not use beta), else beta under a KL warm-up, else none."""
-    if config.capacity is not None:
-        return ["capacity"]
-    return ["beta"] if config.kl_warmup_epochs else []
+    """The history column that changes over the run and so gets an epoch-table column (the objective's)."""
+    return objective_of(config).schedule(config)
 
 
 def _table_row(cells, total_epochs):
@@ -120,17 +107,18 @@ def _table_row(cells, total_epochs):
             + f" {cells[-1]:>7}")
 
 
-def epoch_table_header(total_epochs, schedule=()):
-    """The column names above the epoch lines (see epoch_line)."""
-    names = ["epoch", "loss", "kl", "ll", "test"] + [SCHEDULE_LABELS[name] for name in schedule]
+def epoch_table_header(total_epochs, schedule=(), metrics=BASE_METRICS):
+    """The column names above the epoch lines (see epoch_line): the objective's metrics, the test loss, the
+    schedule's values."""
+    names = ["epoch", *map(epoch_label, metrics), "test"] + [SCHEDULE_LABELS[name] for name in schedule]
     return _table_row(names + ["elapsed", "eta", "rows/s"], total_epochs)
 
 
-def epoch_line(row, total_epochs, rows_per_second, elapsed, eta, compiling=False, schedule=()):
-    """One epoch of the table: its losses (nats/sample), the schedule's value, elapsed time, ETA (None: not
-    known yet) and throughput; under 100 characters up to 9999 epochs, 100 hours and losses within +-1000."""
-    cells = [f"{row['epoch']}/{total_epochs}"] + [f"{row[name]:.4f}" for name in ("loss", "kl", "log_likelihood",
-                                                                                  "test_loss")]
+def epoch_line(row, total_epochs, rows_per_second, elapsed, eta, compiling=False, schedule=(), metrics=BASE_METRICS):
+    """One epoch of the table: the objective's metrics and the test loss (nats/sample), the schedule's value,
+    elapsed time, ETA (None: not known yet) and throughput; under 100 characters up to 9999 epochs, 100 hours
+    and losses within +-1000 for the three metrics every objective has."""
+    cells = [f"{row['epoch']}/{total_epochs}"] + [f"{row[name]:.4f}" for name in (*metrics, "test_loss")]
     cells += [f"{row[name]:.3g}" for name in schedule]
     cells += [duration(elapsed), "?" if eta is None else duration(eta), rate(rows_per_second)]
     return _table_row(cells, total_epochs) + (" incl. compile" if compiling else "")
@@ -166,9 +154,17 @@ def summary_lines(history, elapsed, checkpoint_dir, logdir=None):
     return lines
 
 
-def tensorboard_scalars(row, test_kl, test_log_likelihood):
+def tensorboard_tags(metrics=BASE_METRICS):
+    """{writer: {value name: tag}}: the objective's metrics (train) beside the same of the test rows (test),
+    the schedule and the epoch's time."""
+    return {"train": {**{name: name for name in metrics}, "beta": "schedule/beta", "capacity": "schedule/capacity",
+                      "seconds": "time/epoch_seconds"},
+            "test": {f"test_{name}": name for name in metrics}}
+
+
+def tensorboard_scalars(row, test, metrics=BASE_METRICS):
     """The TensorBoard scalars of one epoch, {writer: {tag: value}} for the writers "train" and "test": a
-    history row plus the test KL and log-likelihood."""
-    values = dict(row, test_kl=test_kl, test_log_likelihood=test_log_likelihood)
+    history row, and the metrics of the test rows ({metric: value})."""
+    values = dict(row, **{f"test_{name}": value for name, value in test.items()})
     return {writer: {tag: float(values[name]) for name, tag in tags.items()}
-            for writer, tags in TENSORBOARD_TAGS.items()}
+            for writer, tags in tensorboard_tags(metrics).items()}

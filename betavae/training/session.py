@@ -13,7 +13,8 @@ import numpy as np
 from betavae.cli import UsageError
 from betavae.data import loading
 from betavae.data.run_rows import load_run_data, load_split
-from betavae.run.folder import HISTORY_COLUMNS, HISTORY_FILE, RunFolder, build_model, import_tensorflow
+from betavae.objectives import objective_of
+from betavae.run.folder import HISTORY_FILE, RunFolder, build_model, history_columns, import_tensorflow
 from betavae.training import console
 from betavae.training.flags import validate_flags
 from betavae.training.setup import check_training_memory, new_config, resume_config
@@ -88,7 +89,7 @@ def train(config, train_rows, test_rows, folder, *, resume=False, on_epoch=None,
           started=None):
     """Train the run of config on train_rows (test loss on test_rows) into the RunFolder (held for writing),
     from its newest checkpoint if resume: compiled epochs, progress lines, and a commit at every save;
-    returns the history (one dict per epoch, HISTORY_COLUMNS). Raises Stopped after saving on Ctrl-C or
+    returns the history (one dict per epoch, run.folder.history_columns). Raises Stopped after saving on Ctrl-C or
     SIGTERM, Diverged when the loss becomes non-finite (nothing good overwritten). on_epoch: called with each
     epoch's history row once it is recorded. logdir: also write TensorBoard scalars there. verbose: show
     TensorFlow's log. started: time.perf_counter() when the command began, for the elapsed times and ETA."""
@@ -109,8 +110,9 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
 
     tf.keras.utils.set_random_seed(config.seed)
     model = build_model(config)
+    metrics = objective_of(config).metrics
     trainer = Trainer(model, make_optimizer(config.optimizer, config.lr), objective_for(config), config.seed,
-                      config.mc_samples)
+                      config.mc_samples, metrics)
     checkpoint = tf.train.Checkpoint(model=model, optimizer=trainer.optimizer, epoch=tf.Variable(0, dtype=tf.int64))
     history = []
     if resume:
@@ -121,14 +123,14 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
                   "(written by an older version?); the missing rows stay missing", file=sys.stderr)
         print(f"resuming {folder.path} after epoch {done}")
     writers = {name: tf.summary.create_file_writer(os.path.join(logdir, name))
-               for name in console.TENSORBOARD_TAGS} if logdir else {}
+               for name in console.TENSORBOARD_WRITERS} if logdir else {}
     steps_per_epoch = math.ceil(len(train_rows) / config.batch_size)
     train_tensor = None if config.streaming else tf.constant(train_rows)
     test_tensor = tf.constant(test_rows)
     stop.install()
     progress = console.Progress(command_started, config.epochs)
     schedule = console.schedule_columns(config)
-    print(console.epoch_table_header(config.epochs, schedule))
+    print(console.epoch_table_header(config.epochs, schedule, metrics))
     saved_epoch = int(checkpoint.epoch.numpy())
 
     def save(epoch):
@@ -143,28 +145,28 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
         trainer.capacity.assign(linear_ramp(epoch, config.capacity or 0.0, config.capacity_epochs))
         indices, weights = loading.epoch_order(len(train_rows), config.batch_size, config.seed, epoch)
         if config.streaming:
-            metrics = trainer.run_batches(streamed_batches(tf, train_rows, indices, weights), epoch * steps_per_epoch)
+            means = trainer.run_batches(streamed_batches(tf, train_rows, indices, weights), epoch * steps_per_epoch)
         else:
-            metrics = trainer.run_epoch(train_tensor, indices, weights, epoch * steps_per_epoch)
+            means = trainer.run_epoch(train_tensor, indices, weights, epoch * steps_per_epoch)
         test = trainer.evaluate(test_tensor, key=TEST_NOISE_KEY)
         seconds = time.perf_counter() - started
-        if not (all(map(math.isfinite, (*metrics, test.loss)))
+        if not (all(map(math.isfinite, (*means.values(), test.loss)))
                 and all(np.all(np.isfinite(variable.numpy())) for variable in model.trainable_variables)):
             remedy = (f"the last good checkpoint (epoch {saved_epoch}) is kept; continue from it with a lower "
                       f"learning rate: python beta_vae_main.py --resume --checkpoint-dir {folder.path} "
                       f"--epochs {config.epochs} --lr {config.lr / 10:g}" if saved_epoch else
                       f"nothing was saved; start again with a --lr lower than {config.lr:g}")
-            raise Diverged(f"epoch {epoch + 1}: the loss became {metrics.loss} (test loss {test.loss}); {remedy}")
-        row = dict(zip(HISTORY_COLUMNS, (epoch + 1, metrics.loss, metrics.kl, metrics.log_likelihood, test.loss,
-                                         seconds, trainer.beta.numpy(), trainer.capacity.numpy())))
+            raise Diverged(f"epoch {epoch + 1}: the loss became {means.loss} (test loss {test.loss}); {remedy}")
+        row = dict(zip(history_columns(metrics), (epoch + 1, *means.values(), test.loss, seconds,
+                                                  trainer.beta.numpy(), trainer.capacity.numpy())))
         history.append(row)
         if on_epoch is not None:
             on_epoch(row)
         elapsed, eta = progress.record(epoch + 1, seconds, time.perf_counter())
         print(console.epoch_line(row, config.epochs, len(train_rows) / seconds, elapsed, eta,
-                                 progress.compiling, schedule), flush=True)
+                                 progress.compiling, schedule, metrics), flush=True)
         if writers:
-            for name, scalars in console.tensorboard_scalars(row, test.kl, test.log_likelihood).items():
+            for name, scalars in console.tensorboard_scalars(row, test, metrics).items():
                 with writers[name].as_default(step=epoch + 1):
                     for tag, value in scalars.items():
                         tf.summary.scalar(tag, value)

@@ -10,8 +10,9 @@ import numpy as np
 from betavae.cli import UsageError, flag_name
 from betavae.config import SCHEMA_VERSION, RunConfig
 from betavae.data import loading
-from betavae.fields import FLAGS, HYPER_PARAMETERS, IWAE_TRAINING_SAMPLES, RESUME_OVERRIDES
+from betavae.fields import FLAGS, HYPER_PARAMETERS, RESUME_OVERRIDES
 from betavae.files import check_memory
+from betavae.objectives import objective_of
 from betavae.run.folder import CONFIG_FILE
 
 
@@ -53,11 +54,9 @@ def new_config(args, train, test, data_file=None, names=None):
     mean, std = loading.column_mean_std(train)
     digest = lambda path: path and loading.file_digest(path)  # noqa: E731
     flags = {name: getattr(args, name) for name in HYPER_PARAMETERS}
-    flags["objective"] = "capacity" if args.capacity is not None else args.objective  # --capacity selects it
-    if args.gamma is None:
-        flags["gamma"] = 1.0 if flags["objective"] == "tc" else 100.0
-    if args.mc_samples is None:
-        flags["mc_samples"] = IWAE_TRAINING_SAMPLES if flags["objective"] == "iwae" else 1
+    objective = objective_of(args)
+    flags["objective"] = objective.name
+    flags.update({name: value for name, value in objective.defaults().items() if flags[name] is None})
     return RunConfig(**{**flags, "schema_version": SCHEMA_VERSION, "data": os.path.abspath(args.data),
                         "data_sha256": digest(data_file or args.data),
                         "test_data": args.test_data and os.path.abspath(args.test_data),

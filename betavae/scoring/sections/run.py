@@ -2,6 +2,7 @@
 import os
 
 from betavae.data import loading
+from betavae.objectives import OBJECTIVES, objective_of
 from betavae.scoring.sections.base import Section
 
 
@@ -15,12 +16,6 @@ def checkpoint_identity(folder, epoch=None):
         return None
     number, prefix = chosen
     return {"file": os.path.basename(prefix), "epoch": number, "index_sha256": loading.file_digest(prefix + ".index")}
-
-
-def objective_name(config):
-    """The objective a run trained: capacity when it sets a capacity (runs saved before the objective field
-    were beta or capacity runs by this rule alone), else its `objective`."""
-    return "capacity" if config.capacity is not None else config.objective
 
 
 class RunSection(Section):
@@ -49,12 +44,9 @@ class RunSection(Section):
 
     def compute(self, context):
         config = context.config
-        objective = objective_name(config)
-        weights = {"capacity": {"capacity": config.capacity, "gamma": config.gamma},
-                   "tc": {"alpha": config.alpha, "gamma": config.gamma},
-                   "iwae": {"training_samples": config.mc_samples}}.get(objective, {})
+        objective = objective_of(config)
         context.model()
-        return {"beta": config.beta, "objective": objective, **weights, "latent_dim": config.latent_dim,
+        return {"beta": config.beta, "objective": objective.name, **objective.weights(config), "latent_dim": config.latent_dim,
                 "test_rows": len(context.test), "rows": context.rows_label, "iwae_samples": context.iwae_samples,
                 "num_samples": context.num_samples, "seed": context.seed,
                 "checkpoint": checkpoint_identity(context.folder, context.folder.restored_epoch)}
@@ -63,13 +55,7 @@ class RunSection(Section):
     def header(report, checkpoint_dir):
         """The report's first line: the run folder (as the user named it), checkpoint, objective and rows."""
         checkpoint = (report.get("checkpoint") or {}).get("file", "no checkpoint")
-        trained = {"capacity": lambda: f"capacity objective gamma |KL - C| - E_q log p(x|z) with gamma "
-                                       f"{report['gamma']:g} and C rising to {report['capacity']:g} nats",
-                   "tc": lambda: f"beta-TCVAE objective alpha MI + beta TC + gamma dim-wise KL - E_q log p(x|z) "
-                                 f"with alpha {report['alpha']:g}, beta {report['beta']:g}, gamma "
-                                 f"{report['gamma']:g}",
-                   "iwae": lambda: f"importance-weighted bound (IWAE) with K={report['training_samples']}",
-                   }.get(report["objective"], lambda: f"beta {report['beta']:g}")()
+        trained = OBJECTIVES[report["objective"]].title(report)
         return (f"evaluation of {checkpoint_dir} ({checkpoint}): {trained}, latent dim {report['latent_dim']}; "
                 f"{report['rows']}: {report['test_rows']}")
 

@@ -1,0 +1,125 @@
+"""Objectives own what they mean (betavae.objectives): a toy objective registered here, with a metric of its
+own, trains, resumes, prints its own epoch columns, records them in history.csv and is named by the
+evaluation, with no other file touched; the checks between fields hold for flags and config.json alike."""
+import json
+import signal
+
+import numpy as np
+import pytest
+
+from betavae import objectives
+from betavae.commands import after_training as after_training_command
+from betavae.commands import train as train_command
+from betavae.model import objectives as losses
+from conftest import factor_data_array, run_main
+
+
+class ToySpec(objectives.ObjectiveSpec):
+    """beta * KL - E_q log p(x|z), reporting half the KL as a metric of its own, and refusing beta above 8."""
+    name = "toy"
+    metrics = (*objectives.BASE_METRICS, "half_kl")
+
+    def problem(self, values, spell):
+        return f"{spell('beta')} must be at most 8 for {spell('objective')} toy" if values.beta > 8 else None
+
+    def describe(self, config):
+        return f"toy: beta {config.beta:g} * KL - E_q log p(x|z), half the KL shown"
+
+    def title(self, report):
+        return f"the toy objective at beta {report['beta']:g}"
+
+
+class ToyLoss(losses.BetaObjective):
+    name = "toy"
+
+    def batch_metrics(self, terms):
+        return [*super().batch_metrics(terms), 0.5 * terms.kl_mean]
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    monkeypatch.setitem(objectives.OBJECTIVES, "toy", ToySpec())
+    monkeypatch.setitem(losses.LOSSES, "toy", ToyLoss)
+
+
+def train(*argv):
+    """The training CLI in this process (its signal handlers put back afterwards)."""
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run_main(train_command.main, *argv)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+
+
+def test_a_registered_objective_trains_resumes_and_is_evaluated_with_its_own_metric(toy, tmp_path):
+    np.save(tmp_path / "data.npy", factor_data_array(300))
+    flags = ["--data", tmp_path / "data.npy", "--checkpoint-dir", tmp_path / "run", "--hidden-units", "8",
+             "--objective", "toy", "--beta", "2"]
+    first = train(*flags, "--epochs", "2")
+    assert first.returncode == 0, first.stderr
+    assert "toy: beta 2 * KL - E_q log p(x|z), half the KL shown" in first.stdout
+    assert "half_kl" in next(line for line in first.stdout.splitlines() if line.lstrip().startswith("epoch"))
+    resumed = train(*flags, "--epochs", "3", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    header, *rows = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    columns = header.split(",")
+    assert columns[:5] == ["epoch", "loss", "kl", "log_likelihood", "half_kl"] and len(rows) == 3
+    for row in rows:
+        values = dict(zip(columns, map(float, row.split(","))))
+        assert values["half_kl"] == pytest.approx(0.5 * values["kl"], rel=1e-5) and values["kl"] > 0
+        assert values["loss"] == pytest.approx(2 * values["kl"] - values["log_likelihood"], rel=1e-5)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["objective"] == "toy"
+    evaluated = run_main(after_training_command.main, "--mode", "evaluate", "--checkpoint-dir", tmp_path / "run",
+                         "--iwae-samples", "2", "--num-samples", "50")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "the toy objective at beta 2" in " ".join(evaluated.stdout.split())  # the report wraps its lines
+    assert json.loads((tmp_path / "run" / "evaluation.json").read_text())["objective"] == "toy"
+
+
+def test_an_objectives_checks_hold_for_flags_and_for_config_json(toy, tmp_path):
+    np.save(tmp_path / "data.npy", factor_data_array(300))
+    flags = ["--data", tmp_path / "data.npy", "--hidden-units", "8", "--epochs", "1", "--objective", "toy"]
+    refused = train(*flags, "--checkpoint-dir", tmp_path / "refused", "--beta", "9")
+    assert refused.returncode == 2 and "--beta must be at most 8 for --objective toy" in refused.stderr
+    assert train(*flags, "--checkpoint-dir", tmp_path / "run", "--beta", "3").returncode == 0
+    config = tmp_path / "run" / "config.json"
+    config.write_text(config.read_text().replace('"beta": 3.0', '"beta": 9.0'))
+    sampled = run_main(after_training_command.main, "--mode", "prior", "--checkpoint-dir", tmp_path / "run")
+    assert sampled.returncode == 2
+    assert "config.json: field beta must be at most 8 for field objective toy" in sampled.stderr
+
+
+def test_a_hand_edited_iwae_config_with_a_kl_weight_is_refused(tmp_path):
+    np.save(tmp_path / "data.npy", factor_data_array(300))
+    assert train("--data", tmp_path / "data.npy", "--hidden-units", "8", "--epochs", "1", "--objective", "iwae",
+                 "--checkpoint-dir", tmp_path / "run").returncode == 0
+    config = tmp_path / "run" / "config.json"
+    values = json.loads(config.read_text())
+    config.write_text(json.dumps({**values, "beta": 4.0}))
+    sampled = run_main(after_training_command.main, "--mode", "prior", "--checkpoint-dir", tmp_path / "run")
+    assert sampled.returncode == 2 and "no KL weight: leave field beta at 1 (got 4)" in sampled.stderr
+
+
+def test_the_defaults_each_objective_fills_are_its_own():
+    assert objectives.OBJECTIVES["beta"].defaults() == {"gamma": 100.0, "mc_samples": 1}
+    assert objectives.OBJECTIVES["tc"].defaults()["gamma"] == 1.0
+    assert objectives.OBJECTIVES["iwae"].defaults()["mc_samples"] == objectives.IWAE_TRAINING_SAMPLES
+
+
+def test_a_history_with_its_columns_reordered_or_renamed_is_damaged(tmp_path):
+    from betavae.cli import UsageError
+    from conftest import committed_run
+    np.save(tmp_path / "data.npy", factor_data_array(200))
+    run = committed_run(tmp_path / "run", tmp_path / "data.npy", epochs=2)
+    path = tmp_path / "run" / "history.csv"
+    header, *rows = path.read_text().splitlines()
+    assert [row["epoch"] for row in run.read_history()] == [1, 2]
+    for other in (header.replace("loss,kl", "kl,loss"), header.replace("test_loss", "test"),
+                  header.replace("log_likelihood,", "log_likelihood,half_kl,")):
+        path.write_text("\n".join([other, *rows]) + "\n")
+        with pytest.raises(UsageError, match="damaged"):
+            run.read_history()
+    widened = [",".join([*fields[:4], "0.5", *fields[4:]]) for fields in (row.split(",") for row in rows)]
+    path.write_text("\n".join([header.replace("log_likelihood,", "log_likelihood,half_kl,"), *widened]) + "\n")
+    assert [row["half_kl"] for row in run.read_history()] == [0.5, 0.5]
