@@ -17,6 +17,7 @@ from betavae.sweep.plan import (SweepRun, beta_name, format_table, needs, parse_
 from betavae.sweep.progress import EpochRecorder, latest_epoch, progress_line
 from betavae.sweep.recorded import check_training_unchanged
 from betavae.plots.sweep import beta_ticks, over_seeds, plain_number, plot_sweep
+from betavae.scoring.sections import plot_labels
 from betavae.scoring.evaluate import REPORT_KEYS
 from betavae.commands.training_flags import build_parser
 from conftest import factor_data_array, run_script
@@ -154,11 +155,12 @@ def test_sweep_plots_show_beta_0_seeds_and_alignment_with_nulls(tmp_path):
                for beta in (0.0, 0.5, 4.0) for seed in (0, 1)]
     curve = [{"beta": beta, "rate": 2 / beta, "distortion": beta, "active_units": int(beta < 7),
               "kl_per_dim": [max(0.0, 3 - beta / 2), 0.0]} for beta in np.geomspace(0.3, 10, 12)]
-    paths = plot_sweep(reports, curve, str(tmp_path), seeds=2, collapse_points=[6.98, 2.7])
+    paths = plot_sweep(reports, curve, str(tmp_path), plot_labels(), seeds=2, collapse_points=[6.98, 2.7])
     assert sorted(os.path.basename(path) for path in paths) == ["active_units.png", "alignment.png",
                                                                 "kl_per_dim.png", "rate_distortion.png"]
     assert all(os.path.getsize(path) > 10_000 for path in paths)
-    without = plot_sweep([dict(report, alignment=None) for report in reports], [], str(tmp_path / "none"))
+    without = plot_sweep([dict(report, alignment=None) for report in reports], [], str(tmp_path / "none"),
+                         plot_labels())
     assert "alignment.png" not in [os.path.basename(path) for path in without]
 
 
@@ -204,10 +206,11 @@ def test_the_kl_plot_shows_the_parts_of_the_kl_beside_the_kl_per_dimension(tmp_p
     reports = [full_report(beta, seed) for beta in (0.5, 1.0, 2.0, 4.0, 8.0) for seed in (0, 1, 2)]
     curve = [{"beta": beta, "rate": 2 / beta, "distortion": beta, "active_units": int(beta < 7),
               "kl_per_dim": [max(0.0, 3 - beta / 2), 0.0]} for beta in np.geomspace(0.3, 12, 12)]
-    paths = plot_sweep(reports, curve, str(tmp_path), seeds=3)
+    paths = plot_sweep(reports, curve, str(tmp_path), plot_labels(), seeds=3)
     from matplotlib import image
     with_parts = image.imread(os.path.join(tmp_path, "kl_per_dim.png"))
-    without = plot_sweep([{**report, "kl_decomposition": None} for report in reports], curve, str(tmp_path / "no"))
+    without = plot_sweep([{**report, "kl_decomposition": None} for report in reports], curve, str(tmp_path / "no"),
+                         plot_labels())
     assert len(paths) == len(without) == 4
     assert with_parts.shape[1] > 1.5 * image.imread(os.path.join(tmp_path, "no", "kl_per_dim.png")).shape[1]
 
@@ -304,7 +307,7 @@ def test_alignment_axis_has_no_offset_when_every_score_is_near_one(tmp_path, mon
     monkeypatch.setattr(sweep_plots, "save_figure", lambda figure, path: figures.append(figure))
     reports = [fabricated_report(beta, 0, {"mean_to_optimum": 0.99995 + 0.00001 * beta, "mean_to_truth": 1.0})
                for beta in (1.0, 2.0, 4.0)]
-    sweep_plots.plot_alignment(reports, 10.0, 7.0, 1, str(tmp_path / "alignment.png"))
+    sweep_plots.plot_alignment(reports, 10.0, 7.0, 1, str(tmp_path / "alignment.png"), plot_labels()["alignment"])
     axis = figures[0].axes[0]
     figures[0].canvas.draw()
     assert axis.yaxis.get_offset_text().get_text() == "" and axis.get_ylim() == (0.0, 1.05)

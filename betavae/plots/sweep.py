@@ -7,8 +7,6 @@ import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from betavae.plots.run import plt, save_figure  # plots.run chooses the file-only backend before pyplot loads
-from betavae.scoring.sections.factors import ALIGNMENTS
-from betavae.scoring.sections.rate import KL_PARTS
 
 
 def over_seeds(betas, values):
@@ -74,12 +72,13 @@ def model_points(axis, betas, values, colour, label, seeds):
         axis.errorbar(keys, means, yerr=spread, fmt="o", color=colour, capsize=3, zorder=3, label=label + suffix)
 
 
-def plot_sweep(reports, curve, folder, seeds=1, collapse_points=()):
+def plot_sweep(reports, curve, folder, labels, seeds=1, collapse_points=()):
     """The sweep's plots from its evaluation reports (one per run) and the optimum `curve` over beta:
     rate against distortion, active units and KL per latent dimension (dotted at collapse_points, the betas
     where the optimum's units collapse, largest first; None: not in range; with the parts of the KL when
-    the reports hold them) against beta, and alignment against beta when the reports hold it. Returns the
-    paths written."""
+    the reports hold them) against beta, and alignment against beta when the reports hold it. labels: the
+    report sections' labels of their entries ({entry: {key: label}}, scoring.sections.plot_labels). Returns
+    the paths written."""
     betas = [report["beta"] for report in reports]
     collapse = reports[0]["reference"].get("collapse_beta")
     high = max(betas + [collapse or 0]) * 1.5 or 1.0
@@ -97,10 +96,11 @@ def plot_sweep(reports, curve, folder, seeds=1, collapse_points=()):
     paths.append(saved(figure, os.path.join(folder, "active_units.png")))
 
     paths.append(plot_kl(reports, curve, high, collapse, seeds, collapse_points,
-                         os.path.join(folder, "kl_per_dim.png")))
+                         os.path.join(folder, "kl_per_dim.png"), labels["kl_decomposition"]))
 
     if any(report.get("alignment") for report in reports):
-        paths.append(plot_alignment(reports, high, collapse, seeds, os.path.join(folder, "alignment.png")))
+        paths.append(plot_alignment(reports, high, collapse, seeds, os.path.join(folder, "alignment.png"),
+                                    labels["alignment"]))
     if any(report.get("disentanglement") for report in reports):
         paths.append(plot_disentanglement(reports, high, collapse, seeds, os.path.join(folder,
                                                                                        "disentanglement.png")))
@@ -142,7 +142,7 @@ def estimate_labels(axis, reports, section, ylabel, title):
     axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
 
 
-def plot_kl(reports, curve, high, collapse, seeds, collapse_points, path):
+def plot_kl(reports, curve, high, collapse, seeds, collapse_points, path, parts_labels):
     """KL per latent dimension against beta (models and optimum, dotted where the optimum drops each);
     beside it, when the reports hold the KL decomposition, the parts of the models' KL (metric_points) with
     the KL itself."""
@@ -165,7 +165,7 @@ def plot_kl(reports, curve, high, collapse, seeds, collapse_points, path):
     if parts:
         axis = axes[0, 1]
         model_points(axis, betas, [report["kl"] for report in reports], "grey", "KL (the sum)", seeds)
-        metric_points(axis, reports, "kl_decomposition", KL_PARTS, seeds)
+        metric_points(axis, reports, "kl_decomposition", parts_labels, seeds)
         beta_axis(axis, betas, high, collapse)
         estimate_labels(axis, reports, "kl_decomposition", "part of the KL (nats/sample)",
                         "the models' KL = MI + TC + dimension-wise KL")
@@ -206,11 +206,11 @@ def plot_rate_distortion(reports, curve, seeds, path):
     return saved(figure, path)
 
 
-def plot_alignment(reports, high, collapse, seeds, path):
+def plot_alignment(reports, high, collapse, seeds, path, alignment_labels):
     """The reports' alignment scores (mean over latent dimensions) against beta; a null score is left out."""
     betas = [report["beta"] for report in reports]
     figure, axis = plt.subplots(figsize=(6, 3.8))
-    for colour, (key, label) in zip(("C0", "C2"), ALIGNMENTS.items()):
+    for colour, (key, label) in zip(("C0", "C2"), alignment_labels.items()):
         values = [(report.get("alignment") or {}).get(key) for report in reports]
         model_points(axis, betas, values, colour, label, seeds)
     beta_axis(axis, betas, high, collapse)

@@ -107,10 +107,11 @@ def collect_and_plot(runs, sweep_dir, seeds):
     top = max(positive + [reports[0]["reference"].get("collapse_beta") or 0])
     grid = np.geomspace(min(positive) / 1.5, top * 1.5, 40) if positive else []
     from betavae.plots import sweep as sweep_plots
+    from betavae.scoring.sections import plot_labels
     curve, collapse = optimum_curve(results[0][0].folder, grid, reports[0]["latent_dim"],
                                     os.path.join(sweep_dir, "optimum_curve.json"))
     folder = os.path.join(sweep_dir, "plots")
-    plots = sweep_plots.plot_sweep(reports, curve, folder, seeds, collapse)
+    plots = sweep_plots.plot_sweep(reports, curve, folder, plot_labels(), seeds, collapse)
     missing = len(runs) - len(results)
     print(f"wrote {path} ({len(results)} runs{f'; {missing} not evaluated yet' if missing else ''}) and "
           f"{len(plots)} plots in {folder}")

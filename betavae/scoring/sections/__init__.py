@@ -1,9 +1,9 @@
 """The evaluation report as sections, in the order the report prints them (each computes what it needs,
 sharing the model's scores through the EvaluationContext): evaluate_run, format_report, the key table of
 the documentation and the sweep's columns all come from this one list."""
-from betavae.scoring.sections.factors import AlignmentSection, DisentanglementSection, TruthSection
+from betavae.scoring.sections.factors import ALIGNMENTS, AlignmentSection, DisentanglementSection, TruthSection
 from betavae.scoring.sections.likelihood import FoldingSection, LikelihoodSection
-from betavae.scoring.sections.rate import RateSection
+from betavae.scoring.sections.rate import KL_PARTS, RateSection
 from betavae.scoring.sections.references import ReferencesSection
 from betavae.scoring.sections.run import RunSection
 from betavae.scoring.sections.samples import PriorSamplesSection, ReconstructionSection
@@ -29,3 +29,8 @@ def key_table():
     """The documentation's table of evaluation.json's keys (Markdown), made from the sections."""
     rows = [f"| `{key}` | {text} |" for key, text in report_keys().items()]
     return "\n".join(["| key | meaning |", "| --- | --- |", *rows])
+
+
+def plot_labels():
+    """The labels of the report entries that the sweep's plots draw key by key: {entry: {key: label}}."""
+    return {"kl_decomposition": KL_PARTS, "alignment": ALIGNMENTS}
