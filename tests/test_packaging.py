@@ -51,3 +51,32 @@ def test_nothing_beneath_the_commands_imports_them():
         if not path.startswith(above):
             upward = {name for name in imported if name == "betavae.commands" or name.startswith("betavae.commands.")}
             assert not upward, f"{path} imports {upward}"
+
+
+# The package's layers, lowest first: a module imports from lower layers and from its own folder only, so
+# that the floors stay a tree of uses with nothing importing back up (the top-level modules are their own).
+LAYERS = (("cli", "constants", "objectives"), ("fields", "files", "grid_quadrature"), ("config", "model"),
+          ("data", "plots"), ("run",), ("scoring", "training", "export"), ("sweep",), ("commands", "api"))
+
+
+def layer_of(module):
+    """The layer index and the part (a top-level module or a folder of betavae) of a betavae module."""
+    part = module.split(".")[1]
+    return next(index for index, layer in enumerate(LAYERS) if part in layer), part
+
+
+def test_every_import_of_the_package_runs_down_its_layers():
+    for path, imported in package_imports():
+        relative = os.path.relpath(path, REPO)[:-3].replace(os.sep, ".").removesuffix(".__init__")
+        if relative == "betavae":
+            continue  # the package's face hands names on from every layer
+        layer, part = layer_of(relative)
+        for name in (name for name in imported if name.startswith("betavae.") and name.count(".") >= 1):
+            if name.split(".")[1] in {n for layer_names in LAYERS for n in layer_names}:
+                other, other_part = layer_of(name)
+                assert other < layer or other_part == part, f"{relative} imports {name}: up or across layers"
+
+
+def test_the_layer_check_sees_an_import_across_layers():
+    assert layer_of("betavae.plots.sweep")[0] < layer_of("betavae.scoring.sections")[0]
+    assert layer_of("betavae.data.loading")[0] == layer_of("betavae.plots.run")[0]
