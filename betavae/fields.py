@@ -108,6 +108,12 @@ def _schema_version(value):
     return None if value == SCHEMA_VERSION else f"is {value}, but this code reads version {SCHEMA_VERSION}"
 
 
+# The names of the families of betavae.model.distributions, the choices of --posterior and --likelihood: the
+# built-in ones here, so that flags and config.json are checked without TensorFlow; registering a family there
+# adds its name.
+POSTERIOR_FAMILIES = {"diagonal_gaussian": "N(mean, diag sigma^2), the encoder's mean and log sigma"}
+LIKELIHOOD_FAMILIES = {"gaussian": "N(mean, diag s^2), the decoder's mean and log-scale per column"}
+
 # In --help order; the fields of config.json take this order too, those with a legacy value last.
 FIELDS = (
     Field("schema_version", int, check=_schema_version),
@@ -129,12 +135,12 @@ FIELDS = (
     Field("batch_size", int, "rows per gradient step", 1000, at_least(1)),
     Field("latent_dim", int, "dimension of the latent z", 2, at_least(1)),
     Field("hidden_units", int, "units in each of the two hidden layers of encoder and decoder", 128, at_least(1)),
-    # The families of betavae.model.distributions (a new family: its class there and its choice here). Runs
-    # saved before the two fields had a diagonal Gaussian posterior and a Gaussian likelihood.
+    # The families of betavae.model.distributions (a new family registers its name). Runs saved before the two
+    # fields had a diagonal Gaussian posterior and a Gaussian likelihood.
     Field("posterior", str, "the family of q(z|x): diagonal_gaussian (the encoder gives its mean and log sigma)",
-          "diagonal_gaussian", choices=("diagonal_gaussian",), legacy="diagonal_gaussian"),
+          "diagonal_gaussian", choices=POSTERIOR_FAMILIES, legacy="diagonal_gaussian"),
     Field("likelihood", str, "the family of p(x|z): gaussian (the decoder gives a mean and a log-scale per column)",
-          "gaussian", choices=("gaussian",), legacy="gaussian"),
+          "gaussian", choices=LIKELIHOOD_FAMILIES, legacy="gaussian"),
     Field("mc_samples", int, "reparameterised samples of z per row: for E_q[log p(x|z)] (default 1), the K of "
           f"the iwae objective (default {IWAE_TRAINING_SAMPLES})", None, at_least(1)),
     Field("kl_warmup_epochs", int, "KL warm-up: beta rises linearly from 0 to --beta over this many epochs", 0,

@@ -18,25 +18,37 @@ It imports nothing of the model, so vae.py, objectives.py and tc.py all import i
 import tensorflow as tf
 
 from betavae.constants import LOG_2PI
+from betavae.fields import LIKELIHOOD_FAMILIES, POSTERIOR_FAMILIES
 
 POSTERIORS = {}  # name -> posterior family (a class), as the config's `posterior` field names it
 LIKELIHOODS = {}  # name -> likelihood family, as the config's `likelihood` field names it
 
 
-def _registrar(registry, kind):
+def _registrar(registry, choices, kind):
+    """A class decorator under a name: the family joins `registry` and the field's `choices` (fields.py's
+    names, read by the flags and config.json without TensorFlow)."""
     def register(name):
         def add(cls):
             if registry.get(name, cls) is not cls:
                 raise ValueError(f"{kind} family {name!r} is registered already")
             cls.name = name
             registry[name] = cls
+            choices.setdefault(name, (cls.__doc__ or name).split("\n")[0])
             return cls
         return add
     return register
 
 
-register_posterior = _registrar(POSTERIORS, "posterior")
-register_likelihood = _registrar(LIKELIHOODS, "likelihood")
+def unregister(name):
+    """Take the posterior or likelihood family `name` out of its registry and its field's choices (for a
+    family that was registered for a while, e.g. by a test)."""
+    for registry, choices in ((POSTERIORS, POSTERIOR_FAMILIES), (LIKELIHOODS, LIKELIHOOD_FAMILIES)):
+        if registry.pop(name, None) is not None:
+            choices.pop(name, None)
+
+
+register_posterior = _registrar(POSTERIORS, POSTERIOR_FAMILIES, "posterior")
+register_likelihood = _registrar(LIKELIHOODS, LIKELIHOOD_FAMILIES, "likelihood")
 
 
 def _family(registry, kind, name):
@@ -160,6 +172,12 @@ class Posterior(Distribution):
             raise ValueError(f"posterior {self.name}: no closed-form KL per dimension; give samples of q(z|x)")
         difference = self.log_prob_per_dim(samples) - PRIOR.log_prob_per_dim(samples)
         return tf.reduce_mean(difference, axis=list(range(difference.shape.rank - 2)))
+
+    def kl_per_dim_from(self, noise):
+        """KL(q(z_j|x) || N(0, 1)) per row and dimension, [batch, dim], for what comes after training: the
+        closed form where the family has one (noise unused), else the Monte-Carlo estimate over the draws
+        sample(noise), noise [draws, batch, dim] standard normal."""
+        return self.kl_to_prior_per_dim() if self.has_closed_form_kl else self.kl_to_prior_per_dim(self.sample(noise))
 
     def mean(self):
         """E_q[z], [batch, dim]: the code of a row."""

@@ -203,15 +203,25 @@ def grid_log_likelihood(model, x):
                    "resolved": bool(spacing * GRID_CELLS_PER_SCALE[k] <= posterior_scale * (1 + 1e-9))}
 
 
+KL_DRAWS = 64  # draws per row of the Monte-Carlo KL per dimension, for a posterior family without a closed form
+
+
+def _kl_per_dim(posterior, key):
+    """The KL of each latent dimension of the rows' posteriors (Posterior.kl_per_dim_from), its Monte-Carlo
+    draws (if the family needs them) keyed by the chunk's second key, key + (0, 1)."""
+    shape = tf.concat([[KL_DRAWS], tf.shape(posterior.mean())], axis=0)
+    return posterior.kl_per_dim_from(tf.random.stateless_normal(shape, seed=key + [0, 1], alg=NOISE_ALGORITHM))
+
+
 @tf.function(jit_compile=True)
-def _encode_chunk(model, x):
+def _encode_chunk(model, x, key):
     """E_q[z], the KL of each latent dimension and the family's params() in its order, of rows x."""
     posterior = model.posterior(x)
-    return (posterior.mean(), posterior.kl_to_prior_per_dim(), *posterior.params().values())
+    return (posterior.mean(), _kl_per_dim(posterior, key), *posterior.params().values())
 
 
 def _encoded(model, x):
-    return _map_chunks(lambda chunk, _: _encode_chunk(model, chunk), x, SAMPLING_CHUNK)
+    return _map_chunks(lambda chunk, key: _encode_chunk(model, chunk, key), x, SAMPLING_CHUNK)
 
 
 def posterior_parameters(model, x):
@@ -234,14 +244,15 @@ def encode_with_kl(model, x):
     return means, kl
 
 
-SCORES = ("code_means", "code_log_scales", "kl_per_dim", "iwae", "log_likelihood", "recon_means")
+SCORES = ("code_means", "kl_per_dim", "iwae", "log_likelihood", "recon_means")
 
 
 def score_rows(model, x, iwae_samples, seed, max_evaluations=1 << 17):
     """Every per-row score of an evaluation from one encoder pass, as a dict of arrays named by SCORES:
-    the posterior's means and log-scales (its family's "log_scale" parameter), KL per latent dimension,
-    IWAE log p(x) and E_q[log p(x|z)] from the same iwae_samples draws, and the likelihood's mean at the
-    posterior mean.
+    the posterior's means, KL per latent dimension (Monte Carlo for a family without a closed form), IWAE
+    log p(x) and E_q[log p(x|z)] from the same iwae_samples draws, and the likelihood's mean at the
+    posterior mean; and under "code_params" the family's params() by name (for the diagonal Gaussian "mean"
+    and "log_scale").
 
     One graph function, traced afresh per call (it closes over this model) and not XLA-compiled: on a
     CPU, XLA's compilation takes longer than this function's run on 10k rows."""
@@ -250,7 +261,9 @@ def score_rows(model, x, iwae_samples, seed, max_evaluations=1 << 17):
     def chunk(x, key):
         posterior = model.posterior(x)
         iwae, log_likelihood = _importance_weighted(model, x, posterior, key, iwae_samples, iwae_block)
-        return (posterior.mean(), posterior.params()["log_scale"], posterior.kl_to_prior_per_dim(), iwae,
-                log_likelihood, model.likelihood(posterior.mean()).mean())
+        return (posterior.mean(), _kl_per_dim(posterior, key), iwae, log_likelihood,
+                model.likelihood(posterior.mean()).mean(), *posterior.params().values())
 
-    return dict(zip(SCORES, _map_chunks(tf.function(chunk), x, rows, seed)))
+    scores = _map_chunks(tf.function(chunk), x, rows, seed)
+    return {**dict(zip(SCORES, scores)),
+            "code_params": dict(zip(model.posterior_family.parameter_names, scores[len(SCORES):]))}

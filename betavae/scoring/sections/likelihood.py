@@ -13,7 +13,7 @@ def model_scores(model, test, beta, iwae_samples, seed, unavailable, names):
     """The model's own scores on the test rows (inference.score_rows, averaged), under "report": ELBO,
     beta-objective, -log p(x), the rate per latent dimension, active units and the reconstruction error
     (with the reason under its name in `unavailable` where a test column does not vary); and per row, the
-    encoder means and log-scales ("code_means", "code_log_scales"), log p(x) ("log_p": on the grid over the
+    encoder means ("code_means") and the posterior family's parameters ("code_params"), log p(x) ("log_p": on the grid over the
     prior for a latent of 1 or 2 dimensions, exact whatever the posterior's shape, else IWAE) and every
     score of score_rows with the grid's log p(x) as "grid" (None without one) ("row_scores")."""
     from betavae.model.inference import grid_log_likelihood, score_rows
@@ -36,7 +36,7 @@ def model_scores(model, test, beta, iwae_samples, seed, unavailable, names):
     if model.latent_dim <= 2:
         log_p, result["quadrature"] = grid_log_likelihood(model, test)
         scores["grid"], result["test_nll_quadrature"] = log_p, -float(log_p.mean())
-    return {"report": result, "code_means": scores["code_means"], "code_log_scales": scores["code_log_scales"],
+    return {"report": result, "code_means": scores["code_means"], "code_params": scores["code_params"],
             "log_p": log_p, "row_scores": scores}
 
 

@@ -32,7 +32,7 @@ class RateSection(Section):
         scores = context.scores()
         entries = {key: scores["report"][key] for key in ("kl", "kl_per_dim", "active_units", "active_units_kl")}
         family = context.model().posterior_family
-        gaussians = family.diagonal_gaussians({"mean": scores["code_means"], "log_scale": scores["code_log_scales"]})
+        gaussians = family.diagonal_gaussians(scores["code_params"])
         if gaussians is None:
             context.unavailable["kl_decomposition"] = (f"the split of the KL over rows is for diagonal-Gaussian "
                                                        f"posteriors, not {family.name}")
