@@ -45,7 +45,6 @@ class ObjectiveSpec:
         return ["beta"] if config.kl_warmup_epochs else []
 
 
-
 class BetaSpec(ObjectiveSpec):
     name = "beta"
 
@@ -54,7 +53,6 @@ class BetaSpec(ObjectiveSpec):
 
     def title(self, report):
         return f"beta {report['beta']:g}"
-
 
 
 class CapacitySpec(ObjectiveSpec):
@@ -81,7 +79,6 @@ class CapacitySpec(ObjectiveSpec):
         return ["capacity"]
 
 
-
 class TCSpec(ObjectiveSpec):
     name = "tc"
 
@@ -103,7 +100,6 @@ class TCSpec(ObjectiveSpec):
 
     def weights(self, config):
         return {"alpha": config.alpha, "gamma": config.gamma}
-
 
 
 class IWAESpec(ObjectiveSpec):
@@ -133,7 +129,6 @@ class IWAESpec(ObjectiveSpec):
 
     def weights(self, config):
         return {"training_samples": config.mc_samples}
-
 
 
 def warm_up(config):

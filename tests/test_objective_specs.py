@@ -38,8 +38,10 @@ class ToyLoss(losses.BetaObjective):
 
 @pytest.fixture
 def toy(monkeypatch):
-    monkeypatch.setitem(objectives.OBJECTIVES, "toy", ToySpec())
+    objectives.register(ToySpec())
     monkeypatch.setitem(losses.LOSSES, "toy", ToyLoss)
+    yield
+    objectives.OBJECTIVES.pop("toy")
 
 
 def train(*argv):
