@@ -194,9 +194,10 @@ class Run:
         return np.concatenate(list(output_chunks(self.model(), _seed(seed), bool(mean_only), rows=rows)))
 
     def encode(self, rows=None, data=None):
-        """q(z|x) of rows (default: the held-out test rows): (mean, log_scale), each [rows, latent_dim]."""
+        """q(z|x) of rows (default: the held-out test rows): the posterior family's parameters as a tuple, each
+        [rows, latent_dim]; for the diagonal Gaussian (mean, log_scale), what --mode encode --with-scale writes."""
         rows, model = self._rows(rows, data), self.model()
-        from betavae.model.inference import encode_posterior  # the codes --mode encode writes
+        from betavae.model.inference import encode_posterior
         return encode_posterior(model, rows)
 
     def export(self, output_dir, overwrite=False):

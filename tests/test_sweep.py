@@ -318,3 +318,32 @@ def test_a_sweep_row_has_the_columns_of_the_table_in_their_order():
     report.update(test_nll_iwae=9.0, disentanglement={"mig": 0.5, "exact": {"mig_continuous": 0.6}})
     row = sweep_row(report, SweepRun(0, 2.0, 0, "sweep/beta_2_seed_0"))
     assert list(row) == table_columns([row]) and row["mig"] == 0.5 and row["mig_exact_continuous"] == 0.6
+    # the order the README documents, one kl_z column per latent unit of the report
+    units = [f"kl_z{j + 1}" for j in range(len(report["kl_per_dim"]))]
+    assert table_columns([row]) == [
+        "beta", "seed", "objective", "rate", "distortion", "elbo", "test_nll_iwae", "gap_to_fa",
+        "gap_to_linear_optimum", "optimum_objective", "optimum_rate", "optimum_distortion", "optimum_active_units",
+        "active_units", *units, "index_code_mi", "total_correlation", "dimension_wise_kl", "latent_correlation",
+        "alignment_mean_to_optimum", "alignment_mean_to_truth", "mig", "sap", "modularity", "dci_disentanglement",
+        "dci_completeness", "dci_informativeness", "factor_vae", "mig_exact_continuous", "mig_exact_discretised",
+        "folder"]
+    short = dict(sweep_row({**report, "kl_per_dim": report["kl_per_dim"][:1]}, SweepRun(1, 2.0, 1, "b")))
+    assert table_columns([short, row]) == table_columns([row])  # the header is the widest row's
+
+
+def test_a_workers_step_says_an_os_error_in_one_line_and_a_bug_with_its_traceback(tmp_path, capsys):
+    import errno
+    from betavae.sweep.worker import call_logged, last_error
+
+    def full_disk():
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "ckpt-3.index"))
+
+    def bug():
+        raise ZeroDivisionError("a bug")
+
+    log = tmp_path / "train.log"
+    with capsys.disabled():  # the worker sends the process's own stdout and stderr to the log
+        statuses = call_logged("training", full_disk, log), call_logged("training", bug, tmp_path / "bug.log")
+    assert statuses == (2, 1)
+    assert last_error(log).startswith("error: ") and "No space left on device" in last_error(log)
+    assert "Traceback" not in log.read_text() and "Traceback" in (tmp_path / "bug.log").read_text()

@@ -13,7 +13,7 @@ import time
 import traceback
 from datetime import datetime, timezone
 
-from betavae.cli import UsageError
+from betavae.cli import run_cli
 from betavae.sweep.plan import EVALUATE_LOG, TRAIN_LOG
 from betavae.sweep.progress import EpochRecorder
 
@@ -49,9 +49,8 @@ def call_logged(title, body, log_path):
     session installs SIGINT/SIGTERM handlers, which are put back afterwards so that the worker can still be
     stopped between runs."""
     from betavae.training.session import Diverged, Stopped
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    with output_to(log_path):
-        print(f"# {title}   ({datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC)", flush=True)
+
+    def step():
         try:
             body()
             return 0
@@ -61,9 +60,12 @@ def call_logged(title, body, log_path):
         except Diverged as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
-        except UsageError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    with output_to(log_path):
+        print(f"# {title}   ({datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC)", flush=True)
+        try:
+            return run_cli(step)  # a user's error, or an OSError no edge named, as the CLIs say it: one line
         except Exception:  # a bug, not a user error: its traceback goes to the log, the sweep says where
             traceback.print_exc()
             return 1

@@ -56,11 +56,11 @@ class DisentanglementSection(Section):
             context.unavailable["disentanglement"] = ("no true factors of these rows: the data were not "
                                                       "generated with latents, or other rows were given")
             return {"disentanglement": None}
-        from betavae.model.inference import encode_posterior
+        from betavae.model.inference import posterior_parameters
         model = context.model()
         return {"disentanglement": disentanglement_entry(
             context.test, context.scores()["code_means"], latents, context.truth, context.seed,
-            context.slow_metrics, lambda x: encode_posterior(model, x)[0])}
+            context.slow_metrics, lambda x: posterior_parameters(model, x)[0])}
 
     def lines(self, report):
         return disentanglement_lines(report.get("disentanglement"))

@@ -18,7 +18,8 @@ class RateSection(Section):
     name = "KL parts"
     detail = "index-code MI, total correlation and dimension-wise KL over the rows' posteriors"
     keys = {
-        "kl": "the rate: the mean KL(q(z\\|x) \\|\\| N(0, I)) in closed form",
+        "kl": "the rate: the mean KL(q(z\\|x) \\|\\| N(0, I)), in closed form (by Monte Carlo for a posterior "
+              "family without one)",
         "kl_per_dim": "the rate of each latent dimension, in the model's own order",
         "active_units": "latent units with Cov_x(E_q[z_j]) > 0.01",
         "active_units_kl": "latent units with KL > 0.01",
