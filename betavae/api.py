@@ -226,10 +226,7 @@ def evaluate(run, *, iwae_samples=None, num_samples=10_000, seed=0, rows=None, d
     options = {"iwae_samples": _count("iwae_samples", iwae_samples), "num_samples": _count("num_samples", num_samples),
                "seed": _seed(seed), "rows": None if rows is None else run._rows(rows),
                "slow_metrics": bool(slow_metrics)}
-    with run.folder.writing():  # evaluation.json is the run's: never beside a training
-        report = scoring.evaluate_run(run._open(data), **options)
-        scoring.save_report(run.folder, report)
-    return report
+    return scoring.evaluate_and_save(run._open(data), **options)[0]
 
 
 def sample(run, n, seed=0, mean_only=False):

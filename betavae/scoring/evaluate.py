@@ -91,6 +91,14 @@ def save_report(folder, report):
     return folder.write_report(report_json(report))
 
 
+def evaluate_and_save(run, **options):
+    """evaluate_run(run, **options) with the run held for writing (evaluation.json is the run's: never beside
+    a training), saved as its evaluation.json; returns (report, its path). run: an OpenRun."""
+    with run.folder.writing():
+        report = evaluate_run(run, **options)
+        return report, save_report(run.folder, report)
+
+
 def load_report(folder):
     """The report that save_report wrote into the RunFolder, or None when it is missing, unreadable or not
     one (not an object, or without one of REPORT_KEYS), or when its -log p(x) for a latent of 1 or 2

@@ -93,10 +93,8 @@ def evaluate(folder, iwae_samples, seed):
     from betavae.run.opened import open_run
     from betavae.scoring import evaluate as scoring
     run = open_run(folder)
-    with run.folder.writing():  # evaluation.json is the run's: never beside a training
-        report = scoring.evaluate_run(run, iwae_samples=iwae_samples, seed=seed,
-                                      progress=lambda line: print(line, flush=True))
-        path = scoring.save_report(run.folder, report)
+    report, path = scoring.evaluate_and_save(run, iwae_samples=iwae_samples, seed=seed,
+                                             progress=lambda line: print(line, flush=True))
     print(scoring.format_report(report, folder))
     print(f"wrote {path}")
 
