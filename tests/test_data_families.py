@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from betavae.data import families, family_maps, loading
 from betavae.data.truth import Truth
@@ -138,3 +139,21 @@ def test_generate_refuses_to_overwrite_without_the_flag(tmp_path, capsys):
     assert generate_command.main(["generate", "--rows", "100", "--output", str(output), "--overwrite"]) == 0
     assert np.load(output).shape == (100, 10)
 
+
+
+@pytest.mark.parametrize("family", families.NONLINEAR_FAMILIES)
+def test_log_joint_is_the_density_of_x_and_z_and_has_its_gradient(family):
+    _, _, raw = families.sample_family(family, dim=5, factors=2, rows=5, seed=2)
+    truth = Truth.from_json(raw)
+    x = families.decoder_mean(np.random.default_rng(0).normal(size=(4, 2)), truth) + 0.3
+    z = np.random.default_rng(1).normal(size=(3, 4, 2))  # three latent points for each of four rows
+    values, gradient = families.log_joint(x, z, truth)
+    for node, row in ((0, 1), (2, 3)):
+        expected = (stats.multivariate_normal.logpdf(x[row], families.decoder_mean(z[node, row:row + 1], truth)[0],
+                                                     np.diag(truth.psi))
+                    + families.log_prior(z[node, row:row + 1], truth)[0])
+        assert values[node, row] == pytest.approx(expected, rel=1e-10)
+    step = 1e-6
+    numeric = np.stack([(families.log_joint(x, z + step * e, truth)[0] - families.log_joint(x, z - step * e, truth)[0])
+                        / (2 * step) for e in np.eye(2)], axis=-1)
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-5)

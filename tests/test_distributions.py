@@ -298,4 +298,5 @@ def test_a_family_registered_in_a_test_trains_resumes_encodes_and_is_evaluated_f
     # the rate by Monte Carlo (KL_DRAWS draws per row) against the Laplace's closed form, per dimension
     np.testing.assert_allclose(report["kl_per_dim"], laplace_kl(location, log_scale).mean(axis=0), atol=0.05)
     assert report["kl_decomposition"] is None and TOY in report["unavailable"]["kl_decomposition"]
+    assert report["gap_decomposition"] is None and TOY in report["unavailable"]["gap_decomposition"]
     assert np.isfinite(report["test_nll_quadrature"]) and report["test_nll_iwae"] >= report["test_nll_quadrature"] - 0.1

@@ -98,7 +98,7 @@ def test_two_calls_in_one_process_give_the_same_report_and_progress_lines(runs):
     again = scoring.evaluate_run(RunFolder(runs["constant"]), iwae_samples=7, num_samples=50, seed=3)
     assert first == again and np.isfinite(first["test_nll_iwae"]) and first["prior_samples"]["mean_error"] > 0
     assert [line.split(":")[0] for line in lines if ": done in" in line] == [
-        "model", "IWAE", "references", "KL parts", "prior samples", "alignment", "disentanglement"]
+        "model", "IWAE", "references", "gap decomposition", "KL parts", "prior samples", "alignment", "disentanglement"]
 
 
 def test_non_finite_numbers_become_null_with_a_reason():

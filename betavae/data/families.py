@@ -61,13 +61,34 @@ def decoder_jacobian(z, truth):
     return jacobian
 
 
-def log_prior(z, truth):
-    """log p(z) of the Gaussian-mixture prior at latent rows z [n, k]."""
+def _prior_components(z, truth):
+    """log (w_c N(z; m_c, s_c^2 I)) of each prior component c at latent rows z [n, k], as [n, c]."""
     k = z.shape[1]
     squared = np.sum((z[:, None, :] - truth.prior_means[None]) ** 2, axis=-1) / truth.prior_scales ** 2
     log_normaliser = k * (LOG_2PI + 2.0 * np.log(truth.prior_scales))
-    per_component = np.log(truth.prior_weights) - 0.5 * (squared + log_normaliser)
-    return np.logaddexp.reduce(per_component, axis=1)
+    return np.log(truth.prior_weights) - 0.5 * (squared + log_normaliser)
+
+
+def log_prior(z, truth):
+    """log p(z) of the Gaussian-mixture prior at latent rows z [n, k]."""
+    return np.logaddexp.reduce(_prior_components(z, truth), axis=1)
+
+
+def log_joint(x, z, truth):
+    """log p(x|z) + log p(z) under the truth and its gradient in z, for z [..., rows, k] paired row by row with
+    x [rows, D]: ([..., rows], [..., rows, k]). The gradient is analytic: J(z)' (x - g(z)) / psi from the
+    likelihood, sum_c r_c(z) (m_c - z) / s_c^2 from the prior (r_c: the components' responsibilities)."""
+    shape, k = z.shape[:-1], z.shape[-1]
+    flat = np.reshape(z, (-1, k))
+    residual = np.reshape(np.broadcast_to(x, (*shape, x.shape[-1])), (len(flat), -1)) - decoder_mean(flat, truth)
+    log_likelihood = -0.5 * np.sum(residual ** 2 / truth.psi + LOG_2PI + np.log(truth.psi), axis=1)
+    components = _prior_components(flat, truth)
+    prior = np.logaddexp.reduce(components, axis=1)
+    responsibilities = np.exp(components - prior[:, None])
+    towards_means = (truth.prior_means[None] - flat[:, None, :]) / truth.prior_scales[None, :, None] ** 2
+    gradient = (np.einsum("nd,ndk->nk", residual / truth.psi, decoder_jacobian(flat, truth))
+                + np.einsum("nc,nck->nk", responsibilities, towards_means))
+    return np.reshape(log_likelihood + prior, shape), np.reshape(gradient, z.shape)
 
 
 def grid_spacing(truth):

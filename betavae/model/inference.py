@@ -203,6 +203,24 @@ def grid_log_likelihood(model, x):
                    "resolved": bool(spacing * GRID_CELLS_PER_SCALE[k] <= posterior_scale * (1 + 1e-9))}
 
 
+def log_joint_function(model, x):
+    """log p(x|z) + log p(z) of the model and its gradient in z, as a numpy function of z [nodes, rows, k]
+    (row r of z paired with row r of x [rows, data_dim]) returning ([nodes, rows], [nodes, rows, k]): what
+    scoring.posterior_fit maximises the rows' ELBOs with. One graph function per call, traced once for any
+    number of nodes (the fit's rule, the grid of its starts and the finer rule all reuse it)."""
+    x = tf.constant(x, tf.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, model.latent_dim], tf.float32)])
+    def value_and_gradient(z):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            log_likelihood, log_prior = _log_joint(model, x, z)
+            value = log_likelihood + log_prior
+        return value, tape.gradient(value, z)  # each value depends on its own z only: the gradient per point
+
+    return lambda z: tuple(part.numpy() for part in value_and_gradient(tf.constant(z, tf.float32)))
+
+
 KL_DRAWS = 64  # draws per row of the Monte-Carlo KL per dimension, for a posterior family without a closed form
 
 

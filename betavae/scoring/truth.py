@@ -48,11 +48,16 @@ def latents_of_test_rows(config):
     return latents if rows is None else latents[rows]
 
 
+def mean_and_stderr(values):
+    """Mean and standard error of per-row values (the standard error None for a single row)."""
+    values = np.asarray(values, dtype=float)
+    return {"mean": float(values.mean()),
+            "stderr": float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None}
+
+
 def advantage(better, worse):
     """Mean and standard error of the per-row difference of log-densities log p_better - log p_worse."""
-    difference = np.asarray(better, dtype=float) - np.asarray(worse, dtype=float)
-    return {"mean": float(difference.mean()),
-            "stderr": float(difference.std(ddof=1) / np.sqrt(len(difference))) if len(difference) > 1 else None}
+    return mean_and_stderr(np.asarray(better, dtype=float) - np.asarray(worse, dtype=float))
 
 
 def fitted_gaussian_excess(dim, train_rows):

@@ -2,14 +2,15 @@
 sharing the model's scores through the EvaluationContext): evaluate_run, format_report, the key table of
 the documentation and the sweep's columns all come from this one list."""
 from betavae.scoring.sections.factors import ALIGNMENTS, AlignmentSection, DisentanglementSection, TruthSection
+from betavae.scoring.sections.gap import GapDecompositionSection
 from betavae.scoring.sections.likelihood import FoldingSection, LikelihoodSection
 from betavae.scoring.sections.rate import KL_PARTS, RateSection
 from betavae.scoring.sections.references import ReferencesSection
 from betavae.scoring.sections.run import RunSection
 from betavae.scoring.sections.samples import PriorSamplesSection, ReconstructionSection
 
-SECTIONS = (RunSection(), LikelihoodSection(), FoldingSection(), ReferencesSection(), RateSection(),
-            PriorSamplesSection(), ReconstructionSection(), AlignmentSection(), DisentanglementSection(),
+SECTIONS = (RunSection(), LikelihoodSection(), FoldingSection(), ReferencesSection(), GapDecompositionSection(),
+            RateSection(), PriorSamplesSection(), ReconstructionSection(), AlignmentSection(), DisentanglementSection(),
             TruthSection())
 UNAVAILABLE = {"unavailable": "for each value that is `null`, its dotted path and why"}
 
