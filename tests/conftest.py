@@ -77,12 +77,16 @@ def committed_run(folder, data_file, epochs=2, flags=()):
     """A run of an untrained model committed after `epochs` epochs (made-up history), in-process and fast;
     flags: training flags of its config."""
     import tensorflow as tf
-    from betavae.run.folder import HISTORY_COLUMNS, RunFolder, build_model
+    from betavae.objectives import objective_of
+    from betavae.run.folder import RunFolder, build_model, history_columns
     run, config = RunFolder(str(folder)), run_config_for(folder, data_file, *flags)
     checkpoint = tf.train.Checkpoint(model=build_model(config))
+    metrics = objective_of(config).metrics
     with run.writing():
         run.begin(replace=False)
-        history = [dict(zip(HISTORY_COLUMNS, (epoch, 5.0 / epoch, 1.0, -4.0, 5.0, 0.1, 1.0, 0.0)))
+        # loss, kl, log_likelihood, then 0.5 for any metric of the objective's own
+        history = [dict(zip(history_columns(metrics), (epoch, 5.0 / epoch, 1.0, -4.0,
+                                                       *[0.5] * (len(metrics) - 3), 5.0, 0.1, 1.0, 0.0)))
                    for epoch in range(1, epochs + 1)]
         run.commit(config, history, checkpoint)
     return run

@@ -6,8 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
+from betavae.commands import after_training as after_training_command
 from betavae.commands import train as train_command
-from conftest import factor_data_array, run_script
+from conftest import factor_data_array, run_main, run_script
 
 GOOD = "data/gaussian_10d.npy"
 
@@ -86,14 +87,16 @@ def small_run(tmp_path_factory):
 
 
 def test_after_training_input_errors(small_run, tmp_path):
+    """In-process (the errors are the CLI's, not its process's; a script's process is tested below)."""
     run = small_run / "run"
     np.savetxt(tmp_path / "three.txt", np.ones((5, 3)))
-    assert_one_line_error(run_script("beta_vae_after_training.py", "--mode", "recon", "--checkpoint-dir", run,
-                                     "--data", tmp_path / "three.txt"), "3 columns", "4")
-    assert_one_line_error(run_script("beta_vae_after_training.py", "--mode", "prior", "--checkpoint-dir", run,
-                                     "--output", tmp_path / "missing" / "out.npy"), "cannot write")
-    assert_one_line_error(run_script("beta_vae_after_training.py", "--mode", "prior", "--checkpoint-dir", run,
-                                     "--output", tmp_path / "out.xlsx"), "unknown output format")
+    after = after_training_command.main
+    assert_one_line_error(run_main(after, "--mode", "recon", "--checkpoint-dir", run, "--data", tmp_path / "three.txt"),
+                          "3 columns", "4")
+    assert_one_line_error(run_main(after, "--mode", "prior", "--checkpoint-dir", run,
+                                   "--output", tmp_path / "missing" / "out.npy"), "cannot write")
+    assert_one_line_error(run_main(after, "--mode", "prior", "--checkpoint-dir", run, "--output", tmp_path / "out.xlsx"),
+                          "unknown output format")
 
 
 def test_training_into_a_finished_run_is_refused_without_overwrite(small_run):
@@ -107,7 +110,7 @@ def test_a_checkpoint_of_another_architecture_is_one_line(small_run, tmp_path):
     config = json.loads((copy / "config.json").read_text())
     config["hidden_units"] = 32
     (copy / "config.json").write_text(json.dumps(config))
-    result = run_script("beta_vae_after_training.py", "--mode", "prior", "--checkpoint-dir", copy)
+    result = run_main(after_training_command.main, "--mode", "prior", "--checkpoint-dir", copy)
     assert_one_line_error(result, "does not match")
 
 

@@ -63,12 +63,18 @@ def history(compiled, beta=4.0, epochs=3):
                                             compiled=compiled).values()) for epoch in range(epochs)])
 
 
-def test_compiled_epoch_equals_per_step_loop():
-    np.testing.assert_allclose(history(compiled=True), history(compiled=False), rtol=1e-5)
+@pytest.fixture(scope="module")
+def compiled_history():
+    """history(compiled=True), trained once for the tests that compare other trainings with it."""
+    return history(compiled=True)
 
 
-def test_seeded_training_repeats_exactly():
-    np.testing.assert_array_equal(history(compiled=True), history(compiled=True))
+def test_compiled_epoch_equals_per_step_loop(compiled_history):
+    np.testing.assert_allclose(compiled_history, history(compiled=False), rtol=1e-5)
+
+
+def test_seeded_training_repeats_exactly(compiled_history):
+    np.testing.assert_array_equal(history(compiled=True), compiled_history)
 
 
 def test_training_lowers_the_loss():

@@ -1,8 +1,8 @@
 """--mode evaluate on degenerate but legitimate runs: exit 0, strict JSON with null and a reason, stage
 lines, short report lines; and the same numbers from two calls in one process."""
 import json
+import pathlib
 import re
-import signal
 
 import numpy as np
 import pytest
@@ -10,38 +10,28 @@ import pytest
 from betavae.commands import after_training as after_training_command
 from betavae.commands import generate as generate_command
 from betavae.scoring import references as evaluation
-from betavae.commands import train as train_command
 from betavae.scoring import evaluate as scoring
 from betavae.data import loading
 from betavae.run.folder import RunFolder
 from betavae.model.inference import encode_with_kl, score_rows
-from conftest import REPO, factor_data_array
+from conftest import REPO, committed_run, factor_data_array
 from test_evaluation import linear_gaussian_model
-
-
-def train_in_process(folder, data, *flags):
-    """Train a one-epoch tiny run in this process (no second TensorFlow start-up); returns its folder."""
-    np.save(folder / "data.npy", data)
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        status = train_command.main(["--data", str(folder / "data.npy"), "--epochs", "1", "--hidden-units", "8",
-                                     "--checkpoint-dir", str(folder / "run"), *flags])
-    finally:
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
-    assert status == 0
-    return folder / "run"
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Tiny runs on degenerate data: 3-D with a constant column and a 4-D latent; 10 rows of 10-D data."""
+    """Tiny committed runs (one epoch of an untrained model: the tests are about evaluating, not training) on
+    degenerate data: 3-D with a constant column and a 4-D latent; 10 rows of 10-D data."""
     constant = factor_data_array(200)[:, :3]
     constant[:, 1] = 7.0
     make = {"constant": (constant, ["--latent-dim", "4"]),
             "ten rows": (np.load(f"{REPO}/data/gaussian_10d.npy")[:10], [])}
-    return {name: train_in_process(tmp_path_factory.mktemp(name.replace(" ", "_")), rows, *flags)
-            for name, (rows, flags) in make.items()}
+    runs = {}
+    for name, (rows, flags) in make.items():
+        folder = tmp_path_factory.mktemp(name.replace(" ", "_"))
+        np.save(folder / "data.npy", rows)
+        runs[name] = committed_run(folder / "run", folder / "data.npy", epochs=1, flags=flags).path
+    return {name: pathlib.Path(path) for name, path in runs.items()}
 
 
 def strict_json(path):
@@ -177,9 +167,7 @@ def test_the_report_holds_the_kl_parts_from_the_encoders_pass_and_prints_them_in
 def test_evaluate_scores_the_prior_samples_that_mode_prior_writes(tmp_path, capsys):
     """One seed, one set of prior samples: evaluate's comparison line equals --mode prior's."""
     np.save(tmp_path / "data.npy", factor_data_array())
-    run = str(tmp_path / "run")
-    assert train_command.main(["--data", str(tmp_path / "data.npy"), "--epochs", "1", "--hidden-units", "8",
-                               "--checkpoint-dir", run]) == 0
+    run = str(committed_run(tmp_path / "run", tmp_path / "data.npy", epochs=1).path)
     assert after_training_command.main(["--mode", "prior", "--checkpoint-dir", run, "--num-samples", "500",
                                         "--seed", "3"]) == 0
     prior = re.search(r"covariance error ([0-9.]+)%", capsys.readouterr().out).group(1)
@@ -191,15 +179,13 @@ def test_evaluate_scores_the_prior_samples_that_mode_prior_writes(tmp_path, caps
     assert f"{100 * evaluated:.2f}" == prior
 
 
-@pytest.mark.slow  # about 50 s on the shared machine: a training and an evaluation
 def test_a_truth_written_for_other_data_beside_the_runs_data_is_a_warning_and_no_true_nll(tmp_path, capsys):
-    """Issue 19: `generate --output gen.txt` writes another dataset's gen.truth.json beside a run's gen.npy;
-    the truth records its data's SHA-256, which is not the run's, so evaluate goes on without it."""
-    data, run = tmp_path / "gen.npy", str(tmp_path / "run")
+    """`generate --output gen.txt` writes another dataset's gen.truth.json beside a run's gen.npy; the truth
+    records its data's SHA-256, which is not the run's, so evaluate goes on without it."""
+    data = tmp_path / "gen.npy"
     assert generate_command.main(["generate", "--dim", "4", "--factors", "1", "--rows", "600", "--seed", "1",
                                   "--output", str(data)]) == 0
-    assert train_command.main(["--data", str(data), "--epochs", "1", "--hidden-units", "8", "--latent-dim", "1",
-                               "--checkpoint-dir", run]) == 0
+    run = str(committed_run(tmp_path / "run", data, epochs=1, flags=("--latent-dim", "1")).path)
     sha = RunFolder(run).load_config().data_sha256
     assert loading.load_truth(str(data), 4, data_sha256=sha).data_sha256 == sha  # its own truth is taken
     assert generate_command.main(["generate", "--dim", "4", "--factors", "1", "--rows", "600", "--seed", "2",
