@@ -32,7 +32,8 @@ def reports(tmp_path_factory):
 def test_the_evaluation_page_documents_exactly_the_sections_keys():
     with open(os.path.join(REPO, "docs", "evaluation.md"), encoding="utf-8") as handle:
         page = handle.read()
-    assert sections.key_table() in page, "docs/evaluation.md's table of evaluation.json's keys is stale: paste key_table()"
+    assert sections.key_table() in page, "docs/evaluation.md's table of evaluation.json's keys is stale: paste " \
+                                         "key_table()"
 
 
 def test_every_report_holds_the_required_keys_and_no_undocumented_one(reports):
