@@ -32,10 +32,12 @@ def commands():
 
 def cell(text):
     """Text made safe for one line or table cell of Markdown: shown as written, never as markup."""
-    text = " ".join(str(text).split())
-    for char in "\\|*_[]<>":
-        text = text.replace(char, "\\" + char)
-    return text
+    parts = " ".join(str(text).split()).split("`")
+    for index in range(0, len(parts), 2):  # outside `code spans`, which show their text as written
+        parts[index] = parts[index].replace("<", "&lt;").replace(">", "&gt;")  # not HTML tags
+        for char in "\\*_[]":
+            parts[index] = parts[index].replace(char, "\\" + char)
+    return "`".join(parts).replace("|", "\\|")  # a table's column separator, even in a code span
 
 
 def default_of(action):
