@@ -1,7 +1,7 @@
-"""Regenerate the README's gallery: `python docs/make_gallery.py`.
+"""Regenerate the docs' gallery (docs/after-training.md, and the README's figure): `python docs/make_gallery.py`.
 
 Trains a short run on the shipped data into a temporary folder, evaluates it with --plots,
-and keeps each plot in docs/ as a small PNG, so the pictures in the README always come from the code.
+and keeps each plot in docs/ as a small PNG, so the pictures in the docs always come from the code.
 """
 import os
 import subprocess
@@ -13,7 +13,7 @@ from PIL import Image
 DOCS = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(DOCS)
 PLOTS = ("history", "pairs", "latent", "covariances")
-WIDTH = 1000  # pixels: legible in a README column, well under 100 kB once reduced to a palette
+WIDTH = 1000  # pixels: legible in a page's column, well under 100 kB once reduced to a palette
 
 
 def run(script, *args):

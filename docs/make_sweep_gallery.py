@@ -1,4 +1,4 @@
-"""Regenerate the README's sweep figures: `python docs/make_sweep_gallery.py [--workdir DIR]`.
+"""Regenerate the sweep figures of docs/sweeps.md: `python docs/make_sweep_gallery.py [--workdir DIR]`.
 
 Generates 2-factor linear data (10-D, 50,000 rows, seed 7), runs a beta sweep (beta 0.5 to 8, seeds 0, 1, 2)
 and a beta-TCVAE sweep (beta 1 to 8, seed 0) on it, 40 epochs per run, and keeps their disentanglement and

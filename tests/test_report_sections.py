@@ -1,4 +1,4 @@
-"""The evaluation report's sections: one list of evaluation.json's keys, documented in the README and held
+"""The evaluation report's sections: one list of evaluation.json's keys, documented in docs/evaluation.md and held
 by every report; a new section reaches the report, its text and the sweep's table without other edits."""
 import os
 import shutil
@@ -29,10 +29,11 @@ def reports(tmp_path_factory):
             for name, run in made.items()}
 
 
-def test_the_readme_documents_exactly_the_sections_keys():
-    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as handle:
-        readme = handle.read()
-    assert sections.key_table() in readme, "README's table of evaluation.json's keys is stale: paste key_table()"
+def test_the_evaluation_page_documents_exactly_the_sections_keys():
+    with open(os.path.join(REPO, "docs", "evaluation.md"), encoding="utf-8") as handle:
+        page = handle.read()
+    assert sections.key_table() in page, "docs/evaluation.md's table of evaluation.json's keys is stale: paste " \
+                                         "key_table()"
 
 
 def test_every_report_holds_the_required_keys_and_no_undocumented_one(reports):

@@ -318,7 +318,7 @@ def test_a_sweep_row_has_the_columns_of_the_table_in_their_order():
     report.update(test_nll_iwae=9.0, disentanglement={"mig": 0.5, "exact": {"mig_continuous": 0.6}})
     row = sweep_row(report, SweepRun(0, 2.0, 0, "sweep/beta_2_seed_0"))
     assert list(row) == table_columns([row]) and row["mig"] == 0.5 and row["mig_exact_continuous"] == 0.6
-    # the order the README documents, one kl_z column per latent unit of the report
+    # the order docs/sweeps.md documents, one kl_z column per latent unit of the report
     units = [f"kl_z{j + 1}" for j in range(len(report["kl_per_dim"]))]
     assert table_columns([row]) == [
         "beta", "seed", "objective", "rate", "distortion", "elbo", "test_nll_iwae", "gap_to_fa",

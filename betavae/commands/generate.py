@@ -17,9 +17,9 @@ MATRIX_COPIES = 6
 TRUTH_BYTES_PER_NUMBER = 26  # a float's repr, the indentation and the line break
 
 
-def main(argv=None):
-    """`python data_processing.py generate`: write generated data, its truth JSON (with the data file's SHA-256)
-    and its true latents."""
+def build_parser():
+    """The `generate` command's flags (a subcommand of data_processing.py); also read by the CLI reference
+    (docs/make_cli_reference.py)."""
     parser = OneLineParser(description="Data for the beta-VAE: the `generate` command.")
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("generate", help="sample factor-model or non-linear data")
@@ -36,6 +36,13 @@ def main(argv=None):
                            "times the one before)")
     make.add_argument("--output", default="data/gaussian_10d.npy", help="output file (.npy, .csv, .txt)")
     make.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
+    return parser
+
+
+def main(argv=None):
+    """`python data_processing.py generate`: write generated data, its truth JSON (with the data file's SHA-256)
+    and its true latents."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     return run_cli(lambda: write_dataset(args))
 

@@ -16,7 +16,7 @@ from betavae.grid_quadrature import LOG_2PI, PRIOR_REACH, grid_step, log_density
 
 # Default correlation eigenvalues of generated data: 0.7 D, then each factor 0.23 times the one before
 # (7 and 1.6 for the shipped 10-D, 2-factor data), so that on the shipped data beta = 1 and 2 keep both
-# latent dimensions, beta = 4 keeps one and beta above about 7 none (see README, "What beta does").
+# latent dimensions, beta = 4 keeps one and beta above about 7 none (see README.md, "What beta does").
 DEFAULT_TOP_EIGENVALUE = 0.7
 DEFAULT_EIGENVALUE_RATIO = 0.23
 AXIS_ONLY_STEPS = 200  # see factor_model

@@ -161,7 +161,7 @@ def iwae_log_likelihood(model, x, num_samples, seed, max_evaluations=1 << 18):
 # Grid points per narrowest posterior scale, by latent dimension. A ReLU decoder's kinks make the integrand
 # only piecewise smooth, so the trapezoid rule converges as step^2 at a kink, not spectrally; a 2-D grid
 # costs the square, so it takes the truth's one point per scale (on a decoder fitted to periodic data's
-# truth, 0.68 and 0.34 of that step moved -log p(x) by < 1e-4 nats: README, "Folded posteriors").
+# truth, 0.68 and 0.34 of that step moved -log p(x) by < 1e-4 nats: docs/evaluation.md, "Folded posteriors").
 GRID_CELLS_PER_SCALE = {1: 8.0, 2: 1.0}
 GRID_PROBES = 41  # points per latent axis within 3 prior scales where the decoder's Jacobian sets the step
 MAX_GRID_POINTS = 1 << 18  # the grid's points at most (a 2-D step no finer than 0.023): bounds its time

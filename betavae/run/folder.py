@@ -1,7 +1,7 @@
 """A training run on disk, and the only code that reads or writes one: config.json, history.csv, the
 checkpoints, the writer's lock and the after-training outputs kept inside the run.
 
-Guarantees (README, "What checkpoints/ holds"): one writer at a time (run_lock.RunLock); each save is one
+Guarantees (docs/run-folder.md, "What checkpoints/ holds"): one writer at a time (run_lock.RunLock); each save is one
 commit, its checkpoint's .index file appearing last, after the config and the history it needs; --overwrite
 trains into a staging folder beside the run and swaps it in whole at its first commit; a folder without a
 checkpoint holds nothing to lose. Importing this module does not import TensorFlow.

@@ -3,8 +3,8 @@ loaded at first use, the truth of generated data read once, the model restored a
 
 Every mode of beta_vae_after_training.py, evaluate_run, plot_run, export_run and the API's Run hold one, so
 that `--mode evaluate --plots` reads config.json, the data and the checkpoint once each. What needs
-nothing but the folder (prior samples, the history plot, export) works without the data (README, "Portable
-runs"). Importing this module does not import TensorFlow.
+nothing but the folder (prior samples, the history plot, export) works without the data
+(docs/python-api.md). Importing this module does not import TensorFlow.
 """
 from betavae.cli import UsageError
 from betavae.data import loading

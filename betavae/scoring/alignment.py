@@ -1,5 +1,5 @@
 """How the learned latent axes line up with known factors: decoder directions against loadings, and the
-encoder's means against the true latent coordinates (see README, "Alignment with the truth").
+encoder's means against the true latent coordinates (see docs/evaluation.md, "Alignment with the truth").
 
 Directions and loadings are compared in standardised data units (each column divided by the data's
 standard deviation, as the model sees the data), so no one coordinate dominates by its units.

@@ -1,7 +1,7 @@
 """Disentanglement metrics on plain arrays, as the field computes them: `metrics(codes, factors)`.
 
 codes [N, d] are encoder means E_q[z] of N rows, factors [N, k] the rows' continuous true factors. By default
-every estimator follows disentanglement_lib (Locatello et al. 2019; see README, "Disentanglement metrics"):
+every estimator follows disentanglement_lib (Locatello et al. 2019; see docs/evaluation.md, "Disentanglement metrics"):
 all latent units, 20-bin histograms of each code and each factor, plug-in mutual information in nats, DCI by
 gradient-boosted trees on a training half scored on the other half. `ESTIMATOR` says per metric what was
 estimated from what, so a report can state it. Numpy and scikit-learn only (no TensorFlow).

@@ -2,7 +2,7 @@
 
 For x = mean + W z + e (z ~ N(0, I_k), e ~ N(0, diag psi)) and a code c = A x + b, (c_j, z_k) are jointly
 Gaussian with correlation rho_jk, so their mutual information is known in closed form. Two exact references
-sit beside the binned estimate of `betavae.scoring.disentanglement` (see README, "Disentanglement metrics"):
+sit beside the binned estimate of `betavae.scoring.disentanglement` (see docs/evaluation.md, "Disentanglement metrics"):
 
 (i)  the continuous mutual information -1/2 log(1 - rho^2) (nats) and the MIG from it;
 (ii) the mutual information of the two variables discretised at the very bin edges the estimator used

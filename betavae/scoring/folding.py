@@ -53,7 +53,7 @@ def folding_lines(entry, objective="beta"):
                      "nearly the same x (a fold, which the truth may have too); there the ELBO understates "
                      "log p(x) and bends the decoder towards posteriors a Gaussian q can follow: on generated "
                      "periodic data the ELBO moved a decoder started at the truth 0.08 nats away from it, and "
-                     "--objective iwae narrowed the gap (README, \"The folding families\")")
+                     "--objective iwae narrowed the gap (docs/folding.md)")
     return lines
 
 

@@ -211,7 +211,7 @@ class RayEngine:
 def run_ray(tasks, address, cpus_per_task):
     """Run each task as one Ray task: on the cluster at `address`, on Ray already started in this process, or
     else on a local Ray instance started (and stopped) here. Workers import the project from this folder,
-    so it must sit at the same path on every node (see the README). Returns the runs that failed
+    so it must sit at the same path on every node (see docs/sweeps.md). Returns the runs that failed
     (Interrupted on a signal). Refuses in one line a cluster that cannot be reached or has fewer CPUs than
     one task asks for."""
     try:

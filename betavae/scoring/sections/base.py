@@ -1,6 +1,6 @@
 """A section of the evaluation report: the keys of evaluation.json it writes (each with its meaning), how
 it computes them from an EvaluationContext, the report lines it prints, and the sweep.csv columns it
-contributes. evaluate_run, format_report, the README's key table and the sweep's table all loop over the
+contributes. evaluate_run, format_report, the key table of docs/evaluation.md and the sweep's table all loop over the
 sections, so a key is named in one place.
 """
 
