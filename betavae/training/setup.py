@@ -11,7 +11,7 @@ from betavae.cli import UsageError, flag_name
 from betavae.config import SCHEMA_VERSION, RunConfig
 from betavae.data import loading
 from betavae.fields import FLAGS, HYPER_PARAMETERS, RESUME_OVERRIDES
-from betavae.files import check_memory
+from betavae.memory import check_memory
 from betavae.objectives import objective_of
 from betavae.run.folder import CONFIG_FILE
 
