@@ -66,6 +66,12 @@ def new_config(args, train, test, data_file=None, names=None):
                         "data_shift": tuple(mean.tolist()), "data_scale": tuple(np.maximum(std, 1e-6).tolist())})
 
 
+# The address space a training process maps besides the model's own arrays, which counts against `ulimit -v`
+# though most of it is never resident: TensorFlow's libraries, thread stacks and allocator (2.9 GB measured as
+# VmPeak of a tiny model's training, TensorFlow 2.21 on Linux).
+TRAINING_ADDRESS_SPACE = 3 * 2 ** 30
+
+
 def check_training_memory(config):
     """Refuse, before TensorFlow loads, a model and batch that cannot fit in the available memory: the
     weights with their gradients and Adam's two moments (4 copies of float32), and the activations of the
@@ -77,4 +83,4 @@ def check_training_memory(config):
     activations = rows * (2 * units + 2 * dim + 2 * latent)
     check_memory(4 * (4 * weights + 3 * activations),
                  f"--hidden-units {units}, --mc-samples {config.mc_samples} and {rows // config.mc_samples} rows "
-                 f"of {dim} columns at a time")
+                 f"of {dim} columns at a time", process_maps=TRAINING_ADDRESS_SPACE)
