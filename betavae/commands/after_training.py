@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from betavae.scoring import evaluate as scoring
-from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, flag_name, run_cli
+from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, flag_name, run_cli, warn
 from betavae.data import loading
 from betavae.files import ArrayWriter, StreamMoments, check_output_path
 from betavae.data.run_rows import is_moved_copy, load_rows
@@ -133,8 +133,10 @@ def sample_or_reconstruct(args, run, rows, label, path):
         count, what = len(rows), f"{len(rows)} reconstructions of {label}"
     moments = write_output(path, chunks, count, run.config.data_dim, run.config.column_names)
     print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
-    print(compare_line(moments, rows, label, count) if rows is not None else
-          f"note: not compared with data: {label}")
+    if rows is None:
+        warn(f"not compared with data: {label}")
+    else:
+        print(compare_line(moments, rows, label, count))
     return 0
 
 

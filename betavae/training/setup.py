@@ -2,12 +2,11 @@
 from its settings and data, a resumed run's from its config.json, and the check that it fits in memory."""
 import dataclasses
 import os
-import sys
 import types
 
 import numpy as np
 
-from betavae.cli import UsageError, flag_name
+from betavae.cli import UsageError, flag_name, warn
 from betavae.config import SCHEMA_VERSION, RunConfig
 from betavae.data import loading
 from betavae.fields import FLAGS, HYPER_PARAMETERS, RESUME_OVERRIDES
@@ -38,8 +37,7 @@ def resume_config(args, folder, given):
     ignored = [f"{flag_name(name)} {value} (the run has {getattr(config, name)})"
                for name, value in sorted(flags.items()) if value != getattr(config, name)]
     if ignored:
-        print(f"warning: resuming with the settings in {folder.file(CONFIG_FILE)}; ignoring " + ", ".join(ignored),
-              file=sys.stderr)
+        warn(f"resuming with the settings in {folder.file(CONFIG_FILE)}; ignoring " + ", ".join(ignored))
     return dataclasses.replace(config, **{name: getattr(args, name) for name in RESUME_OVERRIDES
                                           if name == "epochs" or name in given})
 
