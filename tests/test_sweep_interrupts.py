@@ -1,6 +1,7 @@
 """Stopping a sweep: a signal to the driver or its process group stops it once the running models saved,
 says how to resume and starts nothing further; workers die with their driver; the Ray engine answers an
 unreachable cluster or one too small in one line, within seconds."""
+import json
 import os
 import signal
 import socket
@@ -90,6 +91,48 @@ def test_an_unreachable_ray_address_is_one_line_within_seconds(tmp_path):
         assert result.stderr.strip().splitlines() == [
             f"error: --address {address}: cannot reach 127.0.0.1:{port} (Connection refused); is the Ray cluster "
             "running there?"]
+
+
+def test_a_cluster_that_fails_to_start_leaves_no_record_and_keeps_an_earlier_one(tmp_path, monkeypatch, capsys):
+    """Nothing is trained when Ray does not start, so nothing is recorded: the next sweep there may use other
+    training flags; a record of an earlier sweep stays as it was."""
+    ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+    np.save(tmp_path / "small.npy", factor_data_array(rows=100))
+    monkeypatch.setattr(engines, "check_reachable", lambda address: None)  # ray.init itself fails here
+
+    def refuse(**_options):
+        raise ConnectionError("Failed to connect to GCS at address 10.9.9.9:6379 within 5 seconds")
+    monkeypatch.setattr(ray, "init", refuse)
+    new, old = tmp_path / "new", tmp_path / "old"
+    old.mkdir()
+    (old / "training_flags.json").write_text(json.dumps({"flags": ["--data", str(tmp_path / "small.npy")],
+                                                         "cwd": str(tmp_path)}) + "\n")
+    before = (old / "training_flags.json").read_bytes()
+    for folder in (new, old):
+        assert sweep_command.main(["--engine", "ray", "--address", "10.9.9.9:6379", "--betas", "1", "--sweep-dir",
+                                   str(folder), "--", "--data", str(tmp_path / "small.npy")]) == 2
+        assert capsys.readouterr().err.startswith("error: --address 10.9.9.9:6379: cannot start or reach Ray")
+    assert not new.exists() and os.listdir(old) == ["training_flags.json"]
+    assert (old / "training_flags.json").read_bytes() == before
+    monkeypatch.undo()
+    assert sweep_command.main(["--sweep-dir", str(new), "--betas", "1", "--list", "--", "--data",
+                               str(tmp_path / "small.npy"), "--hidden-units", "16"]) == 0  # other flags: welcome
+    assert capsys.readouterr().err == "" and not new.exists()
+
+
+@pytest.mark.parametrize("flags, message", [(["--betas", "1,1"], "--betas: 1 and 1 are the same beta"),
+                                            (["--seeds", "0,x", "--list"], "--seeds"),
+                                            (["--only", "4"], "--only 4: this sweep has runs 0 to 0"),
+                                            (["--epochs", "0", "--list"], "--epochs must be at least 1")])
+def test_the_sweeps_own_mistake_comes_before_a_missing_default_data_file(tmp_path, monkeypatch, capsys, flags,
+                                                                          message):
+    monkeypatch.chdir(tmp_path)  # outside the repository, where the default data file is not
+    assert sweep_command.main(["--betas", "1", *flags]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+    assert sweep_command.main(["--betas", "1", "--list"]) == 2  # without a mistake of its own: the data file
+    assert "training flag --data data/gaussian_10d.npy: no such file" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
 
 
 def test_the_reachability_probe_reads_ray_addresses(monkeypatch):

@@ -84,14 +84,16 @@ class Signals:
         self.count += 1
 
 
-def follow(tasks, engine, progress):
+def follow(tasks, engine, progress, ready=lambda: None):
     """Run every task on `engine` and wait for them, printing progress meanwhile. engine: submit(task) ->
     handle; wait(handles, timeout) -> the finished handles, each with a function that gives its result;
     limit, how many tasks may run at once (a task not started yet is never started after a signal);
     stop(handles) asks the running tasks to save and end; kill(handles) ends them at once. The first
     SIGINT or SIGTERM stops the sweep once the running models saved; a second one stops it at once. Raises
-    Interrupted after a signal. A worker that died (a crash, a kill, a lost node) is one line naming the run."""
+    Interrupted after a signal. A worker that died (a crash, a kill, a lost node) is one line naming the run.
+    ready(): called before the first task is submitted."""
     queued, pending, seen = list(tasks), {}, 0
+    ready()
     with Signals() as signals:
 
         def react():  # to a signal that came since the last look
@@ -158,13 +160,14 @@ class LocalEngine:
             worker.kill()
 
 
-def run_local(tasks, jobs):
-    """Run tasks in `jobs` local worker processes; returns the runs that failed (Interrupted on a signal)."""
+def run_local(tasks, jobs, ready=lambda: None):
+    """Run tasks in `jobs` local worker processes; returns the runs that failed (Interrupted on a signal).
+    ready: see follow."""
     progress = Progress(len(tasks))
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_worker,
                                                 initargs=(os.getpid(),)) as pool:
-        follow(tasks, LocalEngine(pool, jobs), progress)
+        follow(tasks, LocalEngine(pool, jobs), progress, ready)
     return progress.failed
 
 
@@ -208,12 +211,12 @@ class RayEngine:
             self.ray.cancel(ref, force=True)
 
 
-def run_ray(tasks, address, cpus_per_task):
+def run_ray(tasks, address, cpus_per_task, ready=lambda: None):
     """Run each task as one Ray task: on the cluster at `address`, on Ray already started in this process, or
     else on a local Ray instance started (and stopped) here. Workers import the project from this folder,
     so it must sit at the same path on every node (see the README). Returns the runs that failed
     (Interrupted on a signal). Refuses in one line a cluster that cannot be reached or has fewer CPUs than
-    one task asks for."""
+    one task asks for. ready: see follow, called once Ray is up and large enough."""
     try:
         import ray
     except ImportError:
@@ -236,7 +239,7 @@ def run_ray(tasks, address, cpus_per_task):
             num_cpus=cpus_per_task, max_retries=0,
             runtime_env={"env_vars": {"PYTHONPATH": project, "TF_CPP_MIN_LOG_LEVEL": "3"}})
         progress = Progress(len(tasks))
-        follow(tasks, RayEngine(ray, remote, len(tasks)), progress)
+        follow(tasks, RayEngine(ray, remote, len(tasks)), progress, ready)
         return progress.failed
     finally:
         if started_here:
