@@ -105,8 +105,9 @@ def compare_line(moments, reference, label, count):
         return (f"vs {label} ({len(reference)}): mean error {mean_error:.4g} (L2, data units), covariance error "
                 "n/a, Frechet n/a (a covariance needs at least 2 rows)")
     errors = moment_errors_of(*moments, *loading.moments(reference))
+    relative = "n/a (the rows do not vary)" if errors["cov_error"] is None else f"{100 * errors['cov_error']:.2f}%"
     return (f"vs {label} ({len(reference)}): mean error {errors['mean_error']:.4g} (L2, data units), covariance "
-            f"error {100 * errors['cov_error']:.2f}%, Frechet {errors['frechet']:.4g} (squared data units)")
+            f"error {relative}, Frechet {errors['frechet']:.4g} (squared data units)")
 
 
 def write_output(path, chunks, rows, columns, names=None):

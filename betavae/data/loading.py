@@ -238,7 +238,9 @@ def column_mean_std(rows):
 
 
 def moments(data):
-    """Mean vector and covariance matrix (rows are samples), used to compare outputs with data."""
+    """Mean vector and covariance matrix (rows are samples), used to compare outputs with data; in float64, where
+    the sums of float32 values near its largest do not overflow."""
+    data = np.asarray(data, dtype=np.float64)
     return data.mean(axis=0), np.atleast_2d(np.cov(data, rowvar=False))
 
 
