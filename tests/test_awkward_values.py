@@ -82,3 +82,9 @@ def test_training_on_awkward_data_says_no_runtime_warning(tmp_path, no_runtime_w
     result = run_main(train_command.main, "--data", tmp_path / "data.npy", "--checkpoint-dir", tmp_path / "run",
                       "--hidden-units", 8, "--epochs", 1)
     assert result.returncode == 0 and "Warning" not in result.stderr, result.stderr
+
+
+def test_the_pairs_plot_pairs_a_column_that_does_not_vary_without_a_warning(no_runtime_warnings):
+    from betavae.plots.run import informative_pairs
+    data = awkward("constant column")
+    assert sorted(sum(informative_pairs(data), ())) == [0, 1, 2, 3]
