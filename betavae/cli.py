@@ -60,6 +60,13 @@ def check_seed(seed, flag="--seed"):
         raise UsageError(f"{flag} must be an integer from {SEED_MIN} to {SEED_MAX}, got {seed}")
 
 
+def warn(message):
+    """Tell the user about damage a command went on past (a file it could not use, a part of its output it
+    left out): `warning: <message>` on one line of stderr, where every command of the suite says it, apart
+    from its results on stdout."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
 def os_problem(error, path=None, doing=None):
     """One line for an operating-system error: the path it concerns (`path`, else the error's own: not the
     name of a temporary file the user never chose), what was being done and the system's reason, e.g.

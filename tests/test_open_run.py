@@ -96,11 +96,11 @@ def test_plot_without_history_csv_says_so_and_draws_the_other_plots(run, capsys)
     os.remove(folder.file("history.csv"))
     status, out, err = call(capsys, folder, *PLOT)
     assert status == 0, err
-    notes = [line for line in out if line.startswith("note:")]
-    assert notes == [f"note: no history plot: {folder.file('history.csv')} is missing or holds no epoch"]
+    assert err.splitlines() == [f"warning: no history plot: {folder.file('history.csv')} is missing or holds no epoch"]
     assert sorted(os.listdir(folder.file("plots"))) == ["covariances.png", "latent.png", "pairs.png"]
     assert out[-1].startswith("wrote 3 plots to ") and out[-1].endswith("pairs.png, latent.png, covariances.png")
     os.remove(data)  # neither the history nor the data: nothing to draw, and two lines say why
     status, out, err = call(capsys, folder, *PLOT)
-    notes = [line for line in out if line.startswith("note:")]
+    notes = err.splitlines()
     assert status == 0 and len(notes) == 2 and "need the test rows" in notes[1] and out[-1] == "wrote no plots"
+    assert all(note.startswith("warning: ") for note in notes) and not [line for line in out if "note:" in line]

@@ -46,7 +46,7 @@ def test_prior_samples_are_written_without_the_data(moved, tmp_path, capsys):
                                                           "run", "--num-samples", 20, "--output", tmp_path / "s.npy"],
                             capsys)
     assert status == 0, err
-    assert "wrote 20 prior samples" in out and "note: not compared with data:" in out and "d.npy" in out
+    assert "wrote 20 prior samples" in out and err.startswith("warning: not compared with data:") and "d.npy" in err
     assert np.load(tmp_path / "s.npy").shape == (20, 4)
 
 
@@ -56,8 +56,8 @@ def test_plot_draws_the_history_and_says_the_others_need_the_data(moved, capsys)
     status, out, err = call(after_training_command.main, ["--mode", "plot", "--checkpoint-dir", run,
                                                           "--num-samples", 50], capsys)
     assert status == 0, err
-    notes = [line for line in out.splitlines() if line.startswith("note:")]
-    assert len(notes) == 1 and "only the history is drawn" in notes[0] and "pass --data" in notes[0]
+    notes = err.splitlines()
+    assert len(notes) == 1 and notes[0].startswith("warning: only the history is drawn") and "pass --data" in notes[0]
     assert os.listdir(run / "plots") == ["history.png"] and "wrote 1 plots" in out
 
 

@@ -98,7 +98,7 @@ CASES = {
                              "field data_scale is missing"),
     "config not JSON": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN"],
                         damage("config.json", lambda path: path.write_text("{oops")), "not valid JSON"),
-    "history damaged": (AFTER, ["--mode", "plot", "--checkpoint-dir", "RUN", "--num-samples", 50],
+    "history damaged": (TRAIN, ["--resume", "--checkpoint-dir", "RUN", "--epochs", 5],
                         damage("history.csv", lambda path: path.write_text("epoch,loss\n1,x\n")), "damaged"),
     "checkpoint data truncated": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN", "--output", "TMP/s.npy"],
                                   damage("config.json", truncate_every_checkpoint), "unreadable"),

@@ -20,7 +20,7 @@ def project(tmp_path, monkeypatch):
     np.save(tmp_path / "data" / "other.npy", np.ones((20, 3), dtype=np.float32))
     monkeypatch.chdir(tmp_path)
     started = []
-    monkeypatch.setattr(engines, "run_local", lambda tasks, jobs: started.extend(tasks) or [])
+    monkeypatch.setattr(engines, "run_local", lambda tasks, jobs, ready: ready() or started.extend(tasks) or [])
     return started
 
 

@@ -1,6 +1,7 @@
 """Stopping a sweep: a signal to the driver or its process group stops it once the running models saved,
 says how to resume and starts nothing further; workers die with their driver; the Ray engine answers an
 unreachable cluster or one too small in one line, within seconds."""
+import json
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import time
 import numpy as np
 import pytest
 
+from betavae.cli import UsageError
 from betavae.commands import sweep as sweep_command
 from betavae.run.folder import RunFolder
 from betavae.run.lock import RunLock
@@ -92,6 +94,48 @@ def test_an_unreachable_ray_address_is_one_line_within_seconds(tmp_path):
             "running there?"]
 
 
+def test_a_cluster_that_fails_to_start_leaves_no_record_and_keeps_an_earlier_one(tmp_path, monkeypatch, capsys):
+    """Nothing is trained when Ray does not start, so nothing is recorded: the next sweep there may use other
+    training flags; a record of an earlier sweep stays as it was."""
+    ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+    np.save(tmp_path / "small.npy", factor_data_array(rows=100))
+    monkeypatch.setattr(engines, "check_reachable", lambda address: None)  # ray.init itself fails here
+
+    def refuse(**_options):
+        raise ConnectionError("Failed to connect to GCS at address 10.9.9.9:6379 within 5 seconds")
+    monkeypatch.setattr(ray, "init", refuse)
+    new, old = tmp_path / "new", tmp_path / "old"
+    old.mkdir()
+    (old / "training_flags.json").write_text(json.dumps({"flags": ["--data", str(tmp_path / "small.npy")],
+                                                         "cwd": str(tmp_path)}) + "\n")
+    before = (old / "training_flags.json").read_bytes()
+    for folder in (new, old):
+        assert sweep_command.main(["--engine", "ray", "--address", "10.9.9.9:6379", "--betas", "1", "--sweep-dir",
+                                   str(folder), "--", "--data", str(tmp_path / "small.npy")]) == 2
+        assert capsys.readouterr().err.startswith("error: --address 10.9.9.9:6379: cannot start or reach Ray")
+    assert not new.exists() and os.listdir(old) == ["training_flags.json"]
+    assert (old / "training_flags.json").read_bytes() == before
+    monkeypatch.undo()
+    assert sweep_command.main(["--sweep-dir", str(new), "--betas", "1", "--list", "--", "--data",
+                               str(tmp_path / "small.npy"), "--hidden-units", "16"]) == 0  # other flags: welcome
+    assert capsys.readouterr().err == "" and not new.exists()
+
+
+@pytest.mark.parametrize("flags, message", [(["--betas", "1,1"], "--betas: 1 and 1 are the same beta"),
+                                            (["--seeds", "0,x", "--list"], "--seeds"),
+                                            (["--only", "4"], "--only 4: this sweep has runs 0 to 0"),
+                                            (["--epochs", "0", "--list"], "--epochs must be at least 1")])
+def test_the_sweeps_own_mistake_comes_before_a_missing_default_data_file(tmp_path, monkeypatch, capsys, flags,
+                                                                          message):
+    monkeypatch.chdir(tmp_path)  # outside the repository, where the default data file is not
+    assert sweep_command.main(["--betas", "1", *flags]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+    assert sweep_command.main(["--betas", "1", "--list"]) == 2  # without a mistake of its own: the data file
+    assert "training flag --data data/gaussian_10d.npy: no such file" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+
+
 def test_the_reachability_probe_reads_ray_addresses(monkeypatch):
     seen = []
     monkeypatch.setattr(socket, "create_connection", lambda where, timeout: seen.append(where) or socket.socket())
@@ -160,3 +204,78 @@ def test_the_workers_die_with_a_killed_driver_and_free_the_lock(tmp_path):
         time.sleep(0.1)
     assert not os.path.exists(f"/proc/{worker}")
     RunLock(str(sweep_dir / "beta_1_seed_0")).acquire().release()  # the kernel released the dead worker's lock
+
+
+class LosingEngine:
+    """Tasks that finish one per wait, in the order submitted; the worker of run `lose` is lost `times` times
+    (its result raises, as a dead worker's does) before it finishes."""
+
+    def __init__(self, lose, times, limit=2):
+        self.lose, self.times, self.limit = lose, times, limit
+        self.submitted, self.running = [], []
+
+    def submit(self, task):
+        self.submitted.append(task["run"].index)
+        self.running.append(task)
+        return len(self.submitted)
+
+    def wait(self, handles, _timeout):
+        task, handle = self.running.pop(0), handles[0]
+        if task["run"].index == self.lose and self.times:
+            self.times -= 1
+            return [(handle, lambda: (_ for _ in ()).throw(RuntimeError("The worker died unexpectedly\nmore")))]
+        return [(handle, lambda: {"run": task["run"], "status": 0, "seconds": 0.1, "message": "trained"})]
+
+
+def test_a_run_whose_worker_is_lost_runs_again_while_the_others_go_on(tmp_path, capsys):
+    tasks = [{"run": SweepRun(index, 1.0, index, str(tmp_path / str(index)))} for index in range(3)]
+    engine, progress = LosingEngine(lose=1, times=engines.LOST_WORKER_RETRIES), engines.Progress(3)
+    engines.follow(tasks, engine, progress)
+    assert sorted(engine.submitted) == [0, 1, 1, 1, 2] and progress.failed == [] and progress.finished == 3
+    out = capsys.readouterr().out
+    assert out.count("[1] beta 1 seed 1: its worker was lost (The worker died unexpectedly); running it again "
+                     "from its last saved epoch") == engines.LOST_WORKER_RETRIES
+    assert out.count("trained in") == 3
+
+
+def test_a_run_whose_worker_is_lost_again_and_again_ends_the_sweep_in_one_line(tmp_path, capsys):
+    tasks = [{"run": SweepRun(index, 1.0, index, str(tmp_path / str(index)))} for index in range(2)]
+    engine = LosingEngine(lose=0, times=engines.LOST_WORKER_RETRIES + 1)
+    with pytest.raises(UsageError, match=f"run 0 .*: its worker failed {engines.LOST_WORKER_RETRIES + 1} times, "
+                                         "last: The worker died unexpectedly; see the logs in "):
+        engines.follow(tasks, engine, engines.Progress(2))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_a_sweep_that_loses_a_worker_runs_its_run_again_from_its_last_save(tmp_path, engine):
+    """A worker killed (SIGKILL) after its run saved epoch 2: the sweep goes on and ends with both rows, the
+    lost run resumed from its checkpoint, not started again."""
+    if engine == "ray":
+        pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+    np.save(tmp_path / "small.npy", factor_data_array(rows=300))
+    sweep_dir = tmp_path / "sweep"
+    command = [sys.executable, "beta_vae_sweep.py", "--engine", engine, "--betas", "1,2", "--epochs", "40",
+               "--iwae-samples", "5", "--sweep-dir", str(sweep_dir)] + (["--jobs", "2"] if engine == "local" else []) \
+        + ["--", "--data", str(tmp_path / "small.npy"), "--hidden-units", "8", "--batch-size", "100",
+           "--save-every", "2"]
+    process = subprocess.Popen(command, cwd=REPO, start_new_session=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    run = sweep_dir / "beta_1_seed_0"
+    try:
+        deadline = time.time() + 240
+        while RunFolder(str(run)).newest_checkpoint() is None:
+            assert process.poll() is None and time.time() < deadline, process.communicate()
+            time.sleep(0.2)
+        worker = int((run / ".lock").read_text().split()[1])
+        assert worker != process.pid
+        os.kill(worker, signal.SIGKILL)
+        out, err = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, err
+    assert "[0] beta 1 seed 0: its worker was lost" in out and "FAILED" not in out
+    with open(sweep_dir / "sweep.csv") as handle:
+        assert len(handle.read().splitlines()) == 3  # the header and both runs
+    assert "resuming " in (run / "train.log").read_text()

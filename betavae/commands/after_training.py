@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from betavae.scoring import evaluate as scoring
-from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, flag_name, run_cli
+from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, flag_name, run_cli, warn
 from betavae.data import loading
 from betavae.files import ArrayWriter, StreamMoments, check_output_path
 from betavae.data.run_rows import is_moved_copy, load_rows
@@ -105,8 +105,9 @@ def compare_line(moments, reference, label, count):
         return (f"vs {label} ({len(reference)}): mean error {mean_error:.4g} (L2, data units), covariance error "
                 "n/a, Frechet n/a (a covariance needs at least 2 rows)")
     errors = moment_errors_of(*moments, *loading.moments(reference))
+    relative = "n/a (the rows do not vary)" if errors["cov_error"] is None else f"{100 * errors['cov_error']:.2f}%"
     return (f"vs {label} ({len(reference)}): mean error {errors['mean_error']:.4g} (L2, data units), covariance "
-            f"error {100 * errors['cov_error']:.2f}%, Frechet {errors['frechet']:.4g} (squared data units)")
+            f"error {relative}, Frechet {errors['frechet']:.4g} (squared data units)")
 
 
 def write_output(path, chunks, rows, columns, names=None):
@@ -133,8 +134,10 @@ def sample_or_reconstruct(args, run, rows, label, path):
         count, what = len(rows), f"{len(rows)} reconstructions of {label}"
     moments = write_output(path, chunks, count, run.config.data_dim, run.config.column_names)
     print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
-    print(compare_line(moments, rows, label, count) if rows is not None else
-          f"note: not compared with data: {label}")
+    if rows is None:
+        warn(f"not compared with data: {label}")
+    else:
+        print(compare_line(moments, rows, label, count))
     return 0
 
 

@@ -8,7 +8,8 @@ from betavae.cli import OneLineParser, check_seed, os_errors, run_cli
 from betavae.data.families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVALUE, NONLINEAR_FAMILIES, generate
 from betavae.data.loading import DataError, file_digest, latents_path, save_array, truth_path
 from betavae.data.truth import write_truth
-from betavae.files import SUFFIXES, check_memory, check_output_path, output_bytes
+from betavae.files import SUFFIXES, check_output_path, output_bytes
+from betavae.memory import check_memory
 
 # Memory of generation: the rows' float64 temporaries (latents, noise, their sum) and the float32 result,
 # per value; and copies of the D x D matrices the factor model decomposes.

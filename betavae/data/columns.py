@@ -6,10 +6,10 @@ index or a start:stop range of indices (a Python slice: stop is not chosen, eith
 matched before an index, so a header's "2010" is that column. Pure numpy, no TensorFlow.
 """
 import re
-import sys
 
 import numpy as np
 
+from betavae.cli import warn
 from betavae.config import default_names
 from betavae.data.loading import CHUNK_ROWS, DataError
 
@@ -77,8 +77,8 @@ def warn_of_an_index(table, indices, path, columns=None):
         return
     why = "has no name in the header" if unnamed else "counts the rows (0, 1, 2, ... in order)"
     advice = "--columns 1: leaves it out" if columns is None else "leave it out of --columns"
-    print(f"warning: {path}: column {first} ('{table.names[first]}') {why}, like the index pandas writes; it is "
-          f"trained on as a feature; {advice}", file=sys.stderr)
+    warn(f"{path}: column {first} ('{table.names[first]}') {why}, like the index pandas writes; it is trained on "
+         f"as a feature; {advice}")
 
 
 def _counts_rows(data, column):

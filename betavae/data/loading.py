@@ -6,14 +6,14 @@ import csv
 import hashlib
 import json
 import os
-import sys
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from betavae.config import default_names
 from betavae.files import SUFFIXES, ArrayWriter, is_number
-from betavae.cli import UsageError, os_errors
+from betavae.cli import UsageError, os_errors, warn
+from betavae.paths import check_file, file_problem
 from betavae.data.truth import Truth
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model computes in float32
@@ -42,12 +42,7 @@ def load_data(path, memory_map=False):
 def load_table(path, memory_map=False):
     """load_data's array with the names of its columns (a Table); a header naming two columns alike, or
     another number of columns than the rows have, is refused."""
-    if not path:
-        raise DataError("an empty path was given as a data file")
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a directory, expected a data file")
-    if not os.path.isfile(path):
-        raise DataError(f"{path}: no such file")
+    check_file(path, "a data file")
     with os_errors(path, "cannot read"):
         return _load_checked(path, memory_map)
 
@@ -243,7 +238,9 @@ def column_mean_std(rows):
 
 
 def moments(data):
-    """Mean vector and covariance matrix (rows are samples), used to compare outputs with data."""
+    """Mean vector and covariance matrix (rows are samples), used to compare outputs with data; in float64, where
+    the sums of float32 values near its largest do not overflow."""
+    data = np.asarray(data, dtype=np.float64)
     return data.mean(axis=0), np.atleast_2d(np.cov(data, rowvar=False))
 
 
@@ -272,7 +269,7 @@ def load_truth(data_path, dim=None, columns=None, *, data_sha256=None, unavailab
         truth, problem = None, (f"written with a data file of SHA-256 {truth.data_sha256[:16]}..., not with "
                                 f"{data_path} ({data_sha256[:16]}...)")
     if truth is None:
-        print(f"warning: {path}: {problem}; going on without the truth", file=sys.stderr)
+        warn(f"{path}: {problem}; going on without the truth")
         if unavailable is not None:
             unavailable["reference.true_nll"] = f"{path}: {problem}"
     return truth
@@ -280,6 +277,9 @@ def load_truth(data_path, dim=None, columns=None, *, data_sha256=None, unavailab
 
 def _read_truth(path, dim):
     """(the Truth in the file at path, None) or (None, what makes it unusable for data of dim columns)."""
+    problem = file_problem(path, "a truth JSON file")
+    if problem:
+        return None, problem
     try:
         with open(path, encoding="utf-8") as handle:
             return Truth.from_json(json.load(handle), dim), None

@@ -53,11 +53,24 @@ def plot_history(history, path, best=None, best_label="best achievable"):
     save_figure(figure, path)
 
 
+def data_correlation(data):
+    """The correlation matrix of data's columns, computed in float64 (float32 sums of values near its largest
+    overflow), with 0 between a column that does not vary and any other (undefined there: numpy's corrcoef
+    would warn and give nan)."""
+    centred = np.asarray(data, dtype=np.float64)
+    centred = centred - centred.mean(axis=0)
+    scale = np.sqrt(np.mean(centred * centred, axis=0))
+    standard = np.divide(centred, scale, out=np.zeros_like(centred), where=scale > 0)
+    correlation = standard.T @ standard / len(standard)
+    np.fill_diagonal(correlation, 1.0)
+    return correlation
+
+
 def informative_pairs(data, max_pairs=PAIR_PANELS):
     """Disjoint pairs of the D >= 2 dimensions, most correlated first (greedily), so that every dimension
     appears once when there are at most 2 * max_pairs of them; otherwise the max_pairs most correlated."""
     dim = data.shape[1]
-    correlation = np.abs(np.nan_to_num(np.corrcoef(data, rowvar=False)))
+    correlation = np.abs(data_correlation(data))
     ranked = sorted(((correlation[i, j], i, j) for i in range(dim) for j in range(i + 1, dim)), reverse=True)
     pairs, used = [], set()
     for _, i, j in ranked:
@@ -95,7 +108,7 @@ def plot_pairs(data, samples, path, names=None):
     points = np.concatenate([data, samples])
     colours = np.array(["C0"] * len(data) + ["C1"] * len(samples))
     order = np.random.default_rng(0).permutation(len(points))
-    correlation = np.corrcoef(data, rowvar=False)
+    correlation = data_correlation(data)
     for axis, (i, j) in zip(axes.flat, pairs):
         axis.scatter(points[order, i], points[order, j], s=2, alpha=0.35, c=colours[order], linewidths=0)
         axis.set(xlabel=names[i], ylabel=names[j])

@@ -17,17 +17,17 @@ import json
 import os
 import re
 import shutil
-import sys
 
 import numpy as np
 
 from betavae.data import loading
 from betavae.files import atomic_write_text
 from betavae.cli import UsageError
-from betavae.cli import os_errors, os_problem
+from betavae.cli import os_errors, os_problem, warn
 from betavae.config import config_from_dict
 from betavae.files import is_temporary, remove_stale_temporaries
 from betavae.objectives import BASE_METRICS, objective_of
+from betavae.paths import check_file, file_problem
 from betavae.run.bundle import checkpoint_problem
 from betavae.run.lock import LOCK_FILE, RunLock
 from betavae.run.swap import stale_stagings, staging_path, swap_in
@@ -158,6 +158,7 @@ class RunFolder:
                              f"python beta_vae_main.py --checkpoint-dir {self.path}")
         if not os.path.lexists(path):
             raise UsageError(f"{path}: missing, although the folder holds checkpoints")
+        check_file(path, "the run's settings file")
         with os_errors(path, "cannot read"):
             try:
                 with open(path, encoding="utf-8") as handle:
@@ -168,12 +169,14 @@ class RunFolder:
 
     def read_history(self, through=None):
         """history.csv as dicts of numbers (epoch as int) up to the committed epoch (or `through`); rows a
-        save wrote before its checkpoint landed are not part of the run. Empty when there is none yet."""
+        save wrote before its checkpoint landed are not part of the run. Empty when there is none yet; a
+        UsageError for one that is damaged or no file (paths.file_problem)."""
         path = self.file(HISTORY_FILE)
         if through is None:
             through = self.restored_epoch or (self.newest_checkpoint() or (0,))[0]
-        if not os.path.isfile(path):
+        if not os.path.lexists(path):
             return []
+        check_file(path, "the run's history file")
         rows = []
         try:
             with open(path, encoding="utf-8", newline="") as handle:
@@ -207,7 +210,7 @@ class RunFolder:
                 failures.append(error)
                 continue
             if failures:
-                print(f"warning: {failures[0]}; using the previous checkpoint, epoch {epoch}", file=sys.stderr)
+                warn(f"{failures[0]}; using the previous checkpoint, epoch {epoch}")
             self.restored_epoch = epoch
             return epoch
         raise failures[0] if failures else UsageError(f"{self.path}: no checkpoint to restore")
@@ -229,8 +232,7 @@ class RunFolder:
         point at it."""
         digests = {}
         for path in filter(None, copies):
-            if not os.path.isfile(path):
-                raise UsageError(f"{path}: no such file")
+            check_file(path, "a data file")
             digest = loading.file_digest(path)
             if digest not in (config.data_sha256, config.test_data_sha256):
                 raise UsageError(f"{path}: its SHA-256 ({digest[:16]}...) is not the one recorded for the data "
@@ -278,14 +280,15 @@ class RunFolder:
         """Refuse (UsageError) a folder that is neither empty nor this suite's: unless its config.json is one
         of ours (a run, or one stopped before its first save), it may hold only .gitkeep and folders that no
         run writes (e.g. checkpoints/sweep/); any other file may be another tool's, never to be replaced."""
-        try:
-            with open(self.file(CONFIG_FILE), encoding="utf-8") as handle:
-                config_from_dict(json.load(handle), CONFIG_FILE)
-            return
-        except FileNotFoundError:
-            problem = ""
-        except (OSError, ValueError) as error:  # UsageError included: not a config of this suite
-            problem = f" ({str(error)[:100]})"
+        problem = file_problem(self.file(CONFIG_FILE)) if os.path.lexists(self.file(CONFIG_FILE)) else ""
+        if problem is None:  # a regular file: opening it cannot block
+            try:
+                with open(self.file(CONFIG_FILE), encoding="utf-8") as handle:
+                    config_from_dict(json.load(handle), CONFIG_FILE)
+                return
+            except (OSError, ValueError) as error:  # UsageError included: not a config of this suite
+                problem = str(error)[:100]
+        problem = problem and f" ({problem})"
         others = sorted(name for name in os.listdir(self.path) if name not in KEPT_FILES + (LOCK_FILE,)
                         and not is_temporary(name)
                         and (not os.path.isdir(self.file(name)) or not _is_foreign(name)))

@@ -15,8 +15,9 @@ import warnings
 
 import numpy as np
 
-from betavae.cli import UsageError
+from betavae.cli import UsageError, warn
 from betavae.data import loading
+from betavae.paths import file_problem
 from betavae.run.folder import HISTORY_FILE, REPORT_FILE
 from betavae.run.opened import open_run
 from betavae.scoring.sections import SECTIONS
@@ -104,6 +105,8 @@ def load_report(folder):
     one (not an object, or without one of REPORT_KEYS), or when its -log p(x) for a latent of 1 or 2
     dimensions came from the Gauss-Hermite quadrature centred on q(z|x) of the suite before the prior grid
     (no "quadrature" entry), which misses posterior modes: such a file is no evaluation to reuse."""
+    if file_problem(folder.file(REPORT_FILE)):  # none, or no file to open without blocking (a FIFO)
+        return None
     try:
         with open(folder.file(REPORT_FILE), encoding="utf-8") as handle:
             report = json.load(handle)
@@ -158,15 +161,19 @@ def plot_run(run, *, num_samples=10_000, seed=0, rows=None, best=None, progress=
     run = open_run(run)
     folder = run.folder
     from betavae.plots import run as plots
-    history = folder.read_history()
-    if not history:
-        progress(f"note: no history plot: {folder.file(HISTORY_FILE)} is missing or holds no epoch")
+    try:
+        history = folder.read_history()
+        problem = None if history else f"{folder.file(HISTORY_FILE)} is missing or holds no epoch"
+    except UsageError as damaged:
+        history, problem = [], str(damaged)
+    if problem:
+        warn(f"no history plot: {problem}")
     names = ("history",) * bool(history) + ("pairs", "latent", "covariances")
     try:
         test = run.data()[1] if rows is None else np.asarray(rows, dtype=np.float32)
     except UsageError as missing:
         drawn = "only the history is drawn; the other plots" if history else "no other plot is drawn either; they"
-        progress(f"note: {drawn} need the test rows: {missing}")
+        warn(f"{drawn} need the test rows: {missing}")
         names = names[:1] if history else ()
     paths = {name: folder.plot_path(f"{name}.png") for name in names}
 

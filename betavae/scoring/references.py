@@ -237,7 +237,9 @@ def active_units(code_means, threshold=ACTIVE_THRESHOLD):
 
 def moment_errors_of(sample_mean, sample_cov, mean, covariance):
     """How far samples' moments, given as their mean and covariance (so samples may be streamed rather than
-    held), are from a reference: L2 mean error, relative Frobenius covariance error, and the Frechet distance."""
-    return {"mean_error": float(np.linalg.norm(sample_mean - mean)),
-            "cov_error": float(np.linalg.norm(sample_cov - covariance) / np.linalg.norm(covariance)),
+    held), are from a reference: L2 mean error, relative Frobenius covariance error (None where the reference
+    has no finite, non-zero covariance to be relative to: rows that do not vary), and the Frechet distance."""
+    size = np.linalg.norm(covariance)
+    relative = float(np.linalg.norm(sample_cov - covariance) / size) if np.isfinite(size) and size > 0 else None
+    return {"mean_error": float(np.linalg.norm(sample_mean - mean)), "cov_error": relative,
             "frechet": frechet_distance(sample_mean, sample_cov, np.asarray(mean), np.asarray(covariance))}

@@ -4,12 +4,13 @@ The exact -log p(x) of test rows under the data's truth JSON (closed form for th
 for the non-linear ones), the true latents of the test rows, and the report's notes; numpy only.
 """
 import os
-import sys
 
 import numpy as np
 
 from betavae.data import families
+from betavae.cli import UsageError, warn
 from betavae.data import loading
+from betavae.paths import check_file
 from betavae.scoring.references import gaussian_log_densities
 
 SIGNIFICANCE = 3.0  # standard errors by which a model must beat the Gaussian to call the data non-Gaussian
@@ -35,10 +36,13 @@ def latents_of_test_rows(config):
     if not os.path.lexists(path):
         return None
     try:
+        check_file(path, "an array file")  # before np.load: a FIFO would block it
         latents = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:  # truncated, a directory, not an array
-        print(f"warning: {path}: unreadable ({str(error)[:80]}); going on without the true latents",
-              file=sys.stderr)
+    except UsageError as error:
+        warn(f"{error}; going on without the true latents")
+        return None
+    except (OSError, ValueError, EOFError) as error:  # truncated, not an array
+        warn(f"{path}: unreadable ({str(error)[:80]}); going on without the true latents")
         return None
     if latents.ndim != 2:
         return None

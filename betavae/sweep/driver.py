@@ -35,8 +35,10 @@ def default_options():
 
 def check_options(options, training):
     """Refuse option values that cannot work, and options the chosen engine would ignore (jobs and
-    cpus_per_task are None when not given: then they are set to their defaults here), and training settings
-    that training would refuse (sweep.recorded.check_training_settings), before anything runs."""
+    cpus_per_task are None when not given: then they are set to their defaults here), then training settings
+    that training would refuse (sweep.recorded.check_training_settings), before anything runs: the sweep's
+    own flags first, so that a mistake in them is not hidden behind a training flag's (e.g. the default data
+    file, missing outside the repository). Returns the betas and seeds."""
     for name, engine in (("jobs", "local"), ("address", "ray"), ("cpus_per_task", "ray")):
         if getattr(options, name) is not None and options.engine != engine:
             raise UsageError(f"{flag_name(name)} is for --engine {engine}"
@@ -47,11 +49,15 @@ def check_options(options, training):
     check_minimum(options, ("epochs", "jobs", "iwae_samples"), 1)
     if not options.cpus_per_task > 0:
         raise UsageError(f"--cpus-per-task must be > 0, got {options.cpus_per_task}")
+    betas, seeds = parse_betas(options.betas), parse_seeds(options.seeds)
+    if options.only is not None and not 0 <= options.only < len(betas) * len(seeds):
+        raise UsageError(f"--only {options.only}: this sweep has runs 0 to {len(betas) * len(seeds) - 1} (see --list)")
     check_training_settings(training)
-    other_betas = [beta for beta in parse_betas(options.betas) if beta != 1.0]
+    other_betas = [beta for beta in betas if beta != 1.0]
     if training.objective == "iwae" and other_betas:
         raise UsageError(f"--objective iwae has no KL weight to sweep: --betas must be 1 (got "
                          f"{', '.join(f'{beta:g}' for beta in other_betas)}); sweep --seeds instead")
+    return betas, seeds
 
 
 def describe(run, needed):
@@ -118,13 +124,13 @@ def collect_and_plot(runs, sweep_dir, seeds):
     return rows
 
 
-def run_tasks(tasks, options):
-    """Run the tasks on the chosen engine; returns the runs that failed (engines.Interrupted on a signal)."""
-    os.makedirs(options.sweep_dir, exist_ok=True)
+def run_tasks(tasks, options, ready):
+    """Run the tasks on the chosen engine; returns the runs that failed (engines.Interrupted on a signal).
+    ready(): called once the engine is up, before the first task starts."""
     from betavae.sweep.engines import run_local, run_ray
     if options.engine == "ray":
-        return run_ray(tasks, options.address, options.cpus_per_task)
-    return run_local(tasks, min(options.jobs, len(tasks)))
+        return run_ray(tasks, options.address, options.cpus_per_task, ready)
+    return run_local(tasks, min(options.jobs, len(tasks)), ready)
 
 
 def run_sweep(options, training, shown=(), meaning_of_flags=None):
@@ -134,14 +140,14 @@ def run_sweep(options, training, shown=(), meaning_of_flags=None):
     and folder set here for each run;
     shown and meaning_of_flags: how they were given and how to read an older record of them
     (sweep.recorded.check_training_unchanged)."""
-    check_options(options, training)
-    betas, seeds = parse_betas(options.betas), parse_seeds(options.seeds)
+    betas, seeds = check_options(options, training)
     runs = plan_runs(betas, seeds, os.path.abspath(options.sweep_dir))
-    if options.only is not None and not 0 <= options.only < len(runs):
-        raise UsageError(f"--only {options.only}: this sweep has runs 0 to {len(runs) - 1} (see --list)")
-    # Recorded only now that they are known to work, and only by a command that trains with them.
-    check_training_unchanged(os.path.abspath(options.sweep_dir), training, shown,
-                             record=not (options.list or options.collect), meaning_of_flags=meaning_of_flags)
+    sweep_dir = os.path.abspath(options.sweep_dir)
+    check_training_unchanged(sweep_dir, training, shown, record=False, meaning_of_flags=meaning_of_flags)
+
+    def record():  # only by a command that trains with them, once its engine is up: a failed start leaves none
+        check_training_unchanged(sweep_dir, training, shown, meaning_of_flags=meaning_of_flags)
+
     if options.list:
         print("\n".join(describe(run, needs(run, options.epochs, options.iwae_samples)) for run in runs))
         return None
@@ -152,7 +158,9 @@ def run_sweep(options, training, shown=(), meaning_of_flags=None):
              for run in chosen if (needed := needs(run, options.epochs, options.iwae_samples))]
     print(f"sweep: {len(runs)} runs in {options.sweep_dir}; {len(tasks)} to run now, "
           f"{sum(task['training'] is not None for task in tasks)} of them to train", flush=True)
-    failed = run_tasks(tasks, options) if tasks else []
+    failed = run_tasks(tasks, options, record) if tasks else []
+    if not tasks and not options.collect:
+        record()
     collecting = options.only is None and len(failed) < len(runs)
     rows = collect_and_plot(runs, options.sweep_dir, len(seeds)) if collecting else None
     if failed:

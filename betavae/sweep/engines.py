@@ -6,6 +6,7 @@ its progress file, which the driver follows to print progress. The driver stops 
 the running models saved (follow).
 """
 import concurrent.futures
+import concurrent.futures.process
 import contextlib
 import multiprocessing
 import os
@@ -19,6 +20,7 @@ from betavae.sweep.progress import latest_epoch, progress_line
 from betavae.sweep.worker import STOPPED, run_task, start_worker
 
 POLL_SECONDS = 1.0
+LOST_WORKER_RETRIES = 2  # how often a run whose worker died is run again before the sweep gives up on it
 CONNECT_SECONDS = 5.0  # how long an --address may take to accept a connection
 
 
@@ -84,14 +86,17 @@ class Signals:
         self.count += 1
 
 
-def follow(tasks, engine, progress):
+def follow(tasks, engine, progress, ready=lambda: None):
     """Run every task on `engine` and wait for them, printing progress meanwhile. engine: submit(task) ->
     handle; wait(handles, timeout) -> the finished handles, each with a function that gives its result;
     limit, how many tasks may run at once (a task not started yet is never started after a signal);
     stop(handles) asks the running tasks to save and end; kill(handles) ends them at once. The first
     SIGINT or SIGTERM stops the sweep once the running models saved; a second one stops it at once. Raises
-    Interrupted after a signal. A worker that died (a crash, a kill, a lost node) is one line naming the run."""
-    queued, pending, seen = list(tasks), {}, 0
+    Interrupted after a signal. A run whose worker died (a crash, a kill, a lost node) is run again, up to
+    LOST_WORKER_RETRIES times, from its last saved epoch (the worker resumes what is in its folder) while the
+    others go on; past that it is one line naming the run. ready(): called before the first task is submitted."""
+    queued, pending, seen, lost = list(tasks), {}, 0, {}
+    ready()
     with Signals() as signals:
 
         def react():  # to a signal that came since the last look
@@ -110,34 +115,56 @@ def follow(tasks, engine, progress):
             react()
             while queued and len(pending) < engine.limit:
                 task = queued.pop(0)
-                pending[engine.submit(task)] = task["run"]
+                pending[engine.submit(task)] = task
             finished = engine.wait(list(pending), POLL_SECONDS)
             react()
             for handle, result in finished:
-                run = pending.pop(handle)
+                task = pending.pop(handle)
+                run = task["run"]
                 try:
                     outcome = result()
                 except Exception as error:  # the worker, not the run's code, failed: that raised in the worker
                     if signals.number:
                         continue  # a task the stop cancelled
-                    message = (str(error).strip().splitlines() or [type(error).__name__])[0]
-                    raise UsageError(f"run {run.index} ({run.label}): its worker failed ({message}); see the "
-                                     f"logs in {run.folder}") from None
+                    message = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+                    lost[run.index] = lost.get(run.index, 0) + 1
+                    if lost[run.index] > LOST_WORKER_RETRIES:
+                        raise UsageError(f"run {run.index} ({run.label}): its worker failed {lost[run.index]} times, "
+                                         f"last: {message}; see the logs in {run.folder}") from None
+                    print(f"[{run.index}] {run.label}: its worker was lost ({message}); running it again from its "
+                          f"last saved epoch ({lost[run.index]} of {LOST_WORKER_RETRIES})", flush=True)
+                    queued.insert(0, task)
+                    continue
                 progress.done(outcome, stopping=signals.number is not None)
-            progress.poll(pending.values())
+            progress.poll([task["run"] for task in pending.values()])
         if signals.number:
             raise Interrupted(signals.number)
 
 
 class LocalEngine:
     """`jobs` long-lived worker processes (spawned: the driver may already hold TensorFlow's threads, which
-    a fork would copy in an unusable state), each dying with the driver (start_worker)."""
+    a fork would copy in an unusable state), each dying with the driver (start_worker). A worker that dies
+    breaks its pool (which ends the others' tasks too); the next submit starts a new one, so that follow can
+    run the lost tasks again."""
 
-    def __init__(self, pool, jobs):
-        self.pool, self.limit = pool, jobs
+    def __init__(self, jobs):
+        self.pool, self.limit = None, jobs
 
     def submit(self, task):
+        if self.pool is not None:
+            try:
+                return self.pool.submit(run_task, task)
+            except concurrent.futures.process.BrokenProcessPool:
+                self.pool.shutdown()
+        self.pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.limit, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
+            initargs=(os.getpid(),))
         return self.pool.submit(run_task, task)
+
+    def close(self):
+        """Wait for the workers to end."""
+        if self.pool is not None:
+            self.pool.shutdown()
 
     @staticmethod
     def wait(futures, timeout):
@@ -158,13 +185,14 @@ class LocalEngine:
             worker.kill()
 
 
-def run_local(tasks, jobs):
-    """Run tasks in `jobs` local worker processes; returns the runs that failed (Interrupted on a signal)."""
-    progress = Progress(len(tasks))
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_worker,
-                                                initargs=(os.getpid(),)) as pool:
-        follow(tasks, LocalEngine(pool, jobs), progress)
+def run_local(tasks, jobs, ready=lambda: None):
+    """Run tasks in `jobs` local worker processes; returns the runs that failed (Interrupted on a signal).
+    ready: see follow."""
+    progress, engine = Progress(len(tasks)), LocalEngine(jobs)
+    try:
+        follow(tasks, engine, progress, ready)
+    finally:
+        engine.close()
     return progress.failed
 
 
@@ -208,12 +236,12 @@ class RayEngine:
             self.ray.cancel(ref, force=True)
 
 
-def run_ray(tasks, address, cpus_per_task):
+def run_ray(tasks, address, cpus_per_task, ready=lambda: None):
     """Run each task as one Ray task: on the cluster at `address`, on Ray already started in this process, or
     else on a local Ray instance started (and stopped) here. Workers import the project from this folder,
     so it must sit at the same path on every node (see docs/sweeps.md). Returns the runs that failed
     (Interrupted on a signal). Refuses in one line a cluster that cannot be reached or has fewer CPUs than
-    one task asks for."""
+    one task asks for. ready: see follow, called once Ray is up and large enough."""
     try:
         import ray
     except ImportError:
@@ -236,7 +264,7 @@ def run_ray(tasks, address, cpus_per_task):
             num_cpus=cpus_per_task, max_retries=0,
             runtime_env={"env_vars": {"PYTHONPATH": project, "TF_CPP_MIN_LOG_LEVEL": "3"}})
         progress = Progress(len(tasks))
-        follow(tasks, RayEngine(ray, remote, len(tasks)), progress)
+        follow(tasks, RayEngine(ray, remote, len(tasks)), progress, ready)
         return progress.failed
     finally:
         if started_here:

@@ -9,6 +9,7 @@ import shlex
 from betavae.cli import UsageError, flag_name
 from betavae.fields import BY_NAME
 from betavae.files import atomic_write_text
+from betavae.paths import check_file
 from betavae.training.flags import validate_flags
 
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the training settings its runs were trained with
@@ -23,10 +24,8 @@ def check_training_settings(settings):
     anything is recorded or trained."""
     validate_flags(settings)
     for name in ("data", "test_data"):
-        path = getattr(settings, name)
-        if path and not os.path.isfile(path):
-            found = "a directory, not a data file" if os.path.isdir(path) else "no such file"
-            raise UsageError(f"training flag {flag_name(name)} {path}: {found}")
+        if getattr(settings, name):
+            check_file(getattr(settings, name), "a data file", flag=f"training flag {flag_name(name)}")
 
 
 def training_meaning(settings, cwd):
@@ -47,10 +46,13 @@ def check_training_unchanged(sweep_dir, settings, shown, record=True, meaning_of
     flags only; None: such a record is refused in one line."""
     path = os.path.join(sweep_dir, FLAGS_FILE)
     try:
-        with open(path, encoding="utf-8") as handle:
-            recorded = json.load(handle)
-    except FileNotFoundError:
         recorded = None
+        if os.path.lexists(path):
+            check_file(path, "the sweep's record of its training flags")
+            with open(path, encoding="utf-8") as handle:
+                recorded = json.load(handle)
+    except UsageError as error:
+        raise UsageError(f"{error}; choose another --sweep-dir") from None
     except (OSError, ValueError) as error:
         raise UsageError(f"{path}: unreadable ({error}); choose another --sweep-dir") from None
     if isinstance(recorded, list):  # written before the folder was recorded too

@@ -14,7 +14,7 @@ import traceback
 from datetime import datetime, timezone
 
 from betavae.cli import run_cli
-from betavae.sweep.plan import EVALUATE_LOG, TRAIN_LOG
+from betavae.sweep.plan import EVALUATE_LOG, TRAIN_LOG, training_settings
 from betavae.sweep.progress import EpochRecorder
 
 POLL_SECONDS = 1.0  # how often a local worker checks that its driver is alive
@@ -103,9 +103,11 @@ def run_task(task):
     """Train (if needed) and evaluate one run in this process; returns {'run', 'status', 'message',
     'seconds'}. task: a dict with run (a sweep.plan.SweepRun), training (its training settings, None to skip
     training), iwae_samples and cwd. Ctrl-C stops the run (training saves its epoch first); the status is
-    then one of STOPPED."""
+    then one of STOPPED. Whether training resumes is decided here, from what the run's folder holds now, so
+    that a task run again after its worker died resumes from the epoch that worker saved."""
     os.chdir(task["cwd"])
     run, started, training = task["run"], time.perf_counter(), task["training"]
+    training = training and training_settings(run, training.epochs, training)
     os.makedirs(run.folder, exist_ok=True)
     # Each step with what the user would run by hand instead (beta_vae_main.py, beta_vae_after_training.py).
     steps = [(f"training {run.label} to epoch {training.epochs}" if training else None,

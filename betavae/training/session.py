@@ -5,12 +5,11 @@ rows and trains. The training CLI, the Python API and the sweep's workers all ca
 import math
 import os
 import signal
-import sys
 import time
 
 import numpy as np
 
-from betavae.cli import UsageError
+from betavae.cli import UsageError, warn
 from betavae.data import loading
 from betavae.data.run_rows import load_run_data, load_split
 from betavae.objectives import objective_of
@@ -67,6 +66,7 @@ def train_settings(settings, given=(), array=None, *, on_epoch=None, started=Non
     with folder.writing():
         if settings.resume:
             config = resume_config(settings, folder, given)
+            folder.read_history()  # a damaged history.csv is refused now, before TensorFlow loads
             if config.epochs == folder.epochs_done():
                 print(f"{settings.checkpoint_dir} already holds {config.epochs} epochs: nothing to train")
                 return folder.read_history()
@@ -119,8 +119,8 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
         done = folder.restore(checkpoint)
         history = folder.read_history(through=done)
         if len(history) != done:
-            print(f"warning: {folder.file(HISTORY_FILE)} holds {len(history)} of the {done} epochs trained "
-                  "(written by an older version?); the missing rows stay missing", file=sys.stderr)
+            warn(f"{folder.file(HISTORY_FILE)} holds {len(history)} of the {done} epochs trained (written by an "
+                 "older version?); the missing rows stay missing")
         print(f"resuming {folder.path} after epoch {done}")
     writers = {name: tf.summary.create_file_writer(os.path.join(logdir, name))
                for name in console.TENSORBOARD_WRITERS} if logdir else {}
