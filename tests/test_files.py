@@ -7,7 +7,7 @@ import pytest
 
 from betavae.cli import UsageError
 from betavae.files import ArrayWriter, atomic_file, atomic_write_text
-from betavae.plots.run import plt, save_figure
+from betavae.plots.run import save_figure, subplots
 
 
 class Halfway(Exception):
@@ -74,12 +74,12 @@ def test_an_array_write_failing_with_an_os_error_is_one_line_and_keeps_the_old_a
 
 def test_a_figure_that_fails_while_saving_keeps_the_old_plot(tmp_path):
     path = str(tmp_path / "plot.png")
-    figure, axes = plt.subplots()
+    figure, axes = subplots(figsize=(3, 2))
     axes.plot([0, 1], [1, 0])
     save_figure(figure, path)
     old = open(path, "rb").read()
     assert old.startswith(b"\x89PNG")
-    figure, axes = plt.subplots()
+    figure, axes = subplots(figsize=(3, 2))
 
     def fail_halfway(target, **_options):
         target.write(b"\x89PNG half")
@@ -90,7 +90,6 @@ def test_a_figure_that_fails_while_saving_keeps_the_old_plot(tmp_path):
         save_figure(figure, path)
     assert open(path, "rb").read() == old
     assert os.listdir(tmp_path) == ["plot.png"]
-    assert not plt.fignum_exists(figure.number)  # closed even so
 
 
 def test_an_output_folder_that_cannot_be_written_is_refused_with_its_real_cause(tmp_path, monkeypatch):

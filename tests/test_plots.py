@@ -1,9 +1,13 @@
 """Each run plot draws tiny runs (1-D and 3-D latents, D = 1 and D = 20) into a readable PNG."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from matplotlib import image
 
 from betavae.plots import run as plots
+from conftest import REPO
 
 
 def history(epochs):
@@ -85,3 +89,17 @@ def test_pairs_and_covariances_are_labelled_with_the_column_names(monkeypatch, t
     assert [tick.get_text() for tick in figure.axes[0].get_xticklabels()] == list(names)
     figure = drawn_figure(monkeypatch, lambda: plots.plot_covariances({"test data": np.eye(2)}, tmp_path / "c.png"))
     assert [tick.get_text() for tick in figure.axes[0].get_yticklabels()] == ["x1", "x2"]
+
+
+def test_writing_plots_leaves_the_callers_matplotlib_as_it_was(tmp_path):
+    """A notebook's inline figures survive the suite's plots: no backend is chosen and pyplot holds no figure of
+    ours (in a process of its own, whose backend is chosen before the plots module loads)."""
+    probe = ("import matplotlib; matplotlib.use('svg'); import matplotlib.pyplot as plt; import numpy as np, sys\n"
+             "from betavae.plots.run import plot_pairs\n"
+             "rng = np.random.default_rng(0)\n"
+             "plot_pairs(rng.normal(size=(50, 3)), rng.normal(size=(40, 3)), sys.argv[1])\n"
+             "print(matplotlib.get_backend(), plt.get_fignums())")
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "pairs.png")], capture_output=True,
+                            text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["svg", "[]"] and (tmp_path / "pairs.png").stat().st_size > 0

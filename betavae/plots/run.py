@@ -1,19 +1,24 @@
 """PNG plots of a training run: curves, data against prior samples, the latent space, covariance matrices."""
 import os
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")  # files only: works without a display
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import numpy as np  # noqa: E402
-
-from betavae.config import default_names  # noqa: E402
-from betavae.files import atomic_file  # noqa: E402
+from betavae.config import default_names
+from betavae.files import atomic_file
 
 
 PAIR_PANELS = 6  # scatter panels of plot_pairs: up to 12 dimensions all appear, in pairs
 POINTS = 3000  # points per scatter, per source
 ANNOTATED_DIM = 5  # covariance matrices up to this size show their values in the cells
+
+
+def subplots(*grid, figsize, layout=None, **options):
+    """A figure and its axes as pyplot.subplots makes them, but outside pyplot: no backend is chosen and no
+    figure is registered, so writing plots to files leaves a notebook's own figures and display as they were."""
+    figure = Figure(figsize=figsize, layout=layout)
+    return figure, figure.subplots(*grid, **options)
 
 
 def _robust_limits(values, skip, extra=()):
@@ -31,7 +36,7 @@ def plot_history(history, path, best=None, best_label="best achievable"):
     test value, as a dashed line), the KL and the expected log-likelihood, all in nats per sample."""
     epochs = [row["epoch"] for row in history]
     skip = max(1, len(history) // 20) if len(history) > 3 else 0
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
+    figure, axes = subplots(1, 3, figsize=(13, 3.6), layout="constrained")
     panels = ((axes[0], (("loss", "train"), ("test_loss", "test")), "training objective"),
               (axes[1], (("kl", "train"),), r"rate: KL$(q(z|x)\,\|\,p(z))$, training rows"),
               (axes[2], (("log_likelihood", "train"),), r"$E_q \log p(x|z)$, training rows"))
@@ -92,7 +97,7 @@ def plot_pairs(data, samples, path, names=None):
     names = names or default_names(dim)
     data, samples = data[:POINTS], samples[:POINTS]
     if dim == 1:
-        figure, axis = plt.subplots(figsize=(4.6, 3.6), layout="constrained")
+        figure, axis = subplots(figsize=(4.6, 3.6), layout="constrained")
         bins = np.histogram_bin_edges(np.concatenate([data[:, 0], samples[:, 0]]), bins=50)
         axis.hist(data[:, 0], bins=bins, density=True, alpha=0.5, label="test data")
         axis.hist(samples[:, 0], bins=bins, density=True, alpha=0.5, label="prior samples")
@@ -103,7 +108,7 @@ def plot_pairs(data, samples, path, names=None):
     pairs = informative_pairs(data)
     columns = min(3, len(pairs))
     rows = -(-len(pairs) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 3.3 * rows), squeeze=False,
+    figure, axes = subplots(rows, columns, figsize=(3.4 * columns, 3.3 * rows), squeeze=False,
                                 layout="constrained")
     points = np.concatenate([data, samples])
     colours = np.array(["C0"] * len(data) + ["C1"] * len(samples))
@@ -117,7 +122,7 @@ def plot_pairs(data, samples, path, names=None):
         axis.set_visible(False)
     shown = (f"all {dim} dimensions, paired by correlation" if len(pairs) * 2 >= dim else
              f"the {len(pairs)} most correlated disjoint pairs of {dim} dimensions")
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=c) for c in ("C0", "C1")]
+    handles = [Line2D([], [], marker="o", linestyle="", color=c) for c in ("C0", "C1")]
     figure.legend(handles, [f"test data ({len(data)})", f"prior samples ({len(samples)})"], loc="upper right",
                   fontsize=8, ncol=2)
     figure.suptitle(f"test data and prior samples: {shown}", x=0.02, ha="left", fontsize=10)
@@ -131,7 +136,7 @@ def plot_latent(code_means, path):
     means = code_means[:5 * POINTS]
     latent_dim = means.shape[1]
     if latent_dim == 1:
-        figure, axis = plt.subplots(figsize=(4.6, 3.6), layout="constrained")
+        figure, axis = subplots(figsize=(4.6, 3.6), layout="constrained")
         axis.hist(means[:, 0], bins=60, density=True, alpha=0.6, label="E_q[z1] of test rows")
         grid = np.linspace(-4, 4, 200)
         axis.plot(grid, np.exp(-grid ** 2 / 2) / np.sqrt(2 * np.pi), color="black", label="prior N(0, 1)")
@@ -142,7 +147,7 @@ def plot_latent(code_means, path):
     variances = means.var(axis=0)
     dims = np.sort(np.argsort(-variances, kind="stable")[:3])
     pairs = [(dims[0], dims[1])] if latent_dim == 2 else [(dims[a], dims[b]) for a, b in ((0, 1), (0, 2), (1, 2))]
-    figure, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 4.3), squeeze=False,
+    figure, axes = subplots(1, len(pairs), figsize=(4.2 * len(pairs), 4.3), squeeze=False,
                                 layout="constrained")
     angles = np.linspace(0, 2 * np.pi, 200)
     for axis, (i, j) in zip(axes[0], pairs):
@@ -175,7 +180,7 @@ def plot_covariances(matrices, path, model="prior samples", reference="test data
     panels = list(matrices.items())
     if model in matrices and reference in matrices:
         panels.append((f"{model} - {reference}", matrices[model] - matrices[reference]))
-    figure, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels) + 1.2, 3.5), squeeze=False,
+    figure, axes = subplots(1, len(panels), figsize=(3.6 * len(panels) + 1.2, 3.5), squeeze=False,
                                 layout="constrained")
     shared = max(np.abs(matrix).max() for matrix in matrices.values()) or 1.0
     for index, (axis, (title, matrix)) in enumerate(zip(axes[0], panels)):
@@ -196,11 +201,7 @@ def plot_covariances(matrices, path, model="prior samples", reference="test data
 
 
 def save_figure(figure, path):
-    """Write the figure as a PNG in one step (files.atomic_file, so a kill never leaves a half-written plot)
-    and close it."""
+    """Write the figure as a PNG in one step (files.atomic_file, so a kill never leaves a half-written plot)."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    try:
-        with atomic_file(path) as handle:
-            figure.savefig(handle, format="png", dpi=110, bbox_inches="tight")
-    finally:
-        plt.close(figure)
+    with atomic_file(path) as handle:
+        figure.savefig(handle, format="png", dpi=110, bbox_inches="tight")

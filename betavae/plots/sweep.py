@@ -6,7 +6,7 @@ import os
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
-from betavae.plots.run import plt, save_figure  # plots.run chooses the file-only backend before pyplot loads
+from betavae.plots.run import save_figure, subplots
 
 
 def over_seeds(betas, values):
@@ -84,7 +84,7 @@ def plot_sweep(reports, curve, folder, labels, seeds=1, collapse_points=()):
     high = max(betas + [collapse or 0]) * 1.5 or 1.0
     paths = [plot_rate_distortion(reports, curve, seeds, os.path.join(folder, "rate_distortion.png"))]
 
-    figure, axis = plt.subplots(figsize=(6, 3.8))
+    figure, axis = subplots(figsize=(6, 3.8))
     if curve:
         axis.step([p["beta"] for p in curve], [p["active_units"] for p in curve], where="post", color="grey",
                   label="linear optimum")
@@ -115,7 +115,7 @@ def plot_disentanglement(reports, high, collapse, seeds, path):
               "dci_informativeness": "DCI informativeness", "factor_vae": "FactorVAE score"}
     present = {name: label for name, label in labels.items()
                if any((report.get("disentanglement") or {}).get(name) is not None for report in reports)}
-    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    figure, axis = subplots(figsize=(6.5, 4.2))
     metric_points(axis, reports, "disentanglement", present, seeds)
     exact = [dict(report, exact=(report.get("disentanglement") or {}).get("exact")) for report in reports]
     if any(report["exact"] for report in exact):
@@ -147,7 +147,7 @@ def plot_kl(reports, curve, high, collapse, seeds, collapse_points, path, parts_
     beside it, when the reports hold the KL decomposition, the parts of the models' KL (metric_points) with
     the KL itself."""
     parts = any(report.get("kl_decomposition") for report in reports)
-    figure, axes = plt.subplots(1, 2 if parts else 1, figsize=(12, 4.4) if parts else (6.5, 4.2), squeeze=False)
+    figure, axes = subplots(1, 2 if parts else 1, figsize=(12, 4.4) if parts else (6.5, 4.2), squeeze=False)
     axis, betas = axes[0, 0], [report["beta"] for report in reports]
     for dim in range(len(reports[0]["kl_per_dim"])):
         if curve:
@@ -188,7 +188,7 @@ def plot_rate_distortion(reports, curve, seeds, path):
     betas = [report["beta"] for report in reports]
     rates = [report["kl"] for report in reports]
     distortions = [report["test_beta_objective"] - report["beta"] * report["kl"] for report in reports]
-    figure, axis = plt.subplots(figsize=(5.8, 4.2))
+    figure, axis = subplots(figsize=(5.8, 4.2))
     if curve:
         axis.plot([p["rate"] for p in curve], [p["distortion"] for p in curve], color="grey", label="linear optimum")
     keys, mean_rates, rate_spread = over_seeds(betas, rates)
@@ -209,7 +209,7 @@ def plot_rate_distortion(reports, curve, seeds, path):
 def plot_alignment(reports, high, collapse, seeds, path, alignment_labels):
     """The reports' alignment scores (mean over latent dimensions) against beta; a null score is left out."""
     betas = [report["beta"] for report in reports]
-    figure, axis = plt.subplots(figsize=(6, 3.8))
+    figure, axis = subplots(figsize=(6, 3.8))
     for colour, (key, label) in zip(("C0", "C2"), alignment_labels.items()):
         values = [(report.get("alignment") or {}).get(key) for report in reports]
         model_points(axis, betas, values, colour, label, seeds)
