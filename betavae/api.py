@@ -202,7 +202,7 @@ class Run:
 
     def export(self, output_dir, overwrite=False):
         """Write the model as a TensorFlow SavedModel into output_dir (as --mode export); returns its path."""
-        from betavae.export import export_run
+        from betavae.serving import export_run
         return export_run(self._opened, output_dir, overwrite=overwrite)
 
 

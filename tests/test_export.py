@@ -14,7 +14,7 @@ import pytest
 from betavae.cli import UsageError
 from betavae.commands import after_training as after_training_command
 from betavae.commands import train as train_command
-from betavae.export import export_run
+from betavae.serving import export_run
 from betavae.model.inference import SAMPLING_CHUNK
 from betavae.run.folder import RunFolder
 from conftest import committed_run, factor_data_array

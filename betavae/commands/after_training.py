@@ -156,7 +156,7 @@ def encode(args, run, rows, label, path):
 
 def export(args):
     """Write the run as a SavedModel at --output."""
-    from betavae.export import export_run
+    from betavae.serving import export_run
     if not args.output:
         raise UsageError("--mode export needs --output DIR, the folder to write the SavedModel to")
     path = export_run(open_run(args.checkpoint_dir, verbose=args.verbose), args.output, overwrite=args.overwrite)
