@@ -3,9 +3,11 @@ equals evaluation.json for a path or a Run, encode agrees with the evaluation's 
 setting is one line naming it. `import betavae` stays free of TensorFlow."""
 import ast
 import json
+import importlib
 import math
 import os
 import pathlib
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -45,6 +47,24 @@ def test_import_betavae_does_not_import_tensorflow():
     assert result.stdout.startswith("False ")  # numpy comes with the API's module, TensorFlow never
     with pytest.raises(AttributeError, match="no attribute 'trian'"):
         betavae.trian  # noqa: B018
+
+
+def test_no_public_name_of_the_package_is_a_submodules_name():
+    # Importing betavae.<name> binds the module to the package's attribute <name>, over the API's function.
+    submodules = {module.name for module in pkgutil.iter_modules(betavae.__path__)}
+    assert {"api", "serving", "sweep", "run"} <= submodules
+    assert not set(betavae.__all__) & submodules
+    for name in sorted(submodules):  # every submodule imported: the API's names are still the API's
+        importlib.import_module(f"betavae.{name}")
+    assert all(getattr(betavae, name) is getattr(api, name) for name in betavae.__all__ if name != "UsageError")
+
+
+def test_export_stays_the_apis_function_after_an_export(run_path, tmp_path):
+    run = betavae.load_run(run_path)
+    run.export(tmp_path / "e1")
+    assert callable(betavae.export)
+    assert betavae.export(run_path, tmp_path / "e2") == str(tmp_path / "e2")
+    assert all((tmp_path / name / "saved_model.pb").is_file() for name in ("e1", "e2"))
 
 
 def test_sample_equals_what_mode_prior_writes(run_path, tmp_path):
