@@ -13,6 +13,8 @@ import os
 import numpy as np
 
 from betavae.cli import SEED_MAX, SEED_MIN, UsageError
+from betavae.data import columns as columns_module
+from betavae.data import loading, named_rows
 from betavae.fields import FLAGS, SWEEP_SET_FLAGS
 from betavae.run.folder import DATA_FILE
 from betavae.run.opened import open_run
@@ -91,6 +93,16 @@ def _rows(value, name="rows"):
     return array
 
 
+def _table(value, name):
+    """value as a loading.Table of finite real numbers (_rows): a DataFrame's or structured array's column names
+    are its header, checked as a .csv file's are; any other array has none (x1..xD)."""
+    header = None
+    if named_rows.is_named(value):
+        value, header = named_rows.values_and_header(value, name)
+    array = _rows(value, name)
+    return loading.Table(array, loading.column_names(name, header, array.shape[1]), header)
+
+
 def _count(name, value):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
         raise UsageError(f"{name} must be an integer of at least 1, got {value!r}")
@@ -105,7 +117,8 @@ def _seed(value):
 
 def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False, resume=False, verbose=False,
           **hyperparameters):
-    """Train a run on data (an array [N, D], written once into the run as its own data.npy, or a path) into
+    """Train a run on data (an array [N, D], a DataFrame or a structured array, whose column names are kept as a
+    .csv file's header is, written once into the run as its own data.npy, or a path) into
     checkpoint_dir, as `python beta_vae_main.py` does with the same settings; returns its Run. resume:
     continue the run there (data: None, or a copy of the file it was trained on). verbose: print the
     training CLI's progress lines. Raises training.session.Stopped (a KeyboardInterrupt) after saving on
@@ -116,7 +129,7 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
     settings.test_data = _path("test_data", test_data, optional=True)
     settings.resume, settings.overwrite, settings.verbose = bool(resume), bool(overwrite), False
     given = set(hyperparameters) | ({"test_data"} if test_data is not None else set())
-    array = None
+    array, names = None, None
     if isinstance(data, (str, os.PathLike)):
         settings.data, given = os.fspath(data), given | {"data"}
     elif data is None and not resume:
@@ -125,10 +138,11 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
         if resume:
             raise UsageError("data: resume=True trains on the run's own data; pass data=None, or the path of a "
                              "copy of its data file")
-        array = _rows(data, "data")
+        table = _table(data, "data")
+        array, names = table.data, table.header and table.names
         settings.data = os.path.join(settings.checkpoint_dir, DATA_FILE)
     with _printing(verbose):
-        train_settings(settings, given, array)
+        train_settings(settings, given, array, names=names)
     return Run(settings.checkpoint_dir)
 
 
@@ -166,10 +180,14 @@ class Run:
 
     def _rows(self, rows=None, data=None):
         """rows as float32 with the run's columns; None: the run's held-out test rows (data: a copy of the
-        training data, if it moved)."""
+        training data, if it moved). Rows with named columns (a DataFrame, a structured array) are chosen by
+        the run's columns as a .csv file's are; an array's columns are the run's, in its order."""
         if rows is None:
             return self._open(data).data()[1]
-        rows = _rows(rows).astype(np.float32)
+        table = _table(rows, "rows")
+        chosen = None if table.header is None else columns_module.choose(table, self.config.columns, "rows",
+                                                                        self.config.column_names)
+        rows = columns_module.take(table.data, chosen).astype(np.float32)
         if rows.shape[1] != self.config.data_dim:
             raise UsageError(f"rows: have {rows.shape[1]} columns, the model in {self.path} was trained on "
                              f"{self.config.data_dim}")

@@ -251,11 +251,12 @@ class RunFolder:
         return dataclasses.replace(config, **moved)
 
     @_while_writing
-    def save_data(self, array):
-        """Write an array as the run's own data.npy (under writing(), after begin()); returns the path it is
-        read from now (inside the staging folder while an --overwrite has not committed yet)."""
+    def save_data(self, array, names=None):
+        """Write an array as the run's own data.npy (under writing(), after begin()), with its columns' names if
+        given (loading.save_array); returns the path it is read from now (inside the staging folder while an
+        --overwrite has not committed yet)."""
         path = os.path.join(self._staging.folder if self._staging else self.path, DATA_FILE)
-        loading.save_array(path, array)
+        loading.save_array(path, array, names)
         return path
 
     @_while_writing

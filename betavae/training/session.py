@@ -56,11 +56,12 @@ class StopRequest:
         self.signal_number = number
 
 
-def train_settings(settings, given=(), array=None, *, on_epoch=None, started=None):
+def train_settings(settings, given=(), array=None, *, names=None, on_epoch=None, started=None):
     """Check training settings (a namespace with one attribute per training flag), then train a new run into,
     or resume the one in, settings.checkpoint_dir (train()); returns its history. given: the names of the
     settings chosen (not defaults), for --resume's warning. array: rows to train on, written as the run's own
-    data.npy (settings.data names it). started: time.perf_counter() when the command began."""
+    data.npy (settings.data names it), with the names of its columns if `names`. started: time.perf_counter()
+    when the command began."""
     started = time.perf_counter() if started is None else started
     validate_flags(settings)
     folder = RunFolder(settings.checkpoint_dir)
@@ -73,7 +74,7 @@ def train_settings(settings, given=(), array=None, *, on_epoch=None, started=Non
             train_rows, test_rows = load_run_data(config, stream=config.streaming)
         else:
             folder.begin(replace=settings.overwrite)  # refuses a finished run before data or TensorFlow load
-            data_file = None if array is None else folder.save_data(array)
+            data_file = None if array is None else folder.save_data(array, names)
             train_rows, test_rows, names = load_split(data_file or settings.data, settings.test_data,
                                                       settings.test_fraction, settings.seed, settings.streaming,
                                                       settings.columns)
