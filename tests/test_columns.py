@@ -131,6 +131,9 @@ def test_rows_after_training_are_chosen_like_the_training_rows_or_taken_as_they_
     with ArrayWriter(output, 3, 2, names=("d", "b")) as writer:
         writer.write(VALUES[:3, [3, 1]])
     np.testing.assert_allclose(load_rows(output, "d,b", ("d", "b")), VALUES[:3, [3, 1]], rtol=1e-6)
+    reordered = write(tmp_path / "reordered.csv", csv_text("c,d,b,a"))  # all trained on, by name in any order
+    np.testing.assert_array_equal(load_rows(reordered, None, ("a", "b", "c", "d")), VALUES[:, [3, 2, 0, 1]])
+    np.testing.assert_array_equal(load_rows(reordered, "0:2", ("a", "b")), VALUES[:, [3, 2]])
     other = write(tmp_path / "other.csv", csv_text("a,b,e,d"))
     with pytest.raises(DataError, match=r"other.csv: its columns e, b are not those the run was trained on \(c, b\)"):
         load_rows(other, "2,1", ("c", "b"))

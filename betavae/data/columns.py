@@ -22,13 +22,16 @@ def choose(table, columns, path, trained=None):
     """The 0-based indices of the columns `columns` chooses from a loaded table (None: all, in order), or a
     DataError of one line naming the entry and the file's columns. trained: the names a run was trained on;
     a file whose columns already bear exactly those names is taken as it is (e.g. a recon.csv written by the
-    run), and a file whose header gives the chosen columns other names is refused."""
+    run), one whose header holds them all in another order gives them by name, and one whose header gives
+    the chosen columns other names is refused."""
     if trained is not None and tuple(table.names) == tuple(trained):
         return None
+    named = trained is not None and tuple(trained) != default_names(len(trained))
+    if named and table.header is not None and set(trained) <= set(table.names):
+        return [table.names.index(name) for name in trained]
     label = "--columns" if trained is None else f"the run's --columns {columns}"
     indices = None if columns is None else resolve(columns, table.names, path, label)
     chosen = table.names if indices is None else tuple(table.names[i] for i in indices)
-    named = trained is not None and tuple(trained) != default_names(len(trained))
     if named and table.header is not None and chosen != tuple(trained):
         raise DataError(f"{path}: its columns {_listed(chosen)} are not those the run was trained on "
                         f"({_listed(trained)})")
