@@ -45,8 +45,10 @@ def test_the_package_never_imports_a_top_level_script():
 
 
 def test_nothing_beneath_the_commands_imports_them():
-    # commands/ is the top layer; api.py stands beside it, the Python face over the commands' own functions.
-    above = (os.path.join(REPO, "betavae", "commands") + os.sep, os.path.join(REPO, "betavae", "api.py"))
+    # commands/ is the top layer; api.py stands beside it, the Python face over the commands' own functions, and
+    # __main__.py (python -m betavae) on it.
+    above = (os.path.join(REPO, "betavae", "commands") + os.sep, os.path.join(REPO, "betavae", "api.py"),
+             os.path.join(REPO, "betavae", "__main__.py"))
     for path, imported in package_imports():
         if not path.startswith(above):
             upward = {name for name in imported if name == "betavae.commands" or name.startswith("betavae.commands.")}
@@ -56,7 +58,7 @@ def test_nothing_beneath_the_commands_imports_them():
 # The package's layers, lowest first: a module imports from lower layers and from its own folder only, so
 # that the floors stay a tree of uses with nothing importing back up (the top-level modules are their own).
 LAYERS = (("cli", "constants", "objectives"), ("fields", "files", "grid_quadrature"), ("config", "model"),
-          ("data", "plots"), ("run",), ("scoring", "training", "serving"), ("sweep",), ("commands", "api"))
+          ("data", "plots"), ("run",), ("scoring", "training", "serving"), ("sweep",), ("commands", "api"), ("__main__",))
 
 
 def layer_of(module):

@@ -7,6 +7,7 @@
   python beta_vae_after_training.py --mode plot       # the plots alone
   python beta_vae_after_training.py --mode export --output DIR  # a SavedModel plain TensorFlow serves
 """
+import argparse
 import contextlib
 import os
 
@@ -32,13 +33,19 @@ MODE_FLAGS = {
     "export": ("output", "overwrite"),
 }
 MODES = tuple(MODE_FLAGS)
+COMMON_FLAGS = ("checkpoint_dir", "verbose")  # every mode's
 PATH_FLAGS = ("checkpoint_dir", "data", "output")
 
 
-def build_parser():
-    """Flags of the after-training script; the architecture comes from the checkpoint, not from flags."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", required=True, choices=MODES, help="what to do with the model")
+def build_parser(mode=None, prog=None):
+    """Flags of the after-training script; the architecture comes from the checkpoint, not from flags.
+    mode: a command of one mode (`betavae prior`), without --mode; its --help shows only the flags it uses.
+    prog: the command's name (default: the script's)."""
+    parser = OneLineParser(description=__doc__.splitlines()[0], prog=prog)
+    if mode is None:
+        parser.add_argument("--mode", required=True, choices=MODES, help="what to do with the model")
+    else:
+        parser.set_defaults(mode=mode)
     parser.add_argument("--checkpoint-dir", default="checkpoints", help="folder of a training run")
     parser.add_argument("--num-samples", type=int, default=10_000, help="prior samples to draw")
     parser.add_argument("--data", default=None,
@@ -66,6 +73,10 @@ def build_parser():
                              "codes.npy is always replaced); export: replace an existing SavedModel")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent and decoder noise")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own log messages")
+    if mode is not None:
+        for action in parser._actions:
+            if action.dest not in MODE_FLAGS[mode] + COMMON_FLAGS + ("help", "version"):
+                action.help = argparse.SUPPRESS
     return parser
 
 
@@ -75,13 +86,17 @@ DEFAULT_OUTPUTS = {"prior": "prior_samples.npy", "recon": "recon.npy", "encode":
 def check_mode_flags(parser, args):
     """Refuse, before any work, a flag the user gave (its value differs from the parser's default) that
     args.mode does not use (MODE_FLAGS), and an empty path."""
-    given = [action for action in parser._actions if action.dest not in ("help", "mode")
+    given = [action for action in parser._actions if action.dest not in ("help", "mode", "version")
              and getattr(args, action.dest) != action.default]
+    # A command of one mode names the commands (betavae prior and betavae plot), the script its modes (--mode
+    # prior and plot).
+    prefix = "--mode " if "--mode" in parser._option_string_actions else ""
+    named = (lambda mode: mode) if prefix else (lambda mode: f"betavae {mode}")
     for action in given:
-        if action.dest not in MODE_FLAGS[args.mode] + ("checkpoint_dir", "verbose"):
-            users = [mode for mode, flags in MODE_FLAGS.items() if action.dest in flags]
-            raise UsageError(f"{action.option_strings[0]} does nothing in --mode {args.mode}; it belongs to --mode "
-                             f"{' and '.join(users)}")
+        if action.dest not in MODE_FLAGS[args.mode] + COMMON_FLAGS:
+            users = " and ".join(named(mode) for mode, flags in MODE_FLAGS.items() if action.dest in flags)
+            raise UsageError(f"{action.option_strings[0]} does nothing in {prefix}{named(args.mode)}; it belongs "
+                             f"to {prefix}{users}")
     for name in PATH_FLAGS:
         if getattr(args, name) == "":
             raise UsageError(f"{flag_name(name)}: an empty path; name a file or leave the flag out")
@@ -192,9 +207,10 @@ def score_and_plot(args, run, rows):
     return 0
 
 
-def main(argv=None):
-    """Check flags and files, rebuild the model, then sample, reconstruct, encode, evaluate, plot or export."""
-    parser = build_parser()
+def main(argv=None, mode=None, prog=None):
+    """Check flags and files, rebuild the model, then sample, reconstruct, encode, evaluate, plot or export.
+    mode: one mode's command (build_parser); prog: the command's name (default: the script's)."""
+    parser = build_parser(mode, prog)
     args = parser.parse_args(argv)
 
     def run():

@@ -17,10 +17,10 @@ MATRIX_COPIES = 6
 TRUTH_BYTES_PER_NUMBER = 26  # a float's repr, the indentation and the line break
 
 
-def main(argv=None):
+def main(argv=None, prog=None):
     """`python data_processing.py generate`: write generated data, its truth JSON (with the data file's SHA-256)
-    and its true latents."""
-    parser = OneLineParser(description="Data for the beta-VAE: the `generate` command.")
+    and its true latents. prog: the command's name (default: the script's)."""
+    parser = OneLineParser(description="Data for the beta-VAE: the `generate` command.", prog=prog)
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("generate", help="sample factor-model or non-linear data")
     make.add_argument("--family", default="linear", choices=("linear",) + NONLINEAR_FAMILIES,

@@ -155,7 +155,7 @@ class RunFolder:
         if not self.is_run():
             hint = "training stopped before its first save" if os.path.isfile(path) else "no checkpoint"
             raise UsageError(f"{self.path}: no trained model here ({hint}); train one with "
-                             f"python beta_vae_main.py --checkpoint-dir {self.path}")
+                             f"betavae train --checkpoint-dir {self.path}")
         if not os.path.lexists(path):
             raise UsageError(f"{path}: missing, although the folder holds checkpoints")
         with os_errors(path, "cannot read"):

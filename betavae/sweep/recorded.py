@@ -69,7 +69,7 @@ def check_training_unchanged(sweep_dir, settings, shown, record=True, meaning_of
     before = recorded.get("settings")
     if before is None and meaning_of_flags is None:
         raise UsageError(f"{path}: recorded by an older version as command-line flags; run this sweep with "
-                         "python beta_vae_sweep.py")
+                         "betavae sweep")
     if before is None:
         before = meaning_of_flags(recorded["flags"], recorded["cwd"])
     # A setting added since the record was written was at its default then.

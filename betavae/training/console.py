@@ -127,7 +127,7 @@ def epoch_line(row, total_epochs, rows_per_second, elapsed, eta, compiling=False
 def after_training_commands(checkpoint_dir):
     """The commands that sample, reconstruct and evaluate the run in checkpoint_dir, ready to paste."""
     folder = shlex.quote(_shown_path(checkpoint_dir))
-    return [f"python beta_vae_after_training.py --mode {mode} --checkpoint-dir {folder}"
+    return [f"betavae {mode} --checkpoint-dir {folder}"
             for mode in ("prior", "recon", "evaluate")]
 
 

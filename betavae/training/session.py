@@ -154,7 +154,7 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
         if not (all(map(math.isfinite, (*means.values(), test.loss)))
                 and all(np.all(np.isfinite(variable.numpy())) for variable in model.trainable_variables)):
             remedy = (f"the last good checkpoint (epoch {saved_epoch}) is kept; continue from it with a lower "
-                      f"learning rate: python beta_vae_main.py --resume --checkpoint-dir {folder.path} "
+                      f"learning rate: betavae train --resume --checkpoint-dir {folder.path} "
                       f"--epochs {config.epochs} --lr {config.lr / 10:g}" if saved_epoch else
                       f"nothing was saved; start again with a --lr lower than {config.lr:g}")
             raise Diverged(f"epoch {epoch + 1}: the loss became {means.loss} (test loss {test.loss}); {remedy}")
@@ -176,7 +176,7 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
             saved_epoch = save(epoch + 1)
         if stop.signal_number:
             raise Stopped(stop.signal_number, f"stopped by {signal.Signals(stop.signal_number).name} after epoch "
-                          f"{epoch + 1}, checkpoint saved; continue with: python beta_vae_main.py --resume "
+                          f"{epoch + 1}, checkpoint saved; continue with: betavae train --resume "
                           f"--checkpoint-dir {folder.path} --epochs {config.epochs}")
     print("\n".join(console.summary_lines(history, time.perf_counter() - command_started, folder.path, logdir)))
     return history
