@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from betavae.commands import after_training, dispatch
+from betavae.version import pyproject_version
 from conftest import REPO, committed_run, factor_data_array, run_main
 
 
@@ -103,6 +104,10 @@ def test_pip_install_puts_the_command_on_the_path(tmp_path):
     for argv in ([command, "--help"], [python, "-m", "betavae", "--help"]):
         result = subprocess.run(argv, capture_output=True, text=True, cwd=elsewhere, env=environment, timeout=60)
         assert result.returncode == 0 and result.stdout.startswith("usage: betavae <command>"), result.stderr
+    # Installed, the version comes from the package's metadata (no pyproject.toml beside it).
+    version = subprocess.run([command, "train", "--version"], capture_output=True, text=True, cwd=elsewhere,
+                             env=environment, timeout=60)
+    assert version.stdout == f"betavae {pyproject_version(os.path.join(REPO, 'pyproject.toml'))}\n"
     made = subprocess.run([command, "generate", "--dim", "3", "--factors", "1", "--rows", "50", "--output", "d.npy"],
                           capture_output=True, text=True, cwd=elsewhere, env=environment, timeout=120)
     assert made.returncode == 0 and (elsewhere / "d.npy").is_file(), made.stderr
