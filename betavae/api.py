@@ -18,6 +18,7 @@ from betavae.data import loading, named_rows
 from betavae.fields import FLAGS, SWEEP_SET_FLAGS
 from betavae.run.folder import DATA_FILE
 from betavae.run.opened import open_run
+from betavae.words import counted
 
 # Training settings that train() takes as parameters of its own, or that are none of the run's business.
 _TRAIN_OWN = ("data", "test_data", "checkpoint_dir", "resume", "overwrite", "verbose")
@@ -166,7 +167,8 @@ class Run:
 
     def __repr__(self):
         epochs = (self.folder.newest_checkpoint() or (0,))[0]
-        return f"Run({self.path!r}: beta {self.config.beta:g}, latent_dim {self.config.latent_dim}, {epochs} epochs)"
+        return (f"Run({self.path!r}: beta {self.config.beta:g}, latent_dim {self.config.latent_dim}, "
+                f"{counted(epochs, 'epoch')})")
 
     def model(self):
         """The trained BetaVAE (Keras), rebuilt from config.json and the newest checkpoint once."""
@@ -189,7 +191,7 @@ class Run:
                                                                         self.config.column_names)
         rows = columns_module.take(table.data, chosen).astype(np.float32)
         if rows.shape[1] != self.config.data_dim:
-            raise UsageError(f"rows: have {rows.shape[1]} columns, the model in {self.path} was trained on "
+            raise UsageError(f"rows: have {counted(rows.shape[1], 'column')}, the model in {self.path} was trained on "
                              f"{self.config.data_dim}")
         return rows
 

@@ -75,8 +75,8 @@ def test_columns_choose_names_indices_and_ranges_in_the_order_given(value, expec
 
 @pytest.mark.parametrize("value, message", [
     ("a,foo", "--columns: 'foo' is not a column of data.csv (its columns: a, b, 2010, d)"),
-    ("4", "--columns: index 4 is out of range for data.csv (its 4 columns are 0 to 3)"),
-    ("5:", "--columns: 5: chooses no column of data.csv (its 4 columns are 0 to 3)"),
+    ("4", "--columns: index 4 is out of range for data.csv (its 4 columns: 0 to 3)"),
+    ("5:", "--columns: 5: chooses no column of data.csv (its 4 columns: 0 to 3)"),
     ("a,0", "--columns: column 0 ('a') of data.csv is chosen twice"),
     ("a,,b", "--columns: an empty entry (its columns: a, b, 2010, d)"),
     ("-1", "--columns: '-1' is not a column of data.csv"),

@@ -21,6 +21,7 @@ from betavae.data.run_rows import is_moved_copy, load_rows
 from betavae.run.folder import import_tensorflow
 from betavae.run.opened import open_run
 from betavae.run.samples import output_chunks
+from betavae.words import counted
 
 # The flags each mode uses, besides --mode, --checkpoint-dir and --verbose: a flag given to a mode that does not
 # use it would be ignored, so it is refused (check_mode_flags). A new mode is one more entry.
@@ -142,10 +143,10 @@ def sample_or_reconstruct(args, run, rows, label, path):
     model = run.model()
     if args.mode == "prior":
         chunks = output_chunks(model, args.seed, args.mean_only, num_samples=args.num_samples)
-        count, what = args.num_samples, f"{args.num_samples} prior samples"
+        count, what = args.num_samples, counted(args.num_samples, "prior sample")
     else:
         chunks = output_chunks(model, args.seed, args.mean_only, rows=rows)
-        count, what = len(rows), f"{len(rows)} reconstructions of {label}"
+        count, what = len(rows), f"{counted(len(rows), 'reconstruction')} of {label}"
     moments = write_output(path, chunks, count, run.config.data_dim, run.config.column_names)
     print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
     print(compare_line(moments, rows, label, count) if rows is not None else
@@ -156,17 +157,24 @@ def sample_or_reconstruct(args, run, rows, label, path):
 def encode(args, run, rows, label, path):
     """Rebuild the model of the OpenRun, then write the codes E_q[z] of rows to path (with --with-scale,
     the posterior family's params() side by side instead: for the diagonal Gaussian, the means and then the
-    log-scales of q(z|x))."""
+    log-scales of q(z|x)); a .csv's header names them (code_names)."""
     model = run.model()
     from betavae.model.inference import posterior_parameters
     means, parameters = posterior_parameters(model, rows)
     codes = np.concatenate(list(parameters.values()), axis=1) if args.with_scale else means
-    with ArrayWriter(path, *codes.shape) as writer:
+    names = code_names(parameters if args.with_scale else ("mean",), means.shape[1])
+    with ArrayWriter(path, *codes.shape, names=names) as writer:
         writer.write(codes)
     scales = " and log-scales" if args.with_scale else ""
     what = label if args.data is None else f"rows of {label}"
     print(f"wrote the codes E_q[z]{scales} of the {what} ({codes.shape[0]} x {codes.shape[1]}) to {path}")
     return 0
+
+
+def code_names(parameters, latent_dim):
+    """The names of the code columns of the posterior's parameters (names, in order), latent_dim each: z1..zk
+    for the mean, <parameter>_z1..<parameter>_zk for any other (log_scale_z1, ...)."""
+    return tuple(f"{'' if name == 'mean' else name + '_'}z{j + 1}" for name in parameters for j in range(latent_dim))
 
 
 def export(args):
@@ -202,7 +210,7 @@ def score_and_plot(args, run, rows):
                 scoring.saved_best_objective(run, progress))
         paths = scoring.plot_run(run, num_samples=args.num_samples, seed=args.seed, rows=rows, best=best,
                                  progress=progress)
-        print((f"wrote {len(paths)} plots to {run.folder.file('plots')}: "
+        print((f"wrote {counted(len(paths), 'plot')} to {run.folder.file('plots')}: "
                + ", ".join(os.path.basename(p) for p in paths)) if paths else "wrote no plots")
     return 0
 
@@ -227,7 +235,7 @@ def main(argv=None, mode=None, prog=None):
         elif args.data:
             rows, label = load_rows(args.data, config.columns, config.column_names), args.data
             if rows.shape[1] != config.data_dim:
-                raise UsageError(f"{args.data}: has {rows.shape[1]} columns, the model in "
+                raise UsageError(f"{args.data}: has {counted(rows.shape[1], 'column')}, the model in "
                                  f"{args.checkpoint_dir} was trained on {config.data_dim}")
         if args.mode in ("evaluate", "plot"):
             with folder.writing():  # evaluation.json and plots/ are the run's: never beside a training

@@ -9,6 +9,7 @@ from betavae.data.families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVAL
 from betavae.data.loading import DataError, file_digest, latents_path, save_array, truth_path
 from betavae.data.truth import write_truth
 from betavae.files import SUFFIXES, check_memory, check_output_path, output_bytes
+from betavae.words import counted
 
 # Memory of generation: the rows' float64 temporaries (latents, noise, their sum) and the float32 result,
 # per value; and copies of the D x D matrices the factor model decomposes.
@@ -67,7 +68,8 @@ def write_dataset(args):
     with os_errors(truth_path(args.output), "cannot write"):
         write_truth(truth_path(args.output), truth, args.dim)
     top = ", ".join(f"{v:.2f}" for v in np.linalg.eigvalsh(_correlation(truth["covariance"]))[::-1][:args.factors + 1])
-    print(f"wrote {args.rows} x {args.dim} rows ({args.family}) to {args.output}; correlation eigenvalues {top}, ...")
+    print(f"wrote {counted(args.rows, 'row')} x {args.dim} ({args.family}) to {args.output}; correlation eigenvalues "
+          f"{top}, ...")
     return 0
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from betavae.config import default_names
 from betavae.data.loading import CHUNK_ROWS, DataError
+from betavae.words import counted
 
 _INDEX = re.compile(r"^\d+$")
 _RANGE = re.compile(r"^(\d*):(\d*)$")
@@ -47,15 +48,13 @@ def resolve(columns, names, path, label="--columns"):
             found = [names.index(entry)]
         elif _INDEX.match(entry):
             if int(entry) >= len(names):
-                raise DataError(f"{label}: index {entry} is out of range for {path} (its {len(names)} columns "
-                                f"are 0 to {len(names) - 1})")
+                raise DataError(f"{label}: index {entry} is out of range for {path} ({_numbered(names)})")
             found = [int(entry)]
         elif _RANGE.match(entry):
             start, stop = (int(end) if end else None for end in _RANGE.match(entry).groups())
             found = list(range(len(names))[start:stop])
             if not found:
-                raise DataError(f"{label}: {entry} chooses no column of {path} (its {len(names)} columns are 0 "
-                                f"to {len(names) - 1})")
+                raise DataError(f"{label}: {entry} chooses no column of {path} ({_numbered(names)})")
         else:
             what = "an empty entry" if not entry else f"'{entry}' is not a column of {path}"
             raise DataError(f"{label}: {what} (its columns: {_listed(names)})")
@@ -96,6 +95,11 @@ def _counts_rows(data, column):
         if not np.array_equal(chunk, np.arange(start, start + len(chunk)) + offset):
             return False
     return True
+
+
+def _numbered(names):
+    """The indices a file's columns have: "its 4 columns: 0 to 3", "its 1 column: 0"."""
+    return f"its {counted(len(names), 'column')}: 0" + (f" to {len(names) - 1}" if len(names) > 1 else "")
 
 
 def _listed(names):

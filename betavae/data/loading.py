@@ -16,6 +16,7 @@ from betavae.config import default_names
 from betavae.files import SUFFIXES, ArrayWriter, atomic_file, is_number
 from betavae.cli import UsageError, os_errors
 from betavae.data.truth import Truth
+from betavae.words import counted
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model computes in float32
 CHUNK_ROWS = 1 << 16  # rows per pass when scanning data that may be memory-mapped
@@ -85,7 +86,7 @@ def column_names(path, header, dim):
     if header is None:
         return default_names(dim)
     if len(header) != dim:
-        raise DataError(f"{path}: its header names {len(header)} columns, but its rows have {dim}")
+        raise DataError(f"{path}: its header names {counted(len(header), 'column')}, but its rows have {dim}")
     names = tuple(name or default for name, default in zip(header, default_names(dim)))
     first = {}
     for column, name in enumerate(names):
@@ -169,7 +170,7 @@ def _load_text(path, delimiter):
             if bad:  # named here, by the line of the file, which a header shifts from the row of the array
                 raise _bad_value(path, line_number, bad[0] + 1, values[bad[0]])
             if rows and len(values) != len(rows[0]):
-                raise DataError(f"{path}: row {line_number} has {len(values)} columns, "
+                raise DataError(f"{path}: row {line_number} has {counted(len(values), 'column')}, "
                                 f"expected {len(rows[0])} like the rows before it")
             rows.append(values)
             header_allowed = False
@@ -216,7 +217,7 @@ def split_indices(num_rows, test_fraction, seed):
     """Seeded (train, test) row indices; the same arguments always give the same split."""
     num_test = int(round(num_rows * test_fraction))
     if num_test < 1 or num_rows - num_test < 1:
-        raise DataError(f"{num_rows} rows are too few to hold out a test fraction of {test_fraction}: "
+        raise DataError(f"too few rows ({num_rows}) to hold out a test fraction of {test_fraction}: "
                         "need at least one training and one test row")
     order = np.random.default_rng([seed, 1]).permutation(num_rows)
     return np.sort(order[num_test:]), np.sort(order[:num_test])

@@ -17,6 +17,7 @@ from betavae.run.folder import RunFolder
 from betavae.sweep.plan import (collect, format_table, needs, parse_betas, parse_seeds, plan_runs, sweep_row,
                                  training_settings, write_table)
 from betavae.sweep.recorded import check_training_settings, check_training_unchanged
+from betavae.words import counted
 
 # The sweep's own options: their types, defaults and choices, for its flags and the Python API alike. --jobs
 # and --cpus-per-task default to None, so that check_options sees whether they were given.
@@ -113,8 +114,8 @@ def collect_and_plot(runs, sweep_dir, seeds):
     folder = os.path.join(sweep_dir, "plots")
     plots = sweep_plots.plot_sweep(reports, curve, folder, plot_labels(), seeds, collapse)
     missing = len(runs) - len(results)
-    print(f"wrote {path} ({len(results)} runs{f'; {missing} not evaluated yet' if missing else ''}) and "
-          f"{len(plots)} plots in {folder}")
+    print(f"wrote {path} ({counted(len(results), 'run')}{f'; {missing} not evaluated yet' if missing else ''}) "
+          f"and {counted(len(plots), 'plot')} in {folder}")
     return rows
 
 
@@ -150,15 +151,15 @@ def run_sweep(options, training, shown=(), meaning_of_flags=None):
     tasks = [{"run": run, "cwd": os.getcwd(), "iwae_samples": options.iwae_samples,
               "training": training_settings(run, options.epochs, training) if "train" in needed else None}
              for run in chosen if (needed := needs(run, options.epochs, options.iwae_samples))]
-    print(f"sweep: {len(runs)} runs in {options.sweep_dir}; {len(tasks)} to run now, "
+    print(f"sweep: {counted(len(runs), 'run')} in {options.sweep_dir}; {len(tasks)} to run now, "
           f"{sum(task['training'] is not None for task in tasks)} of them to train", flush=True)
     failed = run_tasks(tasks, options) if tasks else []
     collecting = options.only is None and len(failed) < len(runs)
     rows = collect_and_plot(runs, options.sweep_dir, len(seeds)) if collecting else None
     if failed:
         indexes = ", ".join(str(run.index) for run in failed)
-        raise UsageError(f"{len(failed)} of {len(tasks)} runs failed (index {indexes}); the FAILED lines above "
-                         "and their logs say why")
+        raise UsageError(f"{len(failed)} of {counted(len(tasks), 'run')} failed (index {indexes}); the FAILED lines "
+                         "above and their logs say why")
     if options.only is not None:
         print(f"run {options.only} finished; collect the sweep with the same command without --only")
     return rows

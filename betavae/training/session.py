@@ -18,6 +18,7 @@ from betavae.run.folder import HISTORY_FILE, RunFolder, build_model, history_col
 from betavae.training import console
 from betavae.training.flags import validate_flags
 from betavae.training.setup import check_training_memory, new_config, resume_config
+from betavae.words import counted
 
 # The noise key of every epoch's test loss: one fixed draw (common random numbers), so the test curve moves
 # only when the model does. Training steps use keys >= 0, so it never repeats a training draw.
@@ -69,7 +70,7 @@ def train_settings(settings, given=(), array=None, *, names=None, on_epoch=None,
         if settings.resume:
             config = resume_config(settings, folder, given)
             if config.epochs == folder.epochs_done():
-                print(f"{settings.checkpoint_dir} already holds {config.epochs} epochs: nothing to train")
+                print(f"{settings.checkpoint_dir} already holds {counted(config.epochs, 'epoch')}: nothing to train")
                 return folder.read_history()
             train_rows, test_rows = load_run_data(config, stream=config.streaming)
         else:
@@ -120,7 +121,7 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
         done = folder.restore(checkpoint)
         history = folder.read_history(through=done)
         if len(history) != done:
-            print(f"warning: {folder.file(HISTORY_FILE)} holds {len(history)} of the {done} epochs trained "
+            print(f"warning: {folder.file(HISTORY_FILE)} holds {len(history)} of the {counted(done, 'epoch')} trained "
                   "(written by an older version?); the missing rows stay missing", file=sys.stderr)
         print(f"resuming {folder.path} after epoch {done}")
     writers = {name: tf.summary.create_file_writer(os.path.join(logdir, name))

@@ -14,6 +14,7 @@ from betavae.fields import FLAGS, HYPER_PARAMETERS, RESUME_OVERRIDES
 from betavae.files import check_memory
 from betavae.objectives import objective_of
 from betavae.run.folder import CONFIG_FILE
+from betavae.words import counted
 
 
 def default_settings():
@@ -29,8 +30,8 @@ def resume_config(args, folder, given):
     config = folder.load_config()
     done = folder.epochs_done()
     if args.epochs < done:
-        raise UsageError(f"--epochs {args.epochs} is below the {done} epochs already trained in {folder.path}; "
-                         "nothing changed")
+        raise UsageError(f"--epochs {args.epochs} is below the {counted(done, 'epoch')} already trained in "
+                         f"{folder.path}; nothing changed")
     copies = [name for name in ("data", "test_data") if name in given and getattr(config, name)]
     config = folder.locate_data(config, [getattr(args, name) for name in copies])
     flags = {name: os.path.abspath(getattr(args, name)) if name in ("data", "test_data") else getattr(args, name)
@@ -49,7 +50,7 @@ def new_config(args, train, test, data_file=None, names=None):
     data_file: where the data given as args.data lies now, if not there yet (a staging folder's data.npy).
     names: the names of the columns trained on (None: x1..xD)."""
     if args.batch_size > len(train):
-        print(f"note: --batch-size {args.batch_size} exceeds the {len(train)} training rows; "
+        print(f"note: --batch-size {args.batch_size} exceeds the {counted(len(train), 'training row')}; "
               "using all of them as one batch")
     mean, std = loading.column_mean_std(train)
     digest = lambda path: path and loading.file_digest(path)  # noqa: E731
@@ -76,5 +77,5 @@ def check_training_memory(config):
     rows = max(config.batch_size, config.test_rows) * config.mc_samples
     activations = rows * (2 * units + 2 * dim + 2 * latent)
     check_memory(4 * (4 * weights + 3 * activations),
-                 f"--hidden-units {units}, --mc-samples {config.mc_samples} and {rows // config.mc_samples} rows "
-                 f"of {dim} columns at a time")
+                 f"--hidden-units {units}, --mc-samples {config.mc_samples} and "
+                 f"{counted(rows // config.mc_samples, 'row')} of {counted(dim, 'column')} at a time")
