@@ -51,11 +51,12 @@ def flag_name(name):
     return "--" + name.replace("_", "-")
 
 
-def check_minimum(args, names, minimum):
-    """Raise a UsageError naming the first of the flags `names` whose value is below `minimum`."""
+def check_minimum(args, names, minimum, spell=flag_name):
+    """Raise a UsageError naming the first of the settings `names` whose value is below `minimum`; spell: how
+    the message spells a setting's name (default: as a flag)."""
     for name in names:
         if getattr(args, name) < minimum:
-            raise UsageError(f"{flag_name(name)} must be at least {minimum}, got {getattr(args, name)}")
+            raise UsageError(f"{spell(name)} must be at least {minimum}, got {getattr(args, name)}")
 
 
 def check_seed(seed, flag="--seed"):

@@ -7,8 +7,8 @@ betavae.fields.FIELDS, which also makes the training flags: one check serves bot
 import dataclasses
 import typing
 
-from betavae.cli import UsageError, flag_name
-from betavae.fields import FIELDS, NO_LEGACY, range_problem
+from betavae.cli import UsageError
+from betavae.fields import FIELDS, NO_LEGACY, range_problem, spelled
 from betavae.objectives import OBJECTIVES
 from betavae.fields import SCHEMA_VERSION  # noqa: F401  (re-exported for the code that builds a RunConfig)
 from betavae.words import counted
@@ -58,7 +58,7 @@ def check_flags(args, names):
     for name in names:
         problem = range_problem(name, getattr(args, name))
         if problem:
-            raise UsageError(f"{flag_name(name)} {problem}")
+            raise UsageError(f"{spelled(name)} {problem}")
 
 
 def field_problem(config, name):

@@ -16,6 +16,7 @@ import os
 import shutil
 
 from betavae.cli import UsageError
+from betavae.fields import spelled
 from betavae.files import check_writable_folder
 from betavae.run.folder import RunFolder, import_tensorflow
 from betavae.run.swap import stale_stagings, staging_path, swap_in
@@ -37,20 +38,22 @@ def check_export_dir(folder, config, output_dir, overwrite):
     its parent folders that exists must be a writable folder (the missing ones are created)."""
     real = os.path.realpath(output_dir)
     parent = os.path.dirname(real)
+    output = spelled("output", keyword="output_dir")
     for source, what in ((folder.path, "the run folder"), (config.data, "the run's data"),
                          (config.test_data, "the run's test data")):
         if source and _inside(os.path.realpath(source), real):
             raise UsageError(f"{output_dir}: is or holds {what} {source}; writing there would destroy it; "
-                             "choose another --output")
+                             f"choose another {output}")
     if _inside(real, folder.path) or RunFolder(parent).is_run() or RunFolder(real).is_run():
         raise UsageError(f"{output_dir}: is or lies inside a run folder, which holds only what training and "
-                         "after-training write; choose an --output outside it")
+                         f"after-training write; choose an {output} outside it")
     if os.path.exists(real):
         if not overwrite:
-            raise UsageError(f"{output_dir}: exists; pass --overwrite to replace it, or choose another --output")
+            raise UsageError(f"{output_dir}: exists; pass {spelled('overwrite', True)} to replace it, or choose "
+                             f"another {output}")
         if not os.path.isfile(os.path.join(real, SAVED_MODEL_FILE)):
-            raise UsageError(f"{output_dir}: exists and is not a SavedModel (no {SAVED_MODEL_FILE}); --overwrite "
-                             "replaces only a SavedModel; choose another --output")
+            raise UsageError(f"{output_dir}: exists and is not a SavedModel (no {SAVED_MODEL_FILE}); "
+                             f"{spelled('overwrite', True)} replaces only a SavedModel; choose another {output}")
     while not os.path.lexists(parent):
         parent = os.path.dirname(parent)
     check_writable_folder(output_dir, parent)

@@ -121,7 +121,7 @@ def test_evaluate_of_a_path_equals_evaluate_of_a_run_and_its_saved_file(run_path
     (lambda: betavae.train(np.zeros((9, 2)), checkpoint_dir="x", resume=True), "pass data=None"),
     (lambda: betavae.sample("nowhere", 5), "no trained model here"),
     (lambda: betavae.beta_sweep([1], beta=2), "beta: the sweep sets it for each run"),
-    (lambda: betavae.beta_sweep([1], jobs=0), "--jobs must be at least 1"),
+    (lambda: betavae.beta_sweep([1], jobs=0), "jobs must be at least 1"),
 ])
 def test_a_bad_setting_is_one_line_naming_it_and_writes_nothing(call, fragment, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -181,9 +181,11 @@ def history_values(run):
 def test_train_from_an_array_repeats_and_the_run_keeps_its_data_wherever_it_goes(tmp_path, capsys):
     data = factor_data_array(300)
     settings = {"epochs": 2, "hidden_units": 8, "batch_size": 100, "seed": 3, "beta": 2}
-    first = betavae.train(data, checkpoint_dir=tmp_path / "a", **settings)
-    second = betavae.train(data, checkpoint_dir=tmp_path / "b", verbose=True, **settings)
-    assert "beta-VAE training into" in capsys.readouterr().out  # verbose: the CLI's lines; quiet otherwise
+    first = betavae.train(data, checkpoint_dir=tmp_path / "a", quiet=True, **settings)
+    assert capsys.readouterr().out == ""
+    second = betavae.train(data, checkpoint_dir=tmp_path / "b", **settings)
+    out = capsys.readouterr().out  # by default the CLI's lines, one per epoch, next steps in Python
+    assert "beta-VAE training into" in out and "2/2" in out and "betavae.load_run(" in out and "--" not in out
     assert len(first.history) == 2 and history_values(first) == history_values(second)
     assert first.config.beta == 2.0 and first.config.data == str(tmp_path / "a" / DATA_FILE)
     assert np.array_equal(np.load(tmp_path / "a" / DATA_FILE), data)

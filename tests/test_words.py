@@ -12,7 +12,7 @@ from conftest import REPO, committed_run, factor_data_array, run_main
 
 # Nouns the package counts in its messages; a count right before one of them must go through counted().
 PLURALS = ("plots", "rows", "columns", "samples", "epochs", "runs", "draws", "units", "cores", "entries",
-           "eigenvalues", "factors", "dimensions", "resamples", "batches", "reconstructions", "bytes", "steps")
+           "eigenvalues", "factors", "dimensions", "resamples", "batches", "reconstructions", "bytes", "steps", "CPUs")
 
 
 def test_counted_takes_the_number_of_its_count():

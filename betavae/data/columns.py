@@ -12,6 +12,7 @@ import numpy as np
 
 from betavae.config import default_names
 from betavae.data.loading import CHUNK_ROWS, DataError
+from betavae.fields import spelled
 from betavae.words import counted
 
 _INDEX = re.compile(r"^\d+$")
@@ -30,7 +31,7 @@ def choose(table, columns, path, trained=None):
     named = trained is not None and tuple(trained) != default_names(len(trained))
     if named and table.header is not None and set(trained) <= set(table.names):
         return [table.names.index(name) for name in trained]
-    label = "--columns" if trained is None else f"the run's --columns {columns}"
+    label = spelled("columns") if trained is None else f"the run's {spelled('columns', columns)}"
     indices = None if columns is None else resolve(columns, table.names, path, label)
     chosen = table.names if indices is None else tuple(table.names[i] for i in indices)
     if named and table.header is not None and chosen != tuple(trained):
@@ -39,9 +40,10 @@ def choose(table, columns, path, trained=None):
     return indices
 
 
-def resolve(columns, names, path, label="--columns"):
+def resolve(columns, names, path, label=None):
     """The indices of the entries of a --columns value among a file's column names, in the order given;
-    label: what errors call the value."""
+    label: what errors call the value (default: the setting's name)."""
+    label = label or spelled("columns")
     indices = []
     for entry in (entry.strip() for entry in columns.split(",")):
         if entry in names:
@@ -78,7 +80,7 @@ def warn_of_an_index(table, indices, path, columns=None):
     if not (unnamed or _counts_rows(table.data, first)):
         return
     why = "has no name in the header" if unnamed else "counts the rows (0, 1, 2, ... in order)"
-    advice = "--columns 1: leaves it out" if columns is None else "leave it out of --columns"
+    advice = f"{spelled('columns', '1:')} leaves it out" if columns is None else f"leave it out of {spelled('columns')}"
     print(f"warning: {path}: column {first} ('{table.names[first]}') {why}, like the index pandas writes; it is "
           f"trained on as a feature; {advice}", file=sys.stderr)
 

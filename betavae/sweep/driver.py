@@ -9,9 +9,9 @@ import types
 
 import numpy as np
 
-from betavae.cli import UsageError, check_minimum, flag_name
+from betavae.cli import UsageError, check_minimum
 from betavae.data.run_rows import load_run_data
-from betavae.fields import Field
+from betavae.fields import Field, spelled
 from betavae.files import atomic_write_text
 from betavae.run.folder import RunFolder
 from betavae.sweep.plan import (collect, format_table, needs, parse_betas, parse_seeds, plan_runs, sweep_row,
@@ -40,19 +40,19 @@ def check_options(options, training):
     that training would refuse (sweep.recorded.check_training_settings), before anything runs."""
     for name, engine in (("jobs", "local"), ("address", "ray"), ("cpus_per_task", "ray")):
         if getattr(options, name) is not None and options.engine != engine:
-            raise UsageError(f"{flag_name(name)} is for --engine {engine}"
-                             + ("; Ray runs as many runs at once as the cluster's CPUs allow (see --cpus-per-task)"
-                                if name == "jobs" else ""))
+            raise UsageError(f"{spelled(name)} is for {spelled('engine', engine)}"
+                             + (f"; Ray runs as many runs at once as the cluster's CPUs allow (see "
+                                f"{spelled('cpus_per_task')})" if name == "jobs" else ""))
     options.jobs = 1 if options.jobs is None else options.jobs
     options.cpus_per_task = 1.0 if options.cpus_per_task is None else options.cpus_per_task
-    check_minimum(options, ("epochs", "jobs", "iwae_samples"), 1)
+    check_minimum(options, ("epochs", "jobs", "iwae_samples"), 1, spelled)
     if not options.cpus_per_task > 0:
-        raise UsageError(f"--cpus-per-task must be > 0, got {options.cpus_per_task}")
+        raise UsageError(f"{spelled('cpus_per_task')} must be > 0, got {options.cpus_per_task}")
     check_training_settings(training)
     other_betas = [beta for beta in parse_betas(options.betas) if beta != 1.0]
     if training.objective == "iwae" and other_betas:
-        raise UsageError(f"--objective iwae has no KL weight to sweep: --betas must be 1 (got "
-                         f"{', '.join(f'{beta:g}' for beta in other_betas)}); sweep --seeds instead")
+        raise UsageError(f"{spelled('objective', 'iwae')} has no KL weight to sweep: {spelled('betas')} must be 1 "
+                         f"(got {', '.join(f'{beta:g}' for beta in other_betas)}); sweep {spelled('seeds')} instead")
 
 
 def describe(run, needed):

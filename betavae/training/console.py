@@ -8,6 +8,7 @@ import os
 import shlex
 
 from betavae.words import counted
+from betavae.fields import speaking_python, spelled
 from betavae.objectives import BASE_METRICS, epoch_label, objective_of
 
 # TensorBoard draws one chart per tag, with a line per run (writer folder): so train and test of a quantity
@@ -47,9 +48,9 @@ def header_lines(config, checkpoint_dir, resume=False, overwrite=False):
                 f"{config.test_fraction:.0%} held out, seed {config.seed}")
     objective = objective_of(config).describe(config)
     steps = -(-config.train_rows // config.batch_size)
+    chosen = "" if config.columns is None else f" ({spelled('columns', config.columns)})"
     return [f"beta-VAE training into {_shown_path(checkpoint_dir)} ({action})",
-            f"  data       {_shown_path(config.data)}: D = {config.data_dim}"
-            f"{'' if config.columns is None else f' (--columns {config.columns})'}, {config.train_rows:,} train "
+            f"  data       {_shown_path(config.data)}: D = {config.data_dim}{chosen}, {config.train_rows:,} train "
             f"/ {counted(config.test_rows, 'test row', spec=',')} ({held_out})",
             f"  model      latent {config.latent_dim}, hidden 2 x {counted(config.hidden_units, 'unit')}",
             f"  objective  {objective}",
@@ -126,10 +127,13 @@ def epoch_line(row, total_epochs, rows_per_second, elapsed, eta, compiling=False
 
 
 def after_training_commands(checkpoint_dir):
-    """The commands that sample, reconstruct and evaluate the run in checkpoint_dir, ready to paste."""
+    """The commands that sample, reconstruct and evaluate the run in checkpoint_dir, ready to paste: the
+    `betavae` command's, or in Python (speaking_python) the API's calls."""
+    if speaking_python():
+        run = f"betavae.load_run({_shown_path(checkpoint_dir)!r})"
+        return [f"{run}.{call}" for call in ("sample(10_000)", "reconstruct()", "evaluate()")]
     folder = shlex.quote(_shown_path(checkpoint_dir))
-    return [f"betavae {mode} --checkpoint-dir {folder}"
-            for mode in ("prior", "recon", "evaluate")]
+    return [f"betavae {mode} --checkpoint-dir {folder}" for mode in ("prior", "recon", "evaluate")]
 
 
 def summary_lines(history, elapsed, checkpoint_dir, logdir=None):

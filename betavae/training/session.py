@@ -13,6 +13,7 @@ import numpy as np
 from betavae.cli import UsageError
 from betavae.data import loading
 from betavae.data.run_rows import load_run_data, load_split
+from betavae.fields import spelled, train_call
 from betavae.objectives import objective_of
 from betavae.run.folder import HISTORY_FILE, RunFolder, build_model, history_columns, import_tensorflow
 from betavae.training import console
@@ -154,10 +155,11 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
         seconds = time.perf_counter() - started
         if not (all(map(math.isfinite, (*means.values(), test.loss)))
                 and all(np.all(np.isfinite(variable.numpy())) for variable in model.trainable_variables)):
+            lower = float(f"{config.lr / 10:g}")
             remedy = (f"the last good checkpoint (epoch {saved_epoch}) is kept; continue from it with a lower "
-                      f"learning rate: betavae train --resume --checkpoint-dir {folder.path} "
-                      f"--epochs {config.epochs} --lr {config.lr / 10:g}" if saved_epoch else
-                      f"nothing was saved; start again with a --lr lower than {config.lr:g}")
+                      "learning rate: " + train_call(checkpoint_dir=folder.path, resume=True, epochs=config.epochs,
+                                                     lr=lower) if saved_epoch else
+                      f"nothing was saved; start again with {spelled('lr')} lower than {config.lr:g}")
             raise Diverged(f"epoch {epoch + 1}: the loss became {means.loss} (test loss {test.loss}); {remedy}")
         row = dict(zip(history_columns(metrics), (epoch + 1, *means.values(), test.loss, seconds,
                                                   trainer.beta.numpy(), trainer.capacity.numpy())))
@@ -177,8 +179,8 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
             saved_epoch = save(epoch + 1)
         if stop.signal_number:
             raise Stopped(stop.signal_number, f"stopped by {signal.Signals(stop.signal_number).name} after epoch "
-                          f"{epoch + 1}, checkpoint saved; continue with: betavae train --resume "
-                          f"--checkpoint-dir {folder.path} --epochs {config.epochs}")
+                          f"{epoch + 1}, checkpoint saved; continue with: "
+                          + train_call(checkpoint_dir=folder.path, resume=True, epochs=config.epochs))
     print("\n".join(console.summary_lines(history, time.perf_counter() - command_started, folder.path, logdir)))
     return history
 
