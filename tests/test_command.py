@@ -12,7 +12,7 @@ import pytest
 
 from betavae.commands import after_training, dispatch
 from betavae.version import pyproject_version
-from conftest import REPO, committed_run, factor_data_array, run_main
+from conftest import REPO, run_main
 
 
 def test_help_lists_every_command_and_its_script():
@@ -50,11 +50,8 @@ def test_a_mode_command_shows_and_takes_only_its_flags(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def run_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("command")
-    np.save(folder / "data.npy", factor_data_array(200))
-    committed_run(folder / "run", folder / "data.npy")
-    return folder / "run"
+def run_folder(good):
+    return good[0] / "run"
 
 
 @pytest.mark.parametrize("mode, flags", [("prior", ("--num-samples", 37, "--seed", 3)), ("recon", ("--mean-only",)),

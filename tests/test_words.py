@@ -3,12 +3,11 @@ message of the package writes a count straight before a plural noun."""
 import os
 import re
 
-import numpy as np
 import pytest
 
 from betavae.commands import after_training as after_training_command
 from betavae.words import counted
-from conftest import REPO, committed_run, factor_data_array, run_main
+from conftest import REPO, run_main
 
 # Nouns the package counts in its messages; a count right before one of them must go through counted().
 PLURALS = ("plots", "rows", "columns", "samples", "epochs", "runs", "draws", "units", "cores", "entries",
@@ -37,11 +36,8 @@ def test_no_message_puts_a_bare_count_before_a_plural():
 
 
 @pytest.fixture(scope="module")
-def run_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("words")
-    np.save(folder / "data.npy", factor_data_array(200))
-    committed_run(folder / "run", folder / "data.npy")
-    return folder / "run"
+def run_folder(good):
+    return good[0] / "run"
 
 
 def test_one_prior_sample_is_one(run_folder, tmp_path):

@@ -6,7 +6,6 @@ from betavae.scoring import references as linear
 from betavae.scoring.sections.base import Section, difference, nats
 from betavae.scoring.sections.likelihood import model_nll
 from betavae.scoring.truth import LINEAR_LABEL
-from betavae.words import counted
 
 
 def _covariance_problem(rows, covariance, what, names):
