@@ -196,6 +196,7 @@ FLAGS = tuple(spec for spec in FIELDS if spec.flag)
 HYPER_PARAMETERS = tuple(spec.name for spec in FLAGS if spec.config)  # the flags config.json records
 RESUME_OVERRIDES = tuple(spec.name for spec in FIELDS if spec.resume)
 SWEEP_SET_FLAGS = tuple(spec.name for spec in FIELDS if spec.sweep_sets)
+FLAG_DEFAULTS = {spec.name: False if spec.kind is bool else spec.default for spec in FLAGS}  # no flag given
 
 
 def range_problem(name, value):
@@ -262,6 +263,5 @@ def keyword_help(names):
     def keyword(flag):
         name = flag[1].replace("-", "_")
         return name if name in BY_NAME else flag[0]
-    defaults = {spec.name: False if spec.kind is bool else spec.default for spec in FLAGS}
-    return [f"{name}={defaults[name]!r}: {re.sub(r'--([a-z][a-z0-9-]*)', keyword, BY_NAME[name].help)}"
+    return [f"{name}={FLAG_DEFAULTS[name]!r}: {re.sub(r'--([a-z][a-z0-9-]*)', keyword, BY_NAME[name].help)}"
             for name in names]

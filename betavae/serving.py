@@ -102,15 +102,16 @@ def signatures(module):
             for name, (function, specs) in functions.items()}
 
 
-def _make_folders(path):
-    """Create path and its missing parents; returns the folders created, the outermost first."""
+def _make_folders(path, created):
+    """Create path and its missing parents, appending each to `created` (the outermost first) as it is made,
+    so that a failure halfway leaves the list of what to remove."""
     missing = []
     while not os.path.lexists(path):
         missing.insert(0, path)
         path = os.path.dirname(path)
     for folder in missing:
         os.mkdir(folder)
-    return missing
+        created.append(folder)
 
 
 def export_run(run, output_dir, *, overwrite=False, verbose=False):
@@ -127,7 +128,7 @@ def export_run(run, output_dir, *, overwrite=False, verbose=False):
         shutil.rmtree(stale, ignore_errors=True)
     temporary, created = staging_path(output_dir), []
     try:
-        created = _make_folders(os.path.dirname(os.path.realpath(output_dir)))
+        _make_folders(os.path.dirname(os.path.realpath(output_dir)), created)
         module = servable(model, config)
         tf.saved_model.save(module, temporary, signatures=signatures(module))
         swap_in(temporary, output_dir)

@@ -244,3 +244,18 @@ def test_an_export_that_fails_removes_the_parents_it_created(committed, tmp_path
     with pytest.raises(UsageError, match="cannot write the SavedModel"):
         export_run(committed / "run", tmp_path / "kept" / "new" / "deeper" / "model")
     assert os.listdir(tmp_path) == ["kept"] and os.listdir(tmp_path / "kept") == []
+
+
+def test_a_parent_that_cannot_be_made_undoes_the_parents_made_before_it(committed, tmp_path, monkeypatch):
+    made, mkdir = [], os.mkdir
+
+    def second_refused(path, *args, **kwargs):
+        if made:
+            raise PermissionError(13, "Permission denied", path)
+        made.append(path)
+        mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", second_refused)
+    with pytest.raises(UsageError, match=r"cannot write the SavedModel \(Permission denied\)"):
+        export_run(committed / "run", tmp_path / "first" / "second" / "model")
+    assert made == [str(tmp_path / "first")] and os.listdir(tmp_path) == []

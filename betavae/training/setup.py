@@ -10,7 +10,7 @@ import numpy as np
 from betavae.cli import UsageError
 from betavae.config import SCHEMA_VERSION, RunConfig
 from betavae.data import loading
-from betavae.fields import FLAGS, HYPER_PARAMETERS, RESUME_OVERRIDES, spelled
+from betavae.fields import FLAG_DEFAULTS, HYPER_PARAMETERS, RESUME_OVERRIDES, spelled
 from betavae.files import check_memory
 from betavae.objectives import objective_of
 from betavae.run.folder import CONFIG_FILE
@@ -20,7 +20,7 @@ from betavae.words import counted
 def default_settings():
     """Training settings (one attribute per training flag) at the field table's defaults: what the training
     parser gives for no flags, for callers that have keywords rather than argv (the Python API, the sweep)."""
-    return types.SimpleNamespace(**{spec.name: False if spec.kind is bool else spec.default for spec in FLAGS})
+    return types.SimpleNamespace(**FLAG_DEFAULTS)
 
 
 def resume_config(args, folder, given):
