@@ -2,17 +2,15 @@
 --help and errors name it, and it reaches only the flags of its mode; `python -m betavae` is the same command,
 and `pip install .` puts it on the PATH, working from any folder."""
 import os
-import shutil
 import subprocess
 import sys
-import venv
 
 import numpy as np
 import pytest
 
 from betavae.commands import after_training, dispatch
 from betavae.version import pyproject_version
-from conftest import REPO, run_main
+from conftest import REPO, pip_installed, run_main
 
 
 def test_help_lists_every_command_and_its_script():
@@ -78,26 +76,12 @@ def test_python_m_betavae_is_the_command(tmp_path):
     assert result.returncode == 0 and result.stdout.startswith("usage: betavae <command>")
 
 
-def repository_files():
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], capture_output=True, text=True, cwd=REPO, check=True)
-    return [name for name in listed.stdout.splitlines() if os.path.isfile(os.path.join(REPO, name))]
-
-
-@pytest.mark.slow  # a venv and a pip install: about 20 s
+@pytest.mark.slow  # a venv and a pip install: about 20 s; test_python_m_betavae_is_the_command is its fast twin
 def test_pip_install_puts_the_command_on_the_path(tmp_path):
-    source = tmp_path / "source"
-    for name in repository_files():  # a copy, so that the build leaves nothing in the repository
-        os.makedirs(source / os.path.dirname(name), exist_ok=True)
-        shutil.copy2(os.path.join(REPO, name), source / name)
-    venv.create(tmp_path / "venv", system_site_packages=True, with_pip=True)
-    python, command = tmp_path / "venv" / "bin" / "python", tmp_path / "venv" / "bin" / "betavae"
-    # The system's setuptools builds it and the system's packages are its dependencies: no download.
-    installed = subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-build-isolation", "--no-deps",
-                                str(source)], capture_output=True, text=True, timeout=300)
-    assert installed.returncode == 0, installed.stderr
+    bin_folder, environment = pip_installed(tmp_path)
+    python, command = bin_folder / "python", bin_folder / "betavae"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     for argv in ([command, "--help"], [python, "-m", "betavae", "--help"]):
         result = subprocess.run(argv, capture_output=True, text=True, cwd=elsewhere, env=environment, timeout=60)
         assert result.returncode == 0 and result.stdout.startswith("usage: betavae <command>"), result.stderr
