@@ -2,14 +2,18 @@
 
 The public API (betavae.api): train, Run, load_run, evaluate, sample, reconstruct, encode, export, beta_sweep (not
 "sweep", which is the subpackage betavae.sweep), and UsageError, the one-line error of whatever a user can get
-wrong. `import betavae` imports neither TensorFlow nor numpy: each name is loaded at its first use.
+wrong; and __version__. `import betavae` imports neither TensorFlow nor numpy: each name is loaded at its first use.
 """
 __all__ = ["train", "Run", "load_run", "evaluate", "sample", "reconstruct", "encode", "export", "beta_sweep",
            "UsageError"]
 
 
 def __getattr__(name):
-    """The public API's names, imported on first use (so that importing the package stays instant)."""
+    """The public API's names and __version__, imported on first use (so that importing the package stays
+    instant)."""
+    if name == "__version__":
+        from betavae.version import package_version
+        return package_version()
     if name == "UsageError":
         from betavae.cli import UsageError
         return UsageError

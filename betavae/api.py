@@ -2,25 +2,43 @@
 and export it; run a sweep. Each goes through the same function as its CLI, so both give the same numbers.
 
 Hyper-parameters are keyword arguments named like the training flags (beta=4, epochs=200, latent_dim=2);
-errors a user can cause raise betavae.cli.UsageError (a ValueError) with one line. Importing this module
-does not import TensorFlow; the functions do, when they need the model.
+errors a user can cause raise betavae.cli.UsageError (a ValueError) with one line, which names settings as
+keywords (resume=True, checkpoint_dir), not as flags. Importing this module does not import TensorFlow; the
+functions do, when they need the model.
 """
 import contextlib
+import functools
 import io
 import numbers
 import os
+import textwrap
 
 import numpy as np
 
 from betavae.cli import SEED_MAX, SEED_MIN, UsageError
-from betavae.fields import FLAGS, SWEEP_SET_FLAGS
+from betavae.data import columns as columns_module
+from betavae.data import loading, named_rows
+from betavae.fields import FLAGS, SWEEP_SET_FLAGS, keyword_help, keyword_spelling
 from betavae.run.folder import DATA_FILE
 from betavae.run.opened import open_run
+from betavae.words import counted
 
 # Training settings that train() takes as parameters of its own, or that are none of the run's business.
 _TRAIN_OWN = ("data", "test_data", "checkpoint_dir", "resume", "overwrite", "verbose")
+_QUIET_HELP = ("quiet=False: print only warnings and errors; by default train prints what `betavae train` does: "
+               "the header, one line per epoch (its losses, elapsed time and ETA) and the summary")
 # The sweep's options that beta_sweep() takes as parameters of its own, or that belong to the CLI only.
 _SWEEP_OWN = ("betas", "seeds", "sweep_dir", "list", "only", "collect")
+
+
+def _speaks_python(function):
+    """function, with the messages it raises and prints naming settings as the API's keywords (resume=True)
+    rather than as flags (--resume): fields.keyword_spelling, the one place that spells them."""
+    @functools.wraps(function)
+    def speaking(*args, **kwargs):
+        with keyword_spelling():
+            return function(*args, **kwargs)
+    return speaking
 
 
 def _convert(name, value, spec):
@@ -72,9 +90,9 @@ def _training_settings(values, own):
 
 
 @contextlib.contextmanager
-def _printing(verbose):
-    """The CLI's progress lines on stdout if verbose, else nowhere (warnings and errors go to stderr)."""
-    with contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO()):
+def _printing(shown):
+    """The CLI's progress lines on stdout if shown, else nowhere (warnings and errors go to stderr)."""
+    with contextlib.nullcontext() if shown else contextlib.redirect_stdout(io.StringIO()):
         yield
 
 
@@ -91,6 +109,16 @@ def _rows(value, name="rows"):
     return array
 
 
+def _table(value, name):
+    """value as a loading.Table of finite real numbers (_rows): a DataFrame's or structured array's column names
+    are its header, checked as a .csv file's are; any other array has none (x1..xD)."""
+    header = None
+    if named_rows.is_named(value):
+        value, header = named_rows.values_and_header(value, name)
+    array = _rows(value, name)
+    return loading.Table(array, loading.column_names(name, header, array.shape[1]), header)
+
+
 def _count(name, value):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
         raise UsageError(f"{name} must be an integer of at least 1, got {value!r}")
@@ -103,20 +131,24 @@ def _seed(value):
     return int(value)
 
 
+@_speaks_python
 def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False, resume=False, verbose=False,
-          **hyperparameters):
-    """Train a run on data (an array [N, D], written once into the run as its own data.npy, or a path) into
-    checkpoint_dir, as `python beta_vae_main.py` does with the same settings; returns its Run. resume:
-    continue the run there (data: None, or a copy of the file it was trained on). verbose: print the
-    training CLI's progress lines. Raises training.session.Stopped (a KeyboardInterrupt) after saving on
-    Ctrl-C or SIGTERM, and Diverged (a UsageError) when the loss becomes non-finite."""
+          quiet=False, **hyperparameters):
+    """Train a run on data into checkpoint_dir, as `betavae train` does with the same settings; returns its Run.
+
+    data: an array [N, D], a DataFrame or a structured array (whose column names are kept as a .csv file's
+    header is), written once into the run as its own data.npy; or the path of a data file (.npy, .csv,
+    .txt/.dat); None with resume=True, which trains on the run's own data (or a path: a copy of the file it
+    was trained on). Raises training.session.Stopped (a KeyboardInterrupt) after saving on Ctrl-C or
+    SIGTERM, and Diverged (a UsageError) when the loss becomes non-finite.
+    """
     from betavae.training.session import train_settings
     settings = _training_settings(hyperparameters, _TRAIN_OWN)
     settings.checkpoint_dir = _path("checkpoint_dir", checkpoint_dir)
     settings.test_data = _path("test_data", test_data, optional=True)
-    settings.resume, settings.overwrite, settings.verbose = bool(resume), bool(overwrite), False
+    settings.resume, settings.overwrite, settings.verbose = bool(resume), bool(overwrite), bool(verbose)
     given = set(hyperparameters) | ({"test_data"} if test_data is not None else set())
-    array = None
+    array, names = None, None
     if isinstance(data, (str, os.PathLike)):
         settings.data, given = os.fspath(data), given | {"data"}
     elif data is None and not resume:
@@ -125,11 +157,18 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
         if resume:
             raise UsageError("data: resume=True trains on the run's own data; pass data=None, or the path of a "
                              "copy of its data file")
-        array = _rows(data, "data")
+        table = _table(data, "data")
+        array, names = table.data, table.header and table.names
         settings.data = os.path.join(settings.checkpoint_dir, DATA_FILE)
-    with _printing(verbose):
-        train_settings(settings, given, array)
+    with _printing(not quiet):
+        train_settings(settings, given, array, names=names)
     return Run(settings.checkpoint_dir)
+
+
+# help(betavae.train) lists every keyword with its default and meaning, from the field table.
+train.__doc__ += "\n    Keywords (the training flags' defaults and meanings):\n\n" + "\n".join(
+    textwrap.fill(line, 116, initial_indent="    ", subsequent_indent="        ")
+    for line in keyword_help([spec.name for spec in FLAGS if spec.name != "data"]) + [_QUIET_HELP]) + "\n"
 
 
 class Run:
@@ -137,6 +176,7 @@ class Run:
     the run opened once (run.opened.OpenRun): the model is restored from the folder alone at first use, the
     data loaded only where a method needs rows, and each of them once."""
 
+    @_speaks_python
     def __init__(self, path):
         self._opened = open_run(path)
         self.folder, self.config = self._opened.folder, self._opened.config
@@ -146,14 +186,17 @@ class Run:
         return self.folder.path
 
     @property
+    @_speaks_python
     def history(self):
         """history.csv as a list of dicts, one per epoch (epoch, loss, kl, log_likelihood, test_loss, ...)."""
         return self.folder.read_history()
 
     def __repr__(self):
         epochs = (self.folder.newest_checkpoint() or (0,))[0]
-        return f"Run({self.path!r}: beta {self.config.beta:g}, latent_dim {self.config.latent_dim}, {epochs} epochs)"
+        return (f"Run({self.path!r}: beta {self.config.beta:g}, latent_dim {self.config.latent_dim}, "
+                f"{counted(epochs, 'epoch')})")
 
+    @_speaks_python
     def model(self):
         """The trained BetaVAE (Keras), rebuilt from config.json and the newest checkpoint once."""
         return self._opened.model()
@@ -166,12 +209,16 @@ class Run:
 
     def _rows(self, rows=None, data=None):
         """rows as float32 with the run's columns; None: the run's held-out test rows (data: a copy of the
-        training data, if it moved)."""
+        training data, if it moved). Rows with named columns (a DataFrame, a structured array) are chosen by
+        the run's columns as a .csv file's are; an array's columns are the run's, in its order."""
         if rows is None:
             return self._open(data).data()[1]
-        rows = _rows(rows).astype(np.float32)
+        table = _table(rows, "rows")
+        chosen = None if table.header is None else columns_module.choose(table, self.config.columns, "rows",
+                                                                        self.config.column_names)
+        rows = columns_module.take(table.data, chosen).astype(np.float32)
         if rows.shape[1] != self.config.data_dim:
-            raise UsageError(f"rows: have {rows.shape[1]} columns, the model in {self.path} was trained on "
+            raise UsageError(f"rows: have {counted(rows.shape[1], 'column')}, the model in {self.path} was trained on "
                              f"{self.config.data_dim}")
         return rows
 
@@ -179,6 +226,7 @@ class Run:
         """The evaluation report of this run (see the module function evaluate)."""
         return evaluate(self, **options)
 
+    @_speaks_python
     def sample(self, n, seed=0, mean_only=False):
         """n prior samples [n, D] in the data's units: the numbers `--mode prior --num-samples n --seed seed`
         writes (decoder means with mean_only)."""
@@ -186,6 +234,7 @@ class Run:
         chunks = output_chunks(self.model(), _seed(seed), bool(mean_only), num_samples=_count("n", n))
         return np.concatenate(list(chunks))
 
+    @_speaks_python
     def reconstruct(self, rows=None, seed=0, mean_only=False, data=None):
         """Reconstructions of rows (default: the held-out test rows) through z ~ q(z|x): the numbers
         `--mode recon --seed seed` writes."""
@@ -193,6 +242,7 @@ class Run:
         rows = self._rows(rows, data)
         return np.concatenate(list(output_chunks(self.model(), _seed(seed), bool(mean_only), rows=rows)))
 
+    @_speaks_python
     def encode(self, rows=None, data=None):
         """q(z|x) of rows (default: the held-out test rows): the posterior family's parameters as a tuple, each
         [rows, latent_dim]; for the diagonal Gaussian (mean, log_scale), what --mode encode --with-scale writes."""
@@ -200,12 +250,14 @@ class Run:
         from betavae.model.inference import encode_posterior
         return encode_posterior(model, rows)
 
+    @_speaks_python
     def export(self, output_dir, overwrite=False):
         """Write the model as a TensorFlow SavedModel into output_dir (as --mode export); returns its path."""
-        from betavae.export import export_run
+        from betavae.serving import export_run
         return export_run(self._opened, output_dir, overwrite=overwrite)
 
 
+@_speaks_python
 def load_run(path):
     """The Run in a folder that training wrote (a UsageError when there is none)."""
     return Run(path)
@@ -215,6 +267,7 @@ def _run(run):
     return run if isinstance(run, Run) else Run(run)
 
 
+@_speaks_python
 def evaluate(run, *, iwae_samples=None, num_samples=10_000, seed=0, rows=None, data=None, slow_metrics=False):
     """Score a run (a Run or its path) as `--mode evaluate` does, save evaluation.json in it and return the
     report dict (the file's content). rows: evaluate on these instead of the held-out test rows. data: a
@@ -229,26 +282,31 @@ def evaluate(run, *, iwae_samples=None, num_samples=10_000, seed=0, rows=None, d
     return scoring.evaluate_and_save(run._open(data), **options)[0]
 
 
+@_speaks_python
 def sample(run, n, seed=0, mean_only=False):
     """n prior samples of a run (a Run or its path): Run.sample."""
     return _run(run).sample(n, seed, mean_only)
 
 
+@_speaks_python
 def reconstruct(run, rows=None, seed=0, mean_only=False, data=None):
     """Reconstructions by a run (a Run or its path): Run.reconstruct."""
     return _run(run).reconstruct(rows, seed, mean_only, data)
 
 
+@_speaks_python
 def encode(run, rows=None, data=None):
     """q(z|x) of rows by a run (a Run or its path): Run.encode."""
     return _run(run).encode(rows, data)
 
 
+@_speaks_python
 def export(run, output_dir, overwrite=False):
     """Write a run (a Run or its path) as a TensorFlow SavedModel into output_dir: Run.export."""
     return _run(run).export(output_dir, overwrite)
 
 
+@_speaks_python
 def beta_sweep(betas, *, seeds=(0,), sweep_dir=os.path.join("checkpoints", "sweep"), epochs=200, **options):
     """Train and evaluate one run per beta and seed into sweep_dir, as `python beta_vae_sweep.py` does, and
     return the rows of its sweep.csv (dicts). options: the sweep's own settings (iwae_samples, jobs, engine,

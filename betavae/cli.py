@@ -8,6 +8,8 @@ import contextlib
 import os
 import sys
 
+from betavae.version import package_version
+
 # np.random.seed (called by tf.keras.utils.set_random_seed) accepts exactly this range; the split and the
 # stateless noise keys accept it too.
 SEED_MIN, SEED_MAX = 0, 2 ** 32 - 1
@@ -31,11 +33,13 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr (exit status 2), like every other user error;
-    its --help uses DefaultsHelpFormatter unless told otherwise."""
+    its --help uses DefaultsHelpFormatter unless told otherwise, and --version prints the package's version."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
         super().__init__(*args, **kwargs)
+        self.add_argument("--version", action="version", version=f"betavae {package_version()}",
+                          help="print the version of betavae and exit")
 
     def error(self, message):
         print(f"error: {message} (see --help)", file=sys.stderr)
@@ -47,11 +51,12 @@ def flag_name(name):
     return "--" + name.replace("_", "-")
 
 
-def check_minimum(args, names, minimum):
-    """Raise a UsageError naming the first of the flags `names` whose value is below `minimum`."""
+def check_minimum(args, names, minimum, spell=flag_name):
+    """Raise a UsageError naming the first of the settings `names` whose value is below `minimum`; spell: how
+    the message spells a setting's name (default: as a flag)."""
     for name in names:
         if getattr(args, name) < minimum:
-            raise UsageError(f"{flag_name(name)} must be at least {minimum}, got {getattr(args, name)}")
+            raise UsageError(f"{spell(name)} must be at least {minimum}, got {getattr(args, name)}")
 
 
 def check_seed(seed, flag="--seed"):

@@ -7,10 +7,11 @@ betavae.fields.FIELDS, which also makes the training flags: one check serves bot
 import dataclasses
 import typing
 
-from betavae.cli import UsageError, flag_name
-from betavae.fields import FIELDS, NO_LEGACY, range_problem
+from betavae.cli import UsageError
+from betavae.fields import FIELDS, NO_LEGACY, range_problem, spelled
 from betavae.objectives import OBJECTIVES
 from betavae.fields import SCHEMA_VERSION  # noqa: F401  (re-exported for the code that builds a RunConfig)
+from betavae.words import counted
 
 
 def default_names(dim):
@@ -57,7 +58,7 @@ def check_flags(args, names):
     for name in names:
         problem = range_problem(name, getattr(args, name))
         if problem:
-            raise UsageError(f"{flag_name(name)} {problem}")
+            raise UsageError(f"{spelled(name)} {problem}")
 
 
 def field_problem(config, name):
@@ -66,7 +67,7 @@ def field_problem(config, name):
     if not _has_type(value, _TYPES[name]):
         return f"field {name}: expected {_type_name(_TYPES[name])}, got {type(value).__name__} {value!r:.60}"
     if name in ("data_shift", "data_scale", "column_names") and value is not None and len(value) != config.data_dim:
-        return f"field {name}: expected {config.data_dim} entries (data_dim), got {len(value)}"
+        return f"field {name}: expected {counted(config.data_dim, 'entry', 'entries')} (data_dim), got {len(value)}"
     problem = range_problem(name, value)
     return f"field {name} {problem}" if problem else None
 

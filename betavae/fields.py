@@ -5,8 +5,15 @@ fields of RunConfig (betavae.config, what config.json holds) and the sweep's ref
 Adding a hyper-parameter is one `Field(...)` in FIELDS (and its use in the model or the loop); a field added
 after version 1 takes a `legacy` value, so that runs saved before it still load. Plain Python (no numpy, no
 TensorFlow).
+
+A message that names a setting spells it as its reader wrote it (spelled): a flag on the command line
+(--resume), a keyword in the Python API, whose functions run inside keyword_spelling() (resume=True).
 """
+import contextlib
+import contextvars
 import math
+import re
+import shlex
 import typing
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -189,6 +196,7 @@ FLAGS = tuple(spec for spec in FIELDS if spec.flag)
 HYPER_PARAMETERS = tuple(spec.name for spec in FLAGS if spec.config)  # the flags config.json records
 RESUME_OVERRIDES = tuple(spec.name for spec in FIELDS if spec.resume)
 SWEEP_SET_FLAGS = tuple(spec.name for spec in FIELDS if spec.sweep_sets)
+FLAG_DEFAULTS = {spec.name: False if spec.kind is bool else spec.default for spec in FLAGS}  # no flag given
 
 
 def range_problem(name, value):
@@ -202,3 +210,58 @@ def require(name, value):
     problem = range_problem(name, value)
     if problem:
         raise ValueError(f"{name} {problem}")
+
+
+_KEYWORDS = contextvars.ContextVar("betavae_keyword_spelling", default=False)
+_UNSET = object()
+
+
+@contextlib.contextmanager
+def keyword_spelling():
+    """Within the block, messages spell settings as the Python API's keywords (resume=True), not as flags
+    (--resume): the API's functions run in it, so that their errors and hints speak Python."""
+    token = _KEYWORDS.set(True)
+    try:
+        yield
+    finally:
+        _KEYWORDS.reset(token)
+
+
+def speaking_python():
+    """Whether messages are spelled for a caller of the Python API (inside keyword_spelling)."""
+    return _KEYWORDS.get()
+
+
+def spelled(name, value=_UNSET, *, text=None, keyword=None):
+    """The setting `name` as its reader writes it: on the command line its flag from the field table
+    (--batch-size, --batch-size 64, --resume for a switch that is on), in Python its keyword (batch_size,
+    batch_size=64, resume=True). text: a value shown as it is (a placeholder such as <copy of it>); keyword:
+    the API's name where it differs from the setting's (output_dir for --output)."""
+    if speaking_python():
+        word = keyword or name
+        return word if value is _UNSET and text is None else f"{word}={text if text is not None else repr(value)}"
+    spec = BY_NAME.get(name)
+    flag = spec.flag if spec is not None and spec.flag else flag_name(name)
+    if text is not None:
+        return f"{flag} {text}"
+    return flag if value is _UNSET or value is True else f"{flag} {shlex.quote(str(value))}"
+
+
+def train_call(**settings):
+    """The call that trains with these settings, as its reader would write it: betavae train --checkpoint-dir X
+    --resume ... on the command line, betavae.train(None, checkpoint_dir='X', resume=True, ...) in Python (whose
+    first argument is the data: None to resume, `data` for a new run)."""
+    if speaking_python():
+        data = "None" if settings.get("resume") else "data"
+        return f"betavae.train({', '.join([data] + [spelled(name, value) for name, value in settings.items()])})"
+    return " ".join(["betavae train"] + [spelled(name, value) for name, value in settings.items()])
+
+
+def keyword_help(names):
+    """The fields `names` as the Python API documents its keywords, one line each: name=default: the help, with
+    the flags it mentions spelled as keywords (--mc-samples -> mc_samples)."""
+    def keyword(flag):
+        name = flag[1].replace("-", "_")
+        return name if name in BY_NAME else flag[0]
+    return [f"{name}={FLAG_DEFAULTS[name]!r}: {re.sub(r'--([a-z][a-z0-9-]*)', keyword, BY_NAME[name].help)}"
+            for name in names]

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from betavae.cli import UsageError
+from betavae.words import counted
 
 SUFFIXES = (".npy", ".csv", ".txt", ".dat")
 TEXT_BYTES_PER_VALUE = 12  # what "%.7g" plus a separator takes for typical values
@@ -79,8 +80,8 @@ def check_output_path(path, rows, columns, dtype=np.float32, side_bytes=0, side_
     check_writable_folder(path, folder)
     needed, free = output_bytes(path, rows, columns, dtype) + side_bytes, shutil.disk_usage(folder).free
     if needed > free:
-        raise UsageError(f"{path}: {rows} rows{side_files} need about {needed / 1e9:.3g} GB, but only "
-                         f"{free / 1e9:.3g} GB are free in {folder}")
+        raise UsageError(f"{path}: writing {counted(rows, 'row')}{side_files} needs about {needed / 1e9:.3g} GB, but "
+                         f"only {free / 1e9:.3g} GB are free in {folder}")
 
 
 def check_writable_folder(path, folder):

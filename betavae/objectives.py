@@ -6,6 +6,8 @@ columns, the epoch table and the TensorBoard tags follow. Adding an objective is
 
 Plain Python: the flags, the header and the report read it before TensorFlow loads.
 """
+from betavae.words import counted
+
 IWAE_TRAINING_SAMPLES = 8  # the K of --objective iwae unless --mc-samples gives it (Burda et al. 2016 use 5 and 50)
 BASE_METRICS = ("loss", "kl", "log_likelihood")  # every objective's first epoch metrics, in this order
 EPOCH_LABELS = {"loss": "loss", "kl": "kl", "log_likelihood": "ll"}  # the epoch table's column names
@@ -65,7 +67,7 @@ class CapacitySpec(ObjectiveSpec):
 
     def describe(self, config):
         return (f"gamma {config.gamma:g} * |KL - C| - E_q log p(x|z); C 0 -> {config.capacity:g} nats over "
-                f"{config.capacity_epochs} epochs")
+                f"{counted(config.capacity_epochs, 'epoch')}")
 
     def title(self, report):
         return (f"capacity objective gamma |KL - C| - E_q log p(x|z) with gamma {report['gamma']:g} and C rising "
@@ -133,7 +135,7 @@ class IWAESpec(ObjectiveSpec):
 
 def warm_up(config):
     """The header's note on a KL warm-up, if the run has one."""
-    return (f"; KL warm-up: beta 0 -> {config.beta:g} over {config.kl_warmup_epochs} epochs"
+    return (f"; KL warm-up: beta 0 -> {config.beta:g} over {counted(config.kl_warmup_epochs, 'epoch')}"
             if config.kl_warmup_epochs else "")
 
 

@@ -3,6 +3,7 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 
@@ -51,6 +52,24 @@ def run_main(main, *args):
         except SystemExit as exit_:  # argparse's own usage errors
             status = exit_.code
     return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
+
+
+def pip_installed(tmp_path):
+    """The package installed by pip, from a copy of the checkout (so that the build leaves nothing in it), into
+    a fresh virtual environment under tmp_path with the system's site-packages (TensorFlow, numpy: nothing is
+    downloaded); returns the environment's bin folder and the process environment to run it in (no
+    PYTHONPATH, so that only the installed package is found)."""
+    source = tmp_path / "source"
+    shutil.copytree(os.path.join(REPO, "betavae"), source / "betavae", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(os.path.join(REPO, name), source / name)
+    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "PYTHONHOME")}
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", tmp_path / "venv"], check=True)
+    installed = subprocess.run([str(tmp_path / "venv" / "bin" / "python"), "-m", "pip", "install", "--no-deps",
+                                "--no-build-isolation", "--quiet", str(source)],
+                               capture_output=True, text=True, env=env, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    return tmp_path / "venv" / "bin", env
 
 
 def factor_data_array(rows=600, seed=5):

@@ -3,9 +3,11 @@ equals evaluation.json for a path or a Run, encode agrees with the evaluation's 
 setting is one line naming it. `import betavae` stays free of TensorFlow."""
 import ast
 import json
+import importlib
 import math
 import os
 import pathlib
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -45,6 +47,24 @@ def test_import_betavae_does_not_import_tensorflow():
     assert result.stdout.startswith("False ")  # numpy comes with the API's module, TensorFlow never
     with pytest.raises(AttributeError, match="no attribute 'trian'"):
         betavae.trian  # noqa: B018
+
+
+def test_no_public_name_of_the_package_is_a_submodules_name():
+    # Importing betavae.<name> binds the module to the package's attribute <name>, over the API's function.
+    submodules = {module.name for module in pkgutil.iter_modules(betavae.__path__)}
+    assert {"api", "serving", "sweep", "run"} <= submodules
+    assert not set(betavae.__all__) & submodules
+    for name in sorted(submodules):  # every submodule imported: the API's names are still the API's
+        importlib.import_module(f"betavae.{name}")
+    assert all(getattr(betavae, name) is getattr(api, name) for name in betavae.__all__ if name != "UsageError")
+
+
+def test_export_stays_the_apis_function_after_an_export(run_path, tmp_path):
+    run = betavae.load_run(run_path)
+    run.export(tmp_path / "e1")
+    assert callable(betavae.export)
+    assert betavae.export(run_path, tmp_path / "e2") == str(tmp_path / "e2")
+    assert all((tmp_path / name / "saved_model.pb").is_file() for name in ("e1", "e2"))
 
 
 def test_sample_equals_what_mode_prior_writes(run_path, tmp_path):
@@ -101,7 +121,7 @@ def test_evaluate_of_a_path_equals_evaluate_of_a_run_and_its_saved_file(run_path
     (lambda: betavae.train(np.zeros((9, 2)), checkpoint_dir="x", resume=True), "pass data=None"),
     (lambda: betavae.sample("nowhere", 5), "no trained model here"),
     (lambda: betavae.beta_sweep([1], beta=2), "beta: the sweep sets it for each run"),
-    (lambda: betavae.beta_sweep([1], jobs=0), "--jobs must be at least 1"),
+    (lambda: betavae.beta_sweep([1], jobs=0), "jobs must be at least 1"),
 ])
 def test_a_bad_setting_is_one_line_naming_it_and_writes_nothing(call, fragment, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -161,9 +181,11 @@ def history_values(run):
 def test_train_from_an_array_repeats_and_the_run_keeps_its_data_wherever_it_goes(tmp_path, capsys):
     data = factor_data_array(300)
     settings = {"epochs": 2, "hidden_units": 8, "batch_size": 100, "seed": 3, "beta": 2}
-    first = betavae.train(data, checkpoint_dir=tmp_path / "a", **settings)
-    second = betavae.train(data, checkpoint_dir=tmp_path / "b", verbose=True, **settings)
-    assert "beta-VAE training into" in capsys.readouterr().out  # verbose: the CLI's lines; quiet otherwise
+    first = betavae.train(data, checkpoint_dir=tmp_path / "a", quiet=True, **settings)
+    assert capsys.readouterr().out == ""
+    second = betavae.train(data, checkpoint_dir=tmp_path / "b", **settings)
+    out = capsys.readouterr().out  # by default the CLI's lines, one per epoch, next steps in Python
+    assert "beta-VAE training into" in out and "2/2" in out and "betavae.load_run(" in out and "--" not in out
     assert len(first.history) == 2 and history_values(first) == history_values(second)
     assert first.config.beta == 2.0 and first.config.data == str(tmp_path / "a" / DATA_FILE)
     assert np.array_equal(np.load(tmp_path / "a" / DATA_FILE), data)

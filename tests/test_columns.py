@@ -75,8 +75,8 @@ def test_columns_choose_names_indices_and_ranges_in_the_order_given(value, expec
 
 @pytest.mark.parametrize("value, message", [
     ("a,foo", "--columns: 'foo' is not a column of data.csv (its columns: a, b, 2010, d)"),
-    ("4", "--columns: index 4 is out of range for data.csv (its 4 columns are 0 to 3)"),
-    ("5:", "--columns: 5: chooses no column of data.csv (its 4 columns are 0 to 3)"),
+    ("4", "--columns: index 4 is out of range for data.csv (its 4 columns: 0 to 3)"),
+    ("5:", "--columns: 5: chooses no column of data.csv (its 4 columns: 0 to 3)"),
     ("a,0", "--columns: column 0 ('a') of data.csv is chosen twice"),
     ("a,,b", "--columns: an empty entry (its columns: a, b, 2010, d)"),
     ("-1", "--columns: '-1' is not a column of data.csv"),
@@ -131,6 +131,9 @@ def test_rows_after_training_are_chosen_like_the_training_rows_or_taken_as_they_
     with ArrayWriter(output, 3, 2, names=("d", "b")) as writer:
         writer.write(VALUES[:3, [3, 1]])
     np.testing.assert_allclose(load_rows(output, "d,b", ("d", "b")), VALUES[:3, [3, 1]], rtol=1e-6)
+    reordered = write(tmp_path / "reordered.csv", csv_text("c,d,b,a"))  # all trained on, by name in any order
+    np.testing.assert_array_equal(load_rows(reordered, None, ("a", "b", "c", "d")), VALUES[:, [3, 2, 0, 1]])
+    np.testing.assert_array_equal(load_rows(reordered, "0:2", ("a", "b")), VALUES[:, [3, 2]])
     other = write(tmp_path / "other.csv", csv_text("a,b,e,d"))
     with pytest.raises(DataError, match=r"other.csv: its columns e, b are not those the run was trained on \(c, b\)"):
         load_rows(other, "2,1", ("c", "b"))

@@ -80,7 +80,7 @@ def test_summary_gives_final_and_best_test_loss_files_and_next_commands():
     assert "in 1:02:05" in text and "final 12.7500 at epoch 3" in text and "best 12.5000 at epoch 2" in text
     assert "ckpt-3, config.json, history.csv" in text and "tensorboard --logdir runs/tb" in text
     for mode in ("prior", "recon", "evaluate"):
-        assert f"--mode {mode} --checkpoint-dir 'runs/my run'" in text
+        assert f"betavae {mode} --checkpoint-dir 'runs/my run'" in text
 
 
 def test_tensorboard_writes_train_and_test_of_a_quantity_under_one_tag():

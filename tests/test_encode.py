@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from betavae.commands import after_training as after_training_command
+from betavae.data import loading
 from betavae.data.run_rows import load_run_data
 from betavae.run.folder import RunFolder
 from conftest import committed_run, factor_data_array
@@ -49,10 +50,18 @@ def test_with_scale_appends_the_log_scales_of_other_rows(run, capsys, tmp_path):
     status, out, _ = cli(capsys, "--mode", "encode", "--checkpoint-dir", folder / "run",
                          "--data", tmp_path / "rows.npy", "--with-scale", "--output", output)
     assert status == 0 and f"and log-scales of the rows of {tmp_path / 'rows.npy'} (30 x 4)" in out
-    codes = np.loadtxt(output, delimiter=",")
+    table = loading.load_table(str(output))  # read back as a data file is: its header names the columns
+    assert output.read_text().splitlines()[0] == "z1,z2,log_scale_z1,log_scale_z2"
+    assert table.names == ("z1", "z2", "log_scale_z1", "log_scale_z2")
+    codes = table.data
     assert codes.shape == (30, 4)
     mean, log_scale = model.encode(rows)
     np.testing.assert_allclose(codes, np.concatenate([mean, log_scale], axis=1), rtol=1e-5, atol=1e-5)
+    means_only = tmp_path / "means.csv"
+    assert cli(capsys, "--mode", "encode", "--checkpoint-dir", folder / "run", "--data", tmp_path / "rows.npy",
+               "--output", means_only)[0] == 0
+    np.testing.assert_array_equal(loading.load_table(str(means_only)).data, codes[:, :2])
+    assert means_only.read_text().splitlines()[0] == "z1,z2"
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -1,6 +1,8 @@
 """The exported SavedModel, loaded by plain TensorFlow in a process that cannot import this project, gives
-the CLI's numbers: sample(n, seed) equals `--mode prior` bit for bit, encode and decode equal the model's.
-And the export refuses every output folder whose replacement could destroy something.
+the CLI's numbers: sample(n, seed) equals `--mode prior` bit for bit, encode and decode equal the model's; its
+serving signatures (sample, sample_seeded, encode, decode) give the same numbers, by TensorFlow 2's loader and by
+the TensorFlow 1 style one of TensorFlow Serving. The export creates the folders above its output and refuses
+every output folder whose replacement could destroy something.
 
 The TensorFlow-only process and the training it serves take over 20 s together: those tests are slow."""
 import json
@@ -14,7 +16,7 @@ import pytest
 from betavae.cli import UsageError
 from betavae.commands import after_training as after_training_command
 from betavae.commands import train as train_command
-from betavae.export import export_run
+from betavae.serving import export_run
 from betavae.model.inference import SAMPLING_CHUNK
 from betavae.run.folder import RunFolder
 from conftest import committed_run, factor_data_array
@@ -146,7 +148,7 @@ def test_export_clears_the_staging_folders_of_killed_exports_only(committed, tmp
     ("run/saved", False, "inside a run folder"),
     ("empty", True, "is not a SavedModel"),
     ("empty", False, "exists; pass --overwrite"),
-    ("missing/saved", False, "cannot write there"),
+    ("data.npy/saved", False, "cannot write there .* is not a folder"),
 ])
 def test_export_refuses_output_folders_that_could_destroy_something(committed, where, overwrite, message):
     folder = committed
@@ -168,7 +170,7 @@ def test_export_needs_output_and_a_run(tmp_path, capsys):
 def test_an_interrupted_export_leaves_nothing_behind(committed, tmp_path, monkeypatch):
     import tensorflow as tf
 
-    def fail_halfway(module, folder):
+    def fail_halfway(module, folder, signatures=None):
         os.makedirs(os.path.join(folder, "variables"))  # a half-written SavedModel
         raise OSError(28, "No space left on device")
 
@@ -176,3 +178,84 @@ def test_an_interrupted_export_leaves_nothing_behind(committed, tmp_path, monkey
     with pytest.raises(UsageError, match="cannot write the SavedModel .No space left on device."):
         export_run(committed / "run", tmp_path / "model")
     assert os.listdir(tmp_path) == []
+
+
+@pytest.fixture(scope="module")
+def served(committed, tmp_path_factory):
+    """The committed run exported into folders that do not exist yet, and loaded back by tf.saved_model.load."""
+    import tensorflow as tf
+    target = tmp_path_factory.mktemp("served") / "missing" / "parents" / "model"
+    export_run(committed / "run", target)
+    return target, tf.saved_model.load(str(target))
+
+
+def test_the_signatures_give_the_functions_numbers_bit_for_bit(committed, served, tmp_path):
+    import tensorflow as tf
+    target, loaded = served
+    assert set(loaded.signatures) == {"sample", "sample_seeded", "encode", "decode"}
+    count = tf.constant(COUNTS[1], tf.int64)
+    by_signature = loaded.signatures["sample"](n=count)["x"].numpy()  # the count alone: seed 0
+    np.testing.assert_array_equal(by_signature, loaded.sample(count).numpy())
+    np.testing.assert_array_equal(by_signature, loaded.sample(count, 0).numpy())
+    assert cli("--mode", "prior", "--checkpoint-dir", committed / "run", "--num-samples", COUNTS[1], "--output",
+               tmp_path / "prior.npy") == 0  # the CLI's default seed
+    np.testing.assert_array_equal(by_signature, np.load(tmp_path / "prior.npy"))
+    seeded = loaded.signatures["sample_seeded"](n=tf.constant(37, tf.int64), seed=tf.constant(SEED, tf.int64))["x"]
+    np.testing.assert_array_equal(seeded.numpy(), loaded.sample(37, SEED).numpy())
+    assert not np.array_equal(seeded.numpy(), by_signature[:37])
+    model, _ = RunFolder(str(committed / "run")).restore_model()
+    x = factor_data_array(50, seed=9)
+    z = np.random.default_rng(0).standard_normal((50, 2)).astype(np.float32)
+    for name, rows, function, keras_function in (("encode", x, loaded.encode, model.encode),
+                                                 ("decode", z, loaded.decode, model.decode)):
+        outputs = loaded.signatures[name](**{"encode": {"x": tf.constant(x)}, "decode": {"z": tf.constant(z)}}[name])
+        assert sorted(outputs) == ["log_scale", "mean"]
+        for key, value, by_function, by_keras in zip(("mean", "log_scale"), (outputs["mean"], outputs["log_scale"]),
+                                                     function(rows), keras_function(rows)):
+            np.testing.assert_array_equal(value.numpy(), by_function.numpy(), err_msg=f"{name} {key}")
+            np.testing.assert_allclose(value.numpy(), by_keras.numpy(), rtol=1e-6, atol=1e-6, err_msg=f"{name} {key}")
+
+
+def test_the_signatures_run_in_a_tensorflow_1_session_as_tensorflow_serving_runs_them(served):
+    """TensorFlow Serving and saved_model_cli run load a SavedModel into a session, by its signature's tensor
+    names: the variables must be found there, not only by tf.saved_model.load."""
+    import tensorflow as tf
+    target, loaded = served
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(target))
+        signature = graph.signature_def["sample_seeded"]
+        feed = {signature.inputs["n"].name: 37, signature.inputs["seed"].name: SEED}
+        samples = session.run(signature.outputs["x"].name, feed_dict=feed)
+        encode = graph.signature_def["encode"]
+        means = session.run(encode.outputs["mean"].name, feed_dict={encode.inputs["x"].name: factor_data_array(5)})
+    np.testing.assert_array_equal(samples, loaded.sample(37, SEED).numpy())
+    # The session's graph optimiser may fuse the encoder's operations otherwise: equal to float32's rounding.
+    np.testing.assert_allclose(means, loaded.encode(factor_data_array(5))[0].numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_an_export_that_fails_removes_the_parents_it_created(committed, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tf.saved_model, "save", fail)
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(UsageError, match="cannot write the SavedModel"):
+        export_run(committed / "run", tmp_path / "kept" / "new" / "deeper" / "model")
+    assert os.listdir(tmp_path) == ["kept"] and os.listdir(tmp_path / "kept") == []
+
+
+def test_a_parent_that_cannot_be_made_undoes_the_parents_made_before_it(committed, tmp_path, monkeypatch):
+    made, mkdir = [], os.mkdir
+
+    def second_refused(path, *args, **kwargs):
+        if made:
+            raise PermissionError(13, "Permission denied", path)
+        made.append(path)
+        mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", second_refused)
+    with pytest.raises(UsageError, match=r"cannot write the SavedModel \(Permission denied\)"):
+        export_run(committed / "run", tmp_path / "first" / "second" / "model")
+    assert made == [str(tmp_path / "first")] and os.listdir(tmp_path) == []

@@ -64,7 +64,7 @@ def test_every_flag_of_the_parser_is_in_the_table(mode):
     """A flag added to the parser must be given a place in MODE_FLAGS, or it would be refused in every mode."""
     parser = after_training_command.build_parser()
     known = {flag for flags in after_training_command.MODE_FLAGS.values() for flag in flags}
-    dests = {action.dest for action in parser._actions} - {"help", "mode", "checkpoint_dir", "verbose"}
+    dests = {action.dest for action in parser._actions} - {"help", "version", "mode", "checkpoint_dir", "verbose"}
     assert dests == known and set(after_training_command.MODE_FLAGS[mode]) <= dests
 
 

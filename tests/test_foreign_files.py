@@ -170,7 +170,7 @@ def test_generate_checks_the_space_of_every_output_before_writing_any(tmp_path, 
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 ** 9, 0, data_bytes + 1000))
     status, _, stderr = call(GENERATE, ["generate", "--rows", rows, "--dim", dim, "--output", tmp_path / "g.npy"],
                              capsys)
-    assert status == 2 and "their latents and truth need about" in stderr, stderr
+    assert status == 2 and "their latents and truth needs about" in stderr, stderr
     assert os.listdir(tmp_path) == []
 
 

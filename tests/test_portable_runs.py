@@ -58,7 +58,7 @@ def test_plot_draws_the_history_and_says_the_others_need_the_data(moved, capsys)
     assert status == 0, err
     notes = err.splitlines()
     assert len(notes) == 1 and notes[0].startswith("warning: only the history is drawn") and "pass --data" in notes[0]
-    assert os.listdir(run / "plots") == ["history.png"] and "wrote 1 plots" in out
+    assert os.listdir(run / "plots") == ["history.png"] and "wrote 1 plot to" in out
 
 
 def test_evaluate_says_what_is_missing_and_works_with_a_copy(moved, capsys):

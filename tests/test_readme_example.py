@@ -2,13 +2,11 @@
 into a fresh virtual environment (TensorFlow and numpy from the system's site-packages) and nothing else."""
 import os
 import re
-import shutil
 import subprocess
-import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, pip_installed
 
 
 def readme_example():
@@ -28,16 +26,8 @@ def test_the_example_is_found():
 
 @pytest.mark.slow
 def test_the_readme_example_runs_from_an_empty_directory_with_the_installed_package(tmp_path):
-    source = tmp_path / "source"  # a copy, so that pip's build leaves nothing in the checkout
-    shutil.copytree(os.path.join(REPO, "betavae"), source / "betavae", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(os.path.join(REPO, name), source / name)
-    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "PYTHONHOME")}
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", tmp_path / "venv"], check=True)
-    python = str(tmp_path / "venv" / "bin" / "python")
-    installed = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--quiet",
-                                str(source)], capture_output=True, text=True, env=env, timeout=300)
-    assert installed.returncode == 0, installed.stderr
+    bin_folder, env = pip_installed(tmp_path)
+    python = str(bin_folder / "python")
     empty = tmp_path / "empty"
     empty.mkdir()
     (tmp_path / "example.py").write_text(readme_example(), encoding="utf-8")

@@ -40,7 +40,7 @@ def strict_json(path):
     return json.loads(path.read_text(), parse_constant=refuse)
 
 
-@pytest.mark.parametrize("name, reason", [("constant", "x2 constant"), ("ten rows", "9 training rows are too few")])
+@pytest.mark.parametrize("name, reason", [("constant", "x2 constant"), ("ten rows", "too few training rows (9)")])
 def test_degenerate_runs_evaluate_to_strict_json_with_reasons(runs, capsys, name, reason):
     run = runs[name]
     status = after_training_command.main(["--mode", "evaluate", "--checkpoint-dir", str(run),

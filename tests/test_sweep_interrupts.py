@@ -185,7 +185,7 @@ def test_a_signal_stops_a_real_sweep_with_its_model_saved_and_says_how_to_resume
     out, err = process.communicate(timeout=120)
     assert process.returncode == 128 + number, err
     assert "FAILED" not in out and "stopped during training; its last epoch is saved" in out
-    assert err.strip().splitlines()[-1].endswith("Resume with the same command: python beta_vae_sweep.py "
+    assert err.strip().splitlines()[-1].endswith("Resume with the same command: betavae sweep "
                                                  + " ".join(command[2:]))
     assert RunFolder(str(sweep_dir / "beta_1_seed_0")).newest_checkpoint() is not None
     assert not (sweep_dir / "beta_2_seed_0").exists()  # the next run never started

@@ -7,6 +7,7 @@
   python beta_vae_after_training.py --mode plot       # the plots alone
   python beta_vae_after_training.py --mode export --output DIR  # a SavedModel plain TensorFlow serves
 """
+import argparse
 import contextlib
 import os
 
@@ -20,6 +21,7 @@ from betavae.data.run_rows import is_moved_copy, load_rows
 from betavae.run.folder import import_tensorflow
 from betavae.run.opened import open_run
 from betavae.run.samples import output_chunks
+from betavae.words import counted
 
 # The flags each mode uses, besides --mode, --checkpoint-dir and --verbose: a flag given to a mode that does not
 # use it would be ignored, so it is refused (check_mode_flags). A new mode is one more entry.
@@ -32,13 +34,19 @@ MODE_FLAGS = {
     "export": ("output", "overwrite"),
 }
 MODES = tuple(MODE_FLAGS)
+COMMON_FLAGS = ("checkpoint_dir", "verbose")  # every mode's
 PATH_FLAGS = ("checkpoint_dir", "data", "output")
 
 
-def build_parser():
-    """Flags of the after-training script; the architecture comes from the checkpoint, not from flags."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", required=True, choices=MODES, help="what to do with the model")
+def build_parser(mode=None, prog=None):
+    """Flags of the after-training script; the architecture comes from the checkpoint, not from flags.
+    mode: a command of one mode (`betavae prior`), without --mode; its --help shows only the flags it uses.
+    prog: the command's name (default: the script's)."""
+    parser = OneLineParser(description=__doc__.splitlines()[0], prog=prog)
+    if mode is None:
+        parser.add_argument("--mode", required=True, choices=MODES, help="what to do with the model")
+    else:
+        parser.set_defaults(mode=mode)
     parser.add_argument("--checkpoint-dir", default="checkpoints", help="folder of a training run")
     parser.add_argument("--num-samples", type=int, default=10_000, help="prior samples to draw")
     parser.add_argument("--data", default=None,
@@ -66,6 +74,10 @@ def build_parser():
                              "codes.npy is always replaced); export: replace an existing SavedModel")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent and decoder noise")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own log messages")
+    if mode is not None:
+        for action in parser._actions:
+            if action.dest not in MODE_FLAGS[mode] + COMMON_FLAGS + ("help", "version"):
+                action.help = argparse.SUPPRESS
     return parser
 
 
@@ -75,13 +87,17 @@ DEFAULT_OUTPUTS = {"prior": "prior_samples.npy", "recon": "recon.npy", "encode":
 def check_mode_flags(parser, args):
     """Refuse, before any work, a flag the user gave (its value differs from the parser's default) that
     args.mode does not use (MODE_FLAGS), and an empty path."""
-    given = [action for action in parser._actions if action.dest not in ("help", "mode")
+    given = [action for action in parser._actions if action.dest not in ("help", "mode", "version")
              and getattr(args, action.dest) != action.default]
+    # A command of one mode names the commands (betavae prior and betavae plot), the script its modes (--mode
+    # prior and plot).
+    prefix = "--mode " if "--mode" in parser._option_string_actions else ""
+    named = (lambda mode: mode) if prefix else (lambda mode: f"betavae {mode}")
     for action in given:
-        if action.dest not in MODE_FLAGS[args.mode] + ("checkpoint_dir", "verbose"):
-            users = [mode for mode, flags in MODE_FLAGS.items() if action.dest in flags]
-            raise UsageError(f"{action.option_strings[0]} does nothing in --mode {args.mode}; it belongs to --mode "
-                             f"{' and '.join(users)}")
+        if action.dest not in MODE_FLAGS[args.mode] + COMMON_FLAGS:
+            users = " and ".join(named(mode) for mode, flags in MODE_FLAGS.items() if action.dest in flags)
+            raise UsageError(f"{action.option_strings[0]} does nothing in {prefix}{named(args.mode)}; it belongs "
+                             f"to {prefix}{users}")
     for name in PATH_FLAGS:
         if getattr(args, name) == "":
             raise UsageError(f"{flag_name(name)}: an empty path; name a file or leave the flag out")
@@ -128,10 +144,10 @@ def sample_or_reconstruct(args, run, rows, label, path):
     model = run.model()
     if args.mode == "prior":
         chunks = output_chunks(model, args.seed, args.mean_only, num_samples=args.num_samples)
-        count, what = args.num_samples, f"{args.num_samples} prior samples"
+        count, what = args.num_samples, counted(args.num_samples, "prior sample")
     else:
         chunks = output_chunks(model, args.seed, args.mean_only, rows=rows)
-        count, what = len(rows), f"{len(rows)} reconstructions of {label}"
+        count, what = len(rows), f"{counted(len(rows), 'reconstruction')} of {label}"
     moments = write_output(path, chunks, count, run.config.data_dim, run.config.column_names)
     print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
     if rows is None:
@@ -144,12 +160,13 @@ def sample_or_reconstruct(args, run, rows, label, path):
 def encode(args, run, rows, label, path):
     """Rebuild the model of the OpenRun, then write the codes E_q[z] of rows to path (with --with-scale,
     the posterior family's params() side by side instead: for the diagonal Gaussian, the means and then the
-    log-scales of q(z|x))."""
+    log-scales of q(z|x)); a .csv's header names them (code_names)."""
     model = run.model()
     from betavae.model.inference import posterior_parameters
     means, parameters = posterior_parameters(model, rows)
     codes = np.concatenate(list(parameters.values()), axis=1) if args.with_scale else means
-    with ArrayWriter(path, *codes.shape) as writer:
+    names = code_names(parameters if args.with_scale else ("mean",), means.shape[1])
+    with ArrayWriter(path, *codes.shape, names=names) as writer:
         writer.write(codes)
     scales = " and log-scales" if args.with_scale else ""
     what = label if args.data is None else f"rows of {label}"
@@ -157,9 +174,15 @@ def encode(args, run, rows, label, path):
     return 0
 
 
+def code_names(parameters, latent_dim):
+    """The names of the code columns of the posterior's parameters (names, in order), latent_dim each: z1..zk
+    for the mean, <parameter>_z1..<parameter>_zk for any other (log_scale_z1, ...)."""
+    return tuple(f"{'' if name == 'mean' else name + '_'}z{j + 1}" for name in parameters for j in range(latent_dim))
+
+
 def export(args):
     """Write the run as a SavedModel at --output."""
-    from betavae.export import export_run
+    from betavae.serving import export_run
     if not args.output:
         raise UsageError("--mode export needs --output DIR, the folder to write the SavedModel to")
     path = export_run(open_run(args.checkpoint_dir, verbose=args.verbose), args.output, overwrite=args.overwrite)
@@ -190,14 +213,15 @@ def score_and_plot(args, run, rows):
                 scoring.saved_best_objective(run, progress))
         paths = scoring.plot_run(run, num_samples=args.num_samples, seed=args.seed, rows=rows, best=best,
                                  progress=progress)
-        print((f"wrote {len(paths)} plots to {run.folder.file('plots')}: "
+        print((f"wrote {counted(len(paths), 'plot')} to {run.folder.file('plots')}: "
                + ", ".join(os.path.basename(p) for p in paths)) if paths else "wrote no plots")
     return 0
 
 
-def main(argv=None):
-    """Check flags and files, rebuild the model, then sample, reconstruct, encode, evaluate, plot or export."""
-    parser = build_parser()
+def main(argv=None, mode=None, prog=None):
+    """Check flags and files, rebuild the model, then sample, reconstruct, encode, evaluate, plot or export.
+    mode: one mode's command (build_parser); prog: the command's name (default: the script's)."""
+    parser = build_parser(mode, prog)
     args = parser.parse_args(argv)
 
     def run():
@@ -214,7 +238,7 @@ def main(argv=None):
         elif args.data:
             rows, label = load_rows(args.data, config.columns, config.column_names), args.data
             if rows.shape[1] != config.data_dim:
-                raise UsageError(f"{args.data}: has {rows.shape[1]} columns, the model in "
+                raise UsageError(f"{args.data}: has {counted(rows.shape[1], 'column')}, the model in "
                                  f"{args.checkpoint_dir} was trained on {config.data_dim}")
         if args.mode in ("evaluate", "plot"):
             with folder.writing():  # evaluation.json and plots/ are the run's: never beside a training

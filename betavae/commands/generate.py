@@ -10,6 +10,7 @@ from betavae.data.loading import DataError, file_digest, latents_path, save_arra
 from betavae.data.truth import write_truth
 from betavae.files import SUFFIXES, check_output_path, output_bytes
 from betavae.memory import check_memory
+from betavae.words import counted
 
 # Memory of generation: the rows' float64 temporaries (latents, noise, their sum) and the float32 result,
 # per value; and copies of the D x D matrices the factor model decomposes.
@@ -18,10 +19,10 @@ MATRIX_COPIES = 6
 TRUTH_BYTES_PER_NUMBER = 26  # a float's repr, the indentation and the line break
 
 
-def build_parser():
+def build_parser(prog=None):
     """The `generate` command's flags (a subcommand of data_processing.py); also read by the CLI reference
-    (docs/make_cli_reference.py)."""
-    parser = OneLineParser(description="Data for the beta-VAE: the `generate` command.")
+    (docs/make_cli_reference.py). prog: the command's name (default: the script's)."""
+    parser = OneLineParser(description="Data for the beta-VAE: the `generate` command.", prog=prog)
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("generate", help="sample factor-model or non-linear data")
     make.add_argument("--family", default="linear", choices=("linear",) + NONLINEAR_FAMILIES,
@@ -40,10 +41,10 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv=None, prog=None):
     """`python data_processing.py generate`: write generated data, its truth JSON (with the data file's SHA-256)
-    and its true latents."""
-    parser = build_parser()
+    and its true latents. prog: the command's name (default: the script's)."""
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     return run_cli(lambda: write_dataset(args))
 
@@ -75,7 +76,8 @@ def write_dataset(args):
     with os_errors(truth_path(args.output), "cannot write"):
         write_truth(truth_path(args.output), truth, args.dim)
     top = ", ".join(f"{v:.2f}" for v in np.linalg.eigvalsh(_correlation(truth["covariance"]))[::-1][:args.factors + 1])
-    print(f"wrote {args.rows} x {args.dim} rows ({args.family}) to {args.output}; correlation eigenvalues {top}, ...")
+    print(f"wrote {counted(args.rows, 'row')} x {args.dim} ({args.family}) to {args.output}; correlation eigenvalues "
+          f"{top}, ...")
     return 0
 
 

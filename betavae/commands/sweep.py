@@ -24,8 +24,8 @@ DEFAULTS = {spec.name: spec.default for spec in OPTIONS}  # --jobs and --cpus-pe
 ENGINES = next(spec.choices for spec in OPTIONS if spec.name == "engine")
 
 EPILOG = f"""training flags:
-  Flags after `--` go to beta_vae_main.py for every run (see python beta_vae_main.py --help), e.g.
-    python beta_vae_sweep.py --betas 1,4 -- --data my.csv --latent-dim 3 --hidden-units 64
+  Flags after `--` go to beta_vae_main.py (betavae train) for every run (see its --help), e.g.
+    %(prog)s --betas 1,4 -- --data my.csv --latent-dim 3 --hidden-units 64
   --beta, --seed, --epochs, --checkpoint-dir, --resume and --overwrite are set by the sweep and refused there.
 
 each run's folder:
@@ -37,9 +37,10 @@ any scheduler:
   Slurm array task; then the plain command collects what is there into sweep.csv and the plots."""
 
 
-def build_parser():
-    """The sweep's flags; --help also documents the pass-through training flags and the run folders."""
-    parser = OneLineParser(usage="%(prog)s [options] [-- training flags]", epilog=EPILOG,
+def build_parser(prog=None):
+    """The sweep's flags; --help also documents the pass-through training flags and the run folders. prog: the
+    command's name (default: the script's)."""
+    parser = OneLineParser(prog=prog, usage="%(prog)s [options] [-- training flags]", epilog=EPILOG,
                            description=__doc__.split("\n\n")[0].replace("\n", " "),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--betas", default=DEFAULTS["betas"],
@@ -95,18 +96,19 @@ def meaning_of_flags(flags, cwd):
     return training_meaning(build_training_parser().parse_args(flags), cwd)
 
 
-def main(argv=None):
-    """Parse the sweep's flags and the training flags after `--`, then run the sweep (sweep.driver.run_sweep)."""
+def main(argv=None, prog=None):
+    """Parse the sweep's flags and the training flags after `--`, then run the sweep (sweep.driver.run_sweep).
+    prog: the command's name (default: the script's)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     split = argv.index("--") if "--" in argv else len(argv)
-    args, training_flags = build_parser().parse_args(argv[:split]), argv[split + 1:]
+    args, training_flags = build_parser(prog).parse_args(argv[:split]), argv[split + 1:]
 
     def run():
         try:
             run_sweep(args, training_settings(training_flags), training_flags, meaning_of_flags)
         except Interrupted as stop:
             print(f"sweep stopped by {stop}; the running models saved their last epoch. Resume with the same "
-                  f"command: python beta_vae_sweep.py {shlex.join(argv)}", file=sys.stderr)
+                  f"command: betavae sweep {shlex.join(argv)}", file=sys.stderr)
             return 128 + stop.signal_number
         return 0
 

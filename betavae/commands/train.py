@@ -1,4 +1,4 @@
-"""Train a beta-VAE on vector data and checkpoint it: `python beta_vae_main.py --beta 4 --epochs 200`.
+"""Train a beta-VAE on vector data and checkpoint it: `betavae train --beta 4 --epochs 200`.
 
 Writes into --checkpoint-dir a TensorFlow checkpoint (model, optimizer, epoch), config.json (everything
 needed to rebuild the model and the data split) and history.csv (one row per epoch).
@@ -25,10 +25,13 @@ def train_run(settings, given=(), started=None):
     return 0
 
 
-def main(argv=None):
-    """Parse and check the flags and data, then train."""
+DESCRIPTION = "Train a beta-VAE on vector data and checkpoint it: `%(prog)s --beta 4 --epochs 200`."
+
+
+def main(argv=None, prog=None):
+    """Parse and check the flags and data, then train. prog: the command's name (default: the script's)."""
     command_started = time.perf_counter()
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(__doc__.splitlines()[0])
+    parser = build_parser(DESCRIPTION, prog)
     args = parser.parse_args(argv)
     return run_cli(lambda: train_run(args, given_flags(parser, argv), started=command_started))

@@ -7,10 +7,11 @@ from betavae.cli import OneLineParser
 from betavae.fields import FLAGS
 
 
-def build_parser(description=None):
+def build_parser(description=None, prog=None):
     """Command-line flags, generated from betavae.fields.FIELDS so that each flag's default, help and choices
-    live in one place and --help shows them. description: the first line of --help (the CLI's)."""
-    parser = OneLineParser(description=description)
+    live in one place and --help shows them. description: the first line of --help (the CLI's); prog: the
+    command's name in --help and errors (default: the script's)."""
+    parser = OneLineParser(description=description, prog=prog)
     for spec in FLAGS:
         if spec.choices:
             parser.add_argument(spec.flag, default=spec.default, choices=spec.choices, help=spec.help)

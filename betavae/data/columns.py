@@ -12,6 +12,8 @@ import numpy as np
 from betavae.cli import warn
 from betavae.config import default_names
 from betavae.data.loading import CHUNK_ROWS, DataError
+from betavae.fields import spelled
+from betavae.words import counted
 
 _INDEX = re.compile(r"^\d+$")
 _RANGE = re.compile(r"^(\d*):(\d*)$")
@@ -22,37 +24,39 @@ def choose(table, columns, path, trained=None):
     """The 0-based indices of the columns `columns` chooses from a loaded table (None: all, in order), or a
     DataError of one line naming the entry and the file's columns. trained: the names a run was trained on;
     a file whose columns already bear exactly those names is taken as it is (e.g. a recon.csv written by the
-    run), and a file whose header gives the chosen columns other names is refused."""
+    run), one whose header holds them all in another order gives them by name, and one whose header gives
+    the chosen columns other names is refused."""
     if trained is not None and tuple(table.names) == tuple(trained):
         return None
-    label = "--columns" if trained is None else f"the run's --columns {columns}"
+    named = trained is not None and tuple(trained) != default_names(len(trained))
+    if named and table.header is not None and set(trained) <= set(table.names):
+        return [table.names.index(name) for name in trained]
+    label = spelled("columns") if trained is None else f"the run's {spelled('columns', columns)}"
     indices = None if columns is None else resolve(columns, table.names, path, label)
     chosen = table.names if indices is None else tuple(table.names[i] for i in indices)
-    named = trained is not None and tuple(trained) != default_names(len(trained))
     if named and table.header is not None and chosen != tuple(trained):
         raise DataError(f"{path}: its columns {_listed(chosen)} are not those the run was trained on "
                         f"({_listed(trained)})")
     return indices
 
 
-def resolve(columns, names, path, label="--columns"):
+def resolve(columns, names, path, label=None):
     """The indices of the entries of a --columns value among a file's column names, in the order given;
-    label: what errors call the value."""
+    label: what errors call the value (default: the setting's name)."""
+    label = label or spelled("columns")
     indices = []
     for entry in (entry.strip() for entry in columns.split(",")):
         if entry in names:
             found = [names.index(entry)]
         elif _INDEX.match(entry):
             if int(entry) >= len(names):
-                raise DataError(f"{label}: index {entry} is out of range for {path} (its {len(names)} columns "
-                                f"are 0 to {len(names) - 1})")
+                raise DataError(f"{label}: index {entry} is out of range for {path} ({_numbered(names)})")
             found = [int(entry)]
         elif _RANGE.match(entry):
             start, stop = (int(end) if end else None for end in _RANGE.match(entry).groups())
             found = list(range(len(names))[start:stop])
             if not found:
-                raise DataError(f"{label}: {entry} chooses no column of {path} (its {len(names)} columns are 0 "
-                                f"to {len(names) - 1})")
+                raise DataError(f"{label}: {entry} chooses no column of {path} ({_numbered(names)})")
         else:
             what = "an empty entry" if not entry else f"'{entry}' is not a column of {path}"
             raise DataError(f"{label}: {what} (its columns: {_listed(names)})")
@@ -76,7 +80,7 @@ def warn_of_an_index(table, indices, path, columns=None):
     if not (unnamed or _counts_rows(table.data, first)):
         return
     why = "has no name in the header" if unnamed else "counts the rows (0, 1, 2, ... in order)"
-    advice = "--columns 1: leaves it out" if columns is None else "leave it out of --columns"
+    advice = f"{spelled('columns', '1:')} leaves it out" if columns is None else f"leave it out of {spelled('columns')}"
     warn(f"{path}: column {first} ('{table.names[first]}') {why}, like the index pandas writes; it is trained on "
          f"as a feature; {advice}")
 
@@ -93,6 +97,11 @@ def _counts_rows(data, column):
         if not np.array_equal(chunk, np.arange(start, start + len(chunk)) + offset):
             return False
     return True
+
+
+def _numbered(names):
+    """The indices a file's columns have: "its 4 columns: 0 to 3", "its 1 column: 0"."""
+    return f"its {counted(len(names), 'column')}: 0" + (f" to {len(names) - 1}" if len(names) > 1 else "")
 
 
 def _listed(names):

@@ -13,6 +13,7 @@ import numpy as np
 from betavae.data.family_maps import NONLINEAR_FAMILIES, unit_map
 from betavae.data.truth import Truth
 from betavae.grid_quadrature import LOG_2PI, PRIOR_REACH, grid_step, log_density_on_grid, product_grid, tensor_grid
+from betavae.words import counted
 
 # Default correlation eigenvalues of generated data: 0.7 D, then each factor 0.23 times the one before
 # (7 and 1.6 for the shipped 10-D, 2-factor data), so that on the shipped data beta = 1 and 2 keep both
@@ -172,7 +173,7 @@ def check_eigenvalues(eigenvalues, dim, factors):
     noise_mean = (dim - eigenvalues.sum()) / (dim - factors)
     if eigenvalues[-1] <= noise_mean:
         raise ValueError(f"--eigenvalues {eigenvalues.tolist()}: the smallest must exceed the mean of the other "
-                       f"{dim - factors} eigenvalues, (D - sum) / (D - factors) = {noise_mean:.3f}")
+                       f"{counted(dim - factors, 'eigenvalue')}, (D - sum) / (D - factors) = {noise_mean:.3f}")
     if not low < eigenvalues.sum() < dim:
         raise ValueError(f"--eigenvalues {eigenvalues.tolist()} sum to {eigenvalues.sum():g}; achievable for "
                        f"--dim {dim} and --factors {factors}: a sum between {low:.3f} and {dim}")

@@ -9,12 +9,14 @@ import os
 from typing import NamedTuple, Optional
 
 import numpy as np
+from numpy.lib import recfunctions
 
 from betavae.config import default_names
-from betavae.files import SUFFIXES, ArrayWriter, is_number
+from betavae.files import SUFFIXES, ArrayWriter, atomic_file, is_number
 from betavae.cli import UsageError, os_errors, warn
 from betavae.paths import check_file, file_problem
 from betavae.data.truth import Truth
+from betavae.words import counted
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model computes in float32
 CHUNK_ROWS = 1 << 16  # rows per pass when scanning data that may be memory-mapped
@@ -56,9 +58,8 @@ def _load_checked(path, memory_map):
         raise DataError(f"{path}: file is empty")
     if memory_map and suffix != ".npy":
         raise DataError(f"{path}: streaming reads .npy files (memory-mapped); save the data with numpy.save")
-    header = None
     if suffix == ".npy":
-        data = _load_npy(path, memory_map)
+        data, header = _load_npy(path, memory_map)
     else:
         data, header = _load_text(path, delimiter="," if suffix == ".csv" else None)
     if data.ndim != 2:
@@ -71,15 +72,16 @@ def _load_checked(path, memory_map):
         if bad.size:
             row, col = bad[0]
             raise _bad_value(path, start + row + 1, col + 1, data[start + row, col])
-    return Table(data, _column_names(path, header, data.shape[1]), header)
+    return Table(data, column_names(path, header, data.shape[1]), header)
 
 
-def _column_names(path, header, dim):
-    """The names of a file's dim columns: its header's (an empty one as x<j>), else x1..xD."""
+def column_names(path, header, dim):
+    """The names of dim columns: a header's (an empty one as x<j>), else x1..xD; a header naming two columns
+    alike, or another number of columns than the rows have, is a DataError naming `path`."""
     if header is None:
         return default_names(dim)
     if len(header) != dim:
-        raise DataError(f"{path}: its header names {len(header)} columns, but its rows have {dim}")
+        raise DataError(f"{path}: its header names {counted(len(header), 'column')}, but its rows have {dim}")
     names = tuple(name or default for name, default in zip(header, default_names(dim)))
     first = {}
     for column, name in enumerate(names):
@@ -97,6 +99,8 @@ def _bad_value(path, row, column, value):
 
 
 def _load_npy(path, memory_map):
+    """A .npy file's array and its header: the field names of a structured array (one field per column),
+    else None."""
     with open(path, "rb") as handle:
         if handle.read(6) != b"\x93NUMPY":
             raise DataError(f"{path}: not a valid .npy array file (no NumPy header)")
@@ -110,9 +114,24 @@ def _load_npy(path, memory_map):
         raise DataError(f"{path}: not a valid .npy array file ({error})") from None
     if not isinstance(data, np.ndarray):
         raise DataError(f"{path}: expected a single array, got {type(data).__name__}")
+    header, stored = None, data
+    if data.dtype.names is not None:
+        data, header = field_columns(data, path)
     if not (np.issubdtype(data.dtype, np.number) or data.dtype == bool) or np.iscomplexobj(data):
         raise DataError(f"{path}: expected real numbers, got dtype {data.dtype}")
-    return data if memory_map else data.astype(np.float64)
+    if memory_map and not np.may_share_memory(data, stored):
+        raise DataError(f"{path}: streaming reads a structured array only if its fields share one dtype (their "
+                        "copy in another would not stay on disk); save every field with the same dtype")
+    return data if memory_map else data.astype(np.float64), header
+
+
+def field_columns(array, path):
+    """A structured array's fields as the columns of an array (a view where the fields allow one, so that a
+    memory map stays on disk) and their names; a field that is not one number per record is a DataError."""
+    for name, (kind, *_) in array.dtype.fields.items():
+        if kind.shape or kind.names is not None:
+            raise DataError(f"{path}: field '{name}' holds {kind}, expected one number per row")
+    return recfunctions.structured_to_unstructured(array, copy=False), tuple(array.dtype.names)
 
 
 def _load_text(path, delimiter):
@@ -146,7 +165,7 @@ def _load_text(path, delimiter):
             if bad:  # named here, by the line of the file, which a header shifts from the row of the array
                 raise _bad_value(path, line_number, bad[0] + 1, values[bad[0]])
             if rows and len(values) != len(rows[0]):
-                raise DataError(f"{path}: row {line_number} has {len(values)} columns, "
+                raise DataError(f"{path}: row {line_number} has {counted(len(values), 'column')}, "
                                 f"expected {len(rows[0])} like the rows before it")
             rows.append(values)
             header_allowed = False
@@ -168,9 +187,15 @@ def _unquote(token):
     return token[1:-1].strip() if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'" else token
 
 
-def save_array(path, array):
-    """Write a 2-D array in the format named by the file's extension (.npy, .csv, .txt or .dat), atomically."""
-    with ArrayWriter(path, *array.shape, dtype=array.dtype) as writer:
+def save_array(path, array, names=None):
+    """Write a 2-D array in the format named by the file's extension (.npy, .csv, .txt or .dat), atomically.
+    names: its columns' names, which a .csv file keeps as its header and a .npy file as the fields of a
+    structured array (one record per row), both read back by load_table as the columns' names."""
+    if names is not None and os.path.splitext(path)[1].lower() == ".npy":
+        with os_errors(path, "cannot write"), atomic_file(path) as handle:
+            np.save(handle, recfunctions.unstructured_to_structured(np.ascontiguousarray(array), names=list(names)))
+        return
+    with ArrayWriter(path, *array.shape, dtype=array.dtype, names=names) as writer:
         writer.write(array)
 
 
@@ -187,7 +212,7 @@ def split_indices(num_rows, test_fraction, seed):
     """Seeded (train, test) row indices; the same arguments always give the same split."""
     num_test = int(round(num_rows * test_fraction))
     if num_test < 1 or num_rows - num_test < 1:
-        raise DataError(f"{num_rows} rows are too few to hold out a test fraction of {test_fraction}: "
+        raise DataError(f"too few rows ({num_rows}) to hold out a test fraction of {test_fraction}: "
                         "need at least one training and one test row")
     order = np.random.default_rng([seed, 1]).permutation(num_rows)
     return np.sort(order[num_test:]), np.sort(order[:num_test])

@@ -7,6 +7,7 @@ import numpy as np
 from betavae.cli import UsageError
 from betavae.data import columns as columns_module
 from betavae.data import loading
+from betavae.words import counted
 
 
 def load_split(data_path, test_path, test_fraction, seed, stream=False, columns=None, trained=None):
@@ -24,7 +25,7 @@ def load_split(data_path, test_path, test_fraction, seed, stream=False, columns=
     if test_path:
         train_rows, test = np.arange(len(data)), load_rows(test_path, columns, trained or names)
         if test.shape[1] != len(names):
-            raise UsageError(f"{test_path}: has {test.shape[1]} columns, the training data {len(names)}")
+            raise UsageError(f"{test_path}: has {counted(test.shape[1], 'column')}, the training data {len(names)}")
     else:
         try:
             train_rows, test_rows = loading.split_indices(len(data), test_fraction, seed)

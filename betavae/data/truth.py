@@ -19,6 +19,7 @@ import numpy as np
 
 from betavae.data.family_maps import NONLINEAR_FAMILIES
 from betavae.files import atomic_write_text
+from betavae.words import counted
 
 LINEAR = "linear"
 # Each array's shape in named sizes (D data dimensions, k latent ones, m waves, q quadratic terms, h tanh
@@ -101,9 +102,11 @@ class Truth:
                 arrays[name] = None if name in ("mean", "covariance") else np.zeros(_expected(shape, sizes, 0))
             sizes.update(_bound(shape, arrays[name]))
         if family != LINEAR and sizes["k"] > 2:  # the exact density is a quadrature over z
-            raise ValueError(f"A has {sizes['k']} columns; a non-linear family's latent has 1 or 2 dimensions")
+            raise ValueError(f"A has {counted(sizes['k'], 'column')}; a non-linear family's latent has 1 or 2 "
+                             "dimensions")
         if arrays["C"].shape[1] not in (0, sizes["k"] * (sizes["k"] + 1) // 2):
-            raise ValueError(f"C has {arrays['C'].shape[1]} columns, expected 0 or {sizes['k'] * (sizes['k'] + 1) // 2}"
+            raise ValueError(f"C has {counted(arrays['C'].shape[1], 'column')}, expected 0 or "
+                             f"{sizes['k'] * (sizes['k'] + 1) // 2}"
                              f" (the quadratic terms of a {sizes['k']}-D latent)")
         if abs(arrays["prior_weights"].sum() - 1.0) > 1e-6:
             raise ValueError(f"prior_weights sum to {arrays['prior_weights'].sum():g}, expected 1")

@@ -10,6 +10,8 @@ read the tensors, so flipped bits inside a shard pass; restoring checks their CR
 import os
 import struct
 
+from betavae.words import counted
+
 TABLE_MAGIC = 0xDB4775248B80FB57  # the last 8 bytes of every LevelDB table (little-endian)
 FOOTER_BYTES = 48  # two block handles padded to 40 bytes, then the magic
 BLOCK_TRAILER_BYTES = 5  # a compression-type byte and a CRC after each block
@@ -33,7 +35,7 @@ def checkpoint_problem(prefix):
         entries = dict(_table_entries(index))
         header = _fields(entries.pop(b""))
     except (Damaged, KeyError, IndexError, struct.error):
-        return f"its index is damaged ({len(index)} bytes)"
+        return f"its index is damaged ({counted(len(index), 'byte')})"
     shards = header.get(NUM_SHARDS, 1)
     sizes = {}
     for name, value in entries.items():
@@ -45,7 +47,7 @@ def checkpoint_problem(prefix):
         if sizes[shard] < 0:
             return f"its data file {os.path.basename(path)} is missing"
         if fields.get(OFFSET, 0) + fields.get(SIZE, 0) > sizes[shard]:
-            return (f"its data file {os.path.basename(path)} is truncated ({sizes[shard]} bytes; tensor "
+            return (f"its data file {os.path.basename(path)} is truncated ({counted(sizes[shard], 'byte')}; tensor "
                     f"{name.decode(errors='replace')} needs {fields.get(OFFSET, 0) + fields.get(SIZE, 0)})")
     return None
 

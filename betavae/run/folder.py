@@ -25,6 +25,7 @@ from betavae.files import atomic_write_text
 from betavae.cli import UsageError
 from betavae.cli import os_errors, os_problem, warn
 from betavae.config import config_from_dict
+from betavae.fields import spelled, train_call
 from betavae.files import is_temporary, remove_stale_temporaries
 from betavae.objectives import BASE_METRICS, objective_of
 from betavae.paths import check_file, file_problem
@@ -155,7 +156,7 @@ class RunFolder:
         if not self.is_run():
             hint = "training stopped before its first save" if os.path.isfile(path) else "no checkpoint"
             raise UsageError(f"{self.path}: no trained model here ({hint}); train one with "
-                             f"python beta_vae_main.py --checkpoint-dir {self.path}")
+                             + train_call(checkpoint_dir=self.path))
         if not os.path.lexists(path):
             raise UsageError(f"{path}: missing, although the folder holds checkpoints")
         check_file(path, "the run's settings file")
@@ -248,16 +249,18 @@ class RunFolder:
             elif path and not os.path.isfile(path):
                 if not (os.path.isfile(own) and loading.file_digest(own) == digest):
                     raise UsageError(f"{self.path} was {'trained' if name == 'data' else 'tested'} on {path}, "
-                                     "which is not there; pass --data <copy of it> (checked against its SHA-256)")
+                                     f"which is not there; pass {spelled('data', text='<copy of it>')} (checked "
+                                     "against its SHA-256)")
                 moved[name] = os.path.abspath(own)
         return dataclasses.replace(config, **moved)
 
     @_while_writing
-    def save_data(self, array):
-        """Write an array as the run's own data.npy (under writing(), after begin()); returns the path it is
-        read from now (inside the staging folder while an --overwrite has not committed yet)."""
+    def save_data(self, array, names=None):
+        """Write an array as the run's own data.npy (under writing(), after begin()), with its columns' names if
+        given (loading.save_array); returns the path it is read from now (inside the staging folder while an
+        --overwrite has not committed yet)."""
         path = os.path.join(self._staging.folder if self._staging else self.path, DATA_FILE)
-        loading.save_array(path, array)
+        loading.save_array(path, array, names)
         return path
 
     @_while_writing
@@ -269,11 +272,12 @@ class RunFolder:
             self._remove_entries(self.path, is_run_file, keep=(LOCK_FILE,))
             return
         if not replace:
-            raise UsageError(f"{self.path} already holds a run; pass --resume to continue it, --overwrite to "
-                             "replace it, or choose another --checkpoint-dir")
+            raise UsageError(f"{self.path} already holds a run; pass {spelled('resume', True)} to continue it, "
+                             f"{spelled('overwrite', True)} to replace it, or choose another "
+                             f"{spelled('checkpoint_dir')}")
         if os.path.ismount(os.path.realpath(self.path)):
-            raise UsageError(f"{self.path}: is a mount point, which --overwrite cannot swap for a new run folder; "
-                             "choose a folder inside it as --checkpoint-dir")
+            raise UsageError(f"{self.path}: is a mount point, which {spelled('overwrite', True)} cannot swap for a "
+                             f"new run folder; choose a folder inside it as {spelled('checkpoint_dir')}")
         self._staging = RunLock(staging_path(self.path)).acquire()
 
     def _refuse_others_files(self):
@@ -296,7 +300,7 @@ class RunFolder:
             shown = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
             why = problem if CONFIG_FILE in others else ""
             raise UsageError(f"{self.path}: holds {shown}, not a run of this suite{why}; training there could "
-                             "replace them; choose an empty or new --checkpoint-dir")
+                             f"replace them; choose an empty or new {spelled('checkpoint_dir')}")
 
     @_while_writing
     def commit(self, config, history, checkpoint):

@@ -10,6 +10,7 @@ import sys
 import time
 
 from betavae.cli import UsageError, os_errors
+from betavae.fields import spelled
 
 LOCK_FILE = ".lock"
 HOLDER_WAIT = 1.0  # seconds a second writer waits for the holder's line (written microseconds after the flock)
@@ -39,7 +40,7 @@ class RunLock:
                 holder = _holder(handle)
                 handle.close()
                 raise UsageError(f"{self.folder} is being written by {holder}; wait for it to finish, or "
-                                 "choose another --checkpoint-dir") from None
+                                 f"choose another {spelled('checkpoint_dir')}") from None
             # The folder may have been swapped (run.swap.exchange_folders) between open and flock: then the
             # lock is on a file that is no longer <folder>/.lock, and worthless.
             if _same_file(handle, self.path):

@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from betavae.scoring import disentanglement_scores as scores
+from betavae.words import counted
 
 LEVEL = 0.95  # coverage of the bootstrap intervals
 BOOTSTRAP = 100  # default resamples per interval (seconds for MIG, SAP and modularity on 10,000 rows)
@@ -110,7 +111,8 @@ def _unavailable(num_codes, num_factors, skip, sampler, votes):
         for key in ("dci_disentanglement", "dci_completeness", "dci_informativeness"):
             reasons.setdefault(key, "skipped: it fits gradient-boosted trees (seconds to minutes)")
     if "factor_vae" in skip:
-        reasons["factor_vae"] = f"skipped: it encodes {sum(votes):,} generated batches (seconds or more)"
+        batches = counted(sum(votes), "generated batch", "generated batches", ",")
+        reasons["factor_vae"] = f"skipped: it encodes {batches} (seconds or more)"
     elif sampler is None:
         reasons["factor_vae"] = ("needs batches with one factor fixed from the data's generator "
                                  "(generated data and a factor_vae_sampler)")
@@ -137,9 +139,10 @@ def metrics(codes, factors, *, seed=0, num_bins=scores.NUM_BINS, bootstrap=BOOTS
         raise ValueError(f"bootstrap {bootstrap}: expected a number of resamples >= 0")
     codes, factors = _checked(codes, "codes"), _checked(factors, "factors")
     if len(codes) != len(factors):
-        raise ValueError(f"codes have {len(codes)} rows but factors {len(factors)}; expected one code per row")
+        raise ValueError(f"codes have {counted(len(codes), 'row')} but factors {len(factors)}; expected one code per "
+                         "row")
     if len(codes) < 4:
-        raise ValueError(f"{len(codes)} rows are too few; expected at least 4 (two per DCI half)")
+        raise ValueError(f"too few rows ({len(codes)}); expected at least 4 (two per DCI half)")
     constant = np.flatnonzero(np.ptp(factors, axis=0) == 0)
     if constant.size:
         raise ValueError(f"factor column {constant[0]} is constant; expected factors that vary over the rows")

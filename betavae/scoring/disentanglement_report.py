@@ -4,6 +4,7 @@ the truth is linear-Gaussian (betavae.scoring.exact_mig), so the report shows th
 from betavae.scoring.disentanglement import SLOW, metrics
 from betavae.scoring.exact_mig import exact_references
 from betavae.scoring.factor_sampling import fixed_factor_sampler, independent_factors_problem
+from betavae.words import counted
 
 # Resamples per interval in --mode evaluate: MIG, SAP and modularity recompute their bins per resample
 # (about 0.01 s each on 10,000 rows), so 50 keep the evaluation's cost near a bare TensorFlow import.
@@ -50,8 +51,9 @@ def disentanglement_lines(entry):
         return f"{value:.3f}" + ("" if not interval else f" [{interval[0]:.3f}, {interval[1]:.3f}]")
 
     estimator = entry["estimator"]
-    lines = [f"disentanglement of E_q[z] vs the true factors, estimates over {entry['n_rows']} rows (95% bootstrap "
-             f"intervals, {estimator['bootstrap_resamples']} resamples; {estimator['num_bins']}-bin MI, "
+    lines = [f"disentanglement of E_q[z] vs the true factors, estimates over {counted(entry['n_rows'], 'row')} (95% "
+             f"bootstrap intervals, {counted(estimator['bootstrap_resamples'], 'resample')}; "
+             f"{estimator['num_bins']}-bin MI, "
              "disentanglement_lib's conventions): "
              + ", ".join(f"{label} {number(key)}" for key, label in (
                  ("mig", "MIG"), ("sap", "SAP"), ("modularity", "modularity"),

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.special import ndtr, owens_t
 
 from betavae.scoring.disentanglement_scores import NUM_BINS, bin_edges, entropy, mig
+from betavae.words import counted
 
 RHO_ONE = 1.0 - 1e-12  # |rho| beyond which a pair is treated as an exact linear function of each other
 
@@ -108,8 +109,8 @@ def exact_references(x, codes, factors, truth, num_bins=NUM_BINS):
         raise ValueError(f"x {x.shape}, codes {codes.shape} and factors {factors.shape} must be 2-D with one "
                          "row each per data row")
     if x.shape[1] != len(mean) or factors.shape[1] != weights.shape[1]:
-        raise ValueError(f"x has {x.shape[1]} columns and factors {factors.shape[1]}; the truth has "
-                         f"{len(mean)} data dimensions and {weights.shape[1]} factors")
+        raise ValueError(f"x has {counted(x.shape[1], 'column')} and factors {factors.shape[1]}; the truth has "
+                         f"{counted(len(mean), 'data dimension')} and {counted(weights.shape[1], 'factor')}")
     a, b, r2 = linear_code_fit(x, codes)
     loading = a @ weights  # Cov(code, z)
     code_covariance = loading @ loading.T + (a * psi) @ a.T

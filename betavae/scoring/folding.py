@@ -9,6 +9,8 @@ reach. The ELBO is E_q log p(x|z) from the IWAE's draws minus the KL in closed f
 """
 import numpy as np
 
+from betavae.words import counted
+
 # A row is folded when log p(x) exceeds its ELBO by more than this (nats). On a well-fitted linear run (the
 # shipped data, 60 epochs) the gap is Monte-Carlo noise of the ELBO: 99.9% of 10,000 test rows below 0.35,
 # the largest 0.62, none above 1.
@@ -41,7 +43,8 @@ def folding_lines(entry, objective="beta"):
         return []
     share = entry["share_of_rows"]
     log_p = "log p(x)" if entry.get("log_p") == "grid" else "IWAE"
-    lines = [f"folded posterior: {'n/a' if share is None else f'{100 * share:.2f}%'} of {entry['rows']} rows "
+    shown = "n/a" if share is None else f"{100 * share:.2f}%"
+    lines = [f"folded posterior: {shown} of {counted(entry['rows'], 'row')} "
              f"have {log_p} - ELBO > {entry['threshold']:g} nats (median {_nats(entry['median_gap'])}, worst "
              f"{_nats(entry['worst_gap'])}): there q(z|x) misses posterior mass"]
     if objective == "iwae":

@@ -9,14 +9,15 @@ import types
 
 import numpy as np
 
-from betavae.cli import UsageError, check_minimum, flag_name
+from betavae.cli import UsageError, check_minimum
 from betavae.data.run_rows import load_run_data
-from betavae.fields import Field
+from betavae.fields import Field, spelled
 from betavae.files import atomic_write_text
 from betavae.run.folder import RunFolder
 from betavae.sweep.plan import (collect, format_table, needs, parse_betas, parse_seeds, plan_runs, sweep_row,
                                  training_settings, write_table)
 from betavae.sweep.recorded import check_training_settings, check_training_unchanged
+from betavae.words import counted
 
 # The sweep's own options: their types, defaults and choices, for its flags and the Python API alike. --jobs
 # and --cpus-per-task default to None, so that check_options sees whether they were given.
@@ -41,22 +42,22 @@ def check_options(options, training):
     file, missing outside the repository). Returns the betas and seeds."""
     for name, engine in (("jobs", "local"), ("address", "ray"), ("cpus_per_task", "ray")):
         if getattr(options, name) is not None and options.engine != engine:
-            raise UsageError(f"{flag_name(name)} is for --engine {engine}"
-                             + ("; Ray runs as many runs at once as the cluster's CPUs allow (see --cpus-per-task)"
-                                if name == "jobs" else ""))
+            raise UsageError(f"{spelled(name)} is for {spelled('engine', engine)}"
+                             + (f"; Ray runs as many runs at once as the cluster's CPUs allow (see "
+                                f"{spelled('cpus_per_task')})" if name == "jobs" else ""))
     options.jobs = 1 if options.jobs is None else options.jobs
     options.cpus_per_task = 1.0 if options.cpus_per_task is None else options.cpus_per_task
-    check_minimum(options, ("epochs", "jobs", "iwae_samples"), 1)
+    check_minimum(options, ("epochs", "jobs", "iwae_samples"), 1, spelled)
     if not options.cpus_per_task > 0:
-        raise UsageError(f"--cpus-per-task must be > 0, got {options.cpus_per_task}")
+        raise UsageError(f"{spelled('cpus_per_task')} must be > 0, got {options.cpus_per_task}")
     betas, seeds = parse_betas(options.betas), parse_seeds(options.seeds)
     if options.only is not None and not 0 <= options.only < len(betas) * len(seeds):
         raise UsageError(f"--only {options.only}: this sweep has runs 0 to {len(betas) * len(seeds) - 1} (see --list)")
     check_training_settings(training)
     other_betas = [beta for beta in betas if beta != 1.0]
     if training.objective == "iwae" and other_betas:
-        raise UsageError(f"--objective iwae has no KL weight to sweep: --betas must be 1 (got "
-                         f"{', '.join(f'{beta:g}' for beta in other_betas)}); sweep --seeds instead")
+        raise UsageError(f"{spelled('objective', 'iwae')} has no KL weight to sweep: {spelled('betas')} must be 1 "
+                         f"(got {', '.join(f'{beta:g}' for beta in other_betas)}); sweep {spelled('seeds')} instead")
     return betas, seeds
 
 
@@ -119,8 +120,8 @@ def collect_and_plot(runs, sweep_dir, seeds):
     folder = os.path.join(sweep_dir, "plots")
     plots = sweep_plots.plot_sweep(reports, curve, folder, plot_labels(), seeds, collapse)
     missing = len(runs) - len(results)
-    print(f"wrote {path} ({len(results)} runs{f'; {missing} not evaluated yet' if missing else ''}) and "
-          f"{len(plots)} plots in {folder}")
+    print(f"wrote {path} ({counted(len(results), 'run')}{f'; {missing} not evaluated yet' if missing else ''}) "
+          f"and {counted(len(plots), 'plot')} in {folder}")
     return rows
 
 
@@ -156,7 +157,7 @@ def run_sweep(options, training, shown=(), meaning_of_flags=None):
     tasks = [{"run": run, "cwd": os.getcwd(), "iwae_samples": options.iwae_samples,
               "training": training_settings(run, options.epochs, training) if "train" in needed else None}
              for run in chosen if (needed := needs(run, options.epochs, options.iwae_samples))]
-    print(f"sweep: {len(runs)} runs in {options.sweep_dir}; {len(tasks)} to run now, "
+    print(f"sweep: {counted(len(runs), 'run')} in {options.sweep_dir}; {len(tasks)} to run now, "
           f"{sum(task['training'] is not None for task in tasks)} of them to train", flush=True)
     failed = run_tasks(tasks, options, record) if tasks else []
     if not tasks and not options.collect:
@@ -165,8 +166,8 @@ def run_sweep(options, training, shown=(), meaning_of_flags=None):
     rows = collect_and_plot(runs, options.sweep_dir, len(seeds)) if collecting else None
     if failed:
         indexes = ", ".join(str(run.index) for run in failed)
-        raise UsageError(f"{len(failed)} of {len(tasks)} runs failed (index {indexes}); the FAILED lines above "
-                         "and their logs say why")
+        raise UsageError(f"{len(failed)} of {counted(len(tasks), 'run')} failed (index {indexes}); the FAILED lines "
+                         "above and their logs say why")
     if options.only is not None:
         print(f"run {options.only} finished; collect the sweep with the same command without --only")
     return rows

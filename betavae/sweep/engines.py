@@ -15,9 +15,11 @@ import socket
 import threading
 import time
 
+from betavae.fields import spelled
 from betavae.run.folder import UsageError
 from betavae.sweep.progress import latest_epoch, progress_line
 from betavae.sweep.worker import STOPPED, run_task, start_worker
+from betavae.words import counted
 
 POLL_SECONDS = 1.0
 LOST_WORKER_RETRIES = 2  # how often a run whose worker died is run again before the sweep gives up on it
@@ -210,7 +212,7 @@ def check_reachable(address):
     except OSError as error:
         reason = f"no answer within {CONNECT_SECONDS:g} s" if isinstance(error, TimeoutError) else \
             (error.strerror or str(error))
-        raise UsageError(f"--address {address}: cannot reach {host}:{port} ({reason}); is the Ray cluster "
+        raise UsageError(f"{spelled('address', address)}: cannot reach {host}:{port} ({reason}); is the Ray cluster "
                          "running there?") from None
 
 
@@ -245,7 +247,7 @@ def run_ray(tasks, address, cpus_per_task, ready=lambda: None):
     try:
         import ray
     except ImportError:
-        raise UsageError("--engine ray needs Ray: pip install -r requirements-ray.txt") from None
+        raise UsageError(f"{spelled('engine', 'ray')} needs Ray: pip install -r requirements-ray.txt") from None
     started_here = not ray.is_initialized()
     if started_here:
         check_reachable(address)
@@ -253,12 +255,12 @@ def run_ray(tasks, address, cpus_per_task, ready=lambda: None):
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         except Exception as error:  # Ray raises several types for an unreachable or refused cluster
             message = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise UsageError(f"--address {address}: cannot start or reach Ray ({message[:200]})") from None
+            raise UsageError(f"{spelled('address', address)}: cannot start or reach Ray ({message[:200]})") from None
     try:
         cpus = ray.cluster_resources().get("CPU", 0)
         if cpus_per_task > cpus:  # Ray would wait for ever for a node that large
-            raise UsageError(f"--cpus-per-task {cpus_per_task:g}: the Ray cluster has {cpus:g} CPUs in all; "
-                             f"ask for at most {cpus:g}")
+            raise UsageError(f"{spelled('cpus_per_task', cpus_per_task)}: the Ray cluster has "
+                             f"{counted(cpus, 'CPU', spec='g')} in all; ask for at most {cpus:g}")
         project = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # holds betavae/
         remote = ray.remote(run_task).options(
             num_cpus=cpus_per_task, max_retries=0,

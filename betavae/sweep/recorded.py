@@ -6,8 +6,8 @@ import json
 import os
 import shlex
 
-from betavae.cli import UsageError, flag_name
-from betavae.fields import BY_NAME
+from betavae.cli import UsageError
+from betavae.fields import BY_NAME, speaking_python, spelled
 from betavae.files import atomic_write_text
 from betavae.paths import check_file
 from betavae.training.flags import validate_flags
@@ -25,7 +25,8 @@ def check_training_settings(settings):
     validate_flags(settings)
     for name in ("data", "test_data"):
         if getattr(settings, name):
-            check_file(getattr(settings, name), "a data file", flag=f"training flag {flag_name(name)}")
+            named = "training setting" if speaking_python() else "training flag"
+            check_file(getattr(settings, name), "a data file", flag=f"{named} {spelled(name)}")
 
 
 def training_meaning(settings, cwd):
@@ -54,7 +55,7 @@ def check_training_unchanged(sweep_dir, settings, shown, record=True, meaning_of
     except UsageError as error:
         raise UsageError(f"{error}; choose another --sweep-dir") from None
     except (OSError, ValueError) as error:
-        raise UsageError(f"{path}: unreadable ({error}); choose another --sweep-dir") from None
+        raise UsageError(f"{path}: unreadable ({error}); choose another {spelled('sweep_dir')}") from None
     if isinstance(recorded, list):  # written before the folder was recorded too
         recorded = {"flags": recorded, "cwd": os.getcwd()}
     now = training_meaning(settings, os.getcwd())
@@ -67,17 +68,17 @@ def check_training_unchanged(sweep_dir, settings, shown, record=True, meaning_of
             and all(isinstance(flag, str) for flag in recorded["flags"]) and isinstance(recorded.get("cwd"), str)
             and isinstance(recorded.get("settings", {}), dict)):
         raise UsageError(f"{path}: expected the training flags and the folder they were given in, got "
-                         f"{json.dumps(recorded)[:60]}; choose another --sweep-dir")
+                         f"{json.dumps(recorded)[:60]}; choose another {spelled('sweep_dir')}")
     before = recorded.get("settings")
     if before is None and meaning_of_flags is None:
         raise UsageError(f"{path}: recorded by an older version as command-line flags; run this sweep with "
-                         "python beta_vae_sweep.py")
+                         "betavae sweep")
     if before is None:
         before = meaning_of_flags(recorded["flags"], recorded["cwd"])
     # A setting added since the record was written was at its default then.
-    differ = [flag_name(name) for name in sorted(now) if before.get(name, BY_NAME[name].default) != now[name]]
+    differ = [spelled(name) for name in sorted(now) if before.get(name, BY_NAME[name].default) != now[name]]
     if differ:
         words = lambda flags: shlex.join(flags) or "none"  # noqa: E731
         raise UsageError(f"{sweep_dir} holds runs trained with the training flags {words(recorded['flags'])}, not "
                          f"{words(shown)} (they differ in {', '.join(differ)}); pass those, or choose another "
-                         "--sweep-dir")
+                         f"{spelled('sweep_dir')}")

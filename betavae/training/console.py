@@ -7,6 +7,8 @@ TensorFlow nor numpy, so the header can be printed before TensorFlow's slow star
 import os
 import shlex
 
+from betavae.words import counted
+from betavae.fields import speaking_python, spelled
 from betavae.objectives import BASE_METRICS, epoch_label, objective_of
 
 # TensorBoard draws one chart per tag, with a line per run (writer folder): so train and test of a quantity
@@ -46,14 +48,14 @@ def header_lines(config, checkpoint_dir, resume=False, overwrite=False):
                 f"{config.test_fraction:.0%} held out, seed {config.seed}")
     objective = objective_of(config).describe(config)
     steps = -(-config.train_rows // config.batch_size)
+    chosen = "" if config.columns is None else f" ({spelled('columns', config.columns)})"
     return [f"beta-VAE training into {_shown_path(checkpoint_dir)} ({action})",
-            f"  data       {_shown_path(config.data)}: D = {config.data_dim}"
-            f"{'' if config.columns is None else f' (--columns {config.columns})'}, {config.train_rows:,} train "
-            f"/ {config.test_rows:,} test rows ({held_out})",
-            f"  model      latent {config.latent_dim}, hidden 2 x {config.hidden_units} units",
+            f"  data       {_shown_path(config.data)}: D = {config.data_dim}{chosen}, {config.train_rows:,} train "
+            f"/ {counted(config.test_rows, 'test row', spec=',')} ({held_out})",
+            f"  model      latent {config.latent_dim}, hidden 2 x {counted(config.hidden_units, 'unit')}",
             f"  objective  {objective}",
-            f"  optimiser  {config.optimizer}, lr {config.lr:g}, batch {config.batch_size} ({steps} "
-            f"steps/epoch), {config.mc_samples} z draw(s) per row, seed {config.seed}",
+            f"  optimiser  {config.optimizer}, lr {config.lr:g}, batch {config.batch_size} ({counted(steps, 'step')}"
+            f"/epoch), {counted(config.mc_samples, 'z draw')} per row, seed {config.seed}",
             "  columns    nats/sample; ll = E_q log p(x|z); test: the test rows with the same noise every epoch"]
 
 
@@ -64,7 +66,7 @@ def device_line(tf, import_seconds):
         names = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name) for gpu in gpus]
         device = "GPU " + ", ".join(names)
     else:
-        device = f"CPU ({os.cpu_count()} cores; no GPU found)"
+        device = f"CPU ({counted(os.cpu_count(), 'core')}; no GPU found)"
     return f"TensorFlow {tf.__version__} loaded in {import_seconds:.1f} s; training on {device}"
 
 
@@ -125,10 +127,13 @@ def epoch_line(row, total_epochs, rows_per_second, elapsed, eta, compiling=False
 
 
 def after_training_commands(checkpoint_dir):
-    """The commands that sample, reconstruct and evaluate the run in checkpoint_dir, ready to paste."""
+    """The commands that sample, reconstruct and evaluate the run in checkpoint_dir, ready to paste: the
+    `betavae` command's, or in Python (speaking_python) the API's calls."""
+    if speaking_python():
+        run = f"betavae.load_run({_shown_path(checkpoint_dir)!r})"
+        return [f"{run}.{call}" for call in ("sample(10_000)", "reconstruct()", "evaluate()")]
     folder = shlex.quote(_shown_path(checkpoint_dir))
-    return [f"python beta_vae_after_training.py --mode {mode} --checkpoint-dir {folder}"
-            for mode in ("prior", "recon", "evaluate")]
+    return [f"betavae {mode} --checkpoint-dir {folder}" for mode in ("prior", "recon", "evaluate")]
 
 
 def summary_lines(history, elapsed, checkpoint_dir, logdir=None):
@@ -140,7 +145,7 @@ def summary_lines(history, elapsed, checkpoint_dir, logdir=None):
     comparable = [row for row in history if all(row[name] == final[name] for name in SCHEDULE_LABELS)]
     best = min(comparable, key=lambda row: row["test_loss"])
     among = ("" if len(comparable) == len(history) else
-             f" (of the {len(comparable)} epochs at the final "
+             f" (of the {counted(len(comparable), 'epoch')} at the final "
              + ", ".join(f"{label} {final[name]:g}" for name, label in SCHEDULE_LABELS.items()) + ")")
     folder = _shown_path(checkpoint_dir)
     lines = [f"done: epoch {final['epoch']} reached in {duration(elapsed)} (whole command, m:ss)",

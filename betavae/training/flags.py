@@ -5,9 +5,9 @@ betavae.commands.training_flags). No TensorFlow, no numpy.
 import importlib.util
 import os
 
-from betavae.cli import UsageError, flag_name
+from betavae.cli import UsageError
 from betavae.config import check_flags
-from betavae.fields import FLAGS
+from betavae.fields import FLAGS, spelled
 from betavae.objectives import OBJECTIVES
 
 
@@ -16,16 +16,16 @@ def validate_flags(args):
     check_flags(args, (spec.name for spec in FLAGS))
     for name in ("data", "test_data", "checkpoint_dir", "logdir"):
         if getattr(args, name) == "":  # else taken for the flag left out
-            raise UsageError(f"{flag_name(name)}: an empty path; name one or leave the flag out")
-    problem = OBJECTIVES[args.objective].problem(args, flag_name)
+            raise UsageError(f"{spelled(name)}: an empty path; name one or leave it out")
+    problem = OBJECTIVES[args.objective].problem(args, spelled)
     if problem:
         raise UsageError(problem)
     if args.resume and args.overwrite:
-        raise UsageError("--resume and --overwrite exclude each other")
+        raise UsageError(f"{spelled('resume', True)} and {spelled('overwrite', True)} exclude each other")
     if args.logdir and importlib.util.find_spec("tensorboard") is None:
-        raise UsageError("--logdir needs the tensorboard package: pip install -r requirements.txt")
+        raise UsageError(f"{spelled('logdir')} needs the tensorboard package: pip install -r requirements.txt")
     if args.logdir:
         try:
             os.makedirs(args.logdir, exist_ok=True)
         except OSError as error:
-            raise UsageError(f"--logdir {args.logdir}: cannot create it ({error.strerror})") from None
+            raise UsageError(f"{spelled('logdir', args.logdir)}: cannot create it ({error.strerror})") from None

@@ -12,11 +12,13 @@ import numpy as np
 from betavae.cli import UsageError, warn
 from betavae.data import loading
 from betavae.data.run_rows import load_run_data, load_split
+from betavae.fields import spelled, train_call
 from betavae.objectives import objective_of
 from betavae.run.folder import HISTORY_FILE, RunFolder, build_model, history_columns, import_tensorflow
 from betavae.training import console
 from betavae.training.flags import validate_flags
 from betavae.training.setup import check_training_memory, new_config, resume_config
+from betavae.words import counted
 
 # The noise key of every epoch's test loss: one fixed draw (common random numbers), so the test curve moves
 # only when the model does. Training steps use keys >= 0, so it never repeats a training draw.
@@ -55,11 +57,12 @@ class StopRequest:
         self.signal_number = number
 
 
-def train_settings(settings, given=(), array=None, *, on_epoch=None, started=None):
+def train_settings(settings, given=(), array=None, *, names=None, on_epoch=None, started=None):
     """Check training settings (a namespace with one attribute per training flag), then train a new run into,
     or resume the one in, settings.checkpoint_dir (train()); returns its history. given: the names of the
     settings chosen (not defaults), for --resume's warning. array: rows to train on, written as the run's own
-    data.npy (settings.data names it). started: time.perf_counter() when the command began."""
+    data.npy (settings.data names it), with the names of its columns if `names`. started: time.perf_counter()
+    when the command began."""
     started = time.perf_counter() if started is None else started
     validate_flags(settings)
     folder = RunFolder(settings.checkpoint_dir)
@@ -68,12 +71,12 @@ def train_settings(settings, given=(), array=None, *, on_epoch=None, started=Non
             config = resume_config(settings, folder, given)
             folder.read_history()  # a damaged history.csv is refused now, before TensorFlow loads
             if config.epochs == folder.epochs_done():
-                print(f"{settings.checkpoint_dir} already holds {config.epochs} epochs: nothing to train")
+                print(f"{settings.checkpoint_dir} already holds {counted(config.epochs, 'epoch')}: nothing to train")
                 return folder.read_history()
             train_rows, test_rows = load_run_data(config, stream=config.streaming)
         else:
             folder.begin(replace=settings.overwrite)  # refuses a finished run before data or TensorFlow load
-            data_file = None if array is None else folder.save_data(array)
+            data_file = None if array is None else folder.save_data(array, names)
             train_rows, test_rows, names = load_split(data_file or settings.data, settings.test_data,
                                                       settings.test_fraction, settings.seed, settings.streaming,
                                                       settings.columns)
@@ -119,8 +122,8 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
         done = folder.restore(checkpoint)
         history = folder.read_history(through=done)
         if len(history) != done:
-            warn(f"{folder.file(HISTORY_FILE)} holds {len(history)} of the {done} epochs trained (written by an "
-                 "older version?); the missing rows stay missing")
+            warn(f"{folder.file(HISTORY_FILE)} holds {len(history)} of the {counted(done, 'epoch')} trained (written "
+                 "by an older version?); the missing rows stay missing")
         print(f"resuming {folder.path} after epoch {done}")
     writers = {name: tf.summary.create_file_writer(os.path.join(logdir, name))
                for name in console.TENSORBOARD_WRITERS} if logdir else {}
@@ -152,10 +155,11 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
         seconds = time.perf_counter() - started
         if not (all(map(math.isfinite, (*means.values(), test.loss)))
                 and all(np.all(np.isfinite(variable.numpy())) for variable in model.trainable_variables)):
+            lower = float(f"{config.lr / 10:g}")
             remedy = (f"the last good checkpoint (epoch {saved_epoch}) is kept; continue from it with a lower "
-                      f"learning rate: python beta_vae_main.py --resume --checkpoint-dir {folder.path} "
-                      f"--epochs {config.epochs} --lr {config.lr / 10:g}" if saved_epoch else
-                      f"nothing was saved; start again with a --lr lower than {config.lr:g}")
+                      "learning rate: " + train_call(checkpoint_dir=folder.path, resume=True, epochs=config.epochs,
+                                                     lr=lower) if saved_epoch else
+                      f"nothing was saved; start again with {spelled('lr')} lower than {config.lr:g}")
             raise Diverged(f"epoch {epoch + 1}: the loss became {means.loss} (test loss {test.loss}); {remedy}")
         row = dict(zip(history_columns(metrics), (epoch + 1, *means.values(), test.loss, seconds,
                                                   trainer.beta.numpy(), trainer.capacity.numpy())))
@@ -175,8 +179,8 @@ def _train(config, train_rows, test_rows, folder, resume, on_epoch, logdir, verb
             saved_epoch = save(epoch + 1)
         if stop.signal_number:
             raise Stopped(stop.signal_number, f"stopped by {signal.Signals(stop.signal_number).name} after epoch "
-                          f"{epoch + 1}, checkpoint saved; continue with: python beta_vae_main.py --resume "
-                          f"--checkpoint-dir {folder.path} --epochs {config.epochs}")
+                          f"{epoch + 1}, checkpoint saved; continue with: "
+                          + train_call(checkpoint_dir=folder.path, resume=True, epochs=config.epochs))
     print("\n".join(console.summary_lines(history, time.perf_counter() - command_started, folder.path, logdir)))
     return history
 

@@ -6,19 +6,20 @@ import types
 
 import numpy as np
 
-from betavae.cli import UsageError, flag_name, warn
+from betavae.cli import UsageError, warn
 from betavae.config import SCHEMA_VERSION, RunConfig
 from betavae.data import loading
-from betavae.fields import FLAGS, HYPER_PARAMETERS, RESUME_OVERRIDES
+from betavae.fields import FLAG_DEFAULTS, HYPER_PARAMETERS, RESUME_OVERRIDES, spelled
 from betavae.memory import check_memory
 from betavae.objectives import objective_of
 from betavae.run.folder import CONFIG_FILE
+from betavae.words import counted
 
 
 def default_settings():
     """Training settings (one attribute per training flag) at the field table's defaults: what the training
     parser gives for no flags, for callers that have keywords rather than argv (the Python API, the sweep)."""
-    return types.SimpleNamespace(**{spec.name: False if spec.kind is bool else spec.default for spec in FLAGS})
+    return types.SimpleNamespace(**FLAG_DEFAULTS)
 
 
 def resume_config(args, folder, given):
@@ -28,13 +29,13 @@ def resume_config(args, folder, given):
     config = folder.load_config()
     done = folder.epochs_done()
     if args.epochs < done:
-        raise UsageError(f"--epochs {args.epochs} is below the {done} epochs already trained in {folder.path}; "
-                         "nothing changed")
+        raise UsageError(f"{spelled('epochs', args.epochs)} is below the {counted(done, 'epoch')} already trained in "
+                         f"{folder.path}; nothing changed")
     copies = [name for name in ("data", "test_data") if name in given and getattr(config, name)]
     config = folder.locate_data(config, [getattr(args, name) for name in copies])
     flags = {name: os.path.abspath(getattr(args, name)) if name in ("data", "test_data") else getattr(args, name)
              for name in given if hasattr(config, name) and name not in RESUME_OVERRIDES and name not in copies}
-    ignored = [f"{flag_name(name)} {value} (the run has {getattr(config, name)})"
+    ignored = [f"{spelled(name, value)} (the run has {getattr(config, name)})"
                for name, value in sorted(flags.items()) if value != getattr(config, name)]
     if ignored:
         warn(f"resuming with the settings in {folder.file(CONFIG_FILE)}; ignoring " + ", ".join(ignored))
@@ -47,7 +48,7 @@ def new_config(args, train, test, data_file=None, names=None):
     data_file: where the data given as args.data lies now, if not there yet (a staging folder's data.npy).
     names: the names of the columns trained on (None: x1..xD)."""
     if args.batch_size > len(train):
-        print(f"note: --batch-size {args.batch_size} exceeds the {len(train)} training rows; "
+        print(f"note: {spelled('batch_size', args.batch_size)} exceeds the {counted(len(train), 'training row')}; "
               "using all of them as one batch")
     mean, std = loading.column_mean_std(train)
     digest = lambda path: path and loading.file_digest(path)  # noqa: E731
@@ -80,5 +81,6 @@ def check_training_memory(config):
     rows = max(config.batch_size, config.test_rows) * config.mc_samples
     activations = rows * (2 * units + 2 * dim + 2 * latent)
     check_memory(4 * (4 * weights + 3 * activations),
-                 f"--hidden-units {units}, --mc-samples {config.mc_samples} and {rows // config.mc_samples} rows "
-                 f"of {dim} columns at a time", process_maps=TRAINING_ADDRESS_SPACE)
+                 f"{spelled('hidden_units', units)}, {spelled('mc_samples', config.mc_samples)} and "
+                 f"{counted(rows // config.mc_samples, 'row')} of {counted(dim, 'column')} at a time",
+                 process_maps=TRAINING_ADDRESS_SPACE)

@@ -7,6 +7,7 @@ from betavae.scoring.folding import folded_posterior, folding_lines
 from betavae.scoring.references import ACTIVE_THRESHOLD, active_units
 from betavae.scoring.sections.base import Section, nats
 from betavae.scoring.truth import LINEAR_LABEL
+from betavae.words import counted
 
 
 def model_scores(model, test, beta, iwae_samples, seed, unavailable, names):
@@ -73,7 +74,7 @@ class LikelihoodSection(Section):
 
     def stage(self, context):
         grid = " and the prior grid" if context.config.latent_dim <= 2 else ""
-        return (f"IWAE{grid}", f"test rows {len(context.test)}, K={context.iwae_samples} importance samples")
+        return (f"IWAE{grid}", f"test rows {len(context.test)}, {counted(context.iwae_samples, 'importance sample')}")
 
     def compute(self, context):
         scores = context.scores()["report"]

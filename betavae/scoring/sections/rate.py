@@ -3,6 +3,7 @@ dimension-wise KL), beside the linear optimum's."""
 from betavae.scoring.kl_decomposition import kl_decomposition
 from betavae.scoring.sections.base import Section, nats, numbers
 from betavae.scoring.truth import LINEAR_LABEL
+from betavae.words import counted
 
 # The KL's parts as the report, sweep.csv and the sweep's plots name them.
 KL_PARTS = {"index_code_mi": "index-code MI I_q(x; z)", "total_correlation": "total correlation TC(z)",
@@ -53,7 +54,7 @@ class RateSection(Section):
                                                                                 f"{collapse:.3f}")]
         parts = report.get("kl_decomposition")
         if parts:
-            lines.append(f"KL parts, estimate over {parts['n_rows']} rows (nats/sample): MI "
+            lines.append(f"KL parts, estimate over {counted(parts['n_rows'], 'row')} (nats/sample): MI "
                          f"{nats(parts['index_code_mi'])} + TC {nats(parts['total_correlation'])} + dim-wise "
                          f"{nats(parts['dimension_wise_kl'])}")
         if optimum:

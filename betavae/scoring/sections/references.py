@@ -14,7 +14,7 @@ def _covariance_problem(rows, covariance, what, names):
     if len(constant):
         return f"{', '.join(names[j] for j in constant[:5])} constant in the {what} rows"
     if len(rows) <= covariance.shape[0]:
-        return f"{len(rows)} {what} rows are too few for a {covariance.shape[0]}-D covariance"
+        return f"too few {what} rows ({len(rows)}) for a {covariance.shape[0]}-D covariance"
     values = np.linalg.eigvalsh(covariance / np.sqrt(np.outer(np.diag(covariance), np.diag(covariance))))
     return f"the {what} rows' covariance is singular" if values[0] <= 1e-10 * values[-1] else None
 

@@ -4,6 +4,7 @@ from betavae.config import default_names
 from betavae.data import loading
 from betavae.files import StreamMoments
 from betavae.scoring.sections.base import Section, number, numbers, percent
+from betavae.words import counted
 
 
 def prior_sample_scores(model, num_samples, seed, test, truth, unavailable):
@@ -31,7 +32,7 @@ class PriorSamplesSection(Section):
                              "`--num-samples` prior draws against the rows, and against the truth"}
 
     def stage(self, context):
-        return self.name, f"{context.num_samples} draws"
+        return self.name, counted(context.num_samples, "draw")
 
     def compute(self, context):
         return {"prior_samples": prior_sample_scores(context.model(), context.num_samples, context.seed,
@@ -40,7 +41,7 @@ class PriorSamplesSection(Section):
     def lines(self, report):
         prior, lines = report["prior_samples"], []
         if prior.get("frechet") is not None:
-            lines.append(f"{report['num_samples']} prior samples vs test rows: mean error "
+            lines.append(f"{counted(report['num_samples'], 'prior sample')} vs test rows: mean error "
                          f"{number(prior['mean_error'])} (L2, data units), covariance error "
                          f"{percent(prior['cov_error'])} (relative Frobenius), Frechet distance "
                          f"{number(prior['frechet'])} (squared data units)")

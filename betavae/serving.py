@@ -1,23 +1,29 @@
 """A trained run as a TensorFlow SavedModel that plain `tf.saved_model.load(DIR)` serves, in a process that
-cannot import this project: sample(n, seed) and sample_means(n, seed) -> [n, D], encode(x) -> the
+cannot import this project: sample(n, seed=0) and sample_means(n, seed=0) -> [n, D], encode(x) -> the
 posterior family's params() of q(z|x) in order (for the diagonal Gaussian: mean, log-scale), decode(z) ->
 the likelihood family's params() of p(x|z) (for the Gaussian: mean, log-scale), all in the data's units,
-and config_json (the run's config.json as a tf.string: data_dim, latent_dim, beta, ...).
+and config_json (the run's config.json as a tf.string: data_dim, latent_dim, beta, ...). The same functions
+are its serving signatures, with named inputs and outputs, for TensorFlow Serving and saved_model_cli:
+sample (n -> x, seed 0), sample_seeded (n, seed -> x), encode (x -> the posterior's parameters by name) and
+decode (z -> the likelihood's).
 
 sample is the CLI's `--mode prior` computation itself (inference.prior_chunk in a graph loop), so for the
 same n and seed it gives the same numbers. Importing this module does not import TensorFlow.
 """
+import contextlib
 import json
 import os
 import shutil
 
 from betavae.cli import UsageError
+from betavae.fields import spelled
 from betavae.files import check_writable_folder
 from betavae.run.folder import RunFolder, import_tensorflow
 from betavae.run.swap import stale_stagings, staging_path, swap_in
 from betavae.run.opened import open_run
 
 SAVED_MODEL_FILE = "saved_model.pb"  # what makes a folder a SavedModel, so that --overwrite may replace it
+DEFAULT_SEED = 0  # the CLI's --seed default: sample(n) gives what `betavae prior --num-samples n` writes
 
 
 def _inside(path, folder):
@@ -28,24 +34,28 @@ def _inside(path, folder):
 
 def check_export_dir(folder, config, output_dir, overwrite):
     """Refuse (UsageError), before any work, an output folder that is or holds the run or its data, lies
-    inside a run folder, or exists (without overwrite; with it, unless it is a SavedModel); its parent must
-    be a writable folder."""
+    inside a run folder, or exists (without overwrite; with it, unless it is a SavedModel); the nearest of
+    its parent folders that exists must be a writable folder (the missing ones are created)."""
     real = os.path.realpath(output_dir)
     parent = os.path.dirname(real)
+    output = spelled("output", keyword="output_dir")
     for source, what in ((folder.path, "the run folder"), (config.data, "the run's data"),
                          (config.test_data, "the run's test data")):
         if source and _inside(os.path.realpath(source), real):
             raise UsageError(f"{output_dir}: is or holds {what} {source}; writing there would destroy it; "
-                             "choose another --output")
+                             f"choose another {output}")
     if _inside(real, folder.path) or RunFolder(parent).is_run() or RunFolder(real).is_run():
         raise UsageError(f"{output_dir}: is or lies inside a run folder, which holds only what training and "
-                         "after-training write; choose an --output outside it")
+                         f"after-training write; choose an {output} outside it")
     if os.path.exists(real):
         if not overwrite:
-            raise UsageError(f"{output_dir}: exists; pass --overwrite to replace it, or choose another --output")
+            raise UsageError(f"{output_dir}: exists; pass {spelled('overwrite', True)} to replace it, or choose "
+                             f"another {output}")
         if not os.path.isfile(os.path.join(real, SAVED_MODEL_FILE)):
-            raise UsageError(f"{output_dir}: exists and is not a SavedModel (no {SAVED_MODEL_FILE}); --overwrite "
-                             "replaces only a SavedModel; choose another --output")
+            raise UsageError(f"{output_dir}: exists and is not a SavedModel (no {SAVED_MODEL_FILE}); "
+                             f"{spelled('overwrite', True)} replaces only a SavedModel; choose another {output}")
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
     check_writable_folder(output_dir, parent)
 
 
@@ -56,13 +66,16 @@ def servable(model, config):
     count, seed = tf.TensorSpec([], tf.int64, name="n"), tf.TensorSpec([], tf.int64, name="seed")
 
     def prior(mean_only):
-        def sample(n, seed):
+        def sample(n, seed=DEFAULT_SEED):
             tf.debugging.assert_non_negative(n, message="sample: n must be at least 0")
             return prior_tensor(model, n, seed, mean_only)
         return tf.function(sample, input_signature=[count, seed])
 
     module = tf.Module()
     module.model = model
+    # The TensorFlow variables beneath the Keras ones, tracked by the module too: without them, a TensorFlow 1
+    # style loader (TensorFlow Serving's, saved_model_cli run's) finds the functions' variables missing.
+    module.tf_variables = [variable.value for variable in model.variables]
     module.sample = prior(mean_only=False)
     module.sample_means = prior(mean_only=True)
     module.encode = tf.function(lambda x: tuple(model.posterior(x).params().values()), input_signature=[
@@ -72,6 +85,33 @@ def servable(model, config):
     # A variable, not a constant: tf.saved_model.save keeps a module's variables, not its constant tensors.
     module.config_json = tf.Variable(json.dumps(config.to_dict()), trainable=False, name="config_json")
     return module
+
+
+def signatures(module):
+    """The serving signatures of a servable module (see the module's docstring): its functions with named
+    inputs (their input_signature's names) and outputs (x, or the families' parameter names)."""
+    import tensorflow as tf
+    count, x_spec = module.sample.input_signature[0], module.encode.input_signature[0]
+    seed, z_spec = module.sample.input_signature[1], module.decode.input_signature[0]
+    model = module.model
+    functions = {"sample": (lambda n: {"x": module.sample(n)}, [count]),
+                 "sample_seeded": (lambda n, seed: {"x": module.sample(n, seed)}, [count, seed]),
+                 "encode": (lambda x: model.posterior(x).params(), [x_spec]),
+                 "decode": (lambda z: model.likelihood(z).params(), [z_spec])}
+    return {name: tf.function(function, input_signature=specs).get_concrete_function()
+            for name, (function, specs) in functions.items()}
+
+
+def _make_folders(path, created):
+    """Create path and its missing parents, appending each to `created` (the outermost first) as it is made,
+    so that a failure halfway leaves the list of what to remove."""
+    missing = []
+    while not os.path.lexists(path):
+        missing.insert(0, path)
+        path = os.path.dirname(path)
+    for folder in missing:
+        os.mkdir(folder)
+        created.append(folder)
 
 
 def export_run(run, output_dir, *, overwrite=False, verbose=False):
@@ -86,11 +126,16 @@ def export_run(run, output_dir, *, overwrite=False, verbose=False):
     tf = import_tensorflow(verbose)
     for stale in stale_stagings(output_dir):  # left by exports that were killed
         shutil.rmtree(stale, ignore_errors=True)
-    temporary = staging_path(output_dir)
+    temporary, created = staging_path(output_dir), []
     try:
-        tf.saved_model.save(servable(model, config), temporary)
+        _make_folders(os.path.dirname(os.path.realpath(output_dir)), created)
+        module = servable(model, config)
+        tf.saved_model.save(module, temporary, signatures=signatures(module))
         swap_in(temporary, output_dir)
     except (OSError, tf.errors.OpError) as error:
+        for folder in reversed(created):  # the parents this export made, unless something else is in them
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
         reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
         raise UsageError(f"{output_dir}: cannot write the SavedModel ({reason})") from None
     finally:
