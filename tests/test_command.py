@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from betavae.commands import after_training, dispatch
+from betavae.commands import after_training, dispatch, generate, sweep, train
 from betavae.version import pyproject_version
 from conftest import REPO, pip_installed, run_main
 
@@ -41,10 +41,11 @@ def test_each_commands_help_names_it(name):
 
 def test_a_mode_command_shows_and_takes_only_its_flags(tmp_path):
     shown = run_main(dispatch.main, "recon", "--help").stdout
-    assert "--mean-only" in shown and "--seed" in shown and "--num-samples" not in shown and "--iwae-samples" not in shown
+    assert "--mean-only" in shown and "--seed" in shown
+    assert "--num-samples" not in shown and "--iwae-samples" not in shown
     result = run_main(dispatch.main, "recon", "--checkpoint-dir", tmp_path, "--num-samples", 5)
-    assert result.returncode == 2 and result.stderr == ("error: --num-samples does nothing in betavae recon; it "
-                                                        "belongs to betavae prior and betavae evaluate and betavae plot\n")
+    assert result.returncode == 2 and result.stderr == ("error: --num-samples does nothing in betavae recon; it belongs "
+                                                        "to betavae prior and betavae evaluate and betavae plot\n")
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +69,14 @@ def test_generate_and_train_run_through_the_command(tmp_path):
     assert made.returncode == 0 and data.is_file() and np.load(data).shape == (120, 4)
     refused = run_main(dispatch.main, "train", "--data", data, "--checkpoint-dir", tmp_path / "run", "--epochs", 0)
     assert refused.returncode == 2 and refused.stderr == "error: --epochs must be at least 1, got 0\n"
+
+
+@pytest.mark.parametrize("main, argv", [(dispatch.main, ()), (dispatch.main, ("prior",)), (train.main, ()),
+                                        (after_training.main, ()), (sweep.main, ()), (generate.main, ())])
+def test_every_script_and_command_prints_the_version(main, argv):
+    result = run_main(main, *argv, "--version")
+    version = pyproject_version(os.path.join(REPO, "pyproject.toml"))
+    assert result.returncode == 0 and result.stdout == f"betavae {version}\n"
 
 
 def test_python_m_betavae_is_the_command(tmp_path):

@@ -259,7 +259,7 @@ def run_ray(tasks, address, cpus_per_task, ready=lambda: None):
     try:
         cpus = ray.cluster_resources().get("CPU", 0)
         if cpus_per_task > cpus:  # Ray would wait for ever for a node that large
-            raise UsageError(f"{spelled('cpus_per_task', cpus_per_task)}: the Ray cluster has "
+            raise UsageError(f"{spelled('cpus_per_task', text=f'{cpus_per_task:g}')}: the Ray cluster has "
                              f"{counted(cpus, 'CPU', spec='g')} in all; ask for at most {cpus:g}")
         project = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # holds betavae/
         remote = ray.remote(run_task).options(
