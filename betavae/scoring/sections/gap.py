@@ -14,6 +14,7 @@ import numpy as np
 from betavae.scoring import posterior_fit
 from betavae.scoring.sections.base import Section, nats
 from betavae.scoring.truth import advantage, mean_and_stderr
+from betavae.words import counted
 
 GAP_ROWS = 200  # rows of the decomposition, a seeded choice: the fit's cost grows with them, the errors shrink
 GAP_IWAE_SAMPLES = 5000  # K of the IWAE bound on log p(x) above 2 latent dimensions, on those rows only
@@ -94,7 +95,7 @@ def decomposition(context):
     best = best_members(model, x, gaussians[0][rows], gaussians[1][rows], rule,
                         posterior_fit.rule_for(k, context.seed, finer=True))
     log_p, estimator = model_log_p(context, model, rows)
-    entry = {"rows": len(rows), "row_choice": f"{len(rows)} of the {len(context.test)} rows, drawn without "
+    entry = {"rows": len(rows), "row_choice": f"{len(rows)} of the {counted(len(context.test), 'row')}, drawn without "
                                               "replacement by the evaluation's seed",
              "family": model.posterior_family.name, "quadrature": {"rule": rule.name, "nodes": rule.nodes},
              "quadrature_check": best["check"],
@@ -141,7 +142,7 @@ class GapDecompositionSection(Section):
                                  "nat by nat\""}
 
     def stage(self, context):
-        return self.name, f"the best diagonal Gaussian of {min(GAP_ROWS, len(context.test))} rows, by L-BFGS"
+        return self.name, f"the best diagonal Gaussian of {counted(min(GAP_ROWS, len(context.test)), 'row')}, by L-BFGS"
 
     def compute(self, context):
         return {"gap_decomposition": decomposition(context)}
@@ -152,10 +153,10 @@ class GapDecompositionSection(Section):
             return []
         sum_of = (f"approximation {_part(entry, 'approximation')} + amortization {_part(entry, 'amortization')}")
         if entry["to_truth"] is None:
-            first = (f"gap of the -ELBO to the model's -log p(x) on {entry['rows']} rows chosen by the seed, "
+            first = (f"gap of the -ELBO to the model's -log p(x) on {counted(entry['rows'], 'row')} chosen by the seed, "
                      f"nats/sample, mean +- standard error (no truth): {sum_of}")
         else:
-            first = (f"gap to the truth on {entry['rows']} rows chosen by the seed, nats/sample, mean +- standard "
+            first = (f"gap to the truth on {counted(entry['rows'], 'row')} chosen by the seed, nats/sample, mean +- standard "
                      f"error: -ELBO - true -log p(x) {_part(entry, 'elbo_to_truth')} = to_truth "
                      f"{_part(entry, 'to_truth')} + {sum_of}")
         log_p = "on the prior grid" if entry["log_p"] == "grid" else f"by {entry['log_p_estimator']}"
@@ -164,8 +165,8 @@ class GapDecompositionSection(Section):
                  f"how: -log p(x) {log_p}; approximation: the best {entry['family']} per row, fitted by L-BFGS on "
                  f"the ELBO by {entry['quadrature']['rule']} (by {check['rule']} approximation moves by "
                  f"{check['approximation']:.1e}, amortization by {check['amortization']:.1e}); amortization: the "
-                 f"encoder's q against that best one, both by the beta = 1 ELBO; {entry['kept_start']} rows kept a "
-                 "start the fit did not beat"]
+                 f"encoder's q against that best one, both by the beta = 1 ELBO; {counted(entry['kept_start'], 'row')} "
+                 "kept a start the fit did not beat"]
         trained = {"beta": f"beta {report['beta']:g} weights the KL",
                    "iwae": "the IWAE bound, whose q is a proposal wider than the posterior"}.get(report["objective"],
                                                                                             report["objective"])
