@@ -24,6 +24,21 @@ def test_the_shipped_truth_is_a_linear_truth_whose_g_is_mean_plus_w_z():
     assert truth.data_sha256 == file_digest(os.path.join(REPO, "data", "gaussian_10d.npy"))
 
 
+def test_the_shipped_data_its_truth_and_its_latents_are_what_the_recorded_command_writes(tmp_path, monkeypatch):
+    """The quick start's evaluation scores disentanglement against the shipped latents: they, the data and the
+    truth must be exactly what the command recorded in the truth writes (run here in a copy of the layout)."""
+    with open(os.path.join(REPO, "data", "gaussian_10d.truth.json"), encoding="utf-8") as handle:
+        command = json.load(handle)["command"].split()
+    assert command[:3] == ["python", "data_processing.py", "generate"]
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert generate_command.main(command[2:]) == 0
+    for name in ("gaussian_10d.npy", "gaussian_10d.latents.npy", "gaussian_10d.truth.json"):
+        assert file_digest(str(tmp_path / "data" / name)) == file_digest(os.path.join(REPO, "data", name)), name
+    latents = np.load(os.path.join(REPO, "data", "gaussian_10d.latents.npy"))
+    assert latents.shape == (100_000, 2) and abs(latents.std() - 1) < 0.01  # z ~ N(0, I), one row per data row
+
+
 def test_generate_records_the_sha_of_the_data_file_it_wrote(tmp_path):
     for name in ("g.npy", "h.csv"):
         output = tmp_path / name
