@@ -91,6 +91,17 @@ def test_the_scores_that_need_several_codes_or_several_factors_ask_the_right_one
     assert three_factors["mig"] is None and three_factors["sap"] is None and three_factors["modularity"] > 0.5
 
 
+def test_dci_leaves_out_disentanglement_for_one_factor_and_completeness_for_one_code():
+    """100 rows, 2 bins: the trees are few."""
+    rng = np.random.default_rng(3)
+    factor = rng.standard_normal((100, 1))
+    codes = np.column_stack([factor[:, 0], rng.standard_normal(100), rng.standard_normal(100)])
+    three_codes = metrics(codes, factor, bootstrap=0, num_bins=2, skip=("factor_vae",))
+    assert three_codes["dci_disentanglement"] is None and three_codes["dci_completeness"] > 0.5
+    three_factors = metrics(factor, codes, bootstrap=0, num_bins=2, skip=("factor_vae",))
+    assert three_factors["dci_completeness"] is None and three_factors["dci_disentanglement"] is not None
+
+
 def _joint_covariance(loadings, noise):
     """The covariance of (codes, factors) for codes = loadings @ factors + noise, factors ~ N(0, I)."""
     loadings = np.asarray(loadings, dtype=float)
