@@ -1,4 +1,4 @@
-"""Constants checked against the values the README gives them, not against themselves: a test that compares
+"""Constants checked against the values the documentation gives them, not against themselves: a test that compares
 a result with the very constant that produced it holds for any value of that constant. The iwae objective's
 default K (8), the bounds of every log-scale (a scale floored at e^-7 and capped at e^3 standard deviations)
 and the prior grid's points per posterior scale (eight with a 1-D latent, one with a 2-D latent)."""
