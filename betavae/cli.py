@@ -72,6 +72,12 @@ def warn(message):
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
+def first_line(error):
+    """The first line of an exception's message, or its type's name when the message is empty: what a one-line
+    report quotes of an error raised by code the suite calls (TensorFlow, Ray, a worker)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def os_problem(error, path=None, doing=None):
     """One line for an operating-system error: the path it concerns (`path`, else the error's own: not the
     name of a temporary file the user never chose), what was being done and the system's reason, e.g.

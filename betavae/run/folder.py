@@ -22,8 +22,7 @@ import numpy as np
 
 from betavae.data import loading
 from betavae.files import atomic_write_text
-from betavae.cli import UsageError
-from betavae.cli import os_errors, os_problem, warn
+from betavae.cli import UsageError, first_line, os_errors, os_problem, warn
 from betavae.config import config_from_dict
 from betavae.fields import spelled, train_call
 from betavae.files import is_temporary, remove_stale_temporaries
@@ -455,7 +454,7 @@ def save_problem(error):
         return error.strerror
     text = str(error)
     cause = next((os.strerror(code) for code in SAVE_CAUSES if os.strerror(code).lower() in text.lower()), None)
-    return cause or (text.strip().splitlines() or [type(error).__name__])[0][:120]
+    return cause or first_line(error)[:120]
 
 
 def restore_checkpoint(checkpoint, path, partial=False):
@@ -466,6 +465,5 @@ def restore_checkpoint(checkpoint, path, partial=False):
         status = checkpoint.restore(path)
         (status.expect_partial() if partial else status).assert_existing_objects_matched()
     except (AssertionError, ValueError, IndexError, KeyError, OSError, tf.errors.OpError) as error:
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise UsageError(f"{path}: unreadable or does not match the model described by {CONFIG_FILE} "
-                         f"({first_line[:200]})") from None
+                         f"({first_line(error)[:200]})") from None

@@ -15,8 +15,8 @@ import socket
 import threading
 import time
 
+from betavae.cli import UsageError, first_line
 from betavae.fields import spelled
-from betavae.run.folder import UsageError
 from betavae.sweep.progress import latest_epoch, progress_line
 from betavae.sweep.worker import STOPPED, run_task, start_worker
 from betavae.words import counted
@@ -128,7 +128,7 @@ def follow(tasks, engine, progress, ready=lambda: None):
                 except Exception as error:  # the worker, not the run's code, failed: that raised in the worker
                     if signals.number:
                         continue  # a task the stop cancelled
-                    message = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+                    message = first_line(error)[:200]
                     lost[run.index] = lost.get(run.index, 0) + 1
                     if lost[run.index] > LOST_WORKER_RETRIES:
                         raise UsageError(f"run {run.index} ({run.label}): its worker failed {lost[run.index]} times, "
@@ -254,7 +254,7 @@ def run_ray(tasks, address, cpus_per_task, ready=lambda: None):
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         except Exception as error:  # Ray raises several types for an unreachable or refused cluster
-            message = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            message = first_line(error)
             raise UsageError(f"{spelled('address', address)}: cannot start or reach Ray ({message[:200]})") from None
     try:
         cpus = ray.cluster_resources().get("CPU", 0)
