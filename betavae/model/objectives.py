@@ -113,12 +113,21 @@ class TCObjective(Objective):
         return tf.reduce_sum(terms.weights * (penalty - terms.log_likelihood)) / tf.reduce_sum(terms.weights)
 
 
+def importance_log_weights(log_likelihood_draws, z, posterior):
+    """log p(x, z_k) - log q(z_k|x) of the K draws z [K, batch, latent_dim] of the posterior q: [K, batch]."""
+    return log_likelihood_draws + PRIOR.log_prob(z) - posterior.log_prob(z)
+
+
+def log_mean_exp(log_weights):
+    """log (1/K) sum_k exp(log_weights_k) over the first axis of [K, batch]."""
+    return tf.reduce_logsumexp(log_weights, axis=0) - math.log(log_weights.shape[0])
+
+
 def importance_weighted_bound(log_likelihood_draws, z, posterior):
     """The importance-weighted bound per row (Burda et al. 2016, eq. 8): log (1/K) sum_k p(x, z_k) / q(z_k|x)
     over the K draws z [K, batch, latent_dim] of the posterior q; [batch]. K = 1 is a one-draw estimate of
     the ELBO; it rises towards log p(x) as K grows."""
-    log_weights = log_likelihood_draws + PRIOR.log_prob(z) - posterior.log_prob(z)
-    return tf.reduce_logsumexp(log_weights, axis=0) - math.log(log_weights.shape[0])
+    return log_mean_exp(importance_log_weights(log_likelihood_draws, z, posterior))
 
 
 class IWAEObjective(Objective):
