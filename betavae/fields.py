@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from betavae.cli import SEED_MAX, SEED_MIN, flag_name
-from betavae.objectives import IWAE_TRAINING_SAMPLES, OBJECTIVES
+from betavae.objectives import IWAE_GRADIENTS, IWAE_TRAINING_SAMPLES, OBJECTIVES
 
 SCHEMA_VERSION = 1
 
@@ -165,6 +165,10 @@ FIELDS = (
           legacy="beta"),
     Field("alpha", float, "weight alpha of the index-code mutual information in the tc objective", 1.0,
           finite(0.0), legacy=1.0),
+    # Runs saved before the field trained iwae with the bound's own gradient.
+    Field("iwae_gradient", str, "gradient estimator of the iwae objective: plain (the bound's reparameterised "
+          "gradient) or dreg (doubly reparameterised, Tucker et al. 2019: the encoder's gradient does not fade "
+          "as --mc-samples grows); the loss is the same bound", "plain", choices=IWAE_GRADIENTS, legacy="plain"),
     # --resume may lower the rate after a blow-up.
     Field("lr", float, "learning rate (with --lr-schedule cosine: of the first epoch)", 1e-3,
           finite(0.0, strict=True), resume=True),

@@ -157,6 +157,12 @@ class Posterior(Distribution):
         """log q(z|x) summed over the latent dimensions: [..., batch] for z [..., batch, dim]."""
         return tf.reduce_sum(self.log_prob_per_dim(z), axis=-1)
 
+    def stopped(self):
+        """The same q(z|x) with its parameters held constant for gradients: its log-density then carries a
+        gradient only through z, the path derivative of the doubly reparameterised estimator (Tucker et al.
+        2019, eq. 5; Roeder et al. 2017)."""
+        return type(self)(*(tf.stop_gradient(parameter) for parameter in self.parameters))
+
     def kl_to_prior(self, samples=None):
         """KL(q(z|x) || N(0, I)) per row, [batch]: here the Monte-Carlo estimate E[log q(z|x) - log p(z)]
         over samples [..., batch, dim] of q (averaged over their leading axes); a family with a closed

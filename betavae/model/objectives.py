@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
+from betavae.fields import require
 from betavae.model.distributions import PRIOR
 from betavae.model.tc import tc_penalty, tc_terms
 from betavae.objectives import objective_of
@@ -24,6 +25,7 @@ class BatchTerms(NamedTuple):
     posterior: object  # q(z|x) of the rows, a betavae.model.distributions.Posterior (parameters [batch, latent_dim])
     kl_mean: tf.Tensor  # scalar, row-weighted
     log_likelihood_mean: tf.Tensor  # scalar, row-weighted
+    log_likelihood_at: object  # z [K, batch, latent_dim] -> [K, batch] log p(x|z) of the rows at other draws z
 
 
 def beta_objective(kl, log_likelihood, beta):
@@ -130,15 +132,45 @@ def importance_weighted_bound(log_likelihood_draws, z, posterior):
     return log_mean_exp(importance_log_weights(log_likelihood_draws, z, posterior))
 
 
+def doubly_reparameterized_bound(log_likelihood_draws, log_likelihood_at, z, posterior):
+    """The importance-weighted bound per row, [batch], as a surrogate whose value is importance_weighted_bound's
+    and whose gradient is the doubly reparameterised estimator's (IWAE-DReG, Tucker et al. 2019, eq. 5): the
+    encoder's gradient sum_k w_k^2 d log w_k / d z_k dz_k/dphi, with the normalised weights w_k held constant
+    and log q evaluated with its parameters held constant (so the encoder is reached only through z); the
+    decoder's gradient sum_k w_k d log p(x|z_k) / d theta, the bound's own. log_likelihood_at(z): log p(x|z) at
+    other draws, here at z held constant, so that the decoder's part does not reach the encoder."""
+    log_weights = importance_log_weights(log_likelihood_draws, z, posterior.stopped())
+    normalized = tf.stop_gradient(tf.nn.softmax(log_weights, axis=0))
+    decoder_part = log_likelihood_at(tf.stop_gradient(z))
+    # The decoder's gradients of the two terms in w_k^2 cancel (equal values, z held in the second).
+    surrogate = tf.reduce_sum(tf.square(normalized) * (log_weights - decoder_part) + normalized * decoder_part,
+                              axis=0)
+    return tf.stop_gradient(log_mean_exp(log_weights)) + surrogate - tf.stop_gradient(surrogate)
+
+
 class IWAEObjective(Objective):
     """The negative importance-weighted bound over --mc-samples draws (Burda et al. 2016), row-weighted: a
     tighter bound on -log p(x) than the negative ELBO, so the decoder is not bent towards posteriors that a
-    Gaussian q(z|x) fits. It has no beta (beta is 1)."""
+    Gaussian q(z|x) fits. It has no beta (beta is 1). gradient: `plain`, the bound's reparameterised
+    gradient, or `dreg`, the same loss with the doubly reparameterised gradient (doubly_reparameterized_bound)."""
 
     name = "iwae"
 
+    def __init__(self, beta, dataset_size=None, gradient="plain"):
+        super().__init__(beta, dataset_size)
+        require("iwae_gradient", gradient)
+        self.gradient = gradient
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(config.beta, config.train_rows, config.iwae_gradient)
+
     def batch_loss(self, terms):
-        bound = importance_weighted_bound(terms.log_likelihood_draws, terms.z, terms.posterior)
+        if self.gradient == "dreg":
+            bound = doubly_reparameterized_bound(terms.log_likelihood_draws, terms.log_likelihood_at, terms.z,
+                                                 terms.posterior)
+        else:
+            bound = importance_weighted_bound(terms.log_likelihood_draws, terms.z, terms.posterior)
         return -tf.reduce_sum(terms.weights * bound) / tf.reduce_sum(terms.weights)
 
 

@@ -83,7 +83,8 @@ def loss_terms(model, x, noise):
 def batch_terms(model, x, weights, noise):
     """The BatchTerms of rows x (weighted) that every objective is computed from: the KL (the posterior
     family's closed form, or its Monte-Carlo estimate from the draws z), the expected log-likelihood, the
-    posterior and its samples z, and the weighted batch means."""
+    posterior and its samples z, the weighted batch means, and log p(x|z) of the rows at other draws (the
+    decoder runs again only for an objective that calls it)."""
     posterior = model.posterior(x)
     z = posterior.sample(noise)
     kl = posterior.kl_to_prior(z)
@@ -91,7 +92,7 @@ def batch_terms(model, x, weights, noise):
     log_likelihood = tf.reduce_mean(log_likelihood_draws, axis=0)
     kl_mean, log_likelihood_mean = tf.unstack(weighted_means(weights, kl, log_likelihood))
     return BatchTerms(weights, kl, log_likelihood, log_likelihood_draws, z, posterior, kl_mean,
-                      log_likelihood_mean)
+                      log_likelihood_mean, lambda other_z: model.likelihood(other_z).log_prob(x))
 
 
 class EpochMetrics(dict):
