@@ -1,6 +1,6 @@
 """The model's distributions as objects, in the manner of TensorFlow Probability's (without it): the posterior
 q(z|x), the likelihood p(x|z) and the prior N(0, I). The encoder and decoder layers (layers.py) produce raw
-parameters; the model (vae.py, `BetaVAE.posterior` and `BetaVAE.likelihood`) wraps them in the object of
+parameters (a posterior family sizes and splits the encoder's head: head_units, split_head); the model (vae.py, `BetaVAE.posterior` and `BetaVAE.likelihood`) wraps them in the object of
 the run's family, and the objectives, the beta-TCVAE terms, inference and export use only the objects.
 
 A family is one class registered under a name (`@register_posterior("name")`, `@register_likelihood`),
@@ -13,12 +13,14 @@ Shapes: a posterior or likelihood holds parameters [batch, dim]; z and x may car
 [..., batch, dim]; log-densities are summed over the last axis. Noise is always standard normal of the
 shape of a sample (the Trainer's stateless draws), so that every family is reparameterised alike.
 
-It imports nothing of the model, so vae.py, objectives.py and tc.py all import it without a cycle.
+It imports nothing of the model but the layers' head split, so vae.py, objectives.py and tc.py all import it
+without a cycle.
 """
 import tensorflow as tf
 
 from betavae.constants import LOG_2PI
 from betavae.fields import LIKELIHOOD_FAMILIES, POSTERIOR_FAMILIES
+from betavae.model.layers import mean_and_log_scale
 
 POSTERIORS = {}  # name -> posterior family (a class), as the config's `posterior` field names it
 LIKELIHOODS = {}  # name -> likelihood family, as the config's `likelihood` field names it
@@ -142,6 +144,17 @@ class Posterior(Distribution):
     """q(z|x) of a batch of rows. A family subclasses it, registered with @register_posterior(name)."""
 
     has_closed_form_kl = False  # kl_to_prior needs no samples
+
+    @classmethod
+    def head_units(cls, latent_dim):
+        """The size of the encoder's head that gives this family's raw parameters for a latent_dim latent."""
+        return 2 * latent_dim
+
+    @classmethod
+    def split_head(cls, head, latent_dim):
+        """The raw parameters in parameter_names' order from the encoder's head [batch, head_units]: here
+        its two halves, the second a log-scale (soft-clamped)."""
+        return mean_and_log_scale(head)
 
     def sample(self, noise):
         """Reparameterised draws z [..., batch, dim] from standard normal noise of that shape."""

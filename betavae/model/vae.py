@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from betavae.fields import require
 from betavae.model.distributions import likelihood_family, posterior_family
-from betavae.model.layers import gaussian_decoder, gaussian_encoder
+from betavae.model.layers import gaussian_decoder, posterior_encoder
 from betavae.model.objectives import BatchTerms
 from betavae.objectives import BASE_METRICS
 
@@ -43,15 +43,16 @@ class BetaVAE(keras.Model):
         self.hidden_units = hidden_units
         self.data_shift = tf.constant(data_shift, dtype=tf.float32, shape=[data_dim])
         self.data_scale = tf.constant(data_scale, dtype=tf.float32, shape=[data_dim])
-        self.encoder = gaussian_encoder(latent_dim, hidden_units)
+        self.encoder = posterior_encoder(self.posterior_family.head_units(latent_dim), hidden_units)
         self.decoder = gaussian_decoder(data_dim, hidden_units)
         self.decode(tf.zeros([1, latent_dim]))  # create the weights now, so a checkpoint restores at once
         self.encode(tf.zeros([1, data_dim]))
 
     def encode(self, x):
-        """The encoder's raw parameters of q(z|x) (for the diagonal Gaussian: mean and log sigma of the
-        latent), each [batch, latent_dim]."""
-        return self.encoder((x - self.data_shift) / self.data_scale)
+        """The encoder's raw parameters of q(z|x), in the family's order (for the diagonal Gaussian: mean and
+        log sigma of the latent, each [batch, latent_dim])."""
+        return self.posterior_family.split_head(self.encoder((x - self.data_shift) / self.data_scale),
+                                                self.latent_dim)
 
     def posterior(self, x):
         """q(z|x) of rows x: the posterior family's object (distributions.Posterior)."""
