@@ -74,6 +74,14 @@ def _sample_mean(values):
     return tf.reduce_mean(values, axis=list(range(values.shape.rank - 1)))
 
 
+def expectation(values, log_draw_weights=None):
+    """E_q of a quantity from its values at the draws of Posterior.weighted_sample, [draws, batch] -> [batch]:
+    their mean (log_draw_weights None: equal weights), or their sum weighted by exp(log_draw_weights)."""
+    if log_draw_weights is None:
+        return tf.reduce_mean(values, axis=0)
+    return tf.reduce_sum(tf.exp(log_draw_weights) * values, axis=0)
+
+
 def _normal_log_prob_per_dim(x, mean, log_scale):
     """log N(x; mean, exp(log_scale)^2) element by element."""
     return -0.5 * (tf.square((x - mean) * tf.exp(-log_scale)) + LOG_2PI) - log_scale
@@ -146,8 +154,9 @@ class Posterior(Distribution):
     has_closed_form_kl = False  # kl_to_prior needs no samples
 
     @classmethod
-    def head_units(cls, latent_dim):
-        """The size of the encoder's head that gives this family's raw parameters for a latent_dim latent."""
+    def head_units(cls, latent_dim, components):
+        """The size of the encoder's head that gives this family's raw parameters for a latent_dim latent
+        (components: the count of a family made of components, e.g. a mixture's)."""
         return 2 * latent_dim
 
     @classmethod
@@ -159,6 +168,12 @@ class Posterior(Distribution):
     def sample(self, noise):
         """Reparameterised draws z [..., batch, dim] from standard normal noise of that shape."""
         raise NotImplementedError
+
+    def weighted_sample(self, noise):
+        """The draws that estimate expectations under q in training, from noise [draws, batch, dim], and the
+        log of each draw's weight, [draws', batch] (None: equal weights, a mean): here sample(noise), equally
+        weighted; a family whose draws are not all alike (a mixture's per component) weights them."""
+        return self.sample(noise), None
 
     def log_prob_per_dim(self, z):
         """log q(z_j|x) per latent dimension, [..., batch, dim], for a family that factorises over them. z
@@ -176,13 +191,14 @@ class Posterior(Distribution):
         2019, eq. 5; Roeder et al. 2017)."""
         return type(self)(*(tf.stop_gradient(parameter) for parameter in self.parameters))
 
-    def kl_to_prior(self, samples=None):
+    def kl_to_prior(self, samples=None, log_draw_weights=None):
         """KL(q(z|x) || N(0, I)) per row, [batch]: here the Monte-Carlo estimate E[log q(z|x) - log p(z)]
-        over samples [..., batch, dim] of q (averaged over their leading axes); a family with a closed
-        form overrides it and ignores the samples."""
+        over samples [..., batch, dim] of q (averaged over their leading axes, or over the draws of
+        weighted_sample with their weights); a family with a closed form overrides it and ignores the samples."""
         if samples is None:
             raise ValueError(f"posterior {self.name}: no closed-form KL; give samples of q(z|x)")
-        return _sample_mean(self.log_prob(samples) - PRIOR.log_prob(samples))
+        difference = self.log_prob(samples) - PRIOR.log_prob(samples)
+        return _sample_mean(difference) if log_draw_weights is None else expectation(difference, log_draw_weights)
 
     def kl_to_prior_per_dim(self, samples=None):
         """KL(q(z_j|x) || N(0, 1)) of each latent dimension j, [batch, dim]: here the Monte-Carlo estimate
@@ -201,6 +217,12 @@ class Posterior(Distribution):
     def mean(self):
         """E_q[z], [batch, dim]: the code of a row."""
         raise NotImplementedError
+
+    @classmethod
+    def code_columns(cls, name, width, latent_dim):
+        """The names of the columns of parameter `name` (width of them) in --mode encode's output: z1..zk for
+        the mean, <name>_z1..<name>_zk for any other (log_scale_z1, ...)."""
+        return tuple(f"{'' if name == 'mean' else name + '_'}z{j + 1}" for j in range(width))
 
     @classmethod
     def diagonal_gaussians(cls, params):
@@ -230,7 +252,7 @@ class DiagonalGaussian(Posterior):
     def log_prob(self, z):
         return _normal_log_prob(z, self.loc, self.log_scale)
 
-    def kl_to_prior(self, samples=None):
+    def kl_to_prior(self, samples=None, log_draw_weights=None):
         return gaussian_kl(self.loc, self.log_scale)
 
     def kl_to_prior_per_dim(self, samples=None):

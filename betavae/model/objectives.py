@@ -21,11 +21,12 @@ class BatchTerms(NamedTuple):
     kl: tf.Tensor  # KL(q(z|x) || N(0, I)): closed form, or the family's Monte-Carlo one from z
     log_likelihood: tf.Tensor  # E_q[log p(x|z)], averaged over the noise draws
     log_likelihood_draws: tf.Tensor  # [mc_samples, batch] log p(x|z) at each draw z
-    z: tf.Tensor  # [mc_samples, batch, latent_dim] reparameterised samples of q(z|x)
+    z: tf.Tensor  # [mc_samples, batch, latent_dim] reparameterised samples of q(z|x) (a mixture's: per component)
     posterior: object  # q(z|x) of the rows, a betavae.model.distributions.Posterior (parameters [batch, latent_dim])
     kl_mean: tf.Tensor  # scalar, row-weighted
     log_likelihood_mean: tf.Tensor  # scalar, row-weighted
     log_likelihood_at: object  # z [K, batch, latent_dim] -> [K, batch] log p(x|z) of the rows at other draws z
+    log_draw_weights: object  # [mc_samples, batch] log weight of each draw z (sum 1 per row), or None: equal
 
 
 def beta_objective(kl, log_likelihood, beta):
@@ -120,16 +121,21 @@ def importance_log_weights(log_likelihood_draws, z, posterior):
     return log_likelihood_draws + PRIOR.log_prob(z) - posterior.log_prob(z)
 
 
-def log_mean_exp(log_weights):
-    """log (1/K) sum_k exp(log_weights_k) over the first axis of [K, batch]."""
-    return tf.reduce_logsumexp(log_weights, axis=0) - math.log(log_weights.shape[0])
+def log_mean_exp(log_weights, log_draw_weights=None):
+    """log (1/K) sum_k exp(log_weights_k) over the first axis of [K, batch]; with log_draw_weights [K, batch]
+    (summing to 1 per row), log sum_k exp(log_draw_weights_k + log_weights_k)."""
+    if log_draw_weights is None:
+        return tf.reduce_logsumexp(log_weights, axis=0) - math.log(log_weights.shape[0])
+    return tf.reduce_logsumexp(log_draw_weights + log_weights, axis=0)
 
 
-def importance_weighted_bound(log_likelihood_draws, z, posterior):
+def importance_weighted_bound(log_likelihood_draws, z, posterior, log_draw_weights=None):
     """The importance-weighted bound per row (Burda et al. 2016, eq. 8): log (1/K) sum_k p(x, z_k) / q(z_k|x)
     over the K draws z [K, batch, latent_dim] of the posterior q; [batch]. K = 1 is a one-draw estimate of
-    the ELBO; it rises towards log p(x) as K grows."""
-    return log_mean_exp(importance_log_weights(log_likelihood_draws, z, posterior))
+    the ELBO; it rises towards log p(x) as K grows. With the draws' weights of a stratified sample (a
+    mixture's, per component), the stratified bound log sum_k weight_k p(x, z_k) / q(z_k|x) (SIWAE,
+    Morningstar et al. 2021, eq. 4)."""
+    return log_mean_exp(importance_log_weights(log_likelihood_draws, z, posterior), log_draw_weights)
 
 
 def doubly_reparameterized_bound(log_likelihood_draws, log_likelihood_at, z, posterior):
@@ -170,7 +176,8 @@ class IWAEObjective(Objective):
             bound = doubly_reparameterized_bound(terms.log_likelihood_draws, terms.log_likelihood_at, terms.z,
                                                  terms.posterior)
         else:
-            bound = importance_weighted_bound(terms.log_likelihood_draws, terms.z, terms.posterior)
+            bound = importance_weighted_bound(terms.log_likelihood_draws, terms.z, terms.posterior,
+                                              terms.log_draw_weights)
         return -tf.reduce_sum(terms.weights * bound) / tf.reduce_sum(terms.weights)
 
 
