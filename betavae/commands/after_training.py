@@ -64,7 +64,8 @@ def build_parser(mode=None, prog=None):
                         help="output decoder means instead of draws from the decoder's Gaussian")
     parser.add_argument("--with-scale", action="store_true",
                         help="encode: also write the log-scales of q(z|x), as columns after the means: "
-                             "[N, 2 * latent_dim], means first")
+                             "[N, 2 * latent_dim], means first (for a mixture posterior: its weights' logits, "
+                             "then its components' means and log-scales)")
     parser.add_argument("--output", default=None,
                         help="output file, format by extension (.npy, .csv, .txt); default: "
                              "<checkpoint-dir>/prior_samples.npy, recon.npy or codes.npy; export: the "
@@ -170,9 +171,10 @@ def encode(args, run, rows, label, path):
     names = code_names(family, parameters if args.with_scale else {"mean": means}, means.shape[1])
     with ArrayWriter(path, *codes.shape, names=names) as writer:
         writer.write(codes)
-    scales = " and log-scales" if args.with_scale else ""
+    written = ("the codes E_q[z]" if not args.with_scale else "the codes E_q[z] and log-scales"
+               if tuple(parameters) == ("mean", "log_scale") else f"q(z|x)'s {', '.join(parameters)}")
     what = label if args.data is None else f"rows of {label}"
-    print(f"wrote the codes E_q[z]{scales} of the {what} ({codes.shape[0]} x {codes.shape[1]}) to {path}")
+    print(f"wrote {written} of the {what} ({codes.shape[0]} x {codes.shape[1]}) to {path}")
     return 0
 
 

@@ -16,6 +16,8 @@ shape of a sample (the Trainer's stateless draws), so that every family is repar
 It imports nothing of the model but the layers' head split, so vae.py, objectives.py and tc.py all import it
 without a cycle.
 """
+import math
+
 import tensorflow as tf
 
 from betavae.constants import LOG_2PI
@@ -264,6 +266,86 @@ class DiagonalGaussian(Posterior):
     @classmethod
     def diagonal_gaussians(cls, params):
         return params["mean"], params["log_scale"]
+
+
+@register_posterior("mixture")
+class DiagonalGaussianMixture(Posterior):
+    """sum_c pi_c N(mean_c, diag exp(log_scale_c)^2): --components diagonal Gaussians, pi = softmax(logits).
+
+    Parameters: logits [batch, C], mean and log_scale [batch, C, dim]. Training estimates expectations by the
+    stratified estimator (Roeder et al. 2017, sec. 5; Morningstar et al. 2021, SIWAE): each noise draw gives
+    one reparameterised draw of every component, weighted by pi_c, so that E_q f = sum_c pi_c E_{q_c} f carries
+    gradients to the weights, the means and the scales alike (weighted_sample). sample() gives exact draws of
+    q (for what comes after training): the first noise coordinate's uniform Phi(noise) picks the component
+    and, rescaled within its component's share, gives that coordinate's standard normal again. The KL to the
+    prior has no closed form: Monte Carlo. Not factorised over the latent dimensions: log_prob_per_dim is the
+    log-density of each dimension's marginal (a 1-D mixture), whose sum is not log_prob."""
+
+    parameter_names = ("logits", "mean", "log_scale")
+
+    def __init__(self, logits, mean, log_scale):
+        super().__init__(logits, mean, log_scale)
+        self.logits, self.loc, self.log_scale = logits, mean, log_scale
+        self.log_weights = tf.nn.log_softmax(logits, axis=-1)
+
+    @classmethod
+    def head_units(cls, latent_dim, components):
+        return components * (1 + 2 * latent_dim)
+
+    @classmethod
+    def split_head(cls, head, latent_dim):
+        components = head.shape[-1] // (1 + 2 * latent_dim)
+        logits, rest = tf.split(head, [components, 2 * components * latent_dim], axis=-1)
+        mean, log_scale = mean_and_log_scale(tf.reshape(rest, [-1, components, 2 * latent_dim]))
+        return logits, mean, log_scale
+
+    def _components_log_prob_per_dim(self, z):
+        """log N(z_j; mean_cj, scale_cj) of every component, [..., batch, C, dim] for z [..., batch, dim]."""
+        return _normal_log_prob_per_dim(z[..., None, :], self.loc, self.log_scale)
+
+    def log_prob(self, z):
+        per_component = tf.reduce_sum(self._components_log_prob_per_dim(z), axis=-1)
+        return tf.reduce_logsumexp(self.log_weights + per_component, axis=-1)
+
+    def log_prob_per_dim(self, z):
+        return tf.reduce_logsumexp(self.log_weights[..., None] + self._components_log_prob_per_dim(z), axis=-2)
+
+    def mean(self):
+        return tf.reduce_sum(tf.exp(self.log_weights)[..., None] * self.loc, axis=-2)
+
+    def weighted_sample(self, noise):
+        """Noise [S, batch, dim] -> the draws mean_c + scale_c * noise of every component c, [C * S, batch, dim]
+        (component-major), each weighted pi_c / S."""
+        draws = self.loc + tf.exp(self.log_scale) * noise[..., None, :]  # [S, batch, C, dim]
+        shape = tf.shape(draws)
+        z = tf.reshape(tf.transpose(draws, [2, 0, 1, 3]), [-1, shape[1], shape[3]])
+        per_component = tf.transpose(self.log_weights)[:, None, :] - tf.math.log(tf.cast(shape[0], tf.float32))
+        return z, tf.reshape(tf.broadcast_to(per_component, [shape[2], shape[0], shape[1]]), [-1, shape[1]])
+
+    def sample(self, noise):
+        uniform = 0.5 * tf.math.erfc(-noise[..., 0] / math.sqrt(2.0))  # Phi(noise_0), [..., batch]
+        upper = tf.math.cumsum(tf.exp(self.log_weights), axis=-1)  # [batch, C]
+        components = upper.shape[-1]
+        chosen = tf.one_hot(tf.minimum(tf.reduce_sum(tf.cast(uniform[..., None] > upper, tf.int32), axis=-1),
+                                       components - 1), components)  # [..., batch, C]
+        share = tf.reduce_sum(chosen * tf.exp(self.log_weights), axis=-1)
+        within = (uniform - tf.reduce_sum(chosen * upper, axis=-1) + share) / share
+        first = tf.math.ndtri(tf.clip_by_value(within, 1e-7, 1.0 - 1e-7))
+        redrawn = tf.concat([first[..., None], noise[..., 1:]], axis=-1)
+        pick = lambda values: tf.reduce_sum(chosen[..., None] * values, axis=-2)  # noqa: E731
+        return pick(self.loc) + tf.exp(pick(self.log_scale)) * redrawn
+
+    def params(self):
+        """The weights' logits [batch, C], and the components' means and log-scales flattened component by
+        component, [batch, C * dim] each (the columns of --mode encode --with-scale)."""
+        flat = lambda values: tf.reshape(values, [-1, values.shape[-2] * values.shape[-1]])  # noqa: E731
+        return {"logits": self.logits, "mean": flat(self.loc), "log_scale": flat(self.log_scale)}
+
+    @classmethod
+    def code_columns(cls, name, width, latent_dim):
+        if name == "logits":
+            return tuple(f"logit_c{c + 1}" for c in range(width))
+        return tuple(f"{name}_c{c + 1}_z{j + 1}" for c in range(width // latent_dim) for j in range(latent_dim))
 
 
 class Likelihood(Distribution):
