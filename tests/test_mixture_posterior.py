@@ -97,6 +97,8 @@ def test_two_components_close_the_log_2_gap_of_a_single_gaussian_on_two_equal_mo
     np.testing.assert_allclose(mixture_gap, 0.0, atol=1e-3)
     assert BetaObjective(1.0).batch_loss(two).numpy() == pytest.approx(-np.mean(log_p), abs=0.01)
     assert IWAEObjective(1.0).batch_loss(two).numpy() == pytest.approx(-np.mean(log_p), abs=0.01)
+    with pytest.raises(ValueError, match="^iwae_gradient dreg: not defined for weighted draws .posterior mixture"):
+        IWAEObjective(1.0, gradient="dreg").batch_loss(two)
 
 
 def test_the_stratified_draws_carry_a_gradient_to_the_mixture_weights():

@@ -173,6 +173,9 @@ class IWAEObjective(Objective):
 
     def batch_loss(self, terms):
         if self.gradient == "dreg":
+            if terms.log_draw_weights is not None:
+                raise ValueError(f"iwae_gradient dreg: not defined for weighted draws (posterior "
+                                 f"{terms.posterior.name}); expected equally weighted ones")
             bound = doubly_reparameterized_bound(terms.log_likelihood_draws, terms.log_likelihood_at, terms.z,
                                                  terms.posterior)
         else:
