@@ -152,7 +152,8 @@ def test_the_encode_columns_name_each_components_parameters():
     np.testing.assert_array_equal(posterior.params()["mean"].numpy()[:, 2:4], mean[:, 1])  # component 2's
 
 
-def test_a_config_json_from_before_the_two_fields_loads_with_plain_gradients_and_two_components(config_json):  # noqa: F811
+def test_a_config_json_from_before_the_two_fields_loads_with_plain_gradients_and_two_components(
+        config_json):  # noqa: F811
     older = {name: value for name, value in config_json.items() if name not in ("components", "iwae_gradient")}
     loaded = config_from_dict(older, "config.json")
     assert (loaded.components, loaded.iwae_gradient) == (2, "plain")

@@ -1,7 +1,8 @@
 """The model's distributions as objects, in the manner of TensorFlow Probability's (without it): the posterior
 q(z|x), the likelihood p(x|z) and the prior N(0, I). The encoder and decoder layers (layers.py) produce raw
-parameters (a posterior family sizes and splits the encoder's head: head_units, split_head); the model (vae.py, `BetaVAE.posterior` and `BetaVAE.likelihood`) wraps them in the object of
-the run's family, and the objectives, the beta-TCVAE terms, inference and export use only the objects.
+parameters (a posterior family sizes and splits the encoder's head: head_units, split_head); the model
+(vae.py, `BetaVAE.posterior` and `BetaVAE.likelihood`) wraps them in the object of the run's family, and the
+objectives, the beta-TCVAE terms, inference and export use only the objects.
 
 A family is one class registered under a name (`@register_posterior("name")`, `@register_likelihood`),
 built from the layer's raw outputs in order: `Family(*outputs)`; the run's config names it (the

@@ -20,13 +20,13 @@ class BatchTerms(NamedTuple):
     weights: tf.Tensor  # each row's weight: 1, or 0 for the padding rows of a last partial batch
     kl: tf.Tensor  # KL(q(z|x) || N(0, I)): closed form, or the family's Monte-Carlo one from z
     log_likelihood: tf.Tensor  # E_q[log p(x|z)], averaged over the noise draws
-    log_likelihood_draws: tf.Tensor  # [mc_samples, batch] log p(x|z) at each draw z
-    z: tf.Tensor  # [mc_samples, batch, latent_dim] reparameterised samples of q(z|x) (a mixture's: per component)
+    log_likelihood_draws: tf.Tensor  # [draws, batch] log p(x|z) at each draw z
+    z: tf.Tensor  # [draws, batch, latent_dim] samples of q(z|x): mc_samples, of each component for a mixture
     posterior: object  # q(z|x) of the rows, a betavae.model.distributions.Posterior (parameters [batch, latent_dim])
     kl_mean: tf.Tensor  # scalar, row-weighted
     log_likelihood_mean: tf.Tensor  # scalar, row-weighted
     log_likelihood_at: object  # z [K, batch, latent_dim] -> [K, batch] log p(x|z) of the rows at other draws z
-    log_draw_weights: object  # [mc_samples, batch] log weight of each draw z (sum 1 per row), or None: equal
+    log_draw_weights: object  # [draws, batch] log weight of each draw z (sum 1 per row), or None: equal
 
 
 def beta_objective(kl, log_likelihood, beta):
