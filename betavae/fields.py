@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from betavae.cli import SEED_MAX, SEED_MIN, flag_name
-from betavae.objectives import IWAE_TRAINING_SAMPLES, OBJECTIVES
+from betavae.objectives import IWAE_GRADIENTS, IWAE_TRAINING_SAMPLES, OBJECTIVES
 
 SCHEMA_VERSION = 1
 
@@ -118,7 +118,8 @@ def _schema_version(value):
 # The names of the families of betavae.model.distributions, the choices of --posterior and --likelihood: the
 # built-in ones here, so that flags and config.json are checked without TensorFlow; registering a family there
 # adds its name.
-POSTERIOR_FAMILIES = {"diagonal_gaussian": "N(mean, diag sigma^2), the encoder's mean and log sigma"}
+POSTERIOR_FAMILIES = {"diagonal_gaussian": "N(mean, diag sigma^2), the encoder's mean and log sigma",
+                      "mixture": "a mixture of --components diagonal Gaussians"}
 LIKELIHOOD_FAMILIES = {"gaussian": "N(mean, diag s^2), the decoder's mean and log-scale per column"}
 
 # In --help order; the fields of config.json take this order too, those with a legacy value last.
@@ -144,8 +145,13 @@ FIELDS = (
     Field("hidden_units", int, "units in each of the two hidden layers of encoder and decoder", 128, at_least(1)),
     # The families of betavae.model.distributions (a new family registers its name). Runs saved before the two
     # fields had a diagonal Gaussian posterior and a Gaussian likelihood.
-    Field("posterior", str, "the family of q(z|x): diagonal_gaussian (the encoder gives its mean and log sigma)",
-          "diagonal_gaussian", choices=POSTERIOR_FAMILIES, legacy="diagonal_gaussian"),
+    Field("posterior", str, "the family of q(z|x): diagonal_gaussian (the encoder gives its mean and log sigma) "
+          "or mixture (of --components diagonal Gaussians, the encoder giving their weights, means and log "
+          "sigmas; trained by stratified draws, one per component)", "diagonal_gaussian",
+          choices=POSTERIOR_FAMILIES, legacy="diagonal_gaussian"),
+    # Runs saved before the field had no mixture posterior.
+    Field("components", int, "diagonal Gaussians in --posterior mixture (read by no other family)", 2, at_least(2),
+          legacy=2),
     Field("likelihood", str, "the family of p(x|z): gaussian (the decoder gives a mean and a log-scale per column)",
           "gaussian", choices=LIKELIHOOD_FAMILIES, legacy="gaussian"),
     Field("mc_samples", int, "reparameterised samples of z per row: for E_q[log p(x|z)] (default 1), the K of "
@@ -165,6 +171,10 @@ FIELDS = (
           legacy="beta"),
     Field("alpha", float, "weight alpha of the index-code mutual information in the tc objective", 1.0,
           finite(0.0), legacy=1.0),
+    # Runs saved before the field trained iwae with the bound's own gradient.
+    Field("iwae_gradient", str, "gradient estimator of the iwae objective: plain (the bound's reparameterised "
+          "gradient) or dreg (doubly reparameterised, Tucker et al. 2019: the encoder's gradient does not fade "
+          "as --mc-samples grows); the loss is the same bound", "plain", choices=IWAE_GRADIENTS, legacy="plain"),
     # --resume may lower the rate after a blow-up.
     Field("lr", float, "learning rate (with --lr-schedule cosine: of the first epoch)", 1e-3,
           finite(0.0, strict=True), resume=True),

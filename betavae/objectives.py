@@ -9,6 +9,9 @@ Plain Python: the flags, the header and the report read it before TensorFlow loa
 from betavae.words import counted
 
 IWAE_TRAINING_SAMPLES = 8  # the K of --objective iwae unless --mc-samples gives it (Burda et al. 2016 use 5 and 50)
+# The gradient estimators of the iwae objective: the bound's own reparameterised gradient, or the doubly
+# reparameterised one (Tucker et al. 2019), whose encoder gradient does not fade as K grows.
+IWAE_GRADIENTS = ("plain", "dreg")
 BASE_METRICS = ("loss", "kl", "log_likelihood")  # every objective's first epoch metrics, in this order
 EPOCH_LABELS = {"loss": "loss", "kl": "kl", "log_likelihood": "ll"}  # the epoch table's column names
 
@@ -26,7 +29,11 @@ class ObjectiveSpec:
 
     def problem(self, values, spell):
         """What makes `values` (flags or a config: attributes named like the fields) unfit for this objective,
-        as one sentence that names fields by spell(field) (a flag, or a config.json field), or None."""
+        as one sentence that names fields by spell(field) (a flag, or a config.json field), or None. Here: a
+        gradient estimator of the iwae objective given to another."""
+        if values.iwae_gradient != "plain":
+            return (f"{spell('iwae_gradient')} {values.iwae_gradient} is for {spell('objective')} iwae only (got "
+                    f"{spell('objective')} {values.objective})")
         return None
 
     def describe(self, config):
@@ -63,7 +70,7 @@ class CapacitySpec(ObjectiveSpec):
     def problem(self, values, spell):
         if values.capacity is None:
             return f"{spell('objective')} capacity needs {spell('capacity')} C, the capacity in nats that C rises to"
-        return None
+        return super().problem(values, spell)
 
     def describe(self, config):
         return (f"gamma {config.gamma:g} * |KL - C| - E_q log p(x|z); C 0 -> {config.capacity:g} nats over "
@@ -90,7 +97,10 @@ class TCSpec(ObjectiveSpec):
     def problem(self, values, spell):
         if values.capacity is not None:
             return f"{spell('capacity')} is for the capacity objective, not {spell('objective')} tc"
-        return None
+        if values.posterior == "mixture":
+            return (f"{spell('objective')} tc needs a posterior that factorises over the latent dimensions; "
+                    f"{spell('posterior')} mixture does not")
+        return super().problem(values, spell)
 
     def describe(self, config):
         return (f"beta-TCVAE: alpha {config.alpha:g} * MI + beta {config.beta:g} * TC + gamma {config.gamma:g} * "
@@ -118,13 +128,17 @@ class IWAESpec(ObjectiveSpec):
         if values.capacity is not None or values.kl_warmup_epochs:
             scheduled = spell("capacity" if values.capacity is not None else "kl_warmup_epochs")
             return f"{scheduled} schedules a KL weight that {spell('objective')} iwae does not have"
+        if values.iwae_gradient == "dreg" and values.posterior == "mixture":
+            return (f"{spell('iwae_gradient')} dreg is not defined for {spell('posterior')} mixture (its draws are "
+                    f"stratified by component); use {spell('iwae_gradient')} plain")
         if values.mc_samples == 1:
             return (f"{spell('objective')} iwae with {spell('mc_samples')} 1 is the ELBO estimated by one draw: give "
                     f"K >= 2 (default {IWAE_TRAINING_SAMPLES}) or use {spell('objective')} beta")
         return None
 
     def describe(self, config):
-        return f"-IWAE: -log (1/K) sum_k p(x, z_k) / q(z_k|x), K = {config.mc_samples}"
+        gradient = "; DReG gradients (Tucker et al. 2019)" if config.iwae_gradient == "dreg" else ""
+        return f"-IWAE: -log (1/K) sum_k p(x, z_k) / q(z_k|x), K = {config.mc_samples}" + gradient
 
     def title(self, report):
         return f"importance-weighted bound (IWAE) with K={report['training_samples']}"

@@ -66,7 +66,8 @@ def test_lr_minus_one_reads_alike_on_the_flag_and_in_config_json(config_json):
 
 
 # What a choice needs of the other fields (an objective's own checks, betavae.objectives).
-NEEDS = {("objective", "capacity"): {"capacity": 5.0}, ("objective", "iwae"): {"mc_samples": 8}}
+NEEDS = {("objective", "capacity"): {"capacity": 5.0}, ("objective", "iwae"): {"mc_samples": 8},
+         ("iwae_gradient", "dreg"): {"objective": "iwae", "mc_samples": 8}}
 
 
 @pytest.mark.parametrize("name", [spec.name for spec in FLAGS if spec.choices])

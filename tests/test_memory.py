@@ -87,7 +87,8 @@ def test_training_checks_against_the_address_space_limit_with_tensorflows_share(
 
     from betavae.training.setup import TRAINING_ADDRESS_SPACE, check_training_memory
     _, limits = system
-    small = SimpleNamespace(hidden_units=8, data_dim=4, latent_dim=2, batch_size=100, test_rows=50, mc_samples=1)
+    small = SimpleNamespace(hidden_units=8, data_dim=4, latent_dim=2, batch_size=100, test_rows=50, mc_samples=1,
+                            iwae_gradient="plain", posterior="diagonal_gaussian", components=2)
     limits["as"] = (TRAINING_ADDRESS_SPACE + GB, resource.RLIM_INFINITY)
     check_training_memory(small)  # a tiny model fits in the 1 GB beside TensorFlow's share
     limits["as"] = (TRAINING_ADDRESS_SPACE + 1000, resource.RLIM_INFINITY)

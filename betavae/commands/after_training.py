@@ -64,7 +64,8 @@ def build_parser(mode=None, prog=None):
                         help="output decoder means instead of draws from the decoder's Gaussian")
     parser.add_argument("--with-scale", action="store_true",
                         help="encode: also write the log-scales of q(z|x), as columns after the means: "
-                             "[N, 2 * latent_dim], means first")
+                             "[N, 2 * latent_dim], means first (for a mixture posterior: its weights' logits, "
+                             "then its components' means and log-scales)")
     parser.add_argument("--output", default=None,
                         help="output file, format by extension (.npy, .csv, .txt); default: "
                              "<checkpoint-dir>/prior_samples.npy, recon.npy or codes.npy; export: the "
@@ -163,21 +164,26 @@ def encode(args, run, rows, label, path):
     log-scales of q(z|x)); a .csv's header names them (code_names)."""
     model = run.model()
     from betavae.model.inference import posterior_parameters
+    from betavae.model.distributions import Posterior
     means, parameters = posterior_parameters(model, rows)
     codes = np.concatenate(list(parameters.values()), axis=1) if args.with_scale else means
-    names = code_names(parameters if args.with_scale else ("mean",), means.shape[1])
+    family = model.posterior_family if args.with_scale else Posterior  # the codes E_q[z] of any family
+    names = code_names(family, parameters if args.with_scale else {"mean": means}, means.shape[1])
     with ArrayWriter(path, *codes.shape, names=names) as writer:
         writer.write(codes)
-    scales = " and log-scales" if args.with_scale else ""
+    written = ("the codes E_q[z]" if not args.with_scale else "the codes E_q[z] and log-scales"
+               if tuple(parameters) == ("mean", "log_scale") else f"q(z|x)'s {', '.join(parameters)}")
     what = label if args.data is None else f"rows of {label}"
-    print(f"wrote the codes E_q[z]{scales} of the {what} ({codes.shape[0]} x {codes.shape[1]}) to {path}")
+    print(f"wrote {written} of the {what} ({codes.shape[0]} x {codes.shape[1]}) to {path}")
     return 0
 
 
-def code_names(parameters, latent_dim):
-    """The names of the code columns of the posterior's parameters (names, in order), latent_dim each: z1..zk
-    for the mean, <parameter>_z1..<parameter>_zk for any other (log_scale_z1, ...)."""
-    return tuple(f"{'' if name == 'mean' else name + '_'}z{j + 1}" for name in parameters for j in range(latent_dim))
+def code_names(family, parameters, latent_dim):
+    """The names of the code columns of the posterior's parameters (arrays [rows, width] by name, in order), as
+    the posterior family names them (Posterior.code_columns: for the diagonal Gaussian z1..zk for the mean,
+    log_scale_z1..log_scale_zk)."""
+    return tuple(column for name, values in parameters.items()
+                 for column in family.code_columns(name, values.shape[1], latent_dim))
 
 
 def export(args):

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
+from betavae.fields import require
 from betavae.model.distributions import PRIOR
 from betavae.model.tc import tc_penalty, tc_terms
 from betavae.objectives import objective_of
@@ -19,11 +20,13 @@ class BatchTerms(NamedTuple):
     weights: tf.Tensor  # each row's weight: 1, or 0 for the padding rows of a last partial batch
     kl: tf.Tensor  # KL(q(z|x) || N(0, I)): closed form, or the family's Monte-Carlo one from z
     log_likelihood: tf.Tensor  # E_q[log p(x|z)], averaged over the noise draws
-    log_likelihood_draws: tf.Tensor  # [mc_samples, batch] log p(x|z) at each draw z
-    z: tf.Tensor  # [mc_samples, batch, latent_dim] reparameterised samples of q(z|x)
+    log_likelihood_draws: tf.Tensor  # [draws, batch] log p(x|z) at each draw z
+    z: tf.Tensor  # [draws, batch, latent_dim] samples of q(z|x): mc_samples, of each component for a mixture
     posterior: object  # q(z|x) of the rows, a betavae.model.distributions.Posterior (parameters [batch, latent_dim])
     kl_mean: tf.Tensor  # scalar, row-weighted
     log_likelihood_mean: tf.Tensor  # scalar, row-weighted
+    log_likelihood_at: object  # z [K, batch, latent_dim] -> [K, batch] log p(x|z) of the rows at other draws z
+    log_draw_weights: object  # [draws, batch] log weight of each draw z (sum 1 per row), or None: equal
 
 
 def beta_objective(kl, log_likelihood, beta):
@@ -113,23 +116,71 @@ class TCObjective(Objective):
         return tf.reduce_sum(terms.weights * (penalty - terms.log_likelihood)) / tf.reduce_sum(terms.weights)
 
 
-def importance_weighted_bound(log_likelihood_draws, z, posterior):
+def importance_log_weights(log_likelihood_draws, z, posterior):
+    """log p(x, z_k) - log q(z_k|x) of the K draws z [K, batch, latent_dim] of the posterior q: [K, batch]."""
+    return log_likelihood_draws + PRIOR.log_prob(z) - posterior.log_prob(z)
+
+
+def log_mean_exp(log_weights, log_draw_weights=None):
+    """log (1/K) sum_k exp(log_weights_k) over the first axis of [K, batch]; with log_draw_weights [K, batch]
+    (summing to 1 per row), log sum_k exp(log_draw_weights_k + log_weights_k)."""
+    if log_draw_weights is None:
+        return tf.reduce_logsumexp(log_weights, axis=0) - math.log(log_weights.shape[0])
+    return tf.reduce_logsumexp(log_draw_weights + log_weights, axis=0)
+
+
+def importance_weighted_bound(log_likelihood_draws, z, posterior, log_draw_weights=None):
     """The importance-weighted bound per row (Burda et al. 2016, eq. 8): log (1/K) sum_k p(x, z_k) / q(z_k|x)
     over the K draws z [K, batch, latent_dim] of the posterior q; [batch]. K = 1 is a one-draw estimate of
-    the ELBO; it rises towards log p(x) as K grows."""
-    log_weights = log_likelihood_draws + PRIOR.log_prob(z) - posterior.log_prob(z)
-    return tf.reduce_logsumexp(log_weights, axis=0) - math.log(log_weights.shape[0])
+    the ELBO; it rises towards log p(x) as K grows. With the draws' weights of a stratified sample (a
+    mixture's, per component), the stratified bound log sum_k weight_k p(x, z_k) / q(z_k|x) (SIWAE,
+    Morningstar et al. 2021, eq. 4)."""
+    return log_mean_exp(importance_log_weights(log_likelihood_draws, z, posterior), log_draw_weights)
+
+
+def doubly_reparameterized_bound(log_likelihood_draws, log_likelihood_at, z, posterior):
+    """The importance-weighted bound per row, [batch], as a surrogate whose value is importance_weighted_bound's
+    and whose gradient is the doubly reparameterised estimator's (IWAE-DReG, Tucker et al. 2019, eq. 5): the
+    encoder's gradient sum_k w_k^2 d log w_k / d z_k dz_k/dphi, with the normalised weights w_k held constant
+    and log q evaluated with its parameters held constant (so the encoder is reached only through z); the
+    decoder's gradient sum_k w_k d log p(x|z_k) / d theta, the bound's own. log_likelihood_at(z): log p(x|z) at
+    other draws, here at z held constant, so that the decoder's part does not reach the encoder."""
+    log_weights = importance_log_weights(log_likelihood_draws, z, posterior.stopped())
+    normalized = tf.stop_gradient(tf.nn.softmax(log_weights, axis=0))
+    decoder_part = log_likelihood_at(tf.stop_gradient(z))
+    # The decoder's gradients of the two terms in w_k^2 cancel (equal values, z held in the second).
+    surrogate = tf.reduce_sum(tf.square(normalized) * (log_weights - decoder_part) + normalized * decoder_part,
+                              axis=0)
+    return tf.stop_gradient(log_mean_exp(log_weights)) + surrogate - tf.stop_gradient(surrogate)
 
 
 class IWAEObjective(Objective):
     """The negative importance-weighted bound over --mc-samples draws (Burda et al. 2016), row-weighted: a
     tighter bound on -log p(x) than the negative ELBO, so the decoder is not bent towards posteriors that a
-    Gaussian q(z|x) fits. It has no beta (beta is 1)."""
+    Gaussian q(z|x) fits. It has no beta (beta is 1). gradient: `plain`, the bound's reparameterised
+    gradient, or `dreg`, the same loss with the doubly reparameterised gradient (doubly_reparameterized_bound)."""
 
     name = "iwae"
 
+    def __init__(self, beta, dataset_size=None, gradient="plain"):
+        super().__init__(beta, dataset_size)
+        require("iwae_gradient", gradient)
+        self.gradient = gradient
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(config.beta, config.train_rows, config.iwae_gradient)
+
     def batch_loss(self, terms):
-        bound = importance_weighted_bound(terms.log_likelihood_draws, terms.z, terms.posterior)
+        if self.gradient == "dreg":
+            if terms.log_draw_weights is not None:
+                raise ValueError(f"iwae_gradient dreg: not defined for weighted draws (posterior "
+                                 f"{terms.posterior.name}); expected equally weighted ones")
+            bound = doubly_reparameterized_bound(terms.log_likelihood_draws, terms.log_likelihood_at, terms.z,
+                                                 terms.posterior)
+        else:
+            bound = importance_weighted_bound(terms.log_likelihood_draws, terms.z, terms.posterior,
+                                              terms.log_draw_weights)
         return -tf.reduce_sum(terms.weights * bound) / tf.reduce_sum(terms.weights)
 
 

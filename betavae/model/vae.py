@@ -9,8 +9,8 @@ import math
 import tensorflow as tf
 
 from betavae.fields import require
-from betavae.model.distributions import likelihood_family, posterior_family
-from betavae.model.layers import gaussian_decoder, gaussian_encoder
+from betavae.model.distributions import expectation, likelihood_family, posterior_family
+from betavae.model.layers import gaussian_decoder, posterior_encoder
 from betavae.model.objectives import BatchTerms
 from betavae.objectives import BASE_METRICS
 
@@ -28,13 +28,14 @@ LEARNING_RATE_SCHEDULES = {
 class BetaVAE(keras.Model):
     """Encoder q(z|x) and decoder p(x|z), in the data's own units: the layers give their raw parameters
     (encode, decode), the families named by `posterior` and `likelihood` (betavae.model.distributions;
-    diagonal Gaussians by default) make them distributions (posterior, likelihood).
+    diagonal Gaussians by default) make them distributions (posterior, likelihood). components: the count of a
+    posterior family made of components (Posterior.head_units).
 
     The data are standardised inside (x - shift) / scale, so any offset and scale trains alike, while every
     mean, scale and log-density this model returns is in the data's units."""
 
     def __init__(self, data_dim, latent_dim, hidden_units, data_shift, data_scale, posterior="diagonal_gaussian",
-                 likelihood="gaussian", **kwargs):
+                 likelihood="gaussian", components=2, **kwargs):
         super().__init__(**kwargs)
         self.posterior_family = posterior_family(posterior)
         self.likelihood_family = likelihood_family(likelihood)
@@ -43,15 +44,16 @@ class BetaVAE(keras.Model):
         self.hidden_units = hidden_units
         self.data_shift = tf.constant(data_shift, dtype=tf.float32, shape=[data_dim])
         self.data_scale = tf.constant(data_scale, dtype=tf.float32, shape=[data_dim])
-        self.encoder = gaussian_encoder(latent_dim, hidden_units)
+        self.encoder = posterior_encoder(self.posterior_family.head_units(latent_dim, components), hidden_units)
         self.decoder = gaussian_decoder(data_dim, hidden_units)
         self.decode(tf.zeros([1, latent_dim]))  # create the weights now, so a checkpoint restores at once
         self.encode(tf.zeros([1, data_dim]))
 
     def encode(self, x):
-        """The encoder's raw parameters of q(z|x) (for the diagonal Gaussian: mean and log sigma of the
-        latent), each [batch, latent_dim]."""
-        return self.encoder((x - self.data_shift) / self.data_scale)
+        """The encoder's raw parameters of q(z|x), in the family's order (for the diagonal Gaussian: mean and
+        log sigma of the latent, each [batch, latent_dim])."""
+        return self.posterior_family.split_head(self.encoder((x - self.data_shift) / self.data_scale),
+                                                self.latent_dim)
 
     def posterior(self, x):
         """q(z|x) of rows x: the posterior family's object (distributions.Posterior)."""
@@ -83,15 +85,17 @@ def loss_terms(model, x, noise):
 def batch_terms(model, x, weights, noise):
     """The BatchTerms of rows x (weighted) that every objective is computed from: the KL (the posterior
     family's closed form, or its Monte-Carlo estimate from the draws z), the expected log-likelihood, the
-    posterior and its samples z, and the weighted batch means."""
+    posterior and its samples z (the family's weighted_sample: draws and their weights), the weighted batch
+    means, and log p(x|z) of the rows at other draws (the decoder runs again only for an objective that
+    calls it)."""
     posterior = model.posterior(x)
-    z = posterior.sample(noise)
-    kl = posterior.kl_to_prior(z)
+    z, log_draw_weights = posterior.weighted_sample(noise)
+    kl = posterior.kl_to_prior(z, log_draw_weights)
     log_likelihood_draws = model.likelihood(z).log_prob(x)
-    log_likelihood = tf.reduce_mean(log_likelihood_draws, axis=0)
+    log_likelihood = expectation(log_likelihood_draws, log_draw_weights)
     kl_mean, log_likelihood_mean = tf.unstack(weighted_means(weights, kl, log_likelihood))
     return BatchTerms(weights, kl, log_likelihood, log_likelihood_draws, z, posterior, kl_mean,
-                      log_likelihood_mean)
+                      log_likelihood_mean, lambda other_z: model.likelihood(other_z).log_prob(x), log_draw_weights)
 
 
 class EpochMetrics(dict):

@@ -440,7 +440,8 @@ def build_model(config):
     """A fresh BetaVAE with the architecture and data standardisation recorded in config."""
     from betavae.model.vae import BetaVAE
     return BetaVAE(config.data_dim, config.latent_dim, config.hidden_units, list(config.data_shift),
-                   list(config.data_scale), posterior=config.posterior, likelihood=config.likelihood)
+                   list(config.data_scale), posterior=config.posterior, likelihood=config.likelihood,
+                   components=config.components)
 
 
 # The operating-system causes a failed save can have, which TensorFlow's errors quote in their text.

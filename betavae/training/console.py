@@ -38,6 +38,15 @@ def _shown_path(path):
     return relative if len(relative) < len(path) else path
 
 
+def posterior_note(config):
+    """The model line's note on a posterior other than the diagonal Gaussian (none for that default)."""
+    if config.posterior == "diagonal_gaussian":
+        return ""
+    if config.posterior == "mixture":
+        return f"; q(z|x) a mixture of {config.components} diagonal Gaussians"
+    return f"; q(z|x) {config.posterior}"
+
+
 def header_lines(config, checkpoint_dir, resume=False, overwrite=False):
     """The lines printed before TensorFlow loads: the data, the model and its objective (beta, warm-up,
     capacity), the optimiser, where the run goes, and what the epoch lines' columns mean."""
@@ -52,7 +61,8 @@ def header_lines(config, checkpoint_dir, resume=False, overwrite=False):
     return [f"beta-VAE training into {_shown_path(checkpoint_dir)} ({action})",
             f"  data       {_shown_path(config.data)}: D = {config.data_dim}{chosen}, {config.train_rows:,} train "
             f"/ {counted(config.test_rows, 'test row', spec=',')} ({held_out})",
-            f"  model      latent {config.latent_dim}, hidden 2 x {counted(config.hidden_units, 'unit')}",
+            f"  model      latent {config.latent_dim}, hidden 2 x {counted(config.hidden_units, 'unit')}"
+            + posterior_note(config),
             f"  objective  {objective}",
             f"  optimiser  {config.optimizer}, lr {config.lr:g}, batch {config.batch_size} ({counted(steps, 'step')}"
             f"/epoch), {counted(config.mc_samples, 'z draw')} per row, seed {config.seed}",

@@ -74,13 +74,16 @@ TRAINING_ADDRESS_SPACE = 3 * 2 ** 30
 def check_training_memory(config):
     """Refuse, before TensorFlow loads, a model and batch that cannot fit in the available memory: the
     weights with their gradients and Adam's two moments (4 copies of float32), and the activations of the
-    larger of a training batch and the test set (evaluated in one call), mc_samples draws of each row, kept
-    for the backward pass (about 3 copies)."""
+    larger of a training batch and the test set (evaluated in one call), mc_samples draws of each row (of each
+    component, for a mixture posterior), kept for the backward pass (about 3 copies), twice over for the
+    doubly reparameterised gradient (which runs the decoder again on the draws)."""
     units, dim, latent = config.hidden_units, config.data_dim, config.latent_dim
     weights = 2 * units * units + units * (dim + 2 * latent) + units * (latent + 2 * dim) + 4 * units
-    rows = max(config.batch_size, config.test_rows) * config.mc_samples
-    activations = rows * (2 * units + 2 * dim + 2 * latent)
+    draws = config.mc_samples * (config.components if config.posterior == "mixture" else 1)  # one per component
+    rows = max(config.batch_size, config.test_rows) * draws
+    passes = 2 if config.iwae_gradient == "dreg" else 1
+    activations = passes * rows * (2 * units + 2 * dim + 2 * latent)
     check_memory(4 * (4 * weights + 3 * activations),
                  f"{spelled('hidden_units', units)}, {spelled('mc_samples', config.mc_samples)} and "
-                 f"{counted(rows // config.mc_samples, 'row')} of {counted(dim, 'column')} at a time",
+                 f"{counted(rows // draws, 'row')} of {counted(dim, 'column')} at a time",
                  process_maps=TRAINING_ADDRESS_SPACE)
