@@ -57,18 +57,29 @@ def unreadable(name):
 
 
 class FullDisk(io.StringIO):
-    """A lock file on a full disk: it opens, and every write of the holder's line fails with ENOSPC."""
+    """A lock file on a full disk: it opens, and every write of the holder's line fails with ENOSPC. Its flock
+    is taken on a file of the test's own (a shared one such as /dev/null would be locked by any other process
+    running this test at the same moment), closed with it."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.descriptor = os.open(path, os.O_RDONLY | os.O_CREAT)
 
     def fileno(self):
-        return os.open(os.devnull, os.O_RDONLY)
+        return self.descriptor
 
     def flush(self):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
+    def close(self):
+        if not self.closed:
+            os.close(self.descriptor)
+        super().close()
 
-def full_disk_at_the_lock(_copy, _tmp_path, monkeypatch):
+
+def full_disk_at_the_lock(_copy, tmp_path, monkeypatch):
     monkeypatch.setattr(run_lock, "_same_file", lambda handle, path: True)
-    monkeypatch.setattr(run_lock, "open", lambda *args, **kwargs: FullDisk(), raising=False)
+    monkeypatch.setattr(run_lock, "open", lambda *args, **kwargs: FullDisk(tmp_path / "locked"), raising=False)
 
 
 def immutable_folder(_copy, _tmp_path, monkeypatch):
