@@ -10,7 +10,6 @@ import re
 import numpy as np
 
 from betavae.cli import warn
-from betavae.config import default_names
 from betavae.data.loading import CHUNK_ROWS, DataError
 from betavae.fields import spelled
 from betavae.words import counted
@@ -25,16 +24,17 @@ def choose(table, columns, path, trained=None):
     DataError of one line naming the entry and the file's columns. trained: the names a run was trained on;
     a file whose columns already bear exactly those names is taken as it is (e.g. a recon.csv written by the
     run), one whose header holds them all in another order gives them by name, and one whose header gives
-    the chosen columns other names is refused."""
+    the chosen columns other names is refused; the x1..xD of a run on data without a header are names like
+    any other, as its .csv outputs write them."""
     if trained is not None and tuple(table.names) == tuple(trained):
         return None
-    named = trained is not None and tuple(trained) != default_names(len(trained))
-    if named and table.header is not None and set(trained) <= set(table.names):
+    named = trained is not None and table.header is not None
+    if named and set(trained) <= set(table.names):
         return [table.names.index(name) for name in trained]
     label = spelled("columns") if trained is None else f"the run's {spelled('columns', columns)}"
     indices = None if columns is None else resolve(columns, table.names, path, label)
     chosen = table.names if indices is None else tuple(table.names[i] for i in indices)
-    if named and table.header is not None and chosen != tuple(trained):
+    if named and chosen != tuple(trained):
         raise DataError(f"{path}: its columns {_listed(chosen)} are not those the run was trained on "
                         f"({_listed(trained)})")
     return indices
