@@ -7,8 +7,8 @@ import os
 
 from betavae.cli import UsageError
 from betavae.config import check_flags
-from betavae.fields import FLAGS, spelled
-from betavae.objectives import OBJECTIVES
+from betavae.fields import FLAG_DEFAULTS, FLAGS, spelled
+from betavae.objectives import OBJECTIVES, objective_of
 
 
 def validate_flags(args):
@@ -18,6 +18,8 @@ def validate_flags(args):
         if getattr(args, name) == "":  # else taken for the flag left out
             raise UsageError(f"{spelled(name)}: an empty path; name one or leave it out")
     problem = OBJECTIVES[args.objective].problem(args, spelled)
+    if not problem and not args.resume:  # a resumed run keeps its config.json's settings and says which it ignores
+        problem = objective_of(args).unused(args, FLAG_DEFAULTS, spelled)
     if problem:
         raise UsageError(problem)
     if args.resume and args.overwrite:
