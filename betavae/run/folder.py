@@ -31,6 +31,7 @@ from betavae.paths import check_file, file_problem
 from betavae.run.bundle import checkpoint_problem
 from betavae.run.lock import LOCK_FILE, RunLock
 from betavae.run.swap import stale_stagings, staging_path, swap_in
+from betavae.words import listed
 
 CONFIG_FILE = "config.json"
 REPORT_FILE = "evaluation.json"  # what --mode evaluate writes (write_report)
@@ -296,10 +297,9 @@ class RunFolder:
                         and not is_temporary(name)
                         and (not os.path.isdir(self.file(name)) or not _is_foreign(name)))
         if others:
-            shown = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
             why = problem if CONFIG_FILE in others else ""
-            raise UsageError(f"{self.path}: holds {shown}, not a run of this suite{why}; training there could "
-                             f"replace them; choose an empty or new {spelled('checkpoint_dir')}")
+            raise UsageError(f"{self.path}: holds {listed(others, 4)}, not a run of this suite{why}; training there "
+                             f"could replace them; choose an empty or new {spelled('checkpoint_dir')}")
 
     @_while_writing
     def commit(self, config, history, checkpoint):
