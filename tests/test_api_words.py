@@ -69,6 +69,12 @@ DATA = factor_data_array(100)
     (lambda f: betavae.beta_sweep([1], sweep_dir=f / "sweep", jobs=0), "jobs must be at least 1, got 0"),
     (lambda f: betavae.beta_sweep([1, 2], sweep_dir=f / "sweep", objective="iwae"),
      "objective='iwae' has no KL weight to sweep: betas must be 1"),
+    (lambda f: betavae.beta_sweep([-1, 2], sweep_dir=f / "sweep"), "betas: -1.0 is not a finite number >= 0"),
+    (lambda f: betavae.beta_sweep([2, float("inf")], sweep_dir=f / "sweep"), "betas: inf is not a finite number"),
+    (lambda f: betavae.beta_sweep([1, 4, 1.0], sweep_dir=f / "sweep"), "betas: 1.0 and 1.0 are the same beta"),
+    (lambda f: betavae.beta_sweep([], sweep_dir=f / "sweep"), "betas: no beta given"),
+    (lambda f: betavae.beta_sweep([1], seeds=[3, 0, 3], sweep_dir=f / "sweep"), "seeds: 3 is given twice"),
+    (lambda f: betavae.beta_sweep([1], seeds=[], sweep_dir=f / "sweep"), "seeds: no seed given"),
 ])
 def test_a_mistaken_keyword_call_names_the_keyword_not_a_flag(folder, call, fragment):
     if not (folder / "copy").exists():

@@ -53,7 +53,8 @@ def check_options(options, training):
         raise UsageError(f"{spelled('cpus_per_task')} must be > 0, got {options.cpus_per_task}")
     betas, seeds = parse_betas(options.betas), parse_seeds(options.seeds)
     if options.only is not None and not 0 <= options.only < len(betas) * len(seeds):
-        raise UsageError(f"--only {options.only}: this sweep has runs 0 to {len(betas) * len(seeds) - 1} (see --list)")
+        raise UsageError(f"{spelled('only', options.only)}: this sweep has runs 0 to {len(betas) * len(seeds) - 1} "
+                         f"(see {spelled('list', True)})")
     check_training_settings(training)
     other_betas = [beta for beta in betas if beta != 1.0]
     objective = objective_of(training)
