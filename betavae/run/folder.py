@@ -25,7 +25,7 @@ from betavae.files import atomic_write_text
 from betavae.cli import UsageError, first_line, os_errors, os_problem, warn
 from betavae.config import config_from_dict
 from betavae.fields import spelled, train_call
-from betavae.files import is_temporary, remove_stale_temporaries
+from betavae.files import is_temporary, make_folder, remove_stale_temporaries
 from betavae.objectives import BASE_METRICS, objective_of
 from betavae.paths import check_file, file_problem
 from betavae.run.bundle import checkpoint_problem
@@ -381,8 +381,7 @@ class RunFolder:
     def plot_path(self, name):
         """Where the run's plot `name` (e.g. history.png) goes, in its plots/ folder (made if needed)."""
         folder = self.file("plots")
-        with os_errors(folder, "cannot create"):
-            os.makedirs(folder, exist_ok=True)
+        make_folder(folder, "cannot create")
         return os.path.join(folder, name)
 
     def check_output(self, path, inputs=(), replace=False):

@@ -3,10 +3,10 @@ the Python API's train() and the sweep all check settings here, however they wer
 betavae.commands.training_flags). No TensorFlow, no numpy.
 """
 import importlib.util
-import os
 
 from betavae.cli import UsageError
 from betavae.config import check_flags
+from betavae.files import make_folder
 from betavae.fields import FLAG_DEFAULTS, FLAGS, spelled
 from betavae.objectives import OBJECTIVES, objective_of
 
@@ -27,7 +27,4 @@ def validate_flags(args):
     if args.logdir and importlib.util.find_spec("tensorboard") is None:
         raise UsageError(f"{spelled('logdir')} needs the tensorboard package: pip install -r requirements.txt")
     if args.logdir:
-        try:
-            os.makedirs(args.logdir, exist_ok=True)
-        except OSError as error:
-            raise UsageError(f"{spelled('logdir', args.logdir)}: cannot create it ({error.strerror})") from None
+        make_folder(args.logdir, "cannot create it", label=spelled("logdir", args.logdir))
