@@ -74,10 +74,19 @@ def warn(message):
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
-def first_line(error):
+def first_line(error, limit=None):
     """The first line of an exception's message, or its type's name when the message is empty: what a one-line
-    report quotes of an error raised by code the suite calls (TensorFlow, Ray, a worker)."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+    report quotes of an error raised by code the suite calls (TensorFlow, Ray, a worker, numpy). limit: its
+    most characters; a longer line is cut after a whole word, before any parenthesis the cut would leave open,
+    and ends in "...", so that the quote still reads inside the report's own parentheses."""
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if limit is None or len(line) <= limit:
+        return line
+    kept = line[:limit - 2]
+    kept = kept[:kept.rindex(" ")] if " " in kept else kept[:-1]
+    while kept.count("(") > kept.count(")"):
+        kept = kept[:kept.rindex("(")]
+    return kept.rstrip(" ,;:.") + "..."
 
 
 def os_problem(error, path=None, doing=None):

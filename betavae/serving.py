@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 
-from betavae.cli import UsageError
+from betavae.cli import UsageError, first_line
 from betavae.fields import spelled
 from betavae.files import check_writable_folder
 from betavae.run.folder import RunFolder, import_tensorflow
@@ -158,7 +158,7 @@ def export_run(run, output_dir, *, overwrite=False, verbose=False):
         for folder in reversed(created):  # the parents this export made, unless something else is in them
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
-        reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
+        reason = getattr(error, "strerror", None) or first_line(error, 120)
         raise UsageError(f"{output_dir}: cannot write the SavedModel ({reason})") from None
     finally:
         shutil.rmtree(temporary, ignore_errors=True)

@@ -291,7 +291,7 @@ class RunFolder:
                     config_from_dict(json.load(handle), CONFIG_FILE)
                 return
             except (OSError, ValueError) as error:  # UsageError included: not a config of this suite
-                problem = str(error)[:100]
+                problem = first_line(error, 100)
         problem = problem and f" ({problem})"
         others = sorted(name for name in os.listdir(self.path) if name not in KEPT_FILES + (LOCK_FILE,)
                         and not is_temporary(name)
@@ -453,7 +453,7 @@ def save_problem(error):
         return error.strerror
     text = str(error)
     cause = next((os.strerror(code) for code in SAVE_CAUSES if os.strerror(code).lower() in text.lower()), None)
-    return cause or first_line(error)[:120]
+    return cause or first_line(error, 120)
 
 
 def restore_checkpoint(checkpoint, path, partial=False):
@@ -465,4 +465,4 @@ def restore_checkpoint(checkpoint, path, partial=False):
         (status.expect_partial() if partial else status).assert_existing_objects_matched()
     except (AssertionError, ValueError, IndexError, KeyError, OSError, tf.errors.OpError) as error:
         raise UsageError(f"{path}: unreadable or does not match the model described by {CONFIG_FILE} "
-                         f"({first_line(error)[:200]})") from None
+                         f"({first_line(error, 200)})") from None
