@@ -52,6 +52,10 @@ DATA = factor_data_array(100)
 @pytest.mark.parametrize("call, fragment", [
     (lambda f: betavae.train(None, checkpoint_dir=f / "new", resume=True, overwrite=True),
      "resume=True and overwrite=True exclude each other"),
+    (lambda f: betavae.train(DATA, checkpoint_dir=f / "run", resume=True, overwrite=True),
+     "resume=True and overwrite=True exclude each other"),
+    (lambda f: betavae.train(f / "data.npy", checkpoint_dir=f / "new", resume=True, overwrite=True),
+     "resume=True and overwrite=True exclude each other"),
     (lambda f: betavae.train(DATA, checkpoint_dir=f / "run"),
      "already holds a run; pass resume=True to continue it, overwrite=True to replace it, or choose another "
      "checkpoint_dir"),
