@@ -128,3 +128,17 @@ def test_training_from_python_shows_one_line_per_epoch_unless_quiet(tmp_path, ca
     assert len(epoch_lines) == 2 and "betavae.load_run(" in out and "--" not in out, out
     betavae.train(DATA, checkpoint_dir=tmp_path / "quiet", quiet=True, **SMALL)
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"columns": "foo"}, "columns: 'foo' is not a column of the data array (its columns: x1, x2, x3, x4)"),
+    ({"columns": "1,7"}, "columns: index 7 is out of range for the data array (its 4 columns: 0 to 3)"),
+    ({"columns": "x2,x2"}, "columns: column 1 ('x2') of the data array is chosen twice"),
+    ({"test_fraction": 0.001}, "the data array: too few rows (100) to hold out a test fraction of 0.001"),
+])
+def test_an_array_the_data_cannot_be_split_or_chosen_from_is_named_as_the_callers_and_leaves_nothing(
+        tmp_path, settings, message):
+    with pytest.raises(ValueError) as error:
+        betavae.train(DATA, checkpoint_dir=tmp_path / "new" / "run", **settings)
+    assert str(error.value).startswith(message) and "data.npy" not in str(error.value)
+    assert os.listdir(tmp_path) == []

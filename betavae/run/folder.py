@@ -134,8 +134,14 @@ class RunFolder:
     @contextlib.contextmanager
     def writing(self):
         """Hold the run's lock while writing; a second writer gets a UsageError naming this process. A folder
-        this call had to create is removed again if nothing was committed into it."""
-        created = not os.path.isdir(self.path)
+        this call had to create is removed again if nothing was committed into it, with what the call wrote
+        before failing (the run's copy of an array it was given) and the parents it had to create."""
+        made = []  # the folders that acquiring the lock creates, the run folder last
+        path = os.path.abspath(self.path)
+        while not os.path.lexists(path):
+            made.insert(0, path)
+            path = os.path.dirname(path)
+        created = bool(made)
         self._lock = RunLock(self.path).acquire()
         try:
             self._remove_entries(self.path, lambda name: name.endswith("_temp") and _CHECKPOINT_FILE.match(name))
@@ -144,9 +150,13 @@ class RunFolder:
             yield self
         finally:
             self._abandon_staging()
+            if created and not self.is_run():
+                self._remove_entries(self.path, lambda name: name == DATA_FILE or is_run_file(name), keep=(LOCK_FILE,))
             if created and os.listdir(self.path) == [LOCK_FILE]:
                 os.remove(self._lock.path)
-                os.rmdir(self.path)
+                for folder in reversed(made):  # the run folder, then its parents, while nothing else is in them
+                    with contextlib.suppress(OSError):
+                        os.rmdir(folder)
             self._lock.release()
             self._lock = None
 
