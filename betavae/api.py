@@ -21,6 +21,7 @@ from betavae.data import loading, named_rows
 from betavae.fields import FLAGS, SWEEP_SET_FLAGS, keyword_help, keyword_spelling
 from betavae.run.folder import DATA_FILE
 from betavae.run.opened import open_run
+from betavae.training.flags import validate_flags
 from betavae.words import counted
 
 # Training settings that train() takes as parameters of its own, or that are none of the run's business.
@@ -147,6 +148,7 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
     settings.checkpoint_dir = _path("checkpoint_dir", checkpoint_dir)
     settings.test_data = _path("test_data", test_data, optional=True)
     settings.resume, settings.overwrite, settings.verbose = bool(resume), bool(overwrite), bool(verbose)
+    validate_flags(settings)  # the settings' own conflicts (resume with overwrite) before what data asks of them
     given = set(hyperparameters) | ({"test_data"} if test_data is not None else set())
     array, names = None, None
     if isinstance(data, (str, os.PathLike)):

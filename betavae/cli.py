@@ -6,7 +6,9 @@ flags with it before paying for a slow import.
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 
 from betavae.version import package_version
 
@@ -72,10 +74,19 @@ def warn(message):
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
-def first_line(error):
+def first_line(error, limit=None):
     """The first line of an exception's message, or its type's name when the message is empty: what a one-line
-    report quotes of an error raised by code the suite calls (TensorFlow, Ray, a worker)."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+    report quotes of an error raised by code the suite calls (TensorFlow, Ray, a worker, numpy). limit: its
+    most characters; a longer line is cut after a whole word, before any parenthesis the cut would leave open,
+    and ends in "...", so that the quote still reads inside the report's own parentheses."""
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if limit is None or len(line) <= limit:
+        return line
+    kept = line[:limit - 2]
+    kept = kept[:kept.rindex(" ")] if " " in kept else kept[:-1]
+    while kept.count("(") > kept.count(")"):
+        kept = kept[:kept.rindex("(")]
+    return kept.rstrip(" ,;:.") + "..."
 
 
 def os_problem(error, path=None, doing=None):
@@ -98,16 +109,48 @@ def os_errors(path=None, doing=None):
         raise UsageError(os_problem(error, path, doing)) from None
 
 
-def run_cli(body):
-    """Run a CLI body; report user errors as one line on stderr with exit status 2 instead of a traceback."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's stop, `timeout`, `kill`), raised where the command is as Ctrl-C raises
+    KeyboardInterrupt, so that every cleanup that runs on Ctrl-C (a temporary output removed, a lock
+    released) runs on it too."""
+
+
+def _raise_terminated(_number, _frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(wanted):
+    """Within the block, SIGTERM raises Terminated: when wanted, in the main thread (where Python runs signal
+    handlers), and only over the default handler, so that a caller's own (training's save-and-stop, the
+    sweep driver's) keeps its meaning."""
+    install = (wanted and threading.current_thread() is threading.main_thread()
+               and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
+    if install:
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return body()
+        yield
+    finally:
+        if install:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def run_cli(body, sigterm=True):
+    """Run a CLI body; report user errors as one line on stderr with exit status 2 instead of a traceback.
+    Ctrl-C and SIGTERM stop it alike, its writers cleaning up, with one line and exit status 128 + the
+    signal. sigterm False: leave SIGTERM's default (a sweep's worker process, which its pool ends with it)."""
+    try:
+        with _sigterm_as_interrupt(sigterm):
+            return body()
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("stopped by SIGTERM", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
     except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): nothing more to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13  # as a process ended by SIGPIPE

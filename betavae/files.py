@@ -101,6 +101,23 @@ def check_writable_folder(path, folder):
         raise UsageError(f"{path}: cannot write there (folder {folder}: {error.strerror})") from None
 
 
+def make_folder(path, doing="cannot write there", label=None):
+    """Create the folder path and its missing parents, or raise a UsageError of one line: a file where a folder
+    belongs is named as such (path itself: "is a file, not a folder"; a parent: "cannot write there (<parent>
+    is a file, not a folder)"), else the system's reason after `doing`. label: what errors call path."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        label = label or path
+        existing = path
+        while not os.path.lexists(existing) and os.path.dirname(existing) != existing:
+            existing = os.path.dirname(existing)
+        if os.path.lexists(existing) and not os.path.isdir(existing):
+            raise UsageError(f"{label}: is a file, not a folder" if existing == path else
+                             f"{label}: cannot write there ({existing} is a file, not a folder)") from None
+        raise UsageError(f"{label}: {doing} ({error.strerror or error})") from None
+
+
 @contextlib.contextmanager
 def atomic_file(path):
     """Yield a binary handle on a temporary file beside path; when the block completes, the file is fsynced

@@ -14,6 +14,8 @@ IWAE_TRAINING_SAMPLES = 8  # the K of --objective iwae unless --mc-samples gives
 IWAE_GRADIENTS = ("plain", "dreg")
 BASE_METRICS = ("loss", "kl", "log_likelihood")  # every objective's first epoch metrics, in this order
 EPOCH_LABELS = {"loss": "loss", "kl": "kl", "log_likelihood": "ll"}  # the epoch table's column names
+# The settings that weigh or schedule a term of some objectives and not of others.
+WEIGHTS = ("beta", "kl_warmup_epochs", "capacity_epochs", "gamma", "alpha")
 
 
 class ObjectiveSpec:
@@ -22,6 +24,7 @@ class ObjectiveSpec:
 
     name = None
     metrics = BASE_METRICS
+    uses = WEIGHTS  # those of WEIGHTS it reads (an objective that says nothing refuses none)
 
     def defaults(self):
         """The values this objective gives the fields that settings leave unset (None): {field: value}."""
@@ -35,6 +38,20 @@ class ObjectiveSpec:
             return (f"{spell('iwae_gradient')} {values.iwae_gradient} is for {spell('objective')} iwae only (got "
                     f"{spell('objective')} {values.objective})")
         return None
+
+    def unused(self, values, defaults, spell):
+        """The one sentence refusing the first of WEIGHTS that `values` set away from `defaults` (a setting left at
+        its default is not given) although this objective never reads it, or None. Applied to the settings
+        of a new run only: a config.json recorded such a value when training took it silently, and its run
+        still loads."""
+        name = next((name for name in WEIGHTS if name not in self.uses and getattr(values, name) != defaults[name]),
+                    None)
+        if name is None:
+            return None
+        owners = [objective.name for objective in OBJECTIVES.values() if name in objective.uses]
+        return (f"{spell(name)} does nothing with the {self.name} objective; it is for the "
+                f"{', '.join(owners[:-1]) + ' and ' if len(owners) > 1 else ''}{owners[-1]} objective"
+                f"{'s' if len(owners) > 1 else ''}")
 
     def describe(self, config):
         """The objective as the training header prints it, with its weights."""
@@ -56,6 +73,7 @@ class ObjectiveSpec:
 
 class BetaSpec(ObjectiveSpec):
     name = "beta"
+    uses = ("beta", "kl_warmup_epochs")
 
     def describe(self, config):
         return f"beta {config.beta:g} * KL - E_q log p(x|z)" + warm_up(config)
@@ -66,6 +84,7 @@ class BetaSpec(ObjectiveSpec):
 
 class CapacitySpec(ObjectiveSpec):
     name = "capacity"
+    uses = ("capacity_epochs", "gamma")
 
     def problem(self, values, spell):
         if values.capacity is None:
@@ -90,6 +109,7 @@ class CapacitySpec(ObjectiveSpec):
 
 class TCSpec(ObjectiveSpec):
     name = "tc"
+    uses = ("beta", "kl_warmup_epochs", "gamma", "alpha")
 
     def defaults(self):
         return {**super().defaults(), "gamma": 1.0}
@@ -116,6 +136,7 @@ class TCSpec(ObjectiveSpec):
 
 class IWAESpec(ObjectiveSpec):
     name = "iwae"
+    uses = ()
 
     def defaults(self):
         return {**super().defaults(), "mc_samples": IWAE_TRAINING_SAMPLES}

@@ -13,16 +13,23 @@ same n and seed it gives the same numbers. Importing this module does not import
 import contextlib
 import json
 import os
+import re
 import shutil
 
-from betavae.cli import UsageError
+from betavae.cli import UsageError, first_line
 from betavae.fields import spelled
 from betavae.files import check_writable_folder
 from betavae.run.folder import RunFolder, import_tensorflow
 from betavae.run.swap import stale_stagings, staging_path, swap_in
 from betavae.run.opened import open_run
+from betavae.words import listed
 
 SAVED_MODEL_FILE = "saved_model.pb"  # what makes a folder a SavedModel, so that --overwrite may replace it
+# The entries of a SavedModel's folder (tf.saved_model.save's), and of its variables/: --overwrite replaces a
+# SavedModel only when its folder holds nothing else, so that a file put beside the model is never deleted.
+SAVED_MODEL_ENTRIES = (SAVED_MODEL_FILE, "fingerprint.pb", "variables", "assets", "assets.extra")
+VARIABLES_ENTRIES = re.compile(r"^variables\.(index|data-\d+-of-\d+)$")
+SHOWN_ENTRIES = 4  # foreign entries an error names before "and N more"
 DEFAULT_SEED = 0  # the CLI's --seed default: sample(n) gives what `betavae prior --num-samples n` writes
 
 
@@ -54,9 +61,24 @@ def check_export_dir(folder, config, output_dir, overwrite):
         if not os.path.isfile(os.path.join(real, SAVED_MODEL_FILE)):
             raise UsageError(f"{output_dir}: exists and is not a SavedModel (no {SAVED_MODEL_FILE}); "
                              f"{spelled('overwrite', True)} replaces only a SavedModel; choose another {output}")
+        foreign = _foreign_entries(real)
+        if foreign:
+            raise UsageError(f"{output_dir}: holds {listed(foreign, SHOWN_ENTRIES)} besides a SavedModel; "
+                             f"{spelled('overwrite', True)} replaces only a folder holding a SavedModel and nothing "
+                             f"else; move {'it' if len(foreign) == 1 else 'them'} out or choose another {output}")
     while not os.path.lexists(parent):
         parent = os.path.dirname(parent)
     check_writable_folder(output_dir, parent)
+
+
+def _foreign_entries(folder):
+    """The entries of a SavedModel's folder that are not the SavedModel's (as paths inside it), sorted."""
+    foreign = [name for name in os.listdir(folder) if name not in SAVED_MODEL_ENTRIES]
+    variables = os.path.join(folder, "variables")
+    if os.path.isdir(variables):
+        foreign += [os.path.join("variables", name) for name in os.listdir(variables)
+                    if not VARIABLES_ENTRIES.match(name)]
+    return sorted(foreign)
 
 
 def servable(model, config):
@@ -136,7 +158,7 @@ def export_run(run, output_dir, *, overwrite=False, verbose=False):
         for folder in reversed(created):  # the parents this export made, unless something else is in them
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
-        reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
+        reason = getattr(error, "strerror", None) or first_line(error, 120)
         raise UsageError(f"{output_dir}: cannot write the SavedModel ({reason})") from None
     finally:
         shutil.rmtree(temporary, ignore_errors=True)

@@ -52,6 +52,10 @@ DATA = factor_data_array(100)
 @pytest.mark.parametrize("call, fragment", [
     (lambda f: betavae.train(None, checkpoint_dir=f / "new", resume=True, overwrite=True),
      "resume=True and overwrite=True exclude each other"),
+    (lambda f: betavae.train(DATA, checkpoint_dir=f / "run", resume=True, overwrite=True),
+     "resume=True and overwrite=True exclude each other"),
+    (lambda f: betavae.train(f / "data.npy", checkpoint_dir=f / "new", resume=True, overwrite=True),
+     "resume=True and overwrite=True exclude each other"),
     (lambda f: betavae.train(DATA, checkpoint_dir=f / "run"),
      "already holds a run; pass resume=True to continue it, overwrite=True to replace it, or choose another "
      "checkpoint_dir"),
@@ -69,6 +73,12 @@ DATA = factor_data_array(100)
     (lambda f: betavae.beta_sweep([1], sweep_dir=f / "sweep", jobs=0), "jobs must be at least 1, got 0"),
     (lambda f: betavae.beta_sweep([1, 2], sweep_dir=f / "sweep", objective="iwae"),
      "objective='iwae' has no KL weight to sweep: betas must be 1"),
+    (lambda f: betavae.beta_sweep([-1, 2], sweep_dir=f / "sweep"), "betas: -1.0 is not a finite number >= 0"),
+    (lambda f: betavae.beta_sweep([2, float("inf")], sweep_dir=f / "sweep"), "betas: inf is not a finite number"),
+    (lambda f: betavae.beta_sweep([1, 4, 1.0], sweep_dir=f / "sweep"), "betas: 1.0 and 1.0 are the same beta"),
+    (lambda f: betavae.beta_sweep([], sweep_dir=f / "sweep"), "betas: no beta given"),
+    (lambda f: betavae.beta_sweep([1], seeds=[3, 0, 3], sweep_dir=f / "sweep"), "seeds: 3 is given twice"),
+    (lambda f: betavae.beta_sweep([1], seeds=[], sweep_dir=f / "sweep"), "seeds: no seed given"),
 ])
 def test_a_mistaken_keyword_call_names_the_keyword_not_a_flag(folder, call, fragment):
     if not (folder / "copy").exists():
@@ -118,3 +128,17 @@ def test_training_from_python_shows_one_line_per_epoch_unless_quiet(tmp_path, ca
     assert len(epoch_lines) == 2 and "betavae.load_run(" in out and "--" not in out, out
     betavae.train(DATA, checkpoint_dir=tmp_path / "quiet", quiet=True, **SMALL)
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"columns": "foo"}, "columns: 'foo' is not a column of the data array (its columns: x1, x2, x3, x4)"),
+    ({"columns": "1,7"}, "columns: index 7 is out of range for the data array (its 4 columns: 0 to 3)"),
+    ({"columns": "x2,x2"}, "columns: column 1 ('x2') of the data array is chosen twice"),
+    ({"test_fraction": 0.001}, "the data array: too few rows (100) to hold out a test fraction of 0.001"),
+])
+def test_an_array_the_data_cannot_be_split_or_chosen_from_is_named_as_the_callers_and_leaves_nothing(
+        tmp_path, settings, message):
+    with pytest.raises(ValueError) as error:
+        betavae.train(DATA, checkpoint_dir=tmp_path / "new" / "run", **settings)
+    assert str(error.value).startswith(message) and "data.npy" not in str(error.value)
+    assert os.listdir(tmp_path) == []

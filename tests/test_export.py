@@ -2,17 +2,19 @@
 the CLI's numbers: sample(n, seed) equals `--mode prior` bit for bit, encode and decode equal the model's; its
 serving signatures (sample, sample_seeded, encode, decode) give the same numbers, by TensorFlow 2's loader and by
 the TensorFlow 1 style one of TensorFlow Serving. The export creates the folders above its output and refuses
-every output folder whose replacement could destroy something.
+every output folder whose replacement could destroy something, a user's file beside a SavedModel among them.
 
 The TensorFlow-only process and the training it serves take over 20 s together: those tests are slow."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+import betavae
 from betavae.cli import UsageError
 from betavae.commands import after_training as after_training_command
 from betavae.commands import train as train_command
@@ -120,12 +122,38 @@ def test_export_replaces_only_a_savedmodel(committed, tmp_path, capsys):
     assert cli("--mode", "export", "--checkpoint-dir", folder / "run", "--output", target) == 0
     assert capsys.readouterr().out.strip() == (f"wrote a SavedModel of {folder / 'run'} to {target}: "
                                                "sample(n, seed), encode(x), decode(z) in data units")
-    (target / "stale").write_text("from the previous export")
     assert cli("--mode", "export", "--checkpoint-dir", folder / "run", "--output", target) == 2
     assert "exists; pass --overwrite" in capsys.readouterr().err
+    (target / "variables" / "variables.index").write_text("from the previous export")
     assert cli("--mode", "export", "--checkpoint-dir", folder / "run", "--output", target, "--overwrite") == 0
-    assert (target / "saved_model.pb").is_file() and not (target / "stale").exists()
+    assert (target / "saved_model.pb").is_file() and (target / "variables" / "variables.index").stat().st_size > 30
     assert sorted(os.listdir(tmp_path)) == ["model"]  # no temporary folder left beside it
+
+
+@pytest.mark.parametrize("mine, named", [
+    (["README.txt"], "README.txt"),
+    (["notes/a.txt"], "notes"),
+    (["variables/mine.txt"], "variables/mine.txt"),
+    (["e", "d", "c", "b", "a"], "a, b, c, d and 1 more"),
+])
+def test_export_overwrite_refuses_a_savedmodel_beside_anything_else_and_keeps_it(committed, tmp_path, capsys,
+                                                                                 mine, named):
+    if not (committed / "saved").exists():  # one export for every case
+        export_run(committed / "run", committed / "saved")
+    target = tmp_path / "model"
+    shutil.copytree(committed / "saved", target)
+    for name in mine:
+        (target / name).parent.mkdir(exist_ok=True)
+        (target / name).write_text("mine")
+    before = sorted(str(path.relative_to(target)) for path in target.rglob("*"))
+    assert cli("--mode", "export", "--checkpoint-dir", committed / "run", "--output", target, "--overwrite") == 2
+    assert capsys.readouterr().err == (f"error: {target}: holds {named} besides a SavedModel; --overwrite replaces "
+                                       "only a folder holding a SavedModel and nothing else; move "
+                                       f"{'it' if len(mine) == 1 else 'them'} out or choose another --output\n")
+    assert sorted(str(path.relative_to(target)) for path in target.rglob("*")) == before
+    assert all((target / name).read_text() == "mine" for name in mine)
+    with pytest.raises(UsageError, match=f"holds {named} besides a SavedModel; overwrite=True replaces only"):
+        betavae.export(committed / "run", target, overwrite=True)
 
 
 def test_export_clears_the_staging_folders_of_killed_exports_only(committed, tmp_path, monkeypatch, capsys):

@@ -112,3 +112,21 @@ def test_an_output_folder_that_cannot_be_written_is_refused_with_its_real_cause(
     monkeypatch.undo()
     check_output_path(str(tmp_path / "out.npy"), 10, 2)
     assert sorted(os.listdir(tmp_path)) == ["plain"]  # the check's own probe file is gone
+
+
+def test_a_folder_that_cannot_be_made_names_a_file_in_the_way_or_the_systems_reason(tmp_path, monkeypatch):
+    from betavae.files import make_folder
+    (tmp_path / "plain").write_text("a file, not a folder")
+    with pytest.raises(UsageError, match=r"^\S*plain: is a file, not a folder$"):
+        make_folder(str(tmp_path / "plain"))
+    with pytest.raises(UsageError, match=r"^\S*plain/a/b: cannot write there \(\S*plain is a file, not a folder\)$"):
+        make_folder(str(tmp_path / "plain" / "a" / "b"))
+    with pytest.raises(UsageError, match=r"^--logdir x: is a file, not a folder$"):
+        make_folder(str(tmp_path / "plain"), label="--logdir x")
+    os.symlink(tmp_path, tmp_path / "link")
+    make_folder(str(tmp_path / "link" / "made"))  # a link to a folder is a folder
+    monkeypatch.setattr(os, "makedirs", lambda *args, **kwargs: (_ for _ in ()).throw(
+        PermissionError(1, "Operation not permitted")))
+    with pytest.raises(UsageError, match=r"new: cannot create it \(Operation not permitted\)$"):
+        make_folder(str(tmp_path / "new"), "cannot create it")
+    assert (tmp_path / "plain").read_text() == "a file, not a folder" and (tmp_path / "made").is_dir()

@@ -1,6 +1,7 @@
 """A flag given to a mode that does not use it is refused in one line naming the flag and the mode it belongs
-to, before any work; an empty path is refused rather than taken for the flag left out; messages name the
-real cause (a full disk, a directory where a file belongs, the flag at fault)."""
+to, before any work, and so is a training weight that the objective trained never reads; an empty path is
+refused rather than taken for the flag left out; messages name the real cause (a full disk, a directory
+where a file belongs, the flag at fault)."""
 import errno
 import os
 
@@ -40,6 +41,24 @@ CASES = {
     "train --checkpoint-dir ''": (TRAIN, ["--data", "DATA", "--checkpoint-dir", ""], "--checkpoint-dir: an empty"),
     "train --data a folder": (TRAIN, ["--data", "TMP", "--checkpoint-dir", "TMP/new"], "is a directory"),
     "recon --data a folder": (AFTER, ["--mode", "recon", "--data", "TMP"], "is a directory"),
+    "capacity --beta": (TRAIN, ["--data", "DATA", "--checkpoint-dir", "TMP/new", "--capacity", 5, "--beta", 4],
+                        "--beta does nothing with the capacity objective; it is for the beta and tc objectives"),
+    "capacity --kl-warmup-epochs": (TRAIN, ["--data", "DATA", "--checkpoint-dir", "TMP/new", "--capacity", 5,
+                                            "--kl-warmup-epochs", 3], "--kl-warmup-epochs does nothing with the "
+                                                                      "capacity objective"),
+    "capacity --alpha": (TRAIN, ["--data", "DATA", "--checkpoint-dir", "TMP/new", "--objective", "capacity",
+                                 "--capacity", 5, "--alpha", 0], "--alpha does nothing with the capacity objective; "
+                                                                 "it is for the tc objective"),
+    "beta --gamma": (TRAIN, ["--data", "DATA", "--checkpoint-dir", "TMP/new", "--gamma", 5],
+                     "--gamma does nothing with the beta objective; it is for the capacity and tc objectives"),
+    "beta --gamma at the capacity default": (TRAIN, ["--data", "DATA", "--checkpoint-dir", "TMP/new", "--gamma", 100],
+                                             "--gamma does nothing with the beta objective"),
+    "beta --capacity-epochs": (TRAIN, ["--data", "DATA", "--checkpoint-dir", "TMP/new", "--capacity-epochs", 0],
+                               "--capacity-epochs does nothing with the beta objective"),
+    "tc --capacity-epochs": (TRAIN, ["--data", "DATA", "--checkpoint-dir", "TMP/new", "--objective", "tc",
+                                     "--capacity-epochs", 50], "--capacity-epochs does nothing with the tc objective"),
+    "iwae --alpha": (TRAIN, ["--data", "DATA", "--checkpoint-dir", "TMP/new", "--objective", "iwae", "--alpha", 2],
+                     "--alpha does nothing with the iwae objective"),
     "generate --seed -1": (GENERATE, ["generate", "--seed", -1, "--output", "TMP/g.npy"], "--seed must be an integer"),
     "generate --seed 2^32": (GENERATE, ["generate", "--seed", 2 ** 32, "--output", "TMP/g.npy"], "--seed"),
 }

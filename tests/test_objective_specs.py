@@ -1,7 +1,10 @@
 """Objectives own what they mean (betavae.objectives): a toy objective registered here, with a metric of its
 own, trains, resumes, prints its own epoch columns, records them in history.csv and is named by the
-evaluation, with no other file touched; the checks between fields hold for flags and config.json alike."""
+evaluation, with no other file touched; the checks between fields hold for flags and config.json alike; a
+weight the objective never reads is refused as a flag (left at its default it passes) and loads from a
+config.json that recorded it."""
 import json
+import os
 import signal
 
 import numpy as np
@@ -10,7 +13,9 @@ import pytest
 from betavae import objectives
 from betavae.commands import after_training as after_training_command
 from betavae.commands import train as train_command
+from betavae.commands.training_flags import build_parser
 from betavae.model import objectives as losses
+from betavae.training.flags import validate_flags
 from conftest import committed_run, factor_data_array, run_main
 
 
@@ -125,3 +130,41 @@ def test_a_history_with_its_columns_reordered_or_renamed_is_damaged(tmp_path):
     widened = [",".join([*fields[:4], "0.5", *fields[4:]]) for fields in (row.split(",") for row in rows)]
     path.write_text("\n".join([header.replace("log_likelihood,", "log_likelihood,half_kl,"), *widened]) + "\n")
     assert [row["half_kl"] for row in run.read_history()] == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("flags", [[], ["--beta", "1", "--kl-warmup-epochs", "0", "--alpha", "1"],
+                                   ["--capacity", "5", "--beta", "1", "--capacity-epochs", "100", "--gamma", "100"],
+                                   ["--objective", "tc", "--beta", "3", "--kl-warmup-epochs", "2", "--alpha", "0",
+                                    "--gamma", "4"],
+                                   ["--objective", "iwae", "--capacity-epochs", "100", "--beta", "1"],
+                                   ["--beta", "2", "--kl-warmup-epochs", "5"]])
+def test_weights_left_at_their_defaults_or_read_by_the_objective_pass(flags):
+    validate_flags(build_parser().parse_args(["--data", "x.npy", *flags]))
+
+
+def test_a_resume_keeps_the_runs_settings_rather_than_refusing_the_flags_it_ignores():
+    validate_flags(build_parser().parse_args(["--resume", "--gamma", "5", "--alpha", "2"]))
+
+
+def test_a_config_json_that_recorded_an_unread_weight_still_loads(tmp_path):
+    """Runs trained before the unread weights were refused recorded them; they still sample and resume."""
+    np.save(tmp_path / "data.npy", factor_data_array(300))
+    committed_run(tmp_path / "run", tmp_path / "data.npy", flags=("--capacity", "5"))
+    config = tmp_path / "run" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "beta": 4.0, "kl_warmup_epochs": 3,
+                                  "alpha": 2.0}))
+    sampled = run_main(after_training_command.main, "--mode", "prior", "--num-samples", "3", "--checkpoint-dir",
+                       tmp_path / "run", "--output", tmp_path / "p.npy")
+    assert sampled.returncode == 0 and sampled.stderr == "", sampled.stderr
+
+
+def test_the_python_api_and_the_sweep_refuse_an_unread_weight_by_its_keyword(tmp_path):
+    import betavae
+    with pytest.raises(betavae.UsageError, match=r"^gamma does nothing with the beta objective; it is for the "
+                                                 r"capacity and tc objectives$"):
+        betavae.train(factor_data_array(30), checkpoint_dir=tmp_path / "new", gamma=5)
+    np.save(tmp_path / "data.npy", factor_data_array(30))
+    with pytest.raises(betavae.UsageError, match=r"^objective='capacity' has no KL weight to sweep: betas must be 1 "
+                                                 r"\(got 4\)"):
+        betavae.beta_sweep([1, 4], sweep_dir=tmp_path / "sweep", data=str(tmp_path / "data.npy"), capacity=5)
+    assert os.listdir(tmp_path) == ["data.npy"]

@@ -15,6 +15,7 @@ import shutil
 import numpy as np
 import pytest
 
+from betavae.cli import first_line
 from betavae.commands import after_training as after_training_command
 from betavae.commands import generate as generate_command
 from betavae.commands import sweep as sweep_command
@@ -296,7 +297,21 @@ def test_truncated_latents_are_a_warning_and_no_latents(good, tmp_path, capsys):
     (tmp_path / "d.latents.npy").write_bytes(raw[:len(raw) // 2])
     assert truth_module.latents_of_test_rows(copy) is None
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and "d.latents.npy: unreadable" in lines[0]
+    assert len(lines) == 1 and "d.latents.npy: unreadable (Failed to read all data for array. Expected (200, 1) = " \
+        "200 elements, could...); going on without the true latents" in lines[0]
+
+
+@pytest.mark.parametrize("message, limit, quoted", [
+    ("short enough", 80, "short enough"),
+    ("first line\nsecond line", 80, "first line"),
+    ("Expected (300, 1) = 300 elements, could only read 93 elements.", 40, "Expected (300, 1) = 300 elements..."),
+    ("cannot open (the file /a/b/c is locked by another process)", 40, "cannot open..."),
+    ("f(a(b(c d e f g h i j k l m n o p", 20, "f..."),
+    ("x" * 50, 10, "xxxxxxx..."),
+    ("", 10, "ValueError"),
+])
+def test_a_quoted_error_is_cut_after_a_word_outside_its_own_parentheses(message, limit, quoted):
+    assert first_line(ValueError(message), limit) == quoted and len(quoted) <= limit
 
 
 def test_a_reconstruction_of_one_row_prints_n_a_for_its_covariance(good, tmp_path, capsys):

@@ -24,11 +24,14 @@ def named_csv(path, names, columns):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Two committed runs on data.csv (header a,b,c,d): one on every column, one on --columns d,a."""
+    """Committed runs on data.csv (header a,b,c,d): one on every column, one on --columns d,a; and one on
+    data.npy (no header: its columns are named x1..x4)."""
     folder = tmp_path_factory.mktemp("reordered")
     data = named_csv(folder / "data.csv", NAMES, [0, 1, 2, 3])
+    np.save(folder / "data.npy", VALUES)
     return {"all": committed_run(folder / "all", data), "d,a": committed_run(folder / "chosen", data,
-                                                                            flags=("--columns", "d,a"))}
+                                                                            flags=("--columns", "d,a")),
+            "headerless": committed_run(folder / "headerless", folder / "data.npy")}
 
 
 def handed_rows(monkeypatch, capsys, mode, run, data, output):
@@ -73,3 +76,32 @@ def test_columns_chosen_by_name_are_taken_by_name_from_any_order(runs, tmp_path,
     renamed = named_csv(tmp_path / "renamed.csv", ("a", "b", "c", "e"), [0, 1, 2, 3])
     handed, status, err = handed_rows(monkeypatch, capsys, "encode", runs["d,a"], renamed, tmp_path / "codes.npy")
     assert status == 2 and err.startswith("error: the run's --columns d,a: 'd' is not a column of ")
+
+
+@pytest.mark.parametrize("mode", sorted(HANDLERS))
+@pytest.mark.parametrize("header, columns", [(("x4", "x3", "x2", "x1"), [3, 2, 1, 0]),
+                                             (("x2", "x1", "x4", "x3"), [1, 0, 3, 2]),
+                                             (("x3", "e", "x1", "x4", "x2"), [2, 0, 0, 3, 1])])
+def test_the_default_names_of_a_run_on_headerless_data_are_taken_by_name(runs, tmp_path, capsys, monkeypatch,
+                                                                         mode, header, columns):
+    permuted = named_csv(tmp_path / "permuted.csv", header, columns)
+    handed, status, err = handed_rows(monkeypatch, capsys, mode, runs["headerless"], permuted, tmp_path / "out.npy")
+    assert status == 0 and err == ""
+    np.testing.assert_array_equal(handed[0], VALUES.astype(np.float32))
+
+
+@pytest.mark.parametrize("header", [NAMES, ("x1", "x2", "x3", "y4"), ("x1", "x2", "x3")])
+def test_other_names_on_a_run_on_headerless_data_are_refused_as_on_a_named_run(runs, tmp_path, capsys, monkeypatch,
+                                                                               header):
+    other = named_csv(tmp_path / "other.csv", header, list(range(len(header))))
+    handed, status, err = handed_rows(monkeypatch, capsys, "encode", runs["headerless"], other, tmp_path / "out.npy")
+    assert status == 2 and handed == [] and err == (f"error: {other}: its columns {', '.join(header)} are not "
+                                                    "those the run was trained on (x1, x2, x3, x4)\n")
+
+
+def test_a_run_on_headerless_data_takes_headerless_rows_as_they_are(runs, tmp_path, capsys, monkeypatch):
+    plain = tmp_path / "plain.csv"
+    np.savetxt(plain, VALUES[:, ::-1], delimiter=",")
+    handed, status, err = handed_rows(monkeypatch, capsys, "encode", runs["headerless"], plain, tmp_path / "out.npy")
+    assert status == 0 and err == ""
+    np.testing.assert_allclose(handed[0], VALUES[:, ::-1], rtol=1e-6)

@@ -84,7 +84,7 @@ CASES = {
                                        "--output", "TMP/huge.npy"], None, "GB are free"),
     "data overflow float32": (TRAIN, ["--data", "TMP/big.csv", "--checkpoint-dir", "TMP/new"], "overflow",
                               "overflows float32"),
-    "run folder is a file": (TRAIN, ["--data", "DATA", "--checkpoint-dir", "DATA"], None, "cannot write there"),
+    "run folder is a file": (TRAIN, ["--data", "DATA", "--checkpoint-dir", "DATA"], None, "is a file, not a folder"),
     "data in UTF-16": (TRAIN, ["--data", "TMP/wide.csv", "--checkpoint-dir", "TMP/new"], "utf16", "not a text file"),
     "config not an object": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN"],
                              rewrite_config(lambda values: [values]), "expected a JSON object"),

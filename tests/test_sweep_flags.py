@@ -105,3 +105,11 @@ def test_a_folder_recorded_as_a_plain_list_is_still_read(tmp_path, monkeypatch):
             handle.write(bad)
         with pytest.raises(ValueError, match="expected the training flags"):
             unchanged(["--hidden-units", "8"])
+
+
+def test_a_sweep_folder_that_is_a_file_is_named_so(project, capsys):
+    with open("afile", "w", encoding="utf-8") as handle:
+        handle.write("mine")
+    assert sweep("--only", "0", "--", "--data", "data/x.npy", sweep_dir="afile") == 2
+    assert capsys.readouterr().err == f"error: {os.path.abspath('afile')}: is a file, not a folder\n"
+    assert open("afile", encoding="utf-8").read() == "mine" and project == []

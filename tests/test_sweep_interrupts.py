@@ -122,6 +122,8 @@ def test_a_cluster_that_fails_to_start_leaves_no_record_and_keeps_an_earlier_one
 
 
 @pytest.mark.parametrize("flags, message", [(["--betas", "1,1"], "--betas: 1 and 1 are the same beta"),
+                                            (["--betas=2,-1"], "--betas: -1 is not a finite number >= 0"),
+                                            (["--seeds", "0,4,4", "--list"], "--seeds: 4 is given twice"),
                                             (["--seeds", "0,x", "--list"], "--seeds"),
                                             (["--only", "4"], "--only 4: this sweep has runs 0 to 0"),
                                             (["--epochs", "0", "--list"], "--epochs must be at least 1")])

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from betavae.commands import after_training as after_training_command
-from betavae.words import counted
+from betavae.words import counted, listed
 from conftest import REPO, run_main
 
 # Nouns the package counts in its messages; a count right before one of them must go through counted().
@@ -18,6 +18,11 @@ def test_counted_takes_the_number_of_its_count():
     assert [counted(n, "plot") for n in (0, 1, 2)] == ["0 plots", "1 plot", "2 plots"]
     assert counted(1, "entry", "entries") == "1 entry" and counted(3, "entry", "entries") == "3 entries"
     assert counted(12345, "row", spec=",") == "12,345 rows" and counted(1, "row", spec=",") == "1 row"
+
+
+def test_a_list_is_shown_short_with_how_many_more():
+    assert listed(("a", "b"), 3) == "a, b" and listed(("a", "b", "c"), 3) == "a, b, c"
+    assert listed(["a", "b", "c", "d", "e"], 3) == "a, b, c and 2 more"
 
 
 def test_no_message_puts_a_bare_count_before_a_plural():

@@ -10,10 +10,9 @@ import re
 import numpy as np
 
 from betavae.cli import warn
-from betavae.config import default_names
 from betavae.data.loading import CHUNK_ROWS, DataError
 from betavae.fields import spelled
-from betavae.words import counted
+from betavae.words import counted, listed
 
 _INDEX = re.compile(r"^\d+$")
 _RANGE = re.compile(r"^(\d*):(\d*)$")
@@ -25,18 +24,19 @@ def choose(table, columns, path, trained=None):
     DataError of one line naming the entry and the file's columns. trained: the names a run was trained on;
     a file whose columns already bear exactly those names is taken as it is (e.g. a recon.csv written by the
     run), one whose header holds them all in another order gives them by name, and one whose header gives
-    the chosen columns other names is refused."""
+    the chosen columns other names is refused; the x1..xD of a run on data without a header are names like
+    any other, as its .csv outputs write them."""
     if trained is not None and tuple(table.names) == tuple(trained):
         return None
-    named = trained is not None and tuple(trained) != default_names(len(trained))
-    if named and table.header is not None and set(trained) <= set(table.names):
+    named = trained is not None and table.header is not None
+    if named and set(trained) <= set(table.names):
         return [table.names.index(name) for name in trained]
     label = spelled("columns") if trained is None else f"the run's {spelled('columns', columns)}"
     indices = None if columns is None else resolve(columns, table.names, path, label)
     chosen = table.names if indices is None else tuple(table.names[i] for i in indices)
-    if named and table.header is not None and chosen != tuple(trained):
-        raise DataError(f"{path}: its columns {_listed(chosen)} are not those the run was trained on "
-                        f"({_listed(trained)})")
+    if named and chosen != tuple(trained):
+        raise DataError(f"{path}: its columns {listed(chosen, SHOWN_NAMES)} are not those the run was trained on "
+                        f"({listed(trained, SHOWN_NAMES)})")
     return indices
 
 
@@ -59,7 +59,7 @@ def resolve(columns, names, path, label=None):
                 raise DataError(f"{label}: {entry} chooses no column of {path} ({_numbered(names)})")
         else:
             what = "an empty entry" if not entry else f"'{entry}' is not a column of {path}"
-            raise DataError(f"{label}: {what} (its columns: {_listed(names)})")
+            raise DataError(f"{label}: {what} (its columns: {listed(names, SHOWN_NAMES)})")
         twice = next((i for i in found if i in indices), None)
         if twice is not None:
             raise DataError(f"{label}: column {twice} ('{names[twice]}') of {path} is chosen twice")
@@ -102,8 +102,3 @@ def _counts_rows(data, column):
 def _numbered(names):
     """The indices a file's columns have: "its 4 columns: 0 to 3", "its 1 column: 0"."""
     return f"its {counted(len(names), 'column')}: 0" + (f" to {len(names) - 1}" if len(names) > 1 else "")
-
-
-def _listed(names):
-    shown = ", ".join(names[:SHOWN_NAMES])
-    return shown + (f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else "")

@@ -13,7 +13,7 @@ from numpy.lib import recfunctions
 
 from betavae.config import default_names
 from betavae.files import SUFFIXES, ArrayWriter, atomic_file, is_number
-from betavae.cli import UsageError, os_errors, warn
+from betavae.cli import UsageError, first_line, os_errors, warn
 from betavae.paths import check_file, file_problem
 from betavae.data.truth import Truth
 from betavae.words import counted
@@ -311,6 +311,6 @@ def _read_truth(path, dim):
     except OSError as error:
         return None, error.strerror or str(error)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return None, f"not valid JSON ({str(error)[:80]})"
+        return None, f"not valid JSON ({first_line(error, 80)})"
     except ValueError as error:  # a key missing or of the wrong type or shape
         return None, str(error)

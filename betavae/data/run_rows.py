@@ -10,17 +10,19 @@ from betavae.data import loading
 from betavae.words import counted
 
 
-def load_split(data_path, test_path, test_fraction, seed, stream=False, columns=None, trained=None):
+def load_split(data_path, test_path, test_fraction, seed, stream=False, columns=None, trained=None, label=None):
     """The training and test rows (float32) of a data file and an optional test file, or of the file's
     seeded split, and the names of their columns: those --columns chose (columns; None: all), taken alike
     from both files. trained: the names of the columns a run was trained on, None for a new run (whose first
     column is checked for a pandas index). stream: leave the training rows in the memory-mapped .npy file
-    (a RowSubset)."""
+    (a RowSubset). label: what messages call the data (default: its path; the run's copy of an array is
+    named as the caller's array)."""
     table = loading.load_table(data_path, memory_map=stream)
-    chosen = columns_module.choose(table, columns, data_path, trained)
+    label = label or data_path
+    chosen = columns_module.choose(table, columns, label, trained)
     names = table.names if chosen is None else tuple(table.names[i] for i in chosen)
     if trained is None:
-        columns_module.warn_of_an_index(table, chosen, data_path, columns)
+        columns_module.warn_of_an_index(table, chosen, label, columns)
     data = table.data
     if test_path:
         train_rows, test = np.arange(len(data)), load_rows(test_path, columns, trained or names)
@@ -30,7 +32,7 @@ def load_split(data_path, test_path, test_fraction, seed, stream=False, columns=
         try:
             train_rows, test_rows = loading.split_indices(len(data), test_fraction, seed)
         except loading.DataError as error:
-            raise loading.DataError(f"{data_path}: {error}") from None
+            raise loading.DataError(f"{label}: {error}") from None
         test = columns_module.take(data[test_rows], chosen)
     train = (loading.RowSubset(data, train_rows, chosen) if stream else
              columns_module.take(data[train_rows], chosen).astype(np.float32))

@@ -25,12 +25,13 @@ from betavae.files import atomic_write_text
 from betavae.cli import UsageError, first_line, os_errors, os_problem, warn
 from betavae.config import config_from_dict
 from betavae.fields import spelled, train_call
-from betavae.files import is_temporary, remove_stale_temporaries
+from betavae.files import is_temporary, make_folder, remove_stale_temporaries
 from betavae.objectives import BASE_METRICS, objective_of
 from betavae.paths import check_file, file_problem
 from betavae.run.bundle import checkpoint_problem
 from betavae.run.lock import LOCK_FILE, RunLock
 from betavae.run.swap import stale_stagings, staging_path, swap_in
+from betavae.words import listed
 
 CONFIG_FILE = "config.json"
 REPORT_FILE = "evaluation.json"  # what --mode evaluate writes (write_report)
@@ -133,8 +134,14 @@ class RunFolder:
     @contextlib.contextmanager
     def writing(self):
         """Hold the run's lock while writing; a second writer gets a UsageError naming this process. A folder
-        this call had to create is removed again if nothing was committed into it."""
-        created = not os.path.isdir(self.path)
+        this call had to create is removed again if nothing was committed into it, with what the call wrote
+        before failing (the run's copy of an array it was given) and the parents it had to create."""
+        made = []  # the folders that acquiring the lock creates, the run folder last
+        path = os.path.abspath(self.path)
+        while not os.path.lexists(path):
+            made.insert(0, path)
+            path = os.path.dirname(path)
+        created = bool(made)
         self._lock = RunLock(self.path).acquire()
         try:
             self._remove_entries(self.path, lambda name: name.endswith("_temp") and _CHECKPOINT_FILE.match(name))
@@ -143,9 +150,13 @@ class RunFolder:
             yield self
         finally:
             self._abandon_staging()
+            if created and not self.is_run():
+                self._remove_entries(self.path, lambda name: name == DATA_FILE or is_run_file(name), keep=(LOCK_FILE,))
             if created and os.listdir(self.path) == [LOCK_FILE]:
                 os.remove(self._lock.path)
-                os.rmdir(self.path)
+                for folder in reversed(made):  # the run folder, then its parents, while nothing else is in them
+                    with contextlib.suppress(OSError):
+                        os.rmdir(folder)
             self._lock.release()
             self._lock = None
 
@@ -290,16 +301,15 @@ class RunFolder:
                     config_from_dict(json.load(handle), CONFIG_FILE)
                 return
             except (OSError, ValueError) as error:  # UsageError included: not a config of this suite
-                problem = str(error)[:100]
+                problem = first_line(error, 100)
         problem = problem and f" ({problem})"
         others = sorted(name for name in os.listdir(self.path) if name not in KEPT_FILES + (LOCK_FILE,)
                         and not is_temporary(name)
                         and (not os.path.isdir(self.file(name)) or not _is_foreign(name)))
         if others:
-            shown = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
             why = problem if CONFIG_FILE in others else ""
-            raise UsageError(f"{self.path}: holds {shown}, not a run of this suite{why}; training there could "
-                             f"replace them; choose an empty or new {spelled('checkpoint_dir')}")
+            raise UsageError(f"{self.path}: holds {listed(others, 4)}, not a run of this suite{why}; training there "
+                             f"could replace them; choose an empty or new {spelled('checkpoint_dir')}")
 
     @_while_writing
     def commit(self, config, history, checkpoint):
@@ -381,8 +391,7 @@ class RunFolder:
     def plot_path(self, name):
         """Where the run's plot `name` (e.g. history.png) goes, in its plots/ folder (made if needed)."""
         folder = self.file("plots")
-        with os_errors(folder, "cannot create"):
-            os.makedirs(folder, exist_ok=True)
+        make_folder(folder, "cannot create")
         return os.path.join(folder, name)
 
     def check_output(self, path, inputs=(), replace=False):
@@ -455,7 +464,7 @@ def save_problem(error):
         return error.strerror
     text = str(error)
     cause = next((os.strerror(code) for code in SAVE_CAUSES if os.strerror(code).lower() in text.lower()), None)
-    return cause or first_line(error)[:120]
+    return cause or first_line(error, 120)
 
 
 def restore_checkpoint(checkpoint, path, partial=False):
@@ -467,4 +476,4 @@ def restore_checkpoint(checkpoint, path, partial=False):
         (status.expect_partial() if partial else status).assert_existing_objects_matched()
     except (AssertionError, ValueError, IndexError, KeyError, OSError, tf.errors.OpError) as error:
         raise UsageError(f"{path}: unreadable or does not match the model described by {CONFIG_FILE} "
-                         f"({first_line(error)[:200]})") from None
+                         f"({first_line(error, 200)})") from None

@@ -11,6 +11,7 @@ import time
 
 from betavae.cli import UsageError, os_errors
 from betavae.fields import spelled
+from betavae.files import make_folder
 
 LOCK_FILE = ".lock"
 HOLDER_WAIT = 1.0  # seconds a second writer waits for the holder's line (written microseconds after the flock)
@@ -30,8 +31,7 @@ class RunLock:
     def acquire(self):
         """Take the lock or raise a UsageError naming the process that holds it; creates the folder."""
         while True:
-            with os_errors(self.folder, "cannot write there"):
-                os.makedirs(self.folder, exist_ok=True)
+            make_folder(self.folder)
             with os_errors(self.path, "cannot take the run's lock"):
                 handle = open(self.path, "a+", encoding="utf-8")
             try:

@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from betavae.data import families
-from betavae.cli import UsageError, warn
+from betavae.cli import UsageError, first_line, warn
 from betavae.data import loading
 from betavae.paths import check_file
 from betavae.scoring.references import gaussian_log_densities
@@ -42,7 +42,7 @@ def latents_of_test_rows(config):
         warn(f"{error}; going on without the true latents")
         return None
     except (OSError, ValueError, EOFError) as error:  # truncated, not an array
-        warn(f"{path}: unreadable ({str(error)[:80]}); going on without the true latents")
+        warn(f"{path}: unreadable ({first_line(error, 80)}); going on without the true latents")
         return None
     if latents.ndim != 2:
         return None

@@ -13,6 +13,7 @@ from betavae.cli import UsageError, check_minimum
 from betavae.data.run_rows import load_run_data
 from betavae.fields import Field, spelled
 from betavae.files import atomic_write_text
+from betavae.objectives import objective_of
 from betavae.run.folder import RunFolder
 from betavae.sweep.plan import (collect, format_table, needs, parse_betas, parse_seeds, plan_runs, sweep_row,
                                  training_settings, write_table)
@@ -52,12 +53,15 @@ def check_options(options, training):
         raise UsageError(f"{spelled('cpus_per_task')} must be > 0, got {options.cpus_per_task}")
     betas, seeds = parse_betas(options.betas), parse_seeds(options.seeds)
     if options.only is not None and not 0 <= options.only < len(betas) * len(seeds):
-        raise UsageError(f"--only {options.only}: this sweep has runs 0 to {len(betas) * len(seeds) - 1} (see --list)")
+        raise UsageError(f"{spelled('only', options.only)}: this sweep has runs 0 to {len(betas) * len(seeds) - 1} "
+                         f"(see {spelled('list', True)})")
     check_training_settings(training)
     other_betas = [beta for beta in betas if beta != 1.0]
-    if training.objective == "iwae" and other_betas:
-        raise UsageError(f"{spelled('objective', 'iwae')} has no KL weight to sweep: {spelled('betas')} must be 1 "
-                         f"(got {', '.join(f'{beta:g}' for beta in other_betas)}); sweep {spelled('seeds')} instead")
+    objective = objective_of(training)
+    if "beta" not in objective.uses and other_betas:
+        got = ", ".join(f"{beta:g}" for beta in other_betas)
+        raise UsageError(f"{spelled('objective', objective.name)} has no KL weight to sweep: {spelled('betas')} "
+                         f"must be 1 (got {got}); sweep {spelled('seeds')} instead")
     return betas, seeds
 
 

@@ -128,7 +128,7 @@ def follow(tasks, engine, progress, ready=lambda: None):
                 except Exception as error:  # the worker, not the run's code, failed: that raised in the worker
                     if signals.number:
                         continue  # a task the stop cancelled
-                    message = first_line(error)[:200]
+                    message = first_line(error, 200)
                     lost[run.index] = lost.get(run.index, 0) + 1
                     if lost[run.index] > LOST_WORKER_RETRIES:
                         raise UsageError(f"run {run.index} ({run.label}): its worker failed {lost[run.index]} times, "
@@ -254,8 +254,8 @@ def run_ray(tasks, address, cpus_per_task, ready=lambda: None):
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         except Exception as error:  # Ray raises several types for an unreachable or refused cluster
-            message = first_line(error)
-            raise UsageError(f"{spelled('address', address)}: cannot start or reach Ray ({message[:200]})") from None
+            raise UsageError(f"{spelled('address', address)}: cannot start or reach Ray "
+                             f"({first_line(error, 200)})") from None
     try:
         cpus = ray.cluster_resources().get("CPU", 0)
         if cpus_per_task > cpus:  # Ray would wait for ever for a node that large

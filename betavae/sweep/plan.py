@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from betavae.fields import spelled
 from betavae.files import atomic_write_text
 from betavae.run.folder import LOGS, RunFolder, UsageError
 from betavae.scoring.evaluate import load_report  # numpy only at import: no TensorFlow
@@ -41,29 +42,37 @@ def beta_name(beta):
 
 
 def parse_betas(text):
-    """'0.25,0.5,1' -> [0.25, 0.5, 1.0]; each beta finite and >= 0; two spellings of one number refused."""
+    """'0.25,0.5,1' -> [0.25, 0.5, 1.0]; each beta finite and >= 0; two spellings of one number refused. Errors
+    name the setting as its reader wrote it (--betas, or the Python API's betas)."""
     parts = [part.strip() for part in text.split(",") if part.strip()]
     try:
         betas = [float(part) for part in parts]
     except ValueError:
-        raise UsageError(f"--betas {text!r}: expected comma-separated numbers such as 0.5,1,4") from None
-    if not betas or any(not np.isfinite(beta) or beta < 0 for beta in betas):
-        raise UsageError(f"--betas {text!r}: expected finite numbers >= 0")
+        raise UsageError(f"{spelled('betas')} {text!r}: expected comma-separated numbers such as 0.5,1,4") from None
+    if not betas:
+        raise UsageError(f"{spelled('betas')}: no beta given; expected comma-separated numbers such as 0.5,1,4")
     for position, beta in enumerate(betas):
+        if not np.isfinite(beta) or beta < 0:
+            raise UsageError(f"{spelled('betas')}: {parts[position]} is not a finite number >= 0")
         if beta in betas[:position]:
-            raise UsageError(f"--betas: {parts[betas.index(beta)]} and {parts[position]} are the same beta "
+            raise UsageError(f"{spelled('betas')}: {parts[betas.index(beta)]} and {parts[position]} are the same beta "
                              f"(both would train into beta_{beta_name(beta)})")
     return sorted(betas)
 
 
 def parse_seeds(text):
-    """'0,1,2' -> [0, 1, 2]; distinct integers in TensorFlow's seed range."""
+    """'0,1,2' -> [0, 1, 2]; distinct integers in TensorFlow's seed range (errors name --seeds or seeds)."""
     try:
         seeds = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise UsageError(f"--seeds {text!r}: expected comma-separated integers such as 0,1,2") from None
-    if not seeds or len(set(seeds)) < len(seeds) or any(not 0 <= seed <= SEED_MAX for seed in seeds):
-        raise UsageError(f"--seeds {text!r}: expected distinct integers from 0 to {SEED_MAX}")
+        raise UsageError(f"{spelled('seeds')} {text!r}: expected comma-separated integers such as 0,1,2") from None
+    if not seeds:
+        raise UsageError(f"{spelled('seeds')}: no seed given; expected comma-separated integers such as 0,1,2")
+    for position, seed in enumerate(seeds):
+        if not 0 <= seed <= SEED_MAX:
+            raise UsageError(f"{spelled('seeds')}: {seed} is not an integer from 0 to {SEED_MAX}")
+        if seed in seeds[:position]:
+            raise UsageError(f"{spelled('seeds')}: {seed} is given twice")
     return seeds
 
 

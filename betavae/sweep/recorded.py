@@ -8,7 +8,7 @@ import shlex
 
 from betavae.cli import UsageError
 from betavae.fields import BY_NAME, speaking_python, spelled
-from betavae.files import atomic_write_text
+from betavae.files import atomic_write_text, make_folder
 from betavae.paths import check_file
 from betavae.training.flags import validate_flags
 
@@ -61,7 +61,7 @@ def check_training_unchanged(sweep_dir, settings, shown, record=True, meaning_of
     now = training_meaning(settings, os.getcwd())
     if recorded is None:
         if record:
-            os.makedirs(sweep_dir, exist_ok=True)
+            make_folder(sweep_dir)
             atomic_write_text(path, json.dumps({"flags": list(shown), "cwd": os.getcwd(), "settings": now}) + "\n")
         return
     if not (isinstance(recorded, dict) and isinstance(recorded.get("flags"), list)

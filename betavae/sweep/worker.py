@@ -65,7 +65,8 @@ def call_logged(title, body, log_path):
     with output_to(log_path):
         print(f"# {title}   ({datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC)", flush=True)
         try:
-            return run_cli(step)  # a user's error, or an OSError no edge named, as the CLIs say it: one line
+            # A user's error, or an OSError no edge named, as the CLIs say it: one line.
+            return run_cli(step, sigterm=False)
         except Exception:  # a bug, not a user error: its traceback goes to the log, the sweep says where
             traceback.print_exc()
             return 1

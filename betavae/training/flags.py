@@ -3,12 +3,12 @@ the Python API's train() and the sweep all check settings here, however they wer
 betavae.commands.training_flags). No TensorFlow, no numpy.
 """
 import importlib.util
-import os
 
 from betavae.cli import UsageError
 from betavae.config import check_flags
-from betavae.fields import FLAGS, spelled
-from betavae.objectives import OBJECTIVES
+from betavae.files import make_folder
+from betavae.fields import FLAG_DEFAULTS, FLAGS, spelled
+from betavae.objectives import OBJECTIVES, objective_of
 
 
 def validate_flags(args):
@@ -18,6 +18,8 @@ def validate_flags(args):
         if getattr(args, name) == "":  # else taken for the flag left out
             raise UsageError(f"{spelled(name)}: an empty path; name one or leave it out")
     problem = OBJECTIVES[args.objective].problem(args, spelled)
+    if not problem and not args.resume:  # a resumed run keeps its config.json's settings and says which it ignores
+        problem = objective_of(args).unused(args, FLAG_DEFAULTS, spelled)
     if problem:
         raise UsageError(problem)
     if args.resume and args.overwrite:
@@ -25,7 +27,4 @@ def validate_flags(args):
     if args.logdir and importlib.util.find_spec("tensorboard") is None:
         raise UsageError(f"{spelled('logdir')} needs the tensorboard package: pip install -r requirements.txt")
     if args.logdir:
-        try:
-            os.makedirs(args.logdir, exist_ok=True)
-        except OSError as error:
-            raise UsageError(f"{spelled('logdir', args.logdir)}: cannot create it ({error.strerror})") from None
+        make_folder(args.logdir, "cannot create it", label=spelled("logdir", args.logdir))

@@ -23,6 +23,7 @@ from betavae.words import counted
 # The noise key of every epoch's test loss: one fixed draw (common random numbers), so the test curve moves
 # only when the model does. Training steps use keys >= 0, so it never repeats a training draw.
 TEST_NOISE_KEY = -1
+ARRAY_LABEL = "the data array"  # what messages call an array given to train(), not the run's copy of it
 
 
 class Stopped(KeyboardInterrupt):
@@ -79,7 +80,7 @@ def train_settings(settings, given=(), array=None, *, names=None, on_epoch=None,
             data_file = None if array is None else folder.save_data(array, names)
             train_rows, test_rows, names = load_split(data_file or settings.data, settings.test_data,
                                                       settings.test_fraction, settings.seed, settings.streaming,
-                                                      settings.columns)
+                                                      settings.columns, label=data_file and ARRAY_LABEL)
             config = new_config(settings, train_rows, test_rows, data_file, names)
         check_training_memory(config)
         print("\n".join(console.header_lines(config, settings.checkpoint_dir, settings.resume, settings.overwrite)),
