@@ -83,7 +83,7 @@ def test_reconstruct_equals_what_mode_recon_writes(run_path, tmp_path):
     assert np.array_equal(run.reconstruct(seed=2), np.load(tmp_path / "recon.npy"))
     rows = factor_data_array(30, seed=9)
     np.save(tmp_path / "rows.npy", rows)
-    cli("--mode", "recon", "--checkpoint-dir", run_path, "--data", tmp_path / "rows.npy", "--mean-only",
+    cli("--mode", "recon", "--checkpoint-dir", run_path, "--rows", tmp_path / "rows.npy", "--mean-only",
         "--output", tmp_path / "rows_recon.npy")
     assert np.array_equal(run.reconstruct(rows, mean_only=True), np.load(tmp_path / "rows_recon.npy"))
 

@@ -64,7 +64,7 @@ def test_recon_csv_has_the_names_as_header_and_reads_back_as_rows(named_run, tmp
     table = loading.load_table(str(output))
     assert table.names == ("f", "a", "b c") and table.data.shape == (run.config.test_rows, 3)
     again = tmp_path / "again.npy"  # the run's own output is taken as it is, not chosen from again
-    assert after_training_command.main(["--mode", "recon", "--checkpoint-dir", str(folder / "run"), "--data",
+    assert after_training_command.main(["--mode", "recon", "--checkpoint-dir", str(folder / "run"), "--rows",
                                         str(output), "--output", str(again)]) == 0
     assert np.load(again).shape == (run.config.test_rows, 3)
     capsys.readouterr()
@@ -75,7 +75,7 @@ def test_rows_given_after_training_are_chosen_by_the_recorded_columns(named_run,
     rows = factor_data_array(20, seed=9)
     data = pandas_csv(tmp_path / "rows.csv", rows)
     output = tmp_path / "codes.npy"
-    assert after_training_command.main(["--mode", "encode", "--checkpoint-dir", str(folder / "run"), "--data", data,
+    assert after_training_command.main(["--mode", "encode", "--checkpoint-dir", str(folder / "run"), "--rows", data,
                                         "--output", str(output)]) == 0
     expected = run.encode(rows[:, [3, 0, 1]].astype(np.float32))[0]
     np.testing.assert_allclose(np.load(output), expected, rtol=1e-5, atol=1e-6)

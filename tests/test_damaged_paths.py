@@ -78,13 +78,15 @@ def good(tmp_path_factory):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("command", ["train", "recon", "sweep"])
+@pytest.mark.parametrize("command", ["train", "recon", "recon --data", "sweep"])
 def test_a_data_path_that_is_no_regular_file_is_named_for_what_it_is(good, tmp_path, command, kind):
     path = str(tmp_path / "given.csv")
     expected = make(kind, path)
     argv = {"train": (train_command.main, "--data", path, "--checkpoint-dir", tmp_path / "new"),
             "recon": (after_training_command.main, "--mode", "recon", "--checkpoint-dir", good / "run",
-                      "--data", path, "--output", tmp_path / "out.npy"),
+                      "--rows", path, "--output", tmp_path / "out.npy"),
+            "recon --data": (after_training_command.main, "--mode", "recon", "--checkpoint-dir", good / "run",
+                             "--data", path, "--output", tmp_path / "out.npy"),
             "sweep": (sweep_command.main, "--sweep-dir", tmp_path / "sweep", "--list", "--", "--data", path)}[command]
     result = run_main(*argv)
     flag = "training flag --data " if command == "sweep" else ""

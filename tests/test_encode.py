@@ -48,8 +48,8 @@ def test_with_scale_appends_the_log_scales_of_other_rows(run, capsys, tmp_path):
     np.save(tmp_path / "rows.npy", rows)
     output = tmp_path / "codes.csv"
     status, out, _ = cli(capsys, "--mode", "encode", "--checkpoint-dir", folder / "run",
-                         "--data", tmp_path / "rows.npy", "--with-scale", "--output", output)
-    assert status == 0 and f"and log-scales of the rows of {tmp_path / 'rows.npy'} (30 x 4)" in out
+                         "--rows", tmp_path / "rows.npy", "--with-scale", "--output", output)
+    assert status == 0 and f"and log-scales of the rows of {tmp_path / 'rows.npy'} (30 x 4; none of them training rows)" in out
     table = loading.load_table(str(output))  # read back as a data file is: its header names the columns
     assert output.read_text().splitlines()[0] == "z1,z2,log_scale_z1,log_scale_z2"
     assert table.names == ("z1", "z2", "log_scale_z1", "log_scale_z2")
@@ -58,7 +58,7 @@ def test_with_scale_appends_the_log_scales_of_other_rows(run, capsys, tmp_path):
     mean, log_scale = model.encode(rows)
     np.testing.assert_allclose(codes, np.concatenate([mean, log_scale], axis=1), rtol=1e-5, atol=1e-5)
     means_only = tmp_path / "means.csv"
-    assert cli(capsys, "--mode", "encode", "--checkpoint-dir", folder / "run", "--data", tmp_path / "rows.npy",
+    assert cli(capsys, "--mode", "encode", "--checkpoint-dir", folder / "run", "--rows", tmp_path / "rows.npy",
                "--output", means_only)[0] == 0
     np.testing.assert_array_equal(loading.load_table(str(means_only)).data, codes[:, :2])
     assert means_only.read_text().splitlines()[0] == "z1,z2"

@@ -91,7 +91,7 @@ def test_after_training_input_errors(small_run, tmp_path):
     run = small_run / "run"
     np.savetxt(tmp_path / "three.txt", np.ones((5, 3)))
     after = after_training_command.main
-    assert_one_line_error(run_main(after, "--mode", "recon", "--checkpoint-dir", run, "--data", tmp_path / "three.txt"),
+    assert_one_line_error(run_main(after, "--mode", "recon", "--checkpoint-dir", run, "--rows", tmp_path / "three.txt"),
                           "3 columns", "4")
     assert_one_line_error(run_main(after, "--mode", "prior", "--checkpoint-dir", run,
                                    "--output", tmp_path / "missing" / "out.npy"), "cannot write")

@@ -26,7 +26,7 @@ CASES = {
     "evaluate --overwrite": (AFTER, ["--mode", "evaluate", "--overwrite"], "--overwrite does nothing"),
     "prior --plots": (AFTER, ["--mode", "prior", "--plots"], "--plots does nothing in --mode prior; it belongs to "
                                                              "--mode evaluate"),
-    "prior --data": (AFTER, ["--mode", "prior", "--data", "DATA"], "--data does nothing in --mode prior"),
+    "prior --rows": (AFTER, ["--mode", "prior", "--rows", "DATA"], "--rows does nothing in --mode prior"),
     "prior --iwae-samples": (AFTER, ["--mode", "prior", "--iwae-samples", 5], "--iwae-samples does nothing"),
     "recon --num-samples": (AFTER, ["--mode", "recon", "--num-samples", 5],
                             "--num-samples does nothing in --mode recon; it belongs to --mode prior and evaluate and "

@@ -101,7 +101,7 @@ def test_rows_with_names_are_chosen_by_them_in_any_order_as_a_csvs_are(frame_run
     np.testing.assert_array_equal(run.encode(rows[:, [3, 1]])[0], expected)  # an array: the run's columns, in order
     csv = tmp_path / "rows.csv"
     csv.write_text("\n".join([",".join(shuffled_names)] + [",".join(map(repr, map(float, row))) for row in shuffled]))
-    assert after_training_command.main(["--mode", "encode", "--checkpoint-dir", str(folder / "run"), "--data",
+    assert after_training_command.main(["--mode", "encode", "--checkpoint-dir", str(folder / "run"), "--rows",
                                         str(csv), "--output", str(tmp_path / "codes.npy")]) == 0
     np.testing.assert_allclose(np.load(tmp_path / "codes.npy"), expected, rtol=1e-6)
     capsys.readouterr()

@@ -122,7 +122,7 @@ def sweep_flags(text):
 CASES = {
     "unreadable data": (TRAIN, ["--data", "DATA", "--checkpoint-dir", "TMP/new"], copy_run(unreadable("data.npy")),
                         "data.npy: cannot read (Permission denied)"),
-    "unreadable rows given": (AFTER, ["--mode", "recon", "--checkpoint-dir", "RUN", "--data", "DATA"],
+    "unreadable rows given": (AFTER, ["--mode", "recon", "--checkpoint-dir", "RUN", "--rows", "DATA"],
                               copy_run(unreadable("data.npy")), "Permission denied"),
     "unreadable config.json": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN"],
                                copy_run(unreadable("config.json")), "config.json: cannot read (Permission denied)"),
@@ -317,7 +317,7 @@ def test_a_quoted_error_is_cut_after_a_word_outside_its_own_parentheses(message,
 def test_a_reconstruction_of_one_row_prints_n_a_for_its_covariance(good, tmp_path, capsys):
     folder, _ = good
     np.savetxt(tmp_path / "one.csv", factor_data_array(1), delimiter=",")
-    status, stdout, stderr = call(AFTER, ["--mode", "recon", "--checkpoint-dir", folder / "run", "--data",
+    status, stdout, stderr = call(AFTER, ["--mode", "recon", "--checkpoint-dir", folder / "run", "--rows",
                                           tmp_path / "one.csv", "--output", tmp_path / "r.npy"], capsys)
     assert status == 0 and "covariance error n/a, Frechet n/a" in stdout and stderr == "", stderr
     assert np.load(tmp_path / "r.npy").shape == (1, 4)

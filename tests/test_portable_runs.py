@@ -79,9 +79,9 @@ def test_other_rows_are_still_rows_to_reconstruct(moved, tmp_path, capsys):
     folder = moved
     np.save(tmp_path / "rows.npy", factor_data_array(7, seed=11))
     status, out, err = call(after_training_command.main, ["--mode", "recon", "--checkpoint-dir", folder / "elsewhere" /
-                                                          "run", "--data", tmp_path / "rows.npy", "--output",
+                                                          "run", "--rows", tmp_path / "rows.npy", "--output",
                                                           tmp_path / "r.npy"], capsys)
-    assert status == 0 and f"wrote 7 reconstructions of {tmp_path / 'rows.npy'}" in out, err
+    assert status == 0 and f"wrote 7 reconstructions of rows of {tmp_path / 'rows.npy'} (not checked" in out, err
     status, out, err = call(after_training_command.main, ["--mode", "recon", "--checkpoint-dir", folder / "elsewhere" /
                                                           "run", "--output", tmp_path / "r2.npy"], capsys)
     assert status == 2 and "which is not there; pass --data" in err

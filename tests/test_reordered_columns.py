@@ -35,12 +35,12 @@ def runs(tmp_path_factory):
 
 
 def handed_rows(monkeypatch, capsys, mode, run, data, output):
-    """The rows `--mode mode --data data` hands to the model (the model itself is not what is tested here),
+    """The rows `--mode mode --rows data` hands to the model (the model itself is not what is tested here),
     and after-training's (exit status, stderr)."""
     name, position = HANDLERS[mode]
     handed = []
     monkeypatch.setattr(after_training_command, name, lambda *args: handed.append(args[position]) or 0)
-    argv = ["--mode", mode, "--checkpoint-dir", run.path, "--data", str(data)]
+    argv = ["--mode", mode, "--checkpoint-dir", run.path, "--rows", str(data)]
     status = after_training_command.main(argv + ([] if mode == "evaluate" else ["--output", str(output)]))
     return handed, status, capsys.readouterr().err
 

@@ -74,7 +74,7 @@ CASES = {
                               None, "this run's own history.csv"),
     "output is the training data": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN", "--output", "DATA"], None,
                                     "which this run reads"),
-    "output is the rows given": (AFTER, ["--mode", "recon", "--checkpoint-dir", "RUN", "--data", "TMP/rows.csv",
+    "output is the rows given": (AFTER, ["--mode", "recon", "--checkpoint-dir", "RUN", "--rows", "TMP/rows.csv",
                                          "--output", "TMP/rows.csv"], "rows", "which this run reads"),
     "output is another run's file": (AFTER, ["--mode", "prior", "--checkpoint-dir", "RUN", "--num-samples", 5,
                                      "--output", "TMP/copy/history.csv"], "copy", "another run's own history.csv"),

@@ -42,7 +42,7 @@ def test_a_signal_mid_write_removes_the_temporary_and_says_so(good, tmp_path, ca
         argv += ["--num-samples", "30"]
     else:
         np.save(tmp_path / "rows.npy", np.load(folder / "data.npy")[:30])
-        argv += ["--data", str(tmp_path / "rows.npy")]
+        argv += ["--rows", str(tmp_path / "rows.npy")]
     status = after_training_command.main(argv)
     assert (status, capsys.readouterr().err) == (128 + number, STOPPED[number] + "\n")
     assert len(calls) == 1 and sorted(os.listdir(tmp_path)) == ([] if mode == "prior" else ["rows.npy"])

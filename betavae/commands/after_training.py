@@ -17,7 +17,7 @@ from betavae.scoring import evaluate as scoring
 from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, flag_name, run_cli, warn
 from betavae.data import loading
 from betavae.files import ArrayWriter, StreamMoments, check_output_path
-from betavae.data.run_rows import is_moved_copy, load_rows
+from betavae.data.run_rows import load_rows, training_rows_words
 from betavae.run.folder import import_tensorflow
 from betavae.run.opened import open_run
 from betavae.run.samples import output_chunks
@@ -26,16 +26,16 @@ from betavae.words import counted
 # The flags each mode uses, besides --mode, --checkpoint-dir and --verbose: a flag given to a mode that does not
 # use it would be ignored, so it is refused (check_mode_flags). A new mode is one more entry.
 MODE_FLAGS = {
-    "prior": ("num_samples", "mean_only", "output", "overwrite", "seed"),
-    "recon": ("data", "mean_only", "output", "overwrite", "seed"),
-    "encode": ("data", "with_scale", "output", "overwrite"),
-    "evaluate": ("data", "iwae_samples", "num_samples", "plots", "slow_metrics", "seed"),
-    "plot": ("data", "num_samples", "seed"),
+    "prior": ("data", "num_samples", "mean_only", "output", "overwrite", "seed"),
+    "recon": ("data", "rows", "mean_only", "output", "overwrite", "seed"),
+    "encode": ("data", "rows", "with_scale", "output", "overwrite"),
+    "evaluate": ("data", "rows", "iwae_samples", "num_samples", "plots", "slow_metrics", "seed"),
+    "plot": ("data", "rows", "num_samples", "seed"),
     "export": ("output", "overwrite"),
 }
 MODES = tuple(MODE_FLAGS)
 COMMON_FLAGS = ("checkpoint_dir", "verbose")  # every mode's
-PATH_FLAGS = ("checkpoint_dir", "data", "output")
+PATH_FLAGS = ("checkpoint_dir", "data", "rows", "output")
 
 
 def build_parser(mode=None, prog=None):
@@ -50,9 +50,12 @@ def build_parser(mode=None, prog=None):
     parser.add_argument("--checkpoint-dir", default="checkpoints", help="folder of a training run")
     parser.add_argument("--num-samples", type=int, default=10_000, help="prior samples to draw")
     parser.add_argument("--data", default=None,
-                        help="rows to reconstruct, encode or evaluate on (.npy, .csv, .txt/.dat); default: the "
-                             "run's held-out test rows. If the run's training data is no longer where it was "
-                             "trained, a file with its SHA-256 is taken as that data, moved")
+                        help="where the run's data file (or test data file) is now, for a run whose data moved: "
+                             "a copy checked against the SHA-256 recorded at training; the held-out test rows "
+                             "stay those of the run's split")
+    parser.add_argument("--rows", default=None,
+                        help="rows to reconstruct, encode or evaluate on instead of the run's held-out test "
+                             "rows (.npy, .csv, .txt/.dat); the report says how many of them are training rows")
     parser.add_argument("--iwae-samples", type=int, default=scoring.IWAE_SAMPLES,
                         help="importance samples per row for the IWAE estimate of -log p(x) (evaluate)")
     parser.add_argument("--slow-metrics", action="store_true",
@@ -104,11 +107,33 @@ def check_mode_flags(parser, args):
             raise UsageError(f"{flag_name(name)}: an empty path; name a file or leave the flag out")
 
 
+def given_rows(path, opened):
+    """The rows of a --rows file in the columns the OpenRun was trained on; a file of another width is a
+    UsageError."""
+    config = opened.config
+    rows = load_rows(path, config.columns, config.column_names)
+    if rows.shape[1] != config.data_dim:
+        raise UsageError(f"{path}: has {counted(rows.shape[1], 'column')}, the model in {opened.folder.path} was "
+                         f"trained on {config.data_dim}")
+    return rows
+
+
+def trained_words(args, run, rows):
+    """'none of them training rows' and the like for the rows of a --rows file, '' for the held-out test rows:
+    whether the numbers written for them are held-out ones."""
+    if args.rows is None:
+        return ""
+    count = run.training_rows_among(rows)
+    if count is None:
+        return "not checked against the training rows: the run's data is not found (pass --data)"
+    return training_rows_words(count, len(rows))
+
+
 def output_path(args, folder, config, rows, columns):
     """Where to write, checked before any work: not a file of the run or one it reads, a known format, an
     existing writable folder, room on the disk."""
     path = args.output or folder.file(DEFAULT_OUTPUTS[args.mode])
-    folder.check_output(path, inputs=(config.data, config.test_data, args.data), replace=args.overwrite)
+    folder.check_output(path, inputs=(config.data, config.test_data, args.data, args.rows), replace=args.overwrite)
     check_output_path(path, rows, columns)
     return path
 
@@ -148,7 +173,8 @@ def sample_or_reconstruct(args, run, rows, label, path):
         count, what = args.num_samples, counted(args.num_samples, "prior sample")
     else:
         chunks = output_chunks(model, args.seed, args.mean_only, rows=rows)
-        count, what = len(rows), f"{counted(len(rows), 'reconstruction')} of {label}"
+        among = trained_words(args, run, rows)
+        count, what = len(rows), f"{counted(len(rows), 'reconstruction')} of {label}{f' ({among})' if among else ''}"
     moments = write_output(path, chunks, count, run.config.data_dim, run.config.column_names)
     print(f"wrote {what}{' (decoder means)' if args.mean_only else ''} to {path}")
     if rows is None:
@@ -173,8 +199,9 @@ def encode(args, run, rows, label, path):
         writer.write(codes)
     written = ("the codes E_q[z]" if not args.with_scale else "the codes E_q[z] and log-scales"
                if tuple(parameters) == ("mean", "log_scale") else f"q(z|x)'s {', '.join(parameters)}")
-    what = label if args.data is None else f"rows of {label}"
-    print(f"wrote {written} of the {what} ({codes.shape[0]} x {codes.shape[1]}) to {path}")
+    among = trained_words(args, run, rows)
+    print(f"wrote {written} of the {label} ({codes.shape[0]} x {codes.shape[1]}{f'; {among}' if among else ''}) "
+          f"to {path}")
     return 0
 
 
@@ -209,7 +236,7 @@ def score_and_plot(args, run, rows):
 
     if args.mode == "evaluate":
         report = scoring.evaluate_run(run, iwae_samples=args.iwae_samples, num_samples=args.num_samples,
-                                      seed=args.seed, rows=rows, rows_label=f"rows of {args.data}",
+                                      seed=args.seed, rows=rows, rows_label=f"rows of {args.rows}",
                                       slow_metrics=args.slow_metrics, progress=progress)
         path = scoring.save_report(run.folder, report)  # first: the numbers are kept even if printing fails
         print(scoring.format_report(report, args.checkpoint_dir))
@@ -236,16 +263,13 @@ def main(argv=None, mode=None, prog=None):
         check_seed(args.seed)
         if args.mode == "export":
             return export(args)
-        opened = open_run(args.checkpoint_dir, verbose=args.verbose)
+        opened = open_run(args.checkpoint_dir, verbose=args.verbose).with_data(args.data)
         folder, config = opened.folder, opened.config
+        if args.data:
+            opened.located()  # a --data file that is not the run's data is refused before any work
         rows, label = None, "held-out test rows"
-        if args.data and is_moved_copy(args.data, config):
-            opened = opened.with_data(args.data)
-        elif args.data:
-            rows, label = load_rows(args.data, config.columns, config.column_names), args.data
-            if rows.shape[1] != config.data_dim:
-                raise UsageError(f"{args.data}: has {counted(rows.shape[1], 'column')}, the model in "
-                                 f"{args.checkpoint_dir} was trained on {config.data_dim}")
+        if args.rows:
+            rows, label = given_rows(args.rows, opened), f"rows of {args.rows}"
         if args.mode in ("evaluate", "plot"):
             with folder.writing():  # evaluation.json and plots/ are the run's: never beside a training
                 return score_and_plot(args, opened, rows)

@@ -46,13 +46,25 @@ def load_rows(path, columns, trained):
     return columns_module.take(table.data, columns_module.choose(table, columns, path, trained)).astype(np.float32)
 
 
-def is_moved_copy(path, config):
-    """Whether path stands in for the run's data or test data: that file is no longer where it was trained,
-    and path has its SHA-256. (after-training's --data is then the moved data, not rows to use.)"""
-    recorded = [digest for name, digest in ((config.data, config.data_sha256),
-                                            (config.test_data, config.test_data_sha256))
-                if name and not os.path.isfile(name)]
-    return bool(recorded) and os.path.isfile(path) and loading.file_digest(path) in recorded
+def count_training_rows(rows, train):
+    """How many of rows (float32) equal a training row in every column: a row given to score after training
+    that the model was trained on, so that a report can say its numbers are not held-out ones. Values are
+    compared as float32 bits, with -0.0 taken as 0.0."""
+    def as_records(array):
+        array = np.ascontiguousarray(np.asarray(array, dtype=np.float32) + np.float32(0))  # -0.0 + 0.0 is 0.0
+        return array.view(np.dtype((np.void, array.itemsize * array.shape[1]))).ravel()
+
+    if len(rows) == 0 or len(train) == 0:
+        return 0
+    return int(np.isin(as_records(rows), as_records(train)).sum())
+
+
+def training_rows_words(count, total):
+    """The words for how many of `total` scored rows were training rows: 'none of them training rows', 'all
+    of them training rows', '5400 of them training rows'."""
+    if count == 0:
+        return "none of them training rows"
+    return f"{'all' if count == total else count} of them training rows"
 
 
 def load_run_data(config, stream=False):

@@ -248,7 +248,7 @@ class RunFolder:
             if digest not in (config.data_sha256, config.test_data_sha256):
                 raise UsageError(f"{path}: its SHA-256 ({digest[:16]}...) is not the one recorded for the data "
                                  f"{self.path} was trained on ({config.data_sha256[:16]}...); pass a copy of "
-                                 "that file")
+                                 f"that file, and other rows to use as {spelled('rows', text='FILE')}")
             digests[digest] = path
         moved = {}
         for name in ("data", "test_data"):

@@ -8,7 +8,7 @@ nothing but the folder (prior samples, the history plot, export) works without t
 """
 from betavae.cli import UsageError
 from betavae.data import loading
-from betavae.data.run_rows import load_run_data
+from betavae.data.run_rows import count_training_rows, load_run_data
 from betavae.run.folder import run_folder
 
 _UNREAD = object()  # the truth before it is read (None is an answer: data of unknown origin)
@@ -45,6 +45,15 @@ class OpenRun:
         if self._data is None:
             self._data = load_run_data(self.located())
         return self._data
+
+    def training_rows_among(self, rows):
+        """How many of rows are training rows of the run (run_rows.count_training_rows), or None when the
+        run's data cannot be read (moved, and no copy given)."""
+        try:
+            train = self.data()[0]
+        except UsageError:
+            return None
+        return count_training_rows(rows, train)
 
     def truth(self):
         """The truth recorded beside generated data (loading.load_truth: a truth.Truth), or None: read once.

@@ -2,6 +2,7 @@
 import os
 
 from betavae.data import loading
+from betavae.data.run_rows import training_rows_words
 from betavae.objectives import OBJECTIVES, objective_of
 from betavae.scoring.sections.base import Section
 
@@ -32,8 +33,11 @@ class RunSection(Section):
         "alpha": "the tc objective's alpha",
         "training_samples": "the iwae objective's K",
         "latent_dim": "the latent dimension",
-        "rows": "which rows were scored: `held-out test rows`, or the rows of a `--data` file given",
+        "rows": "which rows were scored: `held-out test rows`, or `rows of FILE` for a `--rows` file (`given "
+                "rows` for rows given to the Python API)",
         "test_rows": "how many rows were scored",
+        "trained_rows": "how many of the scored rows are training rows (equal in every column to one): 0 for "
+                        "the held-out test rows, which the run's split keeps apart",
         "iwae_samples": "importance samples per row of the IWAE estimate",
         "num_samples": "prior samples compared with the rows",
         "seed": "the seed of every random draw of the evaluation",
@@ -47,7 +51,7 @@ class RunSection(Section):
         objective = objective_of(config)
         context.model()
         return {"beta": config.beta, "objective": objective.name, **objective.weights(config), "latent_dim": config.latent_dim,
-                "test_rows": len(context.test), "rows": context.rows_label, "iwae_samples": context.iwae_samples,
+                "test_rows": len(context.test), "rows": context.rows_label, "trained_rows": context.trained_rows, "iwae_samples": context.iwae_samples,
                 "num_samples": context.num_samples, "seed": context.seed,
                 "checkpoint": checkpoint_identity(context.folder, context.folder.restored_epoch)}
 
@@ -56,8 +60,10 @@ class RunSection(Section):
         """The report's first line: the run folder (as the user named it), checkpoint, objective and rows."""
         checkpoint = (report.get("checkpoint") or {}).get("file", "no checkpoint")
         trained = OBJECTIVES[report["objective"]].title(report)
+        given = report.get("rows") != "held-out test rows" and report.get("trained_rows") is not None
+        among = f" ({training_rows_words(report['trained_rows'], report['test_rows'])})" if given else ""
         return (f"evaluation of {checkpoint_dir} ({checkpoint}): {trained}, latent dim {report['latent_dim']}; "
-                f"{report['rows']}: {report['test_rows']}")
+                f"{report['rows']}: {report['test_rows']}{among}")
 
     def lines(self, report):
         return ["in nats per sample, summed over data dimensions:"]

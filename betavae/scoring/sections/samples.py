@@ -7,6 +7,12 @@ from betavae.scoring.sections.base import Section, number, numbers, percent
 from betavae.words import counted
 
 
+def scored_rows(report):
+    """What the report's rows are called in a line: `test rows` for the held-out ones, else their label (`rows
+    of FILE`, `given rows`)."""
+    return "test rows" if report.get("rows", "held-out test rows") == "held-out test rows" else report["rows"]
+
+
 def prior_sample_scores(model, num_samples, seed, test, truth, unavailable):
     """How far num_samples prior samples' mean and covariance are from the test rows' (and the truth's)."""
     from betavae.scoring.references import moment_errors_of
@@ -41,7 +47,7 @@ class PriorSamplesSection(Section):
     def lines(self, report):
         prior, lines = report["prior_samples"], []
         if prior.get("frechet") is not None:
-            lines.append(f"{counted(report['num_samples'], 'prior sample')} vs test rows: mean error "
+            lines.append(f"{counted(report['num_samples'], 'prior sample')} vs {scored_rows(report)}: mean error "
                          f"{number(prior['mean_error'])} (L2, data units), covariance error "
                          f"{percent(prior['cov_error'])} (relative Frobenius), Frechet distance "
                          f"{number(prior['frechet'])} (squared data units)")
