@@ -1,5 +1,6 @@
-"""The command-line suite end to end on small data in temporary folders: the training CLI and the sweep in
-subprocesses (their output, exit status and signals), the other runs through the CLIs' main() in-process."""
+"""The command-line suite end to end on small data in temporary folders: the training CLI in subprocesses (its
+output, exit status and signals), the other runs through the CLIs' main() in-process (the sweep's end to end
+runs are in test_sweep.py and test_sweep_interrupts.py)."""
 import csv
 import json
 import os
@@ -157,20 +158,3 @@ def test_schedules_are_recorded_per_epoch(trained, tmp_path, flags, column, expe
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert all(config[flag.lstrip("-").replace("-", "_")] == float(value)
                for flag, value in zip(flags[::2], flags[1::2]))
-
-
-@pytest.mark.slow
-def test_tiny_sweep_writes_the_table_and_plots(trained, tmp_path):
-    folder, _ = trained
-    result = run_script("beta_vae_sweep.py", "--betas", "0.5,4", "--epochs", 2, "--jobs", 2, "--iwae-samples", 20,
-                        "--sweep-dir", tmp_path, "--", "--data", folder / "small.npy", "--batch-size", 100,
-                        "--hidden-units", 16, timeout=600)
-    assert result.returncode == 0, result.stderr
-    with open(tmp_path / "sweep.csv", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert [float(row["beta"]) for row in rows] == [0.5, 4.0]
-    for row in rows:
-        assert float(row["rate"]) >= 0 and np.isfinite(float(row["distortion"]))
-        assert float(row["optimum_objective"]) <= float(row["beta"]) * float(row["rate"]) + float(row["distortion"])
-    assert sorted(os.listdir(tmp_path / "plots")) == ["active_units.png", "alignment.png", "kl_per_dim.png",
-                                                      "rate_distortion.png"]

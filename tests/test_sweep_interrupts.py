@@ -1,6 +1,7 @@
 """Stopping a sweep: a signal to the driver or its process group stops it once the running models saved,
 says how to resume and starts nothing further; workers die with their driver; the Ray engine answers an
 unreachable cluster or one too small in one line, within seconds."""
+import csv
 import json
 import os
 import signal
@@ -248,18 +249,14 @@ def test_a_run_whose_worker_is_lost_again_and_again_ends_the_sweep_in_one_line(t
         engines.follow(tasks, engine, engines.Progress(2))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("engine", ["local", "ray"])
-def test_a_sweep_that_loses_a_worker_runs_its_run_again_from_its_last_save(tmp_path, engine):
-    """A worker killed (SIGKILL) after its run saved epoch 2: the sweep goes on and ends with both rows, the
-    lost run resumed from its checkpoint, not started again."""
-    if engine == "ray":
-        pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
-    np.save(tmp_path / "small.npy", factor_data_array(rows=300))
-    sweep_dir = tmp_path / "sweep"
+def sweep_losing_a_worker(folder, engine):
+    """Sweep betas 1 and 2 on `engine` into folder/engine, SIGKILL the worker of beta 1 once it has saved epoch
+    2, and check that the sweep goes on and ends with both rows, the lost run resumed from its checkpoint, not
+    started again; returns sweep.csv's rows."""
+    sweep_dir = folder / engine
     command = [sys.executable, "beta_vae_sweep.py", "--engine", engine, "--betas", "1,2", "--epochs", "40",
                "--iwae-samples", "5", "--sweep-dir", str(sweep_dir)] + (["--jobs", "2"] if engine == "local" else []) \
-        + ["--", "--data", str(tmp_path / "small.npy"), "--hidden-units", "8", "--batch-size", "100",
+        + ["--", "--data", str(folder / "small.npy"), "--hidden-units", "8", "--batch-size", "100",
            "--save-every", "2"]
     process = subprocess.Popen(command, cwd=REPO, start_new_session=True, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -278,6 +275,19 @@ def test_a_sweep_that_loses_a_worker_runs_its_run_again_from_its_last_save(tmp_p
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 0, err
     assert "[0] beta 1 seed 0: its worker was lost" in out and "FAILED" not in out
-    with open(sweep_dir / "sweep.csv") as handle:
-        assert len(handle.read().splitlines()) == 3  # the header and both runs
     assert "resuming " in (run / "train.log").read_text()
+    with open(sweep_dir / "sweep.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(float(row["beta"]), int(row["seed"])) for row in rows] == [(1.0, 0), (2.0, 0)]
+    return rows
+
+
+@pytest.mark.slow  # two sweeps of two 40-epoch runs with their evaluations, and Ray's start-up
+def test_a_sweep_that_loses_a_worker_runs_its_run_again_and_the_engines_give_one_table(tmp_path):
+    """On the local engine and on Ray, a worker killed after its run saved: the sweep ends with both rows, the
+    lost run resumed; and the two engines' tables are equal value for value, as a resumed run repeats an
+    uninterrupted one and a run does not depend on the engine that ran it."""
+    np.save(tmp_path / "small.npy", factor_data_array(rows=300))
+    local = sweep_losing_a_worker(tmp_path, "local")
+    pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt (the local engine passed)")
+    assert sweep_losing_a_worker(tmp_path, "ray") == local
