@@ -271,7 +271,9 @@ def _run(run):
 @_speaks_python
 def evaluate(run, *, iwae_samples=None, num_samples=10_000, seed=0, rows=None, data=None, slow_metrics=False):
     """Score a run (a Run or its path) as `--mode evaluate` does, save evaluation.json in it and return the
-    report dict (the file's content). rows: evaluate on these instead of the held-out test rows. data: a
+    report (scoring.report.EvaluationReport): a mapping of the file's content, whose top-level entries are its
+    attributes too (report.test_nll_iwae), which prints as the command prints it and renders in a notebook;
+    report.as_dict() is the file's dict. rows: evaluate on these instead of the held-out test rows. data: a
     copy of the training data, if it moved (checked against the recorded SHA-256). slow_metrics: also DCI
     and the FactorVAE score (as --slow-metrics)."""
     from betavae.scoring import evaluate as scoring
@@ -280,7 +282,8 @@ def evaluate(run, *, iwae_samples=None, num_samples=10_000, seed=0, rows=None, d
     options = {"iwae_samples": _count("iwae_samples", iwae_samples), "num_samples": _count("num_samples", num_samples),
                "seed": _seed(seed), "rows": None if rows is None else run._rows(rows),
                "slow_metrics": bool(slow_metrics)}
-    return scoring.evaluate_and_save(run._open(data), **options)[0]
+    from betavae.scoring.report import EvaluationReport
+    return EvaluationReport(scoring.evaluate_and_save(run._open(data), **options)[0], run.path)
 
 
 @_speaks_python
