@@ -214,3 +214,21 @@ def test_a_bad_sweep_file_is_one_line_with_status_2(text, argv, message, tmp_pat
     result = run_main(sweep_command.main, "--config", path, "--sweep-dir", tmp_path / "s", *argv)
     assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
     assert not os.path.exists(tmp_path / "s")
+
+
+def test_a_sweep_folder_resumed_with_a_file_that_changed_a_setting_is_refused_as_the_flag_would_be(tmp_path,
+                                                                                                 monkeypatch):
+    from betavae.sweep.recorded import check_training_unchanged
+    monkeypatch.chdir(tmp_path)
+    parser = sweep_command.build_parser()
+
+    def training(text):
+        path = write(tmp_path / "sweep.toml", text)
+        args = parser.parse_args(["--config", path])
+        return sweep_command.training_settings([], sweep_command.with_settings_file(parser, args, []))
+
+    check_training_unchanged("s", training("latent_dim = 3\n"), ["--config", "sweep.toml"])
+    check_training_unchanged("s", training("latent_dim = 3\n"), ["--config", "sweep.toml"])  # the same meaning
+    check_training_unchanged("s", sweep_command.training_settings(["--latent-dim", "3"]), ["--latent-dim", "3"])
+    with pytest.raises(betavae.UsageError, match="they differ in --latent-dim"):
+        check_training_unchanged("s", training("latent_dim = 4\n"), ["--config", "sweep.toml"])
