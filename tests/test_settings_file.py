@@ -181,6 +181,10 @@ def test_the_sweep_reads_its_options_from_a_sweep_table_under_its_flags(data_fil
     assert str(tmp_path / "s") in listing[0]
     listing = sweep_listing("--config", path, "--seeds", "5", "--list", "--", "--data", data_file)
     assert len(listing) == 2 and "seed 5" in listing[0]
+    arrays = write(tmp_path / "arrays.toml", SWEEP_TOML.format(sweep_dir=tmp_path / "s")
+                   .replace('"0.5,2"', "[0.5, 2, 8]").replace('"0,1"', "[3]"))
+    listing = sweep_listing("--config", arrays, "--list", "--", "--data", data_file)
+    assert len(listing) == 3 and "beta 8 " in listing[2] and "seed 3 " in listing[2]
     assert not os.path.exists(tmp_path / "s")  # --list records and trains nothing
 
 
@@ -206,6 +210,8 @@ def test_the_sweeps_file_gives_every_runs_training_settings_under_the_flags_afte
     ("[sweep]\nengine = 'slurm'\n", [], "line 2: engine = 'slurm': expected one of 'local', 'ray'"),
     ("seed = 1\n[sweep]\nsede = 1\n", [], "line 1: seed: the sweep sets it"),
     ("[sweep]\nsede = 1\n", [], "line 2: unknown setting 'sede'; did you mean seeds?"),
+    ("[sweep]\nbetas = [1, true]\n", [], "line 2: --betas '1,True': expected comma-separated numbers"),
+    ("[sweep]\nseeds = [0, 1.5]\n", [], "line 2: --seeds '0,1.5': expected comma-separated integers"),
     ("beta = 1\n[sweep]\nbeta = 2\n", [], "line 1: beta: the sweep sets it"),
     ("latent_dim = 2\n", ["--", "--config", "x.toml"], "training flag --config after --: give the file before --"),
 ])

@@ -18,7 +18,7 @@ from betavae.commands.training_flags import given_flags
 from betavae.fields import SWEEP_SET_FLAGS  # given after `--`, they would silently fight the sweep
 from betavae.sweep.driver import OPTIONS, run_sweep
 from betavae.sweep.engines import Interrupted
-from betavae.sweep.plan import EVALUATE_LOG, TRAIN_LOG
+from betavae.sweep.plan import EVALUATE_LOG, TRAIN_LOG, parse_betas, parse_seeds
 from betavae.sweep.recorded import training_meaning
 from betavae.training.settings_file import (SWEEP_TABLE, apply_settings, checked_values, read_settings_file,
                                             training_values)
@@ -26,6 +26,7 @@ from betavae.training.settings_file import (SWEEP_TABLE, apply_settings, checked
 DEFAULTS = {spec.name: spec.default for spec in OPTIONS}  # --jobs and --cpus-per-task: None, see check_options
 ENGINES = next(spec.choices for spec in OPTIONS if spec.name == "engine")
 ACTIONS = ("list", "only", "collect")  # what this command does, not what the sweep is: flags only
+LISTS = ("betas", "seeds")  # comma lists on the command line; a settings file may give a TOML array
 
 EPILOG = f"""training flags:
   Flags after `--` go to beta_vae_main.py (betavae train) for every run (see its --help), e.g.
@@ -120,7 +121,14 @@ def with_settings_file(parser, args, argv):
     training = training_values(file, sweep=True)  # first: it checks that a [sweep] entry is a table
     specs = {spec.name: spec for spec in OPTIONS if spec.name not in ACTIONS}
     refusals = {name: f"not read from a file; give --{name} where the sweep is started" for name in ACTIONS}
-    options = checked_values(file, file.table.get(SWEEP_TABLE, {}), specs, refusals, table=SWEEP_TABLE)
+    entries = {key: ",".join(map(str, value)) if key in LISTS and isinstance(value, list) else value
+               for key, value in file.table.get(SWEEP_TABLE, {}).items()}  # parsed as the flag's text
+    options = checked_values(file, entries, specs, refusals, table=SWEEP_TABLE)
+    for name, parse in (("betas", parse_betas), ("seeds", parse_seeds)):  # their checks, naming the file
+        try:
+            parse(options.get(name, DEFAULTS[name]))
+        except UsageError as error:
+            raise file.problem(name, str(error), SWEEP_TABLE) from None
     apply_settings(args, given_flags(parser, argv, specs), options)
     return training
 
