@@ -28,6 +28,8 @@ from betavae.words import counted
 _TRAIN_OWN = ("data", "test_data", "checkpoint_dir", "resume", "overwrite", "verbose")
 _QUIET_HELP = ("quiet=False: print only warnings and errors; by default train prints what `betavae train` does: "
                "the header, one line per epoch (its losses, elapsed time and ETA) and the summary")
+_CONFIG_HELP = ("config=None: a settings file (TOML named as config.json, or a finished run's config.json) whose "
+                "values the keywords given override")
 # The sweep's options that beta_sweep() takes as parameters of its own, or that belong to the CLI only.
 _SWEEP_OWN = ("betas", "seeds", "sweep_dir", "list", "only", "collect")
 
@@ -43,25 +45,12 @@ def _speaks_python(function):
 
 
 def _convert(name, value, spec):
-    """value as the flag of `spec` (a betavae.fields.Field: its type, default and choices) parses it, or a
-    UsageError naming it."""
-    if spec.kind is bool:  # a switch (store_true)
-        if not isinstance(value, bool):
-            raise UsageError(f"{name}={value!r}: expected True or False")
-        return value
-    kind = spec.value_type
-    if value is None and spec.default is None:
-        return None
-    if kind is str and isinstance(value, os.PathLike):
-        value = os.fspath(value)
-    fits = {int: isinstance(value, numbers.Integral), float: isinstance(value, numbers.Real),
-            str: isinstance(value, str)}.get(kind, True) and not isinstance(value, bool)
-    if not fits:
-        raise UsageError(f"{name}={value!r}: expected {'a number' if kind is float else kind.__name__}")
-    value = kind(value)
-    if spec.choices and value not in spec.choices:
-        raise UsageError(f"{name}={value!r}: expected one of {', '.join(map(repr, spec.choices))}")
-    return value
+    """value as the flag of `spec` (a betavae.fields.Field) parses it (Field.convert), or a UsageError naming
+    it as a keyword."""
+    try:
+        return spec.convert(value)
+    except ValueError as problem:
+        raise UsageError(f"{name}={value!r}: {problem}") from None
 
 
 def _path(name, value, optional=False):
@@ -133,29 +122,38 @@ def _seed(value):
 
 
 @_speaks_python
-def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False, resume=False, verbose=False,
-          quiet=False, **hyperparameters):
+def train(data, *, checkpoint_dir=None, test_data=None, overwrite=False, resume=False, verbose=False,
+          quiet=False, config=None, **hyperparameters):
     """Train a run on data into checkpoint_dir, as `betavae train` does with the same settings; returns its Run.
 
     data: an array [N, D], a DataFrame or a structured array (whose column names are kept as a .csv file's
     header is), written once into the run as its own data.npy; or the path of a data file (.npy, .csv,
     .txt/.dat); None with resume=True, which trains on the run's own data (or a path: a copy of the file it
-    was trained on). Raises training.session.Stopped (a KeyboardInterrupt) after saving on Ctrl-C or
-    SIGTERM, and Diverged (a UsageError) when the loss becomes non-finite.
+    was trained on), or when the settings file names the data. config: a settings file, read as the command
+    line reads its own (TOML named as config.json, or a finished run's config.json): the keywords given win
+    over it, and checkpoint_dir, test_data and verbose left out take its values (checkpoint_dir defaults to
+    "checkpoints"). Raises training.session.Stopped (a KeyboardInterrupt) after saving on Ctrl-C
+    or SIGTERM, and Diverged (a UsageError) when the loss becomes non-finite.
     """
     from betavae.training.session import train_settings
+    from betavae.training.settings_file import apply_settings, read_settings_file, training_values
     settings = _training_settings(hyperparameters, _TRAIN_OWN)
-    settings.checkpoint_dir = _path("checkpoint_dir", checkpoint_dir)
-    settings.test_data = _path("test_data", test_data, optional=True)
     settings.resume, settings.overwrite, settings.verbose = bool(resume), bool(overwrite), bool(verbose)
-    validate_flags(settings)  # the settings' own conflicts (resume with overwrite) before what data asks of them
-    given = set(hyperparameters) | ({"test_data"} if test_data is not None else set())
-    array, names = None, None
+    given = set(hyperparameters) | {name for name, value in (("checkpoint_dir", checkpoint_dir),
+                                                             ("test_data", test_data), ("verbose", verbose))
+                                    if value not in (None, False)}
+    settings.checkpoint_dir = _path("checkpoint_dir", "checkpoints" if checkpoint_dir is None else checkpoint_dir)
+    settings.test_data = _path("test_data", test_data, optional=True)
     if isinstance(data, (str, os.PathLike)):
         settings.data, given = os.fspath(data), given | {"data"}
-    elif data is None and not resume:
+    if config is not None:  # beneath the keywords; an array given as data wins over the file's data
+        from_file = training_values(read_settings_file(_path("config", config)))
+        given = apply_settings(settings, given | ({"data"} if data is not None else set()), from_file)
+    validate_flags(settings)  # the settings' own conflicts (resume with overwrite) before what data asks of them
+    array, names = None, None
+    if data is None and not resume and "data" not in given:
         raise UsageError("data: expected an array [rows, columns] or the path of a data file, got None")
-    elif data is not None:
+    elif data is not None and not isinstance(data, (str, os.PathLike)):
         if resume:
             raise UsageError("data: resume=True trains on the run's own data; pass data=None, or the path of a "
                              "copy of its data file")
@@ -170,7 +168,8 @@ def train(data, *, checkpoint_dir="checkpoints", test_data=None, overwrite=False
 # help(betavae.train) lists every keyword with its default and meaning, from the field table.
 train.__doc__ += "\n    Keywords (the training flags' defaults and meanings):\n\n" + "\n".join(
     textwrap.fill(line, 116, initial_indent="    ", subsequent_indent="        ")
-    for line in keyword_help([spec.name for spec in FLAGS if spec.name != "data"]) + [_QUIET_HELP]) + "\n"
+    for line in keyword_help([spec.name for spec in FLAGS if spec.name != "data"]) + [_QUIET_HELP, _CONFIG_HELP]
+) + "\n"
 
 
 class Run:
@@ -272,7 +271,9 @@ def _run(run):
 @_speaks_python
 def evaluate(run, *, iwae_samples=None, num_samples=10_000, seed=0, rows=None, data=None, slow_metrics=False):
     """Score a run (a Run or its path) as `--mode evaluate` does, save evaluation.json in it and return the
-    report dict (the file's content). rows: evaluate on these instead of the held-out test rows. data: a
+    report (scoring.report.EvaluationReport): a mapping of the file's content, whose top-level entries are its
+    attributes too (report.test_nll_iwae), which prints as the command prints it and renders in a notebook;
+    report.as_dict() is the file's dict. rows: evaluate on these instead of the held-out test rows. data: a
     copy of the training data, if it moved (checked against the recorded SHA-256). slow_metrics: also DCI
     and the FactorVAE score (as --slow-metrics)."""
     from betavae.scoring import evaluate as scoring
@@ -281,7 +282,8 @@ def evaluate(run, *, iwae_samples=None, num_samples=10_000, seed=0, rows=None, d
     options = {"iwae_samples": _count("iwae_samples", iwae_samples), "num_samples": _count("num_samples", num_samples),
                "seed": _seed(seed), "rows": None if rows is None else run._rows(rows),
                "slow_metrics": bool(slow_metrics)}
-    return scoring.evaluate_and_save(run._open(data), **options)[0]
+    from betavae.scoring.report import EvaluationReport
+    return EvaluationReport(scoring.evaluate_and_save(run._open(data), **options)[0], run.path)
 
 
 @_speaks_python

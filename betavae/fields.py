@@ -12,6 +12,8 @@ A message that names a setting spells it as its reader wrote it (spelled): a fla
 import contextlib
 import contextvars
 import math
+import numbers
+import os
 import re
 import shlex
 import typing
@@ -99,6 +101,29 @@ class Field:
     def value_type(self):
         """The type of a value that is given (float for Optional[float])."""
         return next(option for option in typing.get_args(self.kind) or (self.kind,) if option is not type(None))
+
+    def convert(self, value):
+        """value (a Python object: a keyword's, or a settings file's) as the flag parses it: of the field's type
+        (an int is taken as a float, a path-like as a string, a bool as nothing but a switch) and among its
+        choices; else a ValueError saying what was expected ('expected int'). The Python API's keywords and the
+        settings files both go through it."""
+        if self.kind is bool:  # a switch (store_true)
+            if not isinstance(value, bool):
+                raise ValueError("expected True or False")
+            return value
+        kind = self.value_type
+        if value is None and self.default is None:
+            return None
+        if kind is str and isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        fits = {int: isinstance(value, numbers.Integral), float: isinstance(value, numbers.Real),
+                str: isinstance(value, str)}.get(kind, True) and not isinstance(value, bool)
+        if not fits:
+            raise ValueError(f"expected {'a number' if kind is float else kind.__name__}")
+        value = kind(value)
+        if self.choices and value not in self.choices:
+            raise ValueError(f"expected one of {', '.join(map(repr, self.choices))}")
+        return value
 
 
 def distinct_names(values):

@@ -32,7 +32,7 @@ def parser_flags():
 
 def test_every_hyper_parameter_of_the_config_is_a_flag_and_every_other_flag_is_a_run_flag():
     config_fields = {item.name for item in dataclasses.fields(RunConfig)}
-    flags = set(parser_flags()) - {"help", "version"}
+    flags = set(parser_flags()) - {"help", "version", "config"}  # --config: where settings come from
     assert config_fields - RECORDED_FACTS == flags - RUN_FLAGS
     assert not RECORDED_FACTS & flags and RECORDED_FACTS <= config_fields
     for name in flags:

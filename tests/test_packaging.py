@@ -96,7 +96,7 @@ def test_the_version_agrees_across_pyproject_the_package_the_citation_and_the_ch
     with open(os.path.join(REPO, "CITATION.cff"), encoding="utf-8") as handle:
         citation = handle.read()
     with open(os.path.join(REPO, "CHANGELOG.md"), encoding="utf-8") as handle:
-        top_entry = next(line for line in handle if line.startswith("## "))
+        top_entry = next(line for line in handle if line.startswith("## ") and line != "## [Unreleased]\n")
     assert re.fullmatch(r"\d+\.\d+\.\d+", version)
     assert betavae.__version__ == version
     assert re.search(r"^version: \"?([^\"\s]+)\"?$", citation, re.M).group(1) == version

@@ -7,7 +7,7 @@ import sys
 import time
 
 from betavae.cli import run_cli
-from betavae.commands.training_flags import build_parser, given_flags
+from betavae.commands.training_flags import build_parser, given_flags, with_settings_file
 from betavae.training.session import Diverged, Stopped, train_settings
 
 
@@ -29,9 +29,11 @@ DESCRIPTION = "Train a beta-VAE on vector data and checkpoint it: `%(prog)s --be
 
 
 def main(argv=None, prog=None):
-    """Parse and check the flags and data, then train. prog: the command's name (default: the script's)."""
+    """Parse and check the flags (over the settings of a --config file) and data, then train. prog: the
+    command's name (default: the script's)."""
     command_started = time.perf_counter()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(DESCRIPTION, prog)
     args = parser.parse_args(argv)
-    return run_cli(lambda: train_run(args, given_flags(parser, argv), started=command_started))
+    return run_cli(lambda: train_run(args, with_settings_file(args, given_flags(parser, argv)),
+                                     started=command_started))

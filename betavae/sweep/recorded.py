@@ -31,8 +31,9 @@ def check_training_settings(settings):
 
 def training_meaning(settings, cwd):
     """What training settings ask of training, comparable between two spellings: every setting's value, paths
-    made absolute against the folder `cwd` they were given in, without DISPLAY_FLAGS."""
-    values = dict(vars(settings))
+    made absolute against the folder `cwd` they were given in, without DISPLAY_FLAGS (nor an attribute that
+    is no training field, such as the settings file they were read from)."""
+    values = {name: value for name, value in vars(settings).items() if name in BY_NAME}
     for name in PATH_FLAGS:
         if values[name]:
             values[name] = os.path.normpath(os.path.join(cwd, values[name]))
