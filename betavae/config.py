@@ -10,6 +10,7 @@ import typing
 from betavae.cli import UsageError
 from betavae.fields import FIELDS, NO_LEGACY, range_problem, spelled
 from betavae.objectives import OBJECTIVES
+from betavae import posterior_settings
 from betavae.fields import SCHEMA_VERSION  # noqa: F401  (re-exported for the code that builds a RunConfig)
 from betavae.words import counted
 
@@ -27,7 +28,8 @@ def _post_init(self):
         object.__setattr__(self, "column_names", default_names(self.data_dim))
     for problem in (problem for name in _FIELDS if (problem := field_problem(self, name))):
         raise ValueError(problem)
-    problem = OBJECTIVES[self.objective].problem(self, lambda name: f"field {name}")
+    spell = lambda name: f"field {name}"  # noqa: E731
+    problem = OBJECTIVES[self.objective].problem(self, spell) or posterior_settings.problem(self, spell)
     if problem:
         raise ValueError(problem)
 

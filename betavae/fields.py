@@ -144,7 +144,8 @@ def _schema_version(value):
 # built-in ones here, so that flags and config.json are checked without TensorFlow; registering a family there
 # adds its name.
 POSTERIOR_FAMILIES = {"diagonal_gaussian": "N(mean, diag sigma^2), the encoder's mean and log sigma",
-                      "mixture": "a mixture of --components diagonal Gaussians"}
+                      "mixture": "a mixture of --components diagonal Gaussians",
+                      "flow": "a diagonal Gaussian through --flow-steps affine coupling steps"}
 LIKELIHOOD_FAMILIES = {"gaussian": "N(mean, diag s^2), the decoder's mean and log-scale per column"}
 
 # In --help order; the fields of config.json take this order too, those with a legacy value last.
@@ -172,11 +173,16 @@ FIELDS = (
     # fields had a diagonal Gaussian posterior and a Gaussian likelihood.
     Field("posterior", str, "the family of q(z|x): diagonal_gaussian (the encoder gives its mean and log sigma) "
           "or mixture (of --components diagonal Gaussians, the encoder giving their weights, means and log "
-          "sigmas; trained by stratified draws, one per component)", "diagonal_gaussian",
+          "sigmas; trained by stratified draws, one per component) or flow (a diagonal Gaussian through "
+          "--flow-steps affine coupling steps whose weights the encoder gives per row; latent dimension 2 at "
+          "least)", "diagonal_gaussian",
           choices=POSTERIOR_FAMILIES, legacy="diagonal_gaussian"),
     # Runs saved before the field had no mixture posterior.
     Field("components", int, "diagonal Gaussians in --posterior mixture (read by no other family)", 2, at_least(2),
           legacy=2),
+    # Runs saved before the field had no flow posterior.
+    Field("flow_steps", int, "affine coupling steps in --posterior flow (read by no other family)", 4, at_least(1),
+          legacy=4),
     Field("likelihood", str, "the family of p(x|z): gaussian (the decoder gives a mean and a log-scale per column)",
           "gaussian", choices=LIKELIHOOD_FAMILIES, legacy="gaussian"),
     Field("mc_samples", int, "reparameterised samples of z per row: for E_q[log p(x|z)] (default 1), the K of "

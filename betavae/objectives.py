@@ -6,6 +6,7 @@ columns, the epoch table and the TensorBoard tags follow. Adding an objective is
 
 Plain Python: the flags, the header and the report read it before TensorFlow loads.
 """
+from betavae.posterior_settings import UNFACTORISED, WEIGHTED_DRAWS
 from betavae.words import counted
 
 IWAE_TRAINING_SAMPLES = 8  # the K of --objective iwae unless --mc-samples gives it (Burda et al. 2016 use 5 and 50)
@@ -117,9 +118,9 @@ class TCSpec(ObjectiveSpec):
     def problem(self, values, spell):
         if values.capacity is not None:
             return f"{spell('capacity')} is for the capacity objective, not {spell('objective')} tc"
-        if values.posterior == "mixture":
+        if values.posterior in UNFACTORISED:
             return (f"{spell('objective')} tc needs a posterior that factorises over the latent dimensions; "
-                    f"{spell('posterior')} mixture does not")
+                    f"{spell('posterior')} {values.posterior} does not")
         return super().problem(values, spell)
 
     def describe(self, config):
@@ -149,9 +150,9 @@ class IWAESpec(ObjectiveSpec):
         if values.capacity is not None or values.kl_warmup_epochs:
             scheduled = spell("capacity" if values.capacity is not None else "kl_warmup_epochs")
             return f"{scheduled} schedules a KL weight that {spell('objective')} iwae does not have"
-        if values.iwae_gradient == "dreg" and values.posterior == "mixture":
-            return (f"{spell('iwae_gradient')} dreg is not defined for {spell('posterior')} mixture (its draws are "
-                    f"stratified by component); use {spell('iwae_gradient')} plain")
+        if values.iwae_gradient == "dreg" and values.posterior in WEIGHTED_DRAWS:
+            return (f"{spell('iwae_gradient')} dreg is not defined for {spell('posterior')} {values.posterior} (its "
+                    f"draws are stratified by component); use {spell('iwae_gradient')} plain")
         if values.mc_samples == 1:
             return (f"{spell('objective')} iwae with {spell('mc_samples')} 1 is the ELBO estimated by one draw: give "
                     f"K >= 2 (default {IWAE_TRAINING_SAMPLES}) or use {spell('objective')} beta")

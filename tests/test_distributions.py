@@ -162,8 +162,8 @@ def test_families_are_found_by_name_and_the_fields_offer_exactly_the_registered_
     assert set(BY_NAME["likelihood"].choices) == set(LIKELIHOODS)
     assert distributions.posterior_family("diagonal_gaussian") is DiagonalGaussian
     assert distributions.likelihood_family("gaussian") is GaussianLikelihood
-    with pytest.raises(ValueError, match="^posterior must be one of diagonal_gaussian, mixture, got 'flow'$"):
-        BetaVAE(2, 1, 4, [0.0] * 2, [1.0] * 2, posterior="flow")
+    with pytest.raises(ValueError, match="^posterior must be one of diagonal_gaussian, mixture, flow, got 'planar'$"):
+        BetaVAE(2, 1, 4, [0.0] * 2, [1.0] * 2, posterior="planar")
     with pytest.raises(ValueError, match="registered already"):
         register_posterior("diagonal_gaussian")(MissingLogScale)
     assert list(DiagonalGaussian(1.0, 2.0).params()) == ["mean", "log_scale"]

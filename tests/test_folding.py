@@ -38,3 +38,20 @@ def test_an_exact_encoder_is_not_flagged_and_an_encoder_off_the_posterior_is():
     bias[:model.latent_dim] += 1.0  # q(z|x) one unit of z off the posterior, whose scales are ~0.1-0.3
     head.bias.assign(bias)
     assert folded_posterior(score_rows(model, x, 100, seed=0))["share_of_rows"] > 0.9
+
+
+def test_above_beta_1_the_line_reports_the_gap_as_expected_not_as_folded_rows():
+    """The same 40% of rows over the threshold: at beta 4 (the beta objective) the line says the gap is what a
+    KL weight above 1 asks for, with no fold named; at beta 1 and 0.5 it is the folded-posterior line and its
+    advice."""
+    from betavae.scoring.sections.likelihood import FoldingSection
+    log_likelihood = np.full(5, -10.0)
+    entry = folded_posterior({"iwae": log_likelihood + np.array([0.0, 0.5, 0.9, 1.5, 3.0]),
+                              "log_likelihood": log_likelihood, "kl_per_dim": np.zeros((5, 2))})
+    lines = FoldingSection().lines({"folded_posterior": entry, "objective": "beta", "beta": 4.0})
+    assert lines == ["posterior gap at beta 4: 40.00% of 5 rows have IWAE - ELBO > 1 nats (median 0.900, worst "
+                     "3.000): expected of beta > 1, whose KL weight pulls q(z|x) off the posterior towards the "
+                     "prior by design; not a sign that the decoder folded"]
+    for beta in (1.0, 0.5):
+        lines = FoldingSection().lines({"folded_posterior": entry, "objective": "beta", "beta": beta})
+        assert lines[0].startswith("folded posterior: 40.00% of 5 rows") and "a fold" in lines[1], beta

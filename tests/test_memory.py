@@ -105,3 +105,21 @@ def test_generate_under_a_real_ulimit_is_one_line(tmp_path):
     assert process.stderr.startswith("error: --rows 50000000 x --dim 10 need about 16.8 GB of memory, but only ")
     assert process.stderr.rstrip().endswith("GB are left under this process's address-space limit (ulimit -v)")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_flow_posterior_counts_its_head_and_its_steps_activations(monkeypatch):
+    """A flow adds its coupling weights to the head and its steps' floats (forward and back) to each draw; the
+    layout by hand for a 3-d latent: step 1 keeps 1 coordinate and moves 2 (8 + 8 + 16 + 2 + 16 + 2 = 52
+    units), step 2 keeps 2 and moves 1 (16 + 8 + 8 + 1 + 8 + 1 = 42)."""
+    from types import SimpleNamespace
+
+    from betavae.model.flow_layout import coupling_activations, coupling_units
+    from betavae.training import setup
+    assert coupling_units(3, 2) == 52 + 42 and coupling_activations(2, 1) == 2 * (8 * (1 + 1 + 2) + 3 + 4)
+    needed = []
+    monkeypatch.setattr(setup, "check_memory", lambda count, *args, **kwargs: needed.append(count))
+    settings = dict(hidden_units=8, data_dim=5, latent_dim=3, batch_size=100, test_rows=50, mc_samples=2,
+                    iwae_gradient="plain", components=2, flow_steps=2)
+    for posterior in ("diagonal_gaussian", "flow"):
+        setup.check_training_memory(SimpleNamespace(**settings, posterior=posterior))
+    assert needed[1] - needed[0] == 4 * (4 * 8 * 94 + 3 * 200 * coupling_activations(3, 2))

@@ -68,7 +68,8 @@ def build_parser(mode=None, prog=None):
     parser.add_argument("--with-scale", action="store_true",
                         help="encode: also write the log-scales of q(z|x), as columns after the means: "
                              "[N, 2 * latent_dim], means first (for a mixture posterior: its weights' logits, "
-                             "then its components' means and log-scales)")
+                             "then its components' means and log-scales; for a flow posterior: its base "
+                             "Gaussian's means and log-scales, then its coupling steps' weights)")
     parser.add_argument("--output", default=None,
                         help="output file, format by extension (.npy, .csv, .txt); default: "
                              "<checkpoint-dir>/prior_samples.npy, recon.npy or codes.npy; export: the "

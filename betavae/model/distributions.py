@@ -157,9 +157,10 @@ class Posterior(Distribution):
     has_closed_form_kl = False  # kl_to_prior needs no samples
 
     @classmethod
-    def head_units(cls, latent_dim, components):
+    def head_units(cls, latent_dim, **sizes):
         """The size of the encoder's head that gives this family's raw parameters for a latent_dim latent
-        (components: the count of a family made of components, e.g. a mixture's)."""
+        (sizes: the settings that size one family, each read by its own: `components`, a mixture's count,
+        `flow_steps`, a flow's)."""
         return 2 * latent_dim
 
     @classmethod
@@ -290,7 +291,7 @@ class DiagonalGaussianMixture(Posterior):
         self.log_weights = tf.nn.log_softmax(logits, axis=-1)
 
     @classmethod
-    def head_units(cls, latent_dim, components):
+    def head_units(cls, latent_dim, components, **sizes):
         return components * (1 + 2 * latent_dim)
 
     @classmethod
@@ -384,3 +385,7 @@ class GaussianLikelihood(Likelihood):
 
     def sample(self, noise):
         return self.loc + tf.exp(self.log_scale) * noise
+
+
+# The flow posterior lives in its own module, which imports this one: imported last, it registers "flow".
+from betavae.model import flow  # noqa: E402,F401

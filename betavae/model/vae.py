@@ -28,14 +28,14 @@ LEARNING_RATE_SCHEDULES = {
 class BetaVAE(keras.Model):
     """Encoder q(z|x) and decoder p(x|z), in the data's own units: the layers give their raw parameters
     (encode, decode), the families named by `posterior` and `likelihood` (betavae.model.distributions;
-    diagonal Gaussians by default) make them distributions (posterior, likelihood). components: the count of a
-    posterior family made of components (Posterior.head_units).
+    diagonal Gaussians by default) make them distributions (posterior, likelihood). components and flow_steps: the
+    sizes of a mixture posterior and of a flow posterior (Posterior.head_units; other families ignore them).
 
     The data are standardised inside (x - shift) / scale, so any offset and scale trains alike, while every
     mean, scale and log-density this model returns is in the data's units."""
 
     def __init__(self, data_dim, latent_dim, hidden_units, data_shift, data_scale, posterior="diagonal_gaussian",
-                 likelihood="gaussian", components=2, **kwargs):
+                 likelihood="gaussian", components=2, flow_steps=4, **kwargs):
         super().__init__(**kwargs)
         self.posterior_family = posterior_family(posterior)
         self.likelihood_family = likelihood_family(likelihood)
@@ -44,7 +44,8 @@ class BetaVAE(keras.Model):
         self.hidden_units = hidden_units
         self.data_shift = tf.constant(data_shift, dtype=tf.float32, shape=[data_dim])
         self.data_scale = tf.constant(data_scale, dtype=tf.float32, shape=[data_dim])
-        self.encoder = posterior_encoder(self.posterior_family.head_units(latent_dim, components), hidden_units)
+        head_units = self.posterior_family.head_units(latent_dim, components=components, flow_steps=flow_steps)
+        self.encoder = posterior_encoder(head_units, hidden_units)
         self.decoder = gaussian_decoder(data_dim, hidden_units)
         self.decode(tf.zeros([1, latent_dim]))  # create the weights now, so a checkpoint restores at once
         self.encode(tf.zeros([1, data_dim]))

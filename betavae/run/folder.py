@@ -450,7 +450,7 @@ def build_model(config):
     from betavae.model.vae import BetaVAE
     return BetaVAE(config.data_dim, config.latent_dim, config.hidden_units, list(config.data_shift),
                    list(config.data_scale), posterior=config.posterior, likelihood=config.likelihood,
-                   components=config.components)
+                   components=config.components, flow_steps=config.flow_steps)
 
 
 # The operating-system causes a failed save can have, which TensorFlow's errors quote in their text.

@@ -35,18 +35,23 @@ def folded_posterior(row_scores, threshold=FOLDED_GAP):
             "worst_gap": float(np.max(gap))}
 
 
-def folding_lines(entry, objective="beta"):
+def folding_lines(entry, objective="beta", beta=1.0):
     """The report's line on the folded posterior, and when the share is above FOLDED_SHARE one on what it
     means, or, for a run that trained the IWAE bound (objective "iwae"), why the share says nothing of a fold
-    there (none for a report written before the diagnosis existed: entry None)."""
+    there (none for a report written before the diagnosis existed: entry None). A beta objective with beta
+    above 1 weights the KL so that q(z|x) sits off the posterior, towards the prior, by design: its line
+    reports the same share as that expected gap, not as folded rows."""
     if entry is None:
         return []
     share = entry["share_of_rows"]
     log_p = "log p(x)" if entry.get("log_p") == "grid" else "IWAE"
     shown = "n/a" if share is None else f"{100 * share:.2f}%"
-    lines = [f"folded posterior: {shown} of {counted(entry['rows'], 'row')} "
-             f"have {log_p} - ELBO > {entry['threshold']:g} nats (median {_nats(entry['median_gap'])}, worst "
-             f"{_nats(entry['worst_gap'])}): there q(z|x) misses posterior mass"]
+    measured = (f"{shown} of {counted(entry['rows'], 'row')} have {log_p} - ELBO > {entry['threshold']:g} nats "
+                f"(median {_nats(entry['median_gap'])}, worst {_nats(entry['worst_gap'])})")
+    if objective == "beta" and beta > 1:
+        return [f"posterior gap at beta {beta:g}: {measured}: expected of beta > 1, whose KL weight pulls q(z|x) "
+                "off the posterior towards the prior by design; not a sign that the decoder folded"]
+    lines = [f"folded posterior: {measured}: there q(z|x) misses posterior mass"]
     if objective == "iwae":
         lines.append("note: this run trained the IWAE bound, whose q(z|x) is a proposal wider than the posterior "
                      "by design, so the gap is large on many rows without any fold: the share above does not "

@@ -44,6 +44,8 @@ def posterior_note(config):
         return ""
     if config.posterior == "mixture":
         return f"; q(z|x) a mixture of {config.components} diagonal Gaussians"
+    if config.posterior == "flow":
+        return f"; q(z|x) a diagonal Gaussian through {counted(config.flow_steps, 'affine coupling step')}"
     return f"; q(z|x) {config.posterior}"
 
 

@@ -9,6 +9,7 @@ from betavae.config import check_flags
 from betavae.files import make_folder
 from betavae.fields import FLAG_DEFAULTS, FLAGS, spelled
 from betavae.objectives import OBJECTIVES, objective_of
+from betavae import posterior_settings
 
 
 def validate_flags(args):
@@ -17,9 +18,10 @@ def validate_flags(args):
     for name in ("data", "test_data", "checkpoint_dir", "logdir"):
         if getattr(args, name) == "":  # else taken for the flag left out
             raise UsageError(f"{spelled(name)}: an empty path; name one or leave it out")
-    problem = OBJECTIVES[args.objective].problem(args, spelled)
+    problem = OBJECTIVES[args.objective].problem(args, spelled) or posterior_settings.problem(args, spelled)
     if not problem and not args.resume:  # a resumed run keeps its config.json's settings and says which it ignores
-        problem = objective_of(args).unused(args, FLAG_DEFAULTS, spelled)
+        problem = (objective_of(args).unused(args, FLAG_DEFAULTS, spelled)
+                   or posterior_settings.unused(args, FLAG_DEFAULTS, spelled))
     if problem:
         raise UsageError(problem)
     if args.resume and args.overwrite:

@@ -11,6 +11,7 @@ from betavae.config import SCHEMA_VERSION, RunConfig
 from betavae.data import loading
 from betavae.fields import FLAG_DEFAULTS, HYPER_PARAMETERS, RESUME_OVERRIDES, spelled
 from betavae.memory import check_memory
+from betavae.model.flow_layout import coupling_activations, coupling_units
 from betavae.objectives import objective_of
 from betavae.run.folder import CONFIG_FILE
 from betavae.words import counted
@@ -75,14 +76,18 @@ def check_training_memory(config):
     """Refuse, before TensorFlow loads, a model and batch that cannot fit in the available memory: the
     weights with their gradients and Adam's two moments (4 copies of float32), and the activations of the
     larger of a training batch and the test set (evaluated in one call), mc_samples draws of each row (of each
-    component, for a mixture posterior), kept for the backward pass (about 3 copies), twice over for the
-    doubly reparameterised gradient (which runs the decoder again on the draws)."""
+    component, for a mixture posterior; with a flow posterior's steps, forward and back), kept for the
+    backward pass (about 3 copies), twice over for the doubly reparameterised gradient (which runs the
+    decoder again on the draws)."""
     units, dim, latent = config.hidden_units, config.data_dim, config.latent_dim
-    weights = 2 * units * units + units * (dim + 2 * latent) + units * (latent + 2 * dim) + 4 * units
+    flow = config.posterior == "flow"
+    head = 2 * latent + (coupling_units(latent, config.flow_steps) if flow else 0)
+    weights = 2 * units * units + units * (dim + head) + units * (latent + 2 * dim) + 4 * units
     draws = config.mc_samples * (config.components if config.posterior == "mixture" else 1)  # one per component
     rows = max(config.batch_size, config.test_rows) * draws
     passes = 2 if config.iwae_gradient == "dreg" else 1
-    activations = passes * rows * (2 * units + 2 * dim + 2 * latent)
+    per_draw = 2 * units + 2 * dim + 2 * latent + (coupling_activations(latent, config.flow_steps) if flow else 0)
+    activations = passes * rows * per_draw
     check_memory(4 * (4 * weights + 3 * activations),
                  f"{spelled('hidden_units', units)}, {spelled('mc_samples', config.mc_samples)} and "
                  f"{counted(rows // draws, 'row')} of {counted(dim, 'column')} at a time",

@@ -86,8 +86,10 @@ def decomposition(context):
     model, scores = context.model(), context.scores()
     gaussians = model.posterior_family.diagonal_gaussians(scores["code_params"])
     if gaussians is None:
+        name = model.posterior_family.name
         context.unavailable["gap_decomposition"] = (f"the best member is fitted for diagonal-Gaussian posteriors, "
-                                                    f"not {model.posterior_family.name}")
+                                                    f"not {name}; the best diagonal Gaussian, a member of {name} "
+                                                    f"too, would only bound its approximation gap from above")
         return None
     rows = gap_rows(len(context.test), context.seed)
     x, k = context.test[rows], model.latent_dim

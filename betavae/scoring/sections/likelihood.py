@@ -112,4 +112,4 @@ class FoldingSection(Section):
         return {"folded_posterior": folded_posterior(context.scores()["row_scores"])}
 
     def lines(self, report):
-        return folding_lines(report.get("folded_posterior"), report["objective"])
+        return folding_lines(report.get("folded_posterior"), report["objective"], report["beta"])
