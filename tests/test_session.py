@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from betavae.run.folder import RunFolder
-from betavae.commands.training_flags import build_parser
+from betavae.commands.training_flags import build_parser, with_settings_file
 from betavae.training.session import Diverged, Stopped, train_settings
 from betavae.training.setup import default_settings
 from conftest import factor_data_array, fingerprint
@@ -24,7 +24,9 @@ def small_settings(tmp_path, **values):
 
 
 def test_default_settings_are_what_the_parser_gives_for_no_flags():
-    assert vars(default_settings()) == vars(build_parser().parse_args([]))
+    args = build_parser().parse_args([])
+    assert with_settings_file(args, set()) == set()  # no --config: nothing given, and the flag taken off args
+    assert vars(default_settings()) == vars(args)
 
 
 def test_a_signal_stops_after_saving_the_epoch_and_on_epoch_saw_every_row(tmp_path, capsys):
