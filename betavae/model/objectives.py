@@ -11,7 +11,7 @@ import tensorflow as tf
 from betavae.fields import require
 from betavae.model.distributions import PRIOR
 from betavae.model.tc import tc_penalty, tc_terms
-from betavae.objectives import objective_of
+from betavae.objectives import BASE_METRICS, OBJECTIVES, objective_of
 
 
 class BatchTerms(NamedTuple):
@@ -101,7 +101,7 @@ class TCObjective(Objective):
     parts sum to the single-sample KL: the negative ELBO."""
 
     name = "tc"
-    parts = ("mi", "tc", "dimension_wise_kl")  # its own epoch metrics, after the three every objective has
+    parts = OBJECTIVES["tc"].metrics[len(BASE_METRICS):]  # its own epoch metrics: MI, TC, dimension-wise KL
 
     def __init__(self, beta, alpha, gamma, dataset_size):
         super().__init__(beta, dataset_size)
