@@ -96,9 +96,9 @@ class CapacityObjective(Objective):
 
 class TCObjective(Objective):
     """beta-TCVAE (Chen et al. 2018): alpha * MI + beta * TC + gamma * dimension-wise KL - E_q log p(x|z), the
-    three parts of the KL estimated per row over the batch's real rows for a training set of dataset_size rows
-    (betavae.model.tc), averaged over the noise draws, then row-weighted. At alpha = beta = gamma = 1 the
-    parts sum to the single-sample KL: the negative ELBO."""
+    three parts of the KL estimated per row from the batch's real rows (betavae.model.tc), averaged over the
+    noise draws, then row-weighted. At alpha = beta = gamma = 1 the parts sum to the single-sample KL: the
+    negative ELBO."""
 
     name = "tc"
     parts = OBJECTIVES["tc"].metrics[len(BASE_METRICS):]  # its own epoch metrics: MI, TC, dimension-wise KL
@@ -113,7 +113,7 @@ class TCObjective(Objective):
 
     def _part_means(self, terms):
         """The row-weighted batch means of MI, TC and dimension-wise KL, each averaged over the noise draws."""
-        parts = tc_terms(terms.z, terms.posterior, terms.weights, self.dataset_size)
+        parts = tc_terms(terms.z, terms.posterior, terms.weights)
         total = tf.reduce_sum(terms.weights)
         return {name: tf.reduce_sum(terms.weights * tf.reduce_mean(parts[name], axis=0)) / total for name in self.parts}
 
