@@ -180,7 +180,7 @@ def plot_kl(reports, curve, high, collapse, seeds, collapse_points, path, parts_
     clipped = "\nthe optimum drawn from beta 1 on (below: no finite optimum)" if len(finite) < len(curve) else ""
     axis.set_title("latent dimensions by size, side by side at each beta;\ndotted: where the optimum drops each"
                    + clipped, fontsize=9)
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13))  # below: it hides no point
     if parts:
         axis = axes[0, 1]
         count = 1 + len(parts_labels)
