@@ -197,7 +197,7 @@ FIELDS = (
     # Runs saved before the two fields trained beta or, with a capacity, the capacity objective.
     Field("objective", str, "beta: beta * KL - E_q log p(x|z); capacity: see --capacity (which selects it); tc: "
           "beta-TCVAE (Chen et al. 2018), alpha * MI + beta * TC + gamma * dimension-wise KL - E_q log p(x|z), "
-          "the KL's parts estimated by minibatch-weighted sampling; iwae: the importance-weighted bound on log p(x) "
+          "the KL's parts estimated from each batch; iwae: the importance-weighted bound on log p(x) "
           "over --mc-samples draws (Burda et al. 2016), beta 1 only", "beta", choices=OBJECTIVES,
           legacy="beta"),
     Field("alpha", float, "weight alpha of the index-code mutual information in the tc objective", 1.0,

@@ -14,7 +14,8 @@ IWAE_TRAINING_SAMPLES = 8  # the K of --objective iwae unless --mc-samples gives
 # reparameterised one (Tucker et al. 2019), whose encoder gradient does not fade as K grows.
 IWAE_GRADIENTS = ("plain", "dreg")
 BASE_METRICS = ("loss", "kl", "log_likelihood")  # every objective's first epoch metrics, in this order
-EPOCH_LABELS = {"loss": "loss", "kl": "kl", "log_likelihood": "ll"}  # the epoch table's column names
+EPOCH_LABELS = {"loss": "loss", "kl": "kl", "log_likelihood": "ll",  # the epoch table's column names
+                "mi": "mi", "tc": "tc", "dimension_wise_kl": "dim_kl"}
 # The settings that weigh or schedule a term of some objectives and not of others.
 WEIGHTS = ("beta", "kl_warmup_epochs", "capacity_epochs", "gamma", "alpha")
 
@@ -66,6 +67,11 @@ class ObjectiveSpec:
         """The objective's own weights that the evaluation report records beside beta: {key: value}."""
         return {}
 
+    def columns(self, config):
+        """What the epoch table's columns of this objective's own metrics mean: lines for the training header,
+        under its columns line (none when it has no metrics of its own)."""
+        return []
+
     def schedule(self, config):
         """The history columns whose value the run changes over its epochs, for the epoch table: beta under a
         KL warm-up."""
@@ -111,6 +117,7 @@ class CapacitySpec(ObjectiveSpec):
 class TCSpec(ObjectiveSpec):
     name = "tc"
     uses = ("beta", "kl_warmup_epochs", "gamma", "alpha")
+    metrics = (*BASE_METRICS, "mi", "tc", "dimension_wise_kl")  # the terms the loss weighs
 
     def defaults(self):
         return {**super().defaults(), "gamma": 1.0}
@@ -133,6 +140,14 @@ class TCSpec(ObjectiveSpec):
 
     def weights(self, config):
         return {"alpha": config.alpha, "gamma": config.gamma}
+
+    def columns(self, config):
+        """The loss as the sum of the table's columns, with the run's weights (beta as at its end under a
+        warm-up), and what mi, tc and dim_kl are: batch estimates, not the model's true values."""
+        beta = f"beta {config.beta:g}" + (" after the warm-up" if config.kl_warmup_epochs else "")
+        return [f"loss = alpha {config.alpha:g} * mi + {beta} * tc + gamma {config.gamma:g} * dim_kl - ll",
+                "mi + tc + dim_kl = log q(z|x) - log p(z) at the drawn z (kl is its expectation), split by",
+                "estimates of q(z) from each batch: biased, they depend on the batch size"]
 
 
 class IWAESpec(ObjectiveSpec):

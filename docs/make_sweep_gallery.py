@@ -3,7 +3,7 @@
 Generates 2-factor linear data (10-D, 50,000 rows, seed 7), runs a beta sweep (beta 0.5 to 8, seeds 0, 1, 2)
 and a beta-TCVAE sweep (beta 1 to 8, seed 0) on it, 40 epochs per run, and keeps their disentanglement and
 KL figures in docs/ as small PNGs. About 25 minutes on 2 cores (a tc run costs ~5x a beta run: its
-minibatch-weighted sampling compares every pair of rows in a batch). The sweeps resume and reuse their
+its estimate of q(z) compares every pair of rows in a batch). The sweeps resume and reuse their
 evaluations, so a second call with the same --workdir only collects.
 """
 import argparse

@@ -40,6 +40,22 @@ def test_header_names_data_model_objective_and_optimiser():
     assert "D = 10 (--columns 1:), 90,000 train" in chosen
 
 
+def test_the_tc_header_writes_the_loss_as_the_sum_of_its_columns_and_the_table_shows_them():
+    tc = dataclasses.replace(CONFIG, objective="tc", gamma=1.0, alpha=0.5, kl_warmup_epochs=0)
+    lines = console.header_lines(tc, "run")
+    assert "loss = alpha 0.5 * mi + beta 4 * tc + gamma 1 * dim_kl - ll" in lines[-3]
+    assert "biased, they depend on the batch size" in lines[-1] and all(len(line) < 110 for line in lines)
+    assert len(console.header_lines(CONFIG, "run")) == len(lines) - 3  # the beta objective's header: no such lines
+    metrics = ("loss", "kl", "log_likelihood", "mi", "tc", "dimension_wise_kl")
+    assert console.epoch_table_header(200, metrics=metrics).split()[:8] == ["epoch", "loss", "kl", "ll", "mi", "tc",
+                                                                            "dim_kl", "test"]
+    line = console.epoch_line(history_row(3, 14.0, mi=3.05, tc=-0.03, dimension_wise_kl=-0.01), 200, 1e4, 60.0,
+                              120.0, metrics=metrics)
+    assert line.split()[1:8] == ["13.5000", "2.2500", "-11.2500", "3.0500", "-0.0300", "-0.0100", "14.0000"]
+    assert len(line) < 100
+    assert set(console.tensorboard_tags(metrics)["test"].values()) == set(metrics)
+
+
 def test_epoch_lines_stay_under_100_characters_and_mark_the_compile_epoch():
     extreme = history_row(9999, -999.9999, loss=-999.9999, kl=999.9999, log_likelihood=-999.9999, capacity=999.0)
     for schedule in ([], ["beta"], ["capacity"]):

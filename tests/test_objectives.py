@@ -91,10 +91,32 @@ def test_tc_objective_at_unit_weights_is_the_negative_elbo():
     assert loss == pytest.approx(expected, rel=1e-4)
     closed_form = BetaObjective(1.0).batch_loss(terms).numpy()
     assert loss == pytest.approx(closed_form, abs=0.02)  # 2000 draws: the Monte-Carlo KL's error
-    parts = tc_terms(terms.z, terms.posterior, weights, 1000)
+    parts = tc_terms(terms.z, terms.posterior, weights)
     dimension_wise = np.sum(w * parts["dimension_wise_kl"].numpy().mean(axis=0)) / w.sum()
     heavier = TCObjective(1.0, 1.0, 4.0, dataset_size=1000).batch_loss(terms).numpy()
     assert heavier - loss == pytest.approx(3.0 * dimension_wise, rel=1e-3, abs=1e-3)  # gamma weighs that part
+
+
+def test_tc_metrics_are_the_terms_its_loss_weighs():
+    """The tc objective's epoch metrics are its spec's names, and the loss is alpha MI + beta TC + gamma
+    dimension-wise KL - E_q log p(x|z) of them; each part is the row-weighted mean of tc_terms' own."""
+    from betavae.objectives import OBJECTIVES
+    tf.keras.utils.set_random_seed(0)
+    model = BetaVAE(4, LATENT, 8, np.full(4, 50.0), np.full(4, 10.0))
+    weights = tf.constant(np.r_[np.ones(ROWS - 5), np.zeros(5)], tf.float32)
+    terms = batch_terms(model, tf.constant(factor_data_array(ROWS)), weights,
+                        tf.random.stateless_normal([MC_SAMPLES, ROWS, LATENT], seed=[0, 1]))
+    objective = TCObjective(3.0, 0.5, 2.0, dataset_size=1000)
+    metrics = dict(zip(OBJECTIVES["tc"].metrics, (float(value) for value in objective.batch_metrics(terms))))
+    assert list(metrics) == ["loss", "kl", "log_likelihood", "mi", "tc", "dimension_wise_kl"]
+    parts = tc_terms(terms.z, terms.posterior, weights)
+    w = weights.numpy()
+    for name in ("mi", "tc", "dimension_wise_kl"):
+        expected = np.sum(w * parts[name].numpy().mean(axis=0)) / w.sum()
+        assert metrics[name] == pytest.approx(expected, rel=1e-5, abs=1e-5), name
+    assert metrics["loss"] == pytest.approx(0.5 * metrics["mi"] + 3.0 * metrics["tc"]
+                                            + 2.0 * metrics["dimension_wise_kl"] - metrics["log_likelihood"], rel=1e-5)
+    assert metrics["loss"] == pytest.approx(float(objective.batch_loss(terms)), rel=1e-6)
 
 
 def small_run_flags(tmp_path, monkeypatch):
@@ -114,7 +136,13 @@ def test_tc_runs_train_resume_and_evaluate_as_their_objective(tmp_path, monkeypa
     from betavae.commands import after_training, train
     common, run = small_run_flags(tmp_path, monkeypatch)
     assert train.main([*common, "--objective", "tc", "--beta", "4", "--epochs", "2"]) == 0
-    assert "beta-TCVAE: alpha 1 * MI + beta 4 * TC + gamma 1 * dim-wise KL" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "beta-TCVAE: alpha 1 * MI + beta 4 * TC + gamma 1 * dim-wise KL" in out
+    assert "loss = alpha 1 * mi + beta 4 * tc + gamma 1 * dim_kl - ll" in out
+    table_header = next(line for line in out.splitlines() if "elapsed" in line)
+    assert table_header.split()[:8] == ["epoch", "loss", "kl", "ll", "mi", "tc", "dim_kl", "test"]
+    with open(tmp_path / "run" / "history.csv", encoding="utf-8") as handle:
+        assert handle.readline().startswith("epoch,loss,kl,log_likelihood,mi,tc,dimension_wise_kl,test_loss,")
     with open(tmp_path / "run" / "config.json", encoding="utf-8") as handle:
         saved = json.load(handle)
     assert (saved["objective"], saved["alpha"], saved["beta"], saved["gamma"]) == ("tc", 1.0, 4.0, 1.0)

@@ -103,3 +103,24 @@ def test_writing_plots_leaves_the_callers_matplotlib_as_it_was(tmp_path):
                             text=True, timeout=120, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["svg", "[]"] and (tmp_path / "pairs.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("dim", [1, 3])
+def test_pairs_show_as_many_prior_samples_as_test_rows_mixed_and_translucent(monkeypatch, tmp_path, dim):
+    """600 test rows against 10,000 prior samples: 600 of each, in one shuffled order, neither opaque."""
+    rng = np.random.default_rng(4)
+    data, samples = rng.normal(size=(600, dim)), rng.normal(size=(10_000, dim))
+    figure = drawn_figure(monkeypatch, lambda: plots.plot_pairs(data, samples, tmp_path / "pairs.png"))
+    if dim == 1:
+        counts = [sum(patch.get_height() for patch in container) for container in figure.axes[0].containers]
+        assert len(counts) == 2 and all(0 < patch.get_alpha() < 1 for c in figure.axes[0].containers for patch in c)
+        assert {text.get_text() for text in figure.axes[0].get_legend().get_texts()} == {"test data",
+                                                                                         "prior samples"}
+        return
+    scatter = figure.axes[0].collections[0]
+    colours = [tuple(colour) for colour in scatter.get_facecolors()]
+    assert len(scatter.get_offsets()) == 1200 and colours.count(colours[0]) == 600 and len(set(colours)) == 2
+    assert colours[:100].count(colours[0]) not in (0, 100)  # the sources interleave in the draw order
+    assert 0 < scatter.get_alpha() < 1
+    assert [text.get_text() for text in figure.legends[0].get_texts()] == ["test data (600)",
+                                                                           "prior samples (600)"]

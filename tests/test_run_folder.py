@@ -199,3 +199,20 @@ def test_a_save_that_fails_is_one_error_and_leaves_the_previous_save(tmp_path, d
         with pytest.raises(UsageError, match="cannot save epoch 2 .*the previous save is intact"):
             folder.commit(config, history(2), tf.train.Checkpoint(v=tf.Variable(9.0)))
     assert folder.read_history() == history(1) and restored_value(folder) == 1.0
+
+
+def test_a_tc_history_from_before_its_part_columns_resumes_with_those_cells_empty(tmp_path, data_file):
+    """Epochs of a tc run trained before its objective had the mi, tc and dimension_wise_kl metrics are
+    written back with those cells empty and read without them; an empty cell elsewhere is damage."""
+    folder = RunFolder(str(tmp_path / "run"))
+    config = make_config(folder.path, data_file, objective="tc")
+    commit_epochs(folder, config, 1)  # rows without the parts, as an older version's history.csv gave them
+    with open(folder.file("history.csv"), encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    assert lines[0].startswith("epoch,loss,kl,log_likelihood,mi,tc,dimension_wise_kl,test_loss")
+    assert lines[1].startswith("1,1.0,0.5,-1.0,,,,2.0")
+    assert folder.read_history() == history(1)
+    with open(folder.file("history.csv"), "w", encoding="utf-8") as handle:
+        handle.write("\n".join([lines[0], lines[1].replace("1,1.0,0.5", "1,,0.5")]) + "\n")
+    with pytest.raises(UsageError, match="damaged"):
+        folder.read_history()

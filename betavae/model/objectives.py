@@ -11,7 +11,7 @@ import tensorflow as tf
 from betavae.fields import require
 from betavae.model.distributions import PRIOR
 from betavae.model.tc import tc_penalty, tc_terms
-from betavae.objectives import objective_of
+from betavae.objectives import BASE_METRICS, OBJECTIVES, objective_of
 
 
 class BatchTerms(NamedTuple):
@@ -96,11 +96,12 @@ class CapacityObjective(Objective):
 
 class TCObjective(Objective):
     """beta-TCVAE (Chen et al. 2018): alpha * MI + beta * TC + gamma * dimension-wise KL - E_q log p(x|z), the
-    three parts of the KL estimated per row by minibatch-weighted sampling over the batch's real rows for a
-    training set of dataset_size rows (betavae.model.tc), averaged over the noise draws, then row-weighted.
-    At alpha = beta = gamma = 1 the parts sum to the single-sample KL: the negative ELBO."""
+    three parts of the KL estimated per row from the batch's real rows (betavae.model.tc), averaged over the
+    noise draws, then row-weighted. At alpha = beta = gamma = 1 the parts sum to the single-sample KL: the
+    negative ELBO."""
 
     name = "tc"
+    parts = OBJECTIVES["tc"].metrics[len(BASE_METRICS):]  # its own epoch metrics: MI, TC, dimension-wise KL
 
     def __init__(self, beta, alpha, gamma, dataset_size):
         super().__init__(beta, dataset_size)
@@ -110,10 +111,23 @@ class TCObjective(Objective):
     def from_config(cls, config):
         return cls(config.beta, config.alpha, config.gamma, config.train_rows)
 
+    def _part_means(self, terms):
+        """The row-weighted batch means of MI, TC and dimension-wise KL, each averaged over the noise draws."""
+        parts = tc_terms(terms.z, terms.posterior, terms.weights)
+        total = tf.reduce_sum(terms.weights)
+        return {name: tf.reduce_sum(terms.weights * tf.reduce_mean(parts[name], axis=0)) / total for name in self.parts}
+
+    def _loss(self, means, terms):
+        return tc_penalty(means, self.alpha, self.beta, self.gamma) - terms.log_likelihood_mean
+
     def batch_loss(self, terms):
-        parts = tc_terms(terms.z, terms.posterior, terms.weights, self.dataset_size)
-        penalty = tf.reduce_mean(tc_penalty(parts, self.alpha, self.beta, self.gamma), axis=0)
-        return tf.reduce_sum(terms.weights * (penalty - terms.log_likelihood)) / tf.reduce_sum(terms.weights)
+        return self._loss(self._part_means(terms), terms)
+
+    def batch_metrics(self, terms):
+        """The loss, the KL, E_q log p(x|z), then MI, TC and dimension-wise KL (the loss is alpha MI + beta TC
+        + gamma dimension-wise KL - E_q log p(x|z) of these, exactly)."""
+        means = self._part_means(terms)
+        return [self._loss(means, terms), terms.kl_mean, terms.log_likelihood_mean, *means.values()]
 
 
 def importance_log_weights(log_likelihood_draws, z, posterior):

@@ -1,4 +1,5 @@
 """PNG plots of a training run: curves, data against prior samples, the latent space, covariance matrices."""
+import math
 import os
 
 import numpy as np
@@ -10,7 +11,7 @@ from betavae.files import atomic_file
 
 
 PAIR_PANELS = 6  # scatter panels of plot_pairs: up to 12 dimensions all appear, in pairs
-POINTS = 3000  # points per scatter, per source
+POINTS = 3000  # points per scatter, per source (at most; plot_pairs shows as many of each source)
 ANNOTATED_DIM = 5  # covariance matrices up to this size show their values in the cells
 
 
@@ -90,12 +91,14 @@ def informative_pairs(data, max_pairs=PAIR_PANELS):
 
 
 def plot_pairs(data, samples, path, names=None):
-    """Test data against prior samples: a scatter per dimension pair (informative_pairs), both sources in
-    one random draw order so neither hides the other; a histogram of each for 1-D data. names: the
-    columns' names (default x1..xD), which label the axes."""
+    """Test data against prior samples: a scatter per dimension pair (informative_pairs) of as many of each
+    (the first rows of each, up to POINTS), translucent and in one random draw order, so that neither source
+    hides the other; a histogram of each for 1-D data. names: the columns' names (default x1..xD), which
+    label the axes."""
     dim = data.shape[1]
     names = names or default_names(dim)
-    data, samples = data[:POINTS], samples[:POINTS]
+    shown = min(len(data), len(samples), POINTS)
+    data, samples = data[:shown], samples[:shown]
     if dim == 1:
         figure, axis = subplots(figsize=(4.6, 3.6), layout="constrained")
         bins = np.histogram_bin_edges(np.concatenate([data[:, 0], samples[:, 0]]), bins=50)
@@ -115,7 +118,9 @@ def plot_pairs(data, samples, path, names=None):
     order = np.random.default_rng(0).permutation(len(points))
     correlation = data_correlation(data)
     for axis, (i, j) in zip(axes.flat, pairs):
-        axis.scatter(points[order, i], points[order, j], s=2, alpha=0.35, c=colours[order], linewidths=0)
+        # fewer points drawn larger, so that a small test set is as easy to see as a full one
+        axis.scatter(points[order, i], points[order, j], s=2 * math.sqrt(POINTS / shown), alpha=0.35,
+                     c=colours[order], linewidths=0)
         axis.set(xlabel=names[i], ylabel=names[j])
         axis.set_title(f"{names[i]}, {names[j]}: data correlation {correlation[i, j]:+.2f}", fontsize=9)
     for axis in axes.flat[len(pairs):]:

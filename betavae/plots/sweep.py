@@ -8,6 +8,9 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLoca
 
 from betavae.plots.run import save_figure, subplots
 
+MARKERS = ("o", "s", "^", "v", "D", "P", "X")  # one per series of a panel, so that series meeting stay apart
+NUDGE = 0.05  # log-beta step between series drawn at the same betas (about 5%: side by side, still at their beta)
+
 
 def over_seeds(betas, values):
     """Group values by beta: (betas, means, [mean - min, max - mean]) for error bars spanning the seeds;
@@ -38,10 +41,18 @@ def beta_ticks(low, high):
     return ticks
 
 
+def nudge(index, count):
+    """The factor by which series `index` of `count` drawn at the same betas moves along the log beta axis, so
+    that equal values stand side by side rather than on top of each other (beta 0 stays put: there the series'
+    markers tell them apart)."""
+    return math.exp(NUDGE * (index - (count - 1) / 2))
+
+
 def beta_axis(axis, betas, high, collapse):
     """A log beta axis up to `high` with plain labels; symmetric-log with a linear stretch near 0 when the
     sweep has beta 0, so that it is shown too. The region where total collapse is optimal is shaded, and so
-    is beta < 1, where the objective has no finite optimum (the optimum's curve sits at the scale floor)."""
+    is beta < 1, where the objective has no finite optimum (the optimum's curve sits at the scale floor),
+    when the sweep has a beta there."""
     positive = [beta for beta in betas if beta > 0] or [high / 10]
     low = min(positive) / 1.5
     ticks = beta_ticks(low, high)
@@ -55,8 +66,8 @@ def beta_axis(axis, betas, high, collapse):
     axis.xaxis.set_major_locator(FixedLocator(ticks))
     axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: plain_number(value)))
     axis.xaxis.set_minor_locator(NullLocator())
-    if low < 1:
-        axis.axvspan(low, 1.0, color="C1", alpha=0.07, lw=0,
+    if any(beta < 1 for beta in betas):
+        axis.axvspan(axis.get_xlim()[0], 1.0, color="C1", alpha=0.07, lw=0,
                      label="beta < 1: no finite optimum (curve at the e^-7 scale floor)")
     if collapse is not None and collapse < high:
         axis.axvspan(collapse, high, color="grey", alpha=0.12, lw=0,
@@ -64,12 +75,15 @@ def beta_axis(axis, betas, high, collapse):
     axis.set_xlabel("beta")
 
 
-def model_points(axis, betas, values, colour, label, seeds):
-    """The trained models' mean over seeds with bars spanning the seeds."""
+def model_points(axis, betas, values, colour, label, seeds, marker="o", hollow=False, shift=1.0):
+    """The trained models' mean over seeds with bars spanning the seeds, drawn at beta times `shift` (nudge);
+    hollow: open, larger markers, which show a filled one drawn at the same place."""
     keys, means, spread = over_seeds(betas, values)
     if len(keys):
         suffix = f" (mean, bars: range over {seeds} seeds)" if seeds > 1 else ""
-        axis.errorbar(keys, means, yerr=spread, fmt="o", color=colour, capsize=3, zorder=3, label=label + suffix)
+        style = {"markerfacecolor": "none", "markersize": 9, "markeredgewidth": 1.4} if hollow else {}
+        axis.errorbar(keys * shift, means, yerr=spread if seeds > 1 else None, fmt=marker, color=colour,
+                      capsize=3, zorder=3, label=label + suffix, **style)
 
 
 def plot_sweep(reports, curve, folder, labels, seeds=1, collapse_points=()):
@@ -149,38 +163,57 @@ def plot_kl(reports, curve, high, collapse, seeds, collapse_points, path, parts_
     parts = any(report.get("kl_decomposition") for report in reports)
     figure, axes = subplots(1, 2 if parts else 1, figsize=(12, 4.4) if parts else (6.5, 4.2), squeeze=False)
     axis, betas = axes[0, 0], [report["beta"] for report in reports]
-    for dim in range(len(reports[0]["kl_per_dim"])):
-        if curve:
-            axis.plot([p["beta"] for p in curve], [sorted(p["kl_per_dim"], reverse=True)[dim] for p in curve],
+    dims = len(reports[0]["kl_per_dim"])
+    finite = [point for point in curve if point["beta"] >= 1]  # below 1 the curve sits at the scale floor
+    for dim in range(dims):
+        if finite:
+            axis.plot([p["beta"] for p in finite], [sorted(p["kl_per_dim"], reverse=True)[dim] for p in finite],
                       color=f"C{dim}", alpha=0.6, label=f"optimum, dim {dim + 1}")
         model_points(axis, betas, [sorted(r["kl_per_dim"], reverse=True)[dim] for r in reports], f"C{dim}",
-                     f"model, dim {dim + 1}", seeds)
+                     f"model, dim {dim + 1}", seeds, MARKERS[dim % len(MARKERS)], shift=nudge(dim, dims))
     for dim, threshold in enumerate(collapse_points):
         if threshold is not None:
             axis.axvline(threshold, color=f"C{dim}", linestyle=":", linewidth=1)
     beta_axis(axis, betas, high, collapse)
+    axis.set_ylim(*data_range([kl for row in reports + finite for kl in row["kl_per_dim"]]))
     axis.set_ylabel("KL of the latent dimension (nats/sample)")
-    axis.set_title("latent dimensions by size; dotted: where the optimum drops each", fontsize=9)
-    axis.legend(fontsize=7)
+    clipped = "\nthe optimum drawn from beta 1 on (below: no finite optimum)" if len(finite) < len(curve) else ""
+    axis.set_title("latent dimensions by size, side by side at each beta;\ndotted: where the optimum drops each"
+                   + clipped, fontsize=9)
+    axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13))  # below: it hides no point
     if parts:
         axis = axes[0, 1]
-        model_points(axis, betas, [report["kl"] for report in reports], "grey", "KL (the sum)", seeds)
-        metric_points(axis, reports, "kl_decomposition", parts_labels, seeds)
+        count = 1 + len(parts_labels)
+        model_points(axis, betas, [report["kl"] for report in reports], "grey", "KL (the sum)", seeds, hollow=True,
+                     shift=nudge(0, count))
+        metric_points(axis, reports, "kl_decomposition", parts_labels, seeds, first=1, count=count)
         beta_axis(axis, betas, high, collapse)
         estimate_labels(axis, reports, "kl_decomposition", "part of the KL (nats/sample)",
-                        "the models' KL = MI + TC + dimension-wise KL")
+                        "the models' KL = MI + TC + dimension-wise KL,\nside by side at each beta")
     return saved(figure, path)
 
 
-def metric_points(axis, reports, section, names, seeds):
+def data_range(values):
+    """A y-range over the values shown (with 0, where a KL starts), padded by 8% each way: the data's range,
+    whatever a curve left out of the plot would reach."""
+    values = [value for value in values if value is not None and np.isfinite(value)]
+    low, high = min(0.0, *values), max(0.0, *values)
+    pad = 0.08 * (high - low) or 0.5
+    return low - pad, high + pad
+
+
+def metric_points(axis, reports, section, names, seeds, first=0, count=None):
     """Each of the metrics `names` (a dict of name -> label, or names as their own labels) in the reports'
-    `section` (e.g. "kl_decomposition") against beta, one colour each: mean over seeds, bars spanning them;
-    a report without the section or a null value is left out."""
+    `section` (e.g. "kl_decomposition") against beta, one colour and marker each, side by side at each beta
+    (as series first, first + 1, ... of `count` on the axis; default: these alone): mean over seeds, bars
+    spanning them; a report without the section or a null value is left out."""
     labels = names if isinstance(names, dict) else {name: name for name in names}
     betas = [report["beta"] for report in reports]
+    count = len(labels) if count is None else count
     for index, (name, label) in enumerate(labels.items()):
         values = [(report.get(section) or {}).get(name) for report in reports]
-        model_points(axis, betas, values, f"C{index}", label, seeds)
+        model_points(axis, betas, values, f"C{index}", label, seeds, MARKERS[(first + index) % len(MARKERS)],
+                     shift=nudge(first + index, count))
 
 
 def plot_rate_distortion(reports, curve, seeds, path):
@@ -210,16 +243,19 @@ def plot_alignment(reports, high, collapse, seeds, path, alignment_labels):
     """The reports' alignment scores (mean over latent dimensions) against beta; a null score is left out."""
     betas = [report["beta"] for report in reports]
     figure, axis = subplots(figsize=(6, 3.8))
-    for colour, (key, label) in zip(("C0", "C2"), alignment_labels.items()):
+    series = list(alignment_labels.items())
+    for index, (colour, marker, (key, label)) in enumerate(zip(("C0", "C2"), ("o", "s"), series)):
         values = [(report.get("alignment") or {}).get(key) for report in reports]
-        model_points(axis, betas, values, colour, label, seeds)
+        model_points(axis, betas, values, colour, label, seeds, marker, hollow=index > 0,
+                     shift=nudge(index, len(series)))
     beta_axis(axis, betas, high, collapse)
     # |cosine| lies in [0, 1]; a fixed range keeps matplotlib from an offset axis (ticks -0.0005..0, "+1")
     # when every score is near 1.
     axis.set_ylim(0.0, 1.05)
     axis.ticklabel_format(axis="y", useOffset=False)
     axis.set_ylabel("alignment: |cosine| (mean over active units)")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=8, title="side by side at each beta; at equal heights where the\nlinear optimum's "
+                "latent space is the true factors' own", title_fontsize=7)
     return saved(figure, path)
 
 

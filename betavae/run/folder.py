@@ -180,8 +180,9 @@ class RunFolder:
 
     def read_history(self, through=None):
         """history.csv as dicts of numbers (epoch as int) up to the committed epoch (or `through`); rows a
-        save wrote before its checkpoint landed are not part of the run. Empty when there is none yet; a
-        UsageError for one that is damaged or no file (paths.file_problem)."""
+        save wrote before its checkpoint landed are not part of the run; an objective's own metric that an
+        epoch left empty (trained by an older version) is missing from its row. Empty when there is none yet;
+        a UsageError for one that is damaged or no file (paths.file_problem)."""
         path = self.file(HISTORY_FILE)
         if through is None:
             through = self.restored_epoch or (self.newest_checkpoint() or (0,))[0]
@@ -196,7 +197,9 @@ class RunFolder:
                 for number, values in enumerate(reader, start=2):
                     if len(values) != len(columns):
                         raise ValueError(f"row {number} has {len(values)} fields, expected {len(columns)}")
-                    row = {name: float(value) for name, value in zip(columns, values)}
+                    # an empty cell: a metric the objective gained after an older version trained that epoch
+                    row = {name: float(value) for name, value in zip(columns, values)
+                           if value != "" or name not in columns[4:-4]}
                     if not all(map(np.isfinite, row.values())):  # training never commits a non-finite epoch
                         raise ValueError(f"row {number} holds a value that is not finite")
                     row["epoch"] = int(row["epoch"])
@@ -321,7 +324,8 @@ class RunFolder:
         columns = history_columns(objective_of(config).metrics)
         writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({name: row[name] for name in columns} for row in history)
+        # a resumed run's epochs from an older version lack the metrics its objective gained since: empty cells
+        writer.writerows({name: row.get(name, "") for name in columns} for row in history)
         checkpoint.save_counter  # noqa: B018  (creates it: restore() expects it in the file, as save() writes it)
         try:
             atomic_write_text(os.path.join(folder, CONFIG_FILE), json.dumps(config.to_dict(), indent=1) + "\n")

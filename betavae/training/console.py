@@ -68,7 +68,8 @@ def header_lines(config, checkpoint_dir, resume=False, overwrite=False):
             f"  objective  {objective}",
             f"  optimiser  {config.optimizer}, lr {config.lr:g}, batch {config.batch_size} ({counted(steps, 'step')}"
             f"/epoch), {counted(config.mc_samples, 'z draw')} per row, seed {config.seed}",
-            "  columns    nats/sample; ll = E_q log p(x|z); test: the test rows with the same noise every epoch"]
+            "  columns    nats/sample; ll = E_q log p(x|z); test: the test rows with the same noise every epoch",
+            *(f"             {line}" for line in objective_of(config).columns(config))]
 
 
 def device_line(tf, import_seconds):
