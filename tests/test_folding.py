@@ -9,9 +9,10 @@ from test_evaluation import linear_gaussian_model
 
 def test_share_counts_the_rows_whose_gap_exceeds_the_threshold():
     gaps = np.array([0.0, 0.5, 0.99, 1.01, 3.0])
-    kl_per_dim = np.array([[0.2, 0.3]] * 5)  # the ELBO is E_q log p(x|z) minus the KL summed over dimensions
+    kl = np.full(5, 0.5)  # the ELBO is E_q log p(x|z) minus the row's KL
     log_likelihood = np.full(5, -10.0)
-    rows = {"iwae": log_likelihood - 0.5 + gaps, "log_likelihood": log_likelihood, "kl_per_dim": kl_per_dim}
+    rows = {"iwae": log_likelihood - 0.5 + gaps, "log_likelihood": log_likelihood, "kl": kl,
+            "kl_per_dim": np.array([[0.2, 0.2]] * 5)}  # a sum of marginal KLs below the KL (a mixture's) is not read
     entry = folded_posterior(rows)
     assert entry["share_of_rows"] == 0.4 and entry["rows"] == 5 and entry["threshold"] == FOLDED_GAP == 1.0
     assert np.isclose(entry["median_gap"], 0.99) and np.isclose(entry["worst_gap"], 3.0)
@@ -47,7 +48,7 @@ def test_above_beta_1_the_line_reports_the_gap_as_expected_not_as_folded_rows():
     from betavae.scoring.sections.likelihood import FoldingSection
     log_likelihood = np.full(5, -10.0)
     entry = folded_posterior({"iwae": log_likelihood + np.array([0.0, 0.5, 0.9, 1.5, 3.0]),
-                              "log_likelihood": log_likelihood, "kl_per_dim": np.zeros((5, 2))})
+                              "log_likelihood": log_likelihood, "kl": np.zeros(5)})
     lines = FoldingSection().lines({"folded_posterior": entry, "objective": "beta", "beta": 4.0})
     assert lines == ["posterior gap at beta 4: 40.00% of 5 rows have IWAE - ELBO > 1 nats (median 0.900, worst "
                      "3.000): expected of beta > 1, whose KL weight pulls q(z|x) off the posterior towards the "

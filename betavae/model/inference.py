@@ -227,8 +227,22 @@ KL_DRAWS = 64  # draws per row of the Monte-Carlo KL per dimension, for a poster
 def _kl_per_dim(posterior, key):
     """The KL of each latent dimension of the rows' posteriors (Posterior.kl_per_dim_from), its Monte-Carlo
     draws (if the family needs them) keyed by the chunk's second key, key + (0, 1)."""
+    return posterior.kl_per_dim_from(_kl_noise(posterior, key))
+
+
+def _kl_noise(posterior, key):
+    """KL_DRAWS standard-normal draws per row for the Monte-Carlo KLs, keyed by the chunk's second key."""
     shape = tf.concat([[KL_DRAWS], tf.shape(posterior.mean())], axis=0)
-    return posterior.kl_per_dim_from(tf.random.stateless_normal(shape, seed=key + [0, 1], alg=NOISE_ALGORITHM))
+    return tf.random.stateless_normal(shape, seed=key + [0, 1], alg=NOISE_ALGORITHM)
+
+
+def kl_of_rows(posterior, key):
+    """KL(q(z|x) || N(0, I)) of each row, [batch]: in closed form where the family has one, else the
+    Monte-Carlo estimate over the same draws as _kl_per_dim. For a family that is not factorised (a mixture)
+    this is not the sum of the dimensions' KLs, which misses q's own total correlation."""
+    if posterior.has_closed_form_kl:
+        return posterior.kl_to_prior()
+    return posterior.kl_to_prior(posterior.sample(_kl_noise(posterior, key)))
 
 
 @tf.function(jit_compile=True)
@@ -262,12 +276,13 @@ def encode_with_kl(model, x):
     return means, kl
 
 
-SCORES = ("code_means", "kl_per_dim", "iwae", "log_likelihood", "recon_means")
+SCORES = ("code_means", "kl_per_dim", "kl", "iwae", "log_likelihood", "recon_means")
 
 
 def score_rows(model, x, iwae_samples, seed, max_evaluations=1 << 17):
     """Every per-row score of an evaluation from one encoder pass, as a dict of arrays named by SCORES:
-    the posterior's means, KL per latent dimension (Monte Carlo for a family without a closed form), IWAE
+    the posterior's means, KL per latent dimension and the KL of the row (kl_of_rows; Monte Carlo for a family
+    without a closed form), IWAE
     log p(x) and E_q[log p(x|z)] from the same iwae_samples draws, and the likelihood's mean at the
     posterior mean; and under "code_params" the family's params() by name (for the diagonal Gaussian "mean"
     and "log_scale").
@@ -279,7 +294,7 @@ def score_rows(model, x, iwae_samples, seed, max_evaluations=1 << 17):
     def chunk(x, key):
         posterior = model.posterior(x)
         iwae, log_likelihood = _importance_weighted(model, x, posterior, key, iwae_samples, iwae_block)
-        return (posterior.mean(), _kl_per_dim(posterior, key), iwae, log_likelihood,
+        return (posterior.mean(), _kl_per_dim(posterior, key), kl_of_rows(posterior, key), iwae, log_likelihood,
                 model.likelihood(posterior.mean()).mean(), *posterior.params().values())
 
     scores = _map_chunks(tf.function(chunk), x, rows, seed)
