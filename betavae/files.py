@@ -119,6 +119,26 @@ def make_folder(path, doing="cannot write there", label=None):
 
 
 @contextlib.contextmanager
+def folder_made_for(path):
+    """Create the missing folders above the file path (make_folder) for the block; if the block raises, remove
+    again those of them that it left empty, so that a failed write leaves no folder behind."""
+    parent = os.path.dirname(os.path.abspath(path))
+    missing = []
+    while not os.path.lexists(parent) and os.path.dirname(parent) != parent:
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    if missing:
+        make_folder(missing[0], label=os.path.dirname(path))
+    try:
+        yield
+    except BaseException:
+        for folder in missing:  # the deepest first
+            with contextlib.suppress(OSError):  # not empty: something of the user's is in it now
+                os.rmdir(folder)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_file(path):
     """Yield a binary handle on a temporary file beside path; when the block completes, the file is fsynced
     and renamed over path in one step, so a kill or an error mid-write never leaves a half-written file (on an

@@ -2,6 +2,7 @@
 import contextlib
 import dataclasses
 import json
+import os
 
 import numpy as np
 import pytest
@@ -107,6 +108,17 @@ def test_generate_writes_data_truth_and_latents_and_reaches_the_asked_eigenvalue
                                  "--output", str(sine)]) == 0
     assert json.loads((tmp_path / "s.truth.json").read_text())["family"] == "sine"
     assert np.load(tmp_path / "s.latents.npy").shape == (300, 1)
+
+
+def test_generate_makes_a_missing_folder_and_a_failure_leaves_none(tmp_path, capsys):
+    output = tmp_path / "new" / "deep" / "g.npy"
+    assert generate_command.main(["generate", "--rows", "50", "--output", str(output)]) == 0
+    assert sorted(os.listdir(output.parent)) == ["g.latents.npy", "g.npy", "g.truth.json"]
+    (tmp_path / "kept").mkdir()  # an empty folder of the user's stays, though the failed call made none in it
+    failed = tmp_path / "kept" / "other" / "deeper" / "x.npy"
+    assert generate_command.main(["generate", "--rows", "50", "--eigenvalues", "2.5,1.1", "--output",
+                                 str(failed)]) == 2  # refused by the generator, after the folders were made
+    assert "achievable" in capsys.readouterr().err and os.listdir(tmp_path / "kept") == []
 
 
 @pytest.mark.parametrize("flags, message", [

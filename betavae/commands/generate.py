@@ -8,7 +8,7 @@ from betavae.cli import OneLineParser, check_seed, os_errors, run_cli
 from betavae.data.families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVALUE, NONLINEAR_FAMILIES, generate
 from betavae.data.loading import DataError, file_digest, latents_path, save_array, truth_path
 from betavae.data.truth import write_truth
-from betavae.files import SUFFIXES, check_output_path, output_bytes
+from betavae.files import SUFFIXES, check_output_path, folder_made_for, output_bytes
 from betavae.memory import check_memory
 from betavae.words import counted
 
@@ -50,7 +50,8 @@ def main(argv=None, prog=None):
 
 
 def write_dataset(args):
-    """Check the flags, the memory and the disk space of every output, then generate and write them."""
+    """Check the flags and the memory, create --output's folder if it is missing, then check the disk space of
+    every output, generate and write them (a failure removes the folder again)."""
     if min(args.dim, args.factors, args.rows) < 1 or args.factors >= args.dim:
         raise DataError(f"need 1 <= --factors < --dim and --rows >= 1, got {args.factors}, {args.dim}, "
                         f"{args.rows}")
@@ -61,20 +62,22 @@ def write_dataset(args):
     eigenvalues = None if args.eigenvalues is None else _parse_numbers(args.eigenvalues)
     check_memory(GENERATE_BYTES_PER_VALUE * args.rows * (args.dim + args.factors) + MATRIX_COPIES * 8 * args.dim ** 2,
                  f"--rows {args.rows} x --dim {args.dim}")
-    side = output_bytes(latents_path(args.output), args.rows, args.factors, np.float64) + _truth_bytes(args.dim, args.factors)
-    check_output_path(args.output, args.rows, args.dim, side_bytes=side, side_files=", their latents and truth")
-    try:
-        data, truth = generate(args.dim, args.factors, args.rows, args.seed, eigenvalues, args.family)
-    except ValueError as error:  # a spectrum the factor model cannot reach
-        raise DataError(str(error)) from None
-    save_array(args.output, data)
-    save_array(latents_path(args.output), truth.pop("latents"))
-    truth["command"] = (f"python data_processing.py generate --family {args.family} --dim {args.dim} --factors "
-                        f"{args.factors} --rows {args.rows} --seed {args.seed} --output {args.output}"
-                        + ("" if args.eigenvalues is None else f" --eigenvalues {args.eigenvalues}"))
-    truth["data_sha256"] = file_digest(args.output)  # what load_truth checks: that these are still its data
-    with os_errors(truth_path(args.output), "cannot write"):
-        write_truth(truth_path(args.output), truth, args.dim)
+    with folder_made_for(args.output):
+        side = (output_bytes(latents_path(args.output), args.rows, args.factors, np.float64)
+                + _truth_bytes(args.dim, args.factors))
+        check_output_path(args.output, args.rows, args.dim, side_bytes=side, side_files=", their latents and truth")
+        try:
+            data, truth = generate(args.dim, args.factors, args.rows, args.seed, eigenvalues, args.family)
+        except ValueError as error:  # a spectrum the factor model cannot reach
+            raise DataError(str(error)) from None
+        save_array(args.output, data)
+        save_array(latents_path(args.output), truth.pop("latents"))
+        truth["command"] = (f"python data_processing.py generate --family {args.family} --dim {args.dim} --factors "
+                            f"{args.factors} --rows {args.rows} --seed {args.seed} --output {args.output}"
+                            + ("" if args.eigenvalues is None else f" --eigenvalues {args.eigenvalues}"))
+        truth["data_sha256"] = file_digest(args.output)  # what load_truth checks: that these are still its data
+        with os_errors(truth_path(args.output), "cannot write"):
+            write_truth(truth_path(args.output), truth, args.dim)
     top = ", ".join(f"{v:.2f}" for v in np.linalg.eigvalsh(_correlation(truth["covariance"]))[::-1][:args.factors + 1])
     print(f"wrote {counted(args.rows, 'row')} x {args.dim} ({args.family}) to {args.output}; correlation eigenvalues "
           f"{top}, ...")
