@@ -144,3 +144,23 @@ def test_awkward_but_valid_data_trains(tmp_path, name, make, flags):
                         "--checkpoint-dir", tmp_path / "run", *flags)
     assert result.returncode == 0, result.stderr
     assert "using all of them as one batch" in result.stdout and "\n  2/2 " in result.stdout
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_the_default_data_missing_says_where_it_was_looked_for_and_how_to_make_it(tmp_path, monkeypatch, capsys,
+                                                                                   command):
+    """From a folder other than the project's (as the console command runs anywhere), the default data is not
+    there: the line says so, names the folder, and how to give or write it; no run folder is made."""
+    from betavae.commands import sweep as sweep_command
+    monkeypatch.chdir(tmp_path)
+    if command == "train":
+        status = train_command.main(["--epochs", "1"])
+    else:
+        status = sweep_command.main(["--list"])
+    error = capsys.readouterr().err
+    assert status == 2 and error.count("\n") == 1
+    assert f"data/gaussian_10d.npy: no such file (the default data, looked for in {tmp_path})" in error
+    assert "pass --data FILE, or write the example data there with `betavae generate`" in error
+    assert os.listdir(tmp_path) == []
+    assert train_command.main(["--data", "other.npy"]) == 2  # a path of the user's own: the plain words
+    assert capsys.readouterr().err == "error: other.npy: no such file\n"

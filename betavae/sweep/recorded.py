@@ -10,7 +10,7 @@ from betavae.cli import UsageError
 from betavae.fields import BY_NAME, speaking_python, spelled
 from betavae.files import atomic_write_text, make_folder
 from betavae.paths import check_file
-from betavae.training.flags import validate_flags
+from betavae.training.flags import check_data_file, validate_flags
 
 FLAGS_FILE = "training_flags.json"  # in the sweep folder: the training settings its runs were trained with
 # Training settings that name files, compared as the absolute paths they resolve to from where they were given.
@@ -26,7 +26,7 @@ def check_training_settings(settings):
     for name in ("data", "test_data"):
         if getattr(settings, name):
             named = "training setting" if speaking_python() else "training flag"
-            check_file(getattr(settings, name), "a data file", flag=f"{named} {spelled(name)}")
+            check_data_file(getattr(settings, name), flag=f"{named} {spelled(name)}")
 
 
 def training_meaning(settings, cwd):

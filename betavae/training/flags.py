@@ -3,10 +3,12 @@ the Python API's train() and the sweep all check settings here, however they wer
 betavae.commands.training_flags). No TensorFlow, no numpy.
 """
 import importlib.util
+import os
 
 from betavae.cli import UsageError
 from betavae.config import check_flags
 from betavae.files import make_folder
+from betavae.paths import check_file, file_problem
 from betavae.fields import FLAG_DEFAULTS, FLAGS, spelled
 from betavae.objectives import OBJECTIVES, objective_of
 from betavae import posterior_settings
@@ -30,3 +32,14 @@ def validate_flags(args):
         raise UsageError(f"{spelled('logdir')} needs the tensorboard package: pip install -r requirements.txt")
     if args.logdir:
         make_folder(args.logdir, "cannot create it", label=spelled("logdir", args.logdir))
+
+
+def check_data_file(path, flag=None):
+    """check_file for the data a training reads (flag: the words naming it, e.g. "training flag --data"); the
+    default data missing, as from a folder other than the project's, says where it was looked for and how to
+    give or make it."""
+    if path == FLAG_DEFAULTS["data"] and file_problem(path) == "no such file":
+        named = f"{flag} " if flag else ""
+        raise UsageError(f"{named}{path}: no such file (the default data, looked for in {os.getcwd()}); pass "
+                         f"{spelled('data', text='FILE')}, or write the example data there with `betavae generate`")
+    check_file(path, "a data file", flag=flag)

@@ -16,7 +16,7 @@ from betavae.fields import spelled, train_call
 from betavae.objectives import objective_of
 from betavae.run.folder import HISTORY_FILE, RunFolder, build_model, history_columns, import_tensorflow
 from betavae.training import console
-from betavae.training.flags import validate_flags
+from betavae.training.flags import check_data_file, validate_flags
 from betavae.training.setup import check_training_memory, new_config, resume_config
 from betavae.words import counted
 
@@ -66,6 +66,8 @@ def train_settings(settings, given=(), array=None, *, names=None, on_epoch=None,
     when the command began."""
     started = time.perf_counter() if started is None else started
     validate_flags(settings)
+    if not settings.resume and array is None:
+        check_data_file(settings.data)  # before the run folder is made
     folder = RunFolder(settings.checkpoint_dir)
     with folder.writing():
         if settings.resume:
