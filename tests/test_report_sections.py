@@ -88,3 +88,15 @@ def run_rows_of(run):
     """The held-out rows of a run, as the evaluation reads them."""
     from betavae.run.opened import open_run
     return open_run(run).data()[1]
+
+
+def test_the_linear_optimums_kl_per_unit_is_printed_descending_as_it_says():
+    """The optimum's units are ordered on the training rows; scored on the test rows two may swap (7.2996
+    before 7.3682 was printed as descending)."""
+    from betavae.scoring.sections.rate import RateSection
+    report = {"kl_per_dim": [0.5, 1.5, 0.0], "kl": 2.0, "active_units": 2, "active_units_kl": 2,
+              "reference": {"collapse_beta": None,
+                            "linear_beta_optimum": {"kl_per_dim": [7.2996, 7.3682, 0.25], "rate": 14.9178,
+                                                    "active_units": 3}}}
+    line = next(line for line in RateSection().lines(report) if "KL per unit (descending)" in line)
+    assert "KL per unit (descending) 7.3682 7.2996 0.2500;" in line

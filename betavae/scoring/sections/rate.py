@@ -58,7 +58,9 @@ class RateSection(Section):
                          f"{nats(parts['index_code_mi'])} + TC {nats(parts['total_correlation'])} + dim-wise "
                          f"{nats(parts['dimension_wise_kl'])}")
         if optimum:
-            lines.append(f"{LINEAR_LABEL}: KL per unit (descending) {numbers(optimum['kl_per_dim'], '.4f')}; "
+            # its units are ordered on the training rows; on the rows scored two of them may swap
+            descending = sorted(optimum["kl_per_dim"], reverse=True)
+            lines.append(f"{LINEAR_LABEL}: KL per unit (descending) {numbers(descending, '.4f')}; "
                          f"total {nats(optimum['rate'])}; active units {optimum['active_units']}")
         return lines
 
