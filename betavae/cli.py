@@ -5,6 +5,7 @@ flags with it before paying for a slow import.
 """
 import argparse
 import contextlib
+import difflib
 import os
 import signal
 import sys
@@ -44,8 +45,24 @@ class OneLineParser(argparse.ArgumentParser):
                           help="print the version of betavae and exit")
 
     def error(self, message):
-        print(f"error: {message} (see --help)", file=sys.stderr)
+        print(f"error: {message}{self.suggestion(message)} (see --help)", file=sys.stderr)
         sys.exit(2)
+
+    def suggestion(self, message):
+        """'; did you mean --latent-dim?' for an unrecognized flag that is one of this parser's with
+        underscores for dashes, or close to one in spelling; else ''."""
+        if not message.startswith("unrecognized arguments: "):
+            return ""
+        options = [option for option in self._option_string_actions if option.startswith("--")]
+        for token in message.split(": ", 1)[1].split():
+            flag = token.split("=", 1)[0]
+            if not flag.startswith("--"):
+                continue
+            dashed = flag[:2] + flag[2:].replace("_", "-")
+            close = [dashed] if dashed in options else difflib.get_close_matches(dashed, options, n=1, cutoff=0.8)
+            if close:
+                return f"; did you mean {close[0]}?"
+        return ""
 
 
 def flag_name(name):

@@ -101,3 +101,17 @@ def test_pip_install_puts_the_command_on_the_path(tmp_path):
     made = subprocess.run([command, "generate", "--dim", "3", "--factors", "1", "--rows", "50", "--output", "d.npy"],
                           capture_output=True, text=True, cwd=elsewhere, env=environment, timeout=120)
     assert made.returncode == 0 and (elsewhere / "d.npy").is_file(), made.stderr
+
+
+@pytest.mark.parametrize("main, argv, suggested", [
+    (train.main, ["--latent_dim", "3"], "; did you mean --latent-dim?"),  # underscores for dashes
+    (train.main, ["--latnt-dim=3"], "; did you mean --latent-dim?"),  # a letter missing, with its value joined
+    (after_training.main, ["--mode", "prior", "--num_samples", "5"], "; did you mean --num-samples?"),
+    (train.main, ["--zzz", "3"], ""),  # nothing close: no guess
+    (train.main, ["extra"], ""),  # not a flag
+])
+def test_an_unknown_flag_close_to_a_known_one_is_named(main, argv, suggested):
+    result = run_main(main, *argv)
+    first = result.stderr.split(" (see --help)")[0]
+    assert result.returncode == 2 and first.startswith("error: unrecognized arguments: ")
+    assert first.endswith(suggested) and first.count("did you mean") == (1 if suggested else 0), result.stderr
