@@ -164,3 +164,23 @@ def test_the_default_data_missing_says_where_it_was_looked_for_and_how_to_make_i
     assert os.listdir(tmp_path) == []
     assert train_command.main(["--data", "other.npy"]) == 2  # a path of the user's own: the plain words
     assert capsys.readouterr().err == "error: other.npy: no such file\n"
+
+
+def test_columns_that_do_not_vary_in_the_training_rows_are_warned_of_in_one_line(tmp_path, capsys):
+    from conftest import run_config_for
+    data = factor_data_array(200)
+    data[:, 2] = 3.0  # constant
+    np.save(tmp_path / "one.npy", data)
+    config = run_config_for(tmp_path / "run", tmp_path / "one.npy")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: column x3 does not vary in the 180 training rows: ")
+    assert "loss can fall without limit; leave it out with --columns" in err and config.data_scale[2] == 1e-6
+    header = "a,b,c,d"
+    data[:, 0] = -1.5
+    np.savetxt(tmp_path / "two.csv", data, delimiter=",", header=header, comments="")
+    run_config_for(tmp_path / "run2", tmp_path / "two.csv", "--columns", "c,a,b")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "warning: columns c, a do not vary in the 180 training rows" in err
+    assert err.rstrip().endswith("leave them out of --columns")
+    run_config_for(tmp_path / "run3", tmp_path / "two.csv", "--columns", "b,d")
+    assert capsys.readouterr().err == ""

@@ -14,7 +14,11 @@ from betavae.memory import check_memory
 from betavae.model.flow_layout import coupling_activations, coupling_units
 from betavae.objectives import objective_of
 from betavae.run.folder import CONFIG_FILE
-from betavae.words import counted
+from betavae.words import counted, listed
+
+# The smallest scale a column is divided by, so that a column that does not vary becomes 0, not NaN (and is
+# warned of: warn_of_constant_columns).
+SCALE_FLOOR = 1e-6
 
 
 def default_settings():
@@ -52,6 +56,7 @@ def new_config(args, train, test, data_file=None, names=None):
         print(f"note: {spelled('batch_size', args.batch_size)} exceeds the {counted(len(train), 'training row')}; "
               "using all of them as one batch")
     mean, std = loading.column_mean_std(train)
+    warn_of_constant_columns(std, names, len(train), args.columns)
     digest = lambda path: path and loading.file_digest(path)  # noqa: E731
     flags = {name: getattr(args, name) for name in HYPER_PARAMETERS}
     objective = objective_of(args)
@@ -63,7 +68,21 @@ def new_config(args, train, test, data_file=None, names=None):
                         "test_data_sha256": digest(args.test_data), "batch_size": min(args.batch_size, len(train)),
                         "data_dim": int(train.shape[1]), "column_names": names and tuple(names),
                         "train_rows": len(train), "test_rows": len(test),
-                        "data_shift": tuple(mean.tolist()), "data_scale": tuple(np.maximum(std, 1e-6).tolist())})
+                        "data_shift": tuple(mean.tolist()), "data_scale": tuple(np.maximum(std, SCALE_FLOOR).tolist())})
+
+
+def warn_of_constant_columns(std, names, rows, columns=None):
+    """Warn in one line of columns that do not vary in the training rows: the decoder's variance for them can
+    shrink without limit (their scale is floored at SCALE_FLOOR), so the loss falls without bound and says
+    nothing of the other columns. columns: the run's --columns value (None: all)."""
+    constant = [names[j] if names else f"x{j + 1}" for j in np.flatnonzero(np.asarray(std) <= SCALE_FLOOR)]
+    if not constant:
+        return
+    advice = f"leave {'it' if len(constant) == 1 else 'them'} out" + (
+        f" with {spelled('columns')}" if columns is None else f" of {spelled('columns')}")
+    warn(f"{'column' if len(constant) == 1 else 'columns'} {listed(constant, 5)} "
+         f"{'does' if len(constant) == 1 else 'do'} not vary in the {counted(rows, 'training row')}: the "
+         f"likelihood of a constant has no bound, so the loss can fall without limit; {advice}")
 
 
 # The address space a training process maps besides the model's own arrays, which counts against `ulimit -v`
