@@ -36,8 +36,8 @@ def run_on_file(tmp_path_factory):
     return make_run(tmp_path_factory.mktemp("rows"))
 
 
-def evaluation(folder):
-    return json.loads((folder / "run" / "evaluation.json").read_text())
+def evaluation(folder, name="evaluation.json"):
+    return json.loads((folder / "run" / name).read_text())
 
 
 def test_rows_equal_bit_for_bit_to_a_training_row_are_counted():
@@ -81,12 +81,17 @@ def test_data_is_the_runs_data_whether_or_not_the_original_is_there(tmp_path, ca
 
 
 def test_rows_say_how_many_of_them_were_trained_on(run_on_file, capsys):
+    """... and their report goes to evaluation_rows.json: the held-out rows' evaluation.json is kept."""
     folder = run_on_file
     run, data = folder / "run", folder / "d.npy"
     test_rows = RunFolder(str(run)).load_config().test_rows
+    (run / "evaluation.json").write_text("{}")  # stands for the held-out report, which must stay as it is
     status, out, err = call(capsys, "--mode", "evaluate", "--checkpoint-dir", run, "--rows", data, *QUICK)
     assert status == 0, err
-    report = evaluation(folder)
+    assert (run / "evaluation.json").read_text() == "{}"
+    assert out.rstrip().endswith(f"wrote {run / 'evaluation_rows.json'}")
+    (run / "evaluation.json").unlink()
+    report = evaluation(folder, "evaluation_rows.json")
     trained = 203 - test_rows  # every row of the file but the held-out ones
     assert (report["rows"], report["test_rows"], report["trained_rows"]) == (f"rows of {data}", 203, trained)
     header = " ".join(out.split())  # the report wraps its lines

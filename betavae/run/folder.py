@@ -34,7 +34,8 @@ from betavae.run.swap import stale_stagings, staging_path, swap_in
 from betavae.words import listed
 
 CONFIG_FILE = "config.json"
-REPORT_FILE = "evaluation.json"  # what --mode evaluate writes (write_report)
+REPORT_FILE = "evaluation.json"  # what --mode evaluate writes of the held-out test rows (write_report)
+ROWS_REPORT_FILE = "evaluation_rows.json"  # what it writes of rows given to it (--rows), beside that one
 HISTORY_FILE = "history.csv"
 
 
@@ -47,8 +48,9 @@ def history_columns(metrics=BASE_METRICS):
 
 HISTORY_COLUMNS = history_columns()  # those of every objective without terms of its own (beta, capacity, iwae)
 KEEP_CHECKPOINTS = 3
-# What after-training writes inside a run: replaced with the run by --overwrite, never moved across.
-OUTPUTS = ("evaluation", "plots", "prior_samples", "recon", "codes")  # names without their extension
+# What after-training writes inside a run: replaced with the run by --overwrite, never moved across (names
+# without their extension).
+OUTPUTS = ("evaluation", "evaluation_rows", "plots", "prior_samples", "recon", "codes")
 # The copy of an array that the Python API trains on, kept inside the run (and moved with it).
 DATA_FILE = "data.npy"
 SAMPLE_OUTPUTS = ("prior_samples", "recon", "codes")  # the default --output files, which a new output supersedes
@@ -384,9 +386,10 @@ class RunFolder:
                 shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
     @_while_writing
-    def write_report(self, text):
-        """Replace evaluation.json with text in one step; returns its path."""
-        path = self.file(REPORT_FILE)
+    def write_report(self, text, given_rows=False):
+        """Replace evaluation.json (given_rows: evaluation_rows.json, so that a report of other rows never
+        replaces the held-out one) with text in one step; returns its path."""
+        path = self.file(ROWS_REPORT_FILE if given_rows else REPORT_FILE)
         with os_errors(path, "cannot write"):
             atomic_write_text(path, text)
         return path

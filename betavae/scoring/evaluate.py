@@ -88,13 +88,14 @@ REPORT_KEYS = ("beta", "objective", "rows", "seed", "iwae_samples", "checkpoint"
 
 
 def save_report(folder, report):
-    """Write the report to evaluation.json in the RunFolder (held for writing), in one step; returns its path."""
-    return folder.write_report(report_json(report))
+    """Write the report to evaluation.json in the RunFolder (held for writing), in one step, or, for rows given
+    instead of the held-out test rows, to evaluation_rows.json; returns its path."""
+    return folder.write_report(report_json(report), given_rows=report["rows"] != "held-out test rows")
 
 
 def evaluate_and_save(run, **options):
     """evaluate_run(run, **options) with the run held for writing (evaluation.json is the run's: never beside
-    a training), saved as its evaluation.json; returns (report, its path). run: an OpenRun."""
+    a training), saved as its evaluation.json (save_report); returns (report, its path). run: an OpenRun."""
     with run.folder.writing():
         report = evaluate_run(run, **options)
         return report, save_report(run.folder, report)
