@@ -210,11 +210,13 @@ def test_an_evaluation_json_of_another_shape_is_no_report(tmp_path, text):
 
 
 def test_a_saved_report_is_read_back(tmp_path):
-    report = {**{key: 1 for key in scoring.REPORT_KEYS}, "reference": {}}
+    report = {**{key: 1 for key in scoring.REPORT_KEYS}, "reference": {}, "rows": "held-out test rows"}
     folder = RunFolder(str(tmp_path))
     with folder.writing():
         scoring.save_report(folder, report)
+        scoring.save_report(folder, {**report, "rows": "rows of other.csv"})  # beside it, not over it
     assert scoring.load_report(RunFolder(str(tmp_path))) == report
+    assert json.loads((tmp_path / "evaluation_rows.json").read_text())["rows"] == "rows of other.csv"
     # A -log p(x) by the Gauss-Hermite quadrature centred on q (before the prior grid) is evaluated again.
     for old in (True, False):
         with folder.writing():

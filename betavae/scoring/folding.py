@@ -25,9 +25,9 @@ CRITERIA = {"grid": "log p(x) on the grid over the prior - ELBO per row > thresh
 
 def folded_posterior(row_scores, threshold=FOLDED_GAP):
     """The share of rows whose log p(x) exceeds their ELBO by more than `threshold` nats, from score_rows'
-    per-row "log_likelihood" (E_q log p(x|z)) and "kl_per_dim", and log p(x) from "grid" (the exact one of
+    per-row "log_likelihood" (E_q log p(x|z)) and "kl" (the row's KL), and log p(x) from "grid" (the exact one of
     model_scores) where there is one, else from "iwae"; for evaluation.json."""
-    elbo = np.asarray(row_scores["log_likelihood"], float) - np.asarray(row_scores["kl_per_dim"], float).sum(axis=1)
+    elbo = np.asarray(row_scores["log_likelihood"], float) - np.asarray(row_scores["kl"], float)
     estimate = "grid" if row_scores.get("grid") is not None else "iwae"
     gap = np.asarray(row_scores[estimate], float) - elbo
     return {"share_of_rows": float(np.mean(gap > threshold)), "threshold": threshold, "log_p": estimate,
