@@ -1,6 +1,7 @@
 """Stopping a sweep: a signal to the driver or its process group stops it once the running models saved,
 says how to resume and starts nothing further; workers die with their driver; the Ray engine answers an
 unreachable cluster or one too small in one line, within seconds."""
+import contextlib
 import csv
 import json
 import os
@@ -147,18 +148,32 @@ def test_the_reachability_probe_reads_ray_addresses(monkeypatch):
     assert seen == [("head", 10001), ("head", 10001), ("10.0.0.5", 6379), ("head", 6379), ("::1", 7000)]
 
 
+@contextlib.contextmanager
+def signal_handlers_kept():
+    """Restore this process's SIGINT and SIGTERM handlers after the block: ray.init installs its own, which
+    ray.shutdown leaves in place, and a later test in the same worker (test_stop_signals.py) would meet Ray's
+    SIGTERM handler instead of the default."""
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+
 @pytest.mark.slow
 def test_more_cpus_per_task_than_the_cluster_has_is_refused_at_once(tmp_path, capsys):
     ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
     np.save(tmp_path / "small.npy", factor_data_array(rows=100))
-    ray.init(num_cpus=2, include_dashboard=False)
-    try:
-        started = time.perf_counter()
-        assert sweep_command.main(["--engine", "ray", "--cpus-per-task", "8", "--sweep-dir", str(tmp_path / "s"),
-                                   "--", "--data", str(tmp_path / "small.npy")]) == 2
-        assert time.perf_counter() - started < 30
-    finally:
-        ray.shutdown()
+    with signal_handlers_kept():
+        ray.init(num_cpus=2, include_dashboard=False)
+        try:
+            started = time.perf_counter()
+            assert sweep_command.main(["--engine", "ray", "--cpus-per-task", "8", "--sweep-dir", str(tmp_path / "s"),
+                                       "--", "--data", str(tmp_path / "small.npy")]) == 2
+            assert time.perf_counter() - started < 30
+        finally:
+            ray.shutdown()
     err = capsys.readouterr().err.strip().splitlines()  # after Ray's own lines, from the ray.init above
     assert err[-1] == "error: --cpus-per-task 8: the Ray cluster has 2 CPUs in all; ask for at most 2"
     assert not any("Traceback" in line for line in err)
