@@ -12,6 +12,7 @@ import sys
 import threading
 
 from betavae.version import package_version
+from betavae.xla_switch import xla_enabled
 
 # np.random.seed (called by tf.keras.utils.set_random_seed) accepts exactly this range; the split and the
 # stateless noise keys accept it too.
@@ -152,12 +153,21 @@ def _sigterm_as_interrupt(wanted):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _check_environment():
+    """A bad BETAVAE_XLA as a UsageError, before the command does any work."""
+    try:
+        xla_enabled()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def run_cli(body, sigterm=True):
     """Run a CLI body; report user errors as one line on stderr with exit status 2 instead of a traceback.
     Ctrl-C and SIGTERM stop it alike, its writers cleaning up, with one line and exit status 128 + the
     signal. sigterm False: leave SIGTERM's default (a sweep's worker process, which its pool ends with it)."""
     try:
         with _sigterm_as_interrupt(sigterm):
+            _check_environment()
             return body()
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)

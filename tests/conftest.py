@@ -10,9 +10,15 @@ import sys
 import numpy as np
 import pytest
 
+from betavae.xla_switch import XLA_SWITCH
 from betavae.run.folder import import_tensorflow
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The suite's models are small and its runs short, so XLA's compilation (about 3 s of CPU per function) would
+# be most of their time: the suite traces without XLA, in this process and the subprocesses it starts, except
+# in test_xla.py, which checks the XLA-compiled path users run. BETAVAE_XLA=1 runs the whole suite with XLA.
+os.environ.setdefault(XLA_SWITCH, "0")
 
 import_tensorflow()
 

@@ -4,8 +4,8 @@ sampling chunk made 16 rows, 37 samples take three chunks (the last one partial)
 Python loop). A second chunk that repeats the first one's noise, or a last chunk not cut to the rows asked
 for, shows here without the slow tests.
 
-The chunk is a plain graph function here instead of an XLA-compiled one (both paths alike): XLA's compile
-of each chunk size takes seconds, and what is compared is the chunking around it, not the chunk."""
+The chunks are traced without XLA here, as in most of the suite (conftest): what is compared is the chunking
+around the chunk, not its compilation (test_xla.py compares the XLA-compiled export with the CLI)."""
 import numpy as np
 import pytest
 
@@ -28,9 +28,7 @@ def model_and_config(tmp_path_factory):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    import tensorflow as tf
     monkeypatch.setattr(inference, "SAMPLING_CHUNK", CHUNK)
-    monkeypatch.setattr(inference, "_prior_chunk", tf.function(inference._prior_chunk.python_function))
 
 
 @pytest.mark.parametrize("mean_only", [False, True], ids=["sample", "sample_means"])

@@ -28,4 +28,4 @@ def test_a_new_rate_each_epoch_reuses_the_compiled_epoch_and_is_used():
         trainer.run_epoch(rows, *loading.epoch_order(64, 32, 0, epoch), first_step=2 * epoch)
         moved = max(np.abs(after.numpy() - start).max() for after, start in zip(model.trainable_variables, before))
         assert (moved > 0) == (rate > 0)
-    assert trainer._compiled_epoch.experimental_get_tracing_count() == 1
+    assert trainer._compiled_epoch.tracing_count() == 1

@@ -98,10 +98,10 @@ def test_chunks_of_one_padded_size_give_the_unchunked_results_and_compile_once()
     model = small_model()
     x = np.random.default_rng(1).normal(50, 10, size=(7, 4)).astype(np.float32)
     whole = iwae_log_likelihood(model, x, 16, seed=0)
-    traces = inference._iwae_chunk.experimental_get_tracing_count()
+    traces = inference._iwae_chunk.tracing_count()
     chunked = iwae_log_likelihood(model, x, 16, seed=0, max_evaluations=42)  # 16 draws of 7 rows: 6 + 6 + 4
     # The blocks of draws run in one compiled loop: a new block size needs no new trace.
-    assert inference._iwae_chunk.experimental_get_tracing_count() == traces
+    assert inference._iwae_chunk.tracing_count() == traces
     np.testing.assert_allclose(chunked, whole, rtol=1e-6)
     means, kl = encode_with_kl(model, x)
     assert means.shape == kl.shape == (7, 2)

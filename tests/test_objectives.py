@@ -64,7 +64,7 @@ def test_the_scheduled_beta_changes_the_loss_without_a_retrace():
         trainer.beta.assign(beta)
         metrics = trainer.evaluate(data, key=0)
         assert metrics.loss == pytest.approx(beta * metrics.kl - metrics.log_likelihood, rel=1e-6)
-    assert trainer._evaluate.experimental_get_tracing_count() == 1
+    assert trainer._evaluate.tracing_count() == 1
 
 
 def test_objective_for_picks_the_tc_objective_with_its_weights():

@@ -62,7 +62,7 @@ def test_nothing_beneath_the_commands_imports_them():
 
 # The package's layers, lowest first: a module imports from lower layers and from its own folder only, so
 # that the floors stay a tree of uses with nothing importing back up (the top-level modules are their own).
-LAYERS = (("version", "words", "posterior_settings"), ("cli", "constants", "objectives"),
+LAYERS = (("version", "words", "posterior_settings", "xla_switch"), ("cli", "constants", "objectives"),
           ("fields", "files", "grid_quadrature", "memory", "paths"), ("config", "model"), ("data", "plots"), ("run",),
           ("scoring", "training", "serving"), ("sweep",), ("commands", "api"), ("__main__",))
 

@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from betavae.xla_switch import XLA_SWITCH
 from conftest import REPO, pip_installed
 
 
@@ -27,6 +28,7 @@ def test_the_example_is_found():
 @pytest.mark.slow
 def test_the_readme_example_runs_from_an_empty_directory_with_the_installed_package(tmp_path):
     bin_folder, env = pip_installed(tmp_path)
+    env[XLA_SWITCH] = "1"  # as a user runs it: compiled by XLA, which the rest of the suite mostly skips
     python = str(bin_folder / "python")
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -155,7 +155,8 @@ def test_the_report_holds_the_kl_parts_from_the_encoders_pass_and_prints_them_in
     assert parts["n_rows"] == report["test_rows"] and parts["kl_analytic"] == pytest.approx(report["kl"], rel=1e-5)
     total = parts["index_code_mi"] + parts["total_correlation"] + parts["dimension_wise_kl"]
     assert total == pytest.approx(parts["kl_monte_carlo"], rel=1e-12)
-    assert 0 <= parts["index_code_mi"] <= parts["index_code_mi_max"] + 1e-6
+    # The constant run's MI is 0: its Monte-Carlo estimate falls on either side of it by the draws' noise.
+    assert -0.05 <= parts["index_code_mi"] <= parts["index_code_mi_max"] + 1e-6
     json.loads(scoring.report_json(report), parse_constant=pytest.fail)
     wide = dict(report, kl_decomposition=dict(parts, n_rows=100_000, index_code_mi=-10.5, total_correlation=-3.25,
                                                dimension_wise_kl=123.0))

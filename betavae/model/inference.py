@@ -4,7 +4,8 @@ Each works in chunks of rows (at most SAMPLING_CHUNK), one compiled call per chu
 loop per sample; importance samples go in blocks within a chunk, so memory stays
 bounded (by max_evaluations decoder passes, or one chunk's rows when that is more). Noise is stateless,
 keyed by (seed, position), so results repeat exactly for the same function; the XLA-compiled functions and
-the plain-graph score_rows (evaluate's one pass) draw different random streams from the same keys.
+the plain-graph score_rows (evaluate's one pass) draw different random streams from the same keys, as do the
+chunks compiled with and without XLA (model.compilation: BETAVAE_XLA).
 """
 import math
 
@@ -13,6 +14,7 @@ import tensorflow as tf
 
 from betavae import grid_quadrature
 from betavae.constants import LOG_2PI
+from betavae.model.compilation import graph_function
 from betavae.model.distributions import PRIOR
 from betavae.model.vae import NOISE_ALGORITHM
 
@@ -25,13 +27,13 @@ def _draw(model, z, key, mean_only):
     return likelihood.sample(tf.random.stateless_normal(tf.shape(likelihood.mean()), seed=key, alg=NOISE_ALGORITHM))
 
 
-@tf.function(jit_compile=True)
+@graph_function
 def _prior_chunk(model, num_samples, key, mean_only):
     z = PRIOR.sample(tf.random.stateless_normal([num_samples, model.latent_dim], seed=key, alg=NOISE_ALGORITHM))
     return _draw(model, z, key + [0, 1], mean_only)
 
 
-@tf.function(jit_compile=True)
+@graph_function
 def _reconstruct_chunk(model, x, key, mean_only):
     posterior = model.posterior(x)
     noise = tf.random.stateless_normal(tf.shape(posterior.mean()), seed=key, alg=NOISE_ALGORITHM)
@@ -78,7 +80,7 @@ def prior_chunk(model, num_samples, seed, start, mean_only=False):
 
 def prior_chunks(model, num_samples, seed, mean_only=False):
     """The rows of sample_prior, chunk by chunk (float32 arrays), so that any number can be streamed. Always
-    the XLA-compiled chunks: eager ops draw other random streams from the same keys, and then the same seed
+    the compiled chunks (XLA unless BETAVAE_XLA=0): eager ops draw other random streams from the same keys, and then the same seed
     would give other samples (and other scores) in --mode prior, evaluate and the plots."""
     for start in range(0, num_samples, int(prior_chunk_rows(num_samples))):
         yield prior_chunk(model, num_samples, seed, start, mean_only).numpy()
@@ -145,7 +147,7 @@ def _importance_weighted(model, x, posterior, key, count, block):
     return log_total - tf.math.log(num_samples), likelihood_total / num_samples
 
 
-@tf.function(jit_compile=True)
+@graph_function
 def _iwae_chunk(model, x, key, count, block):
     return _importance_weighted(model, x, model.posterior(x), key, count, block)[0]
 
@@ -245,7 +247,7 @@ def kl_of_rows(posterior, key):
     return posterior.kl_to_prior(posterior.sample(_kl_noise(posterior, key)))
 
 
-@tf.function(jit_compile=True)
+@graph_function
 def _encode_chunk(model, x, key):
     """E_q[z], the KL of each latent dimension and the family's params() in its order, of rows x."""
     posterior = model.posterior(x)

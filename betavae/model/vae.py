@@ -9,6 +9,7 @@ import math
 import tensorflow as tf
 
 from betavae.fields import require
+from betavae.model.compilation import graph_function
 from betavae.model.distributions import expectation, likelihood_family, posterior_family
 from betavae.model.layers import gaussian_decoder, posterior_encoder
 from betavae.model.objectives import BatchTerms
@@ -139,7 +140,8 @@ def make_optimizer(name, learning_rate):
 class Trainer:
     """Gradient steps on an objective (betavae.model.objectives). Noise is drawn statelessly from (seed, step),
     so the compiled whole-epoch path and the plain per-step path take exactly the same random draws. Both are
-    compiled with XLA because XLA's random kernels give other numbers than TensorFlow's for the same seed."""
+    compiled alike (by XLA unless BETAVAE_XLA=0, model.compilation), because XLA's random kernels give other
+    numbers than TensorFlow's for the same seed."""
 
     def __init__(self, model, optimizer, objective, seed, mc_samples=1, metrics=BASE_METRICS):
         """`beta` and `capacity` are the objective's schedule variables, so the loop changes them between
@@ -152,9 +154,9 @@ class Trainer:
         self.seed = int(seed)
         self.mc_samples = int(mc_samples)
         optimizer.build(model.trainable_variables)
-        self.train_step = tf.function(self._step, jit_compile=True)
-        self._compiled_epoch = tf.function(self._epoch, jit_compile=True)
-        self._evaluate = tf.function(self._evaluate_terms, jit_compile=True)
+        self.train_step = graph_function(self._step)
+        self._compiled_epoch = graph_function(self._epoch)
+        self._evaluate = graph_function(self._evaluate_terms)
 
     def _noise(self, batch_size, key):
         shape = tf.stack([self.mc_samples, batch_size, self.model.latent_dim])
