@@ -2,13 +2,16 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from betavae.commands import after_training as after_training_command
 from betavae.commands import train as train_command
-from conftest import factor_data_array, run_main, run_script
+from conftest import REPO, factor_data_array, run_main, run_script
+from test_imports_without_tensorflow import BLOCK
 
 GOOD = "data/gaussian_10d.npy"
 
@@ -52,9 +55,19 @@ def bad_files(tmp_path):
                                   "too few rows"])
 def test_bad_data_is_one_line_naming_the_file(bad_files, case, tmp_path):
     path, fragment = bad_files[case]
-    result = run_script("beta_vae_main.py", "--data", path, "--checkpoint-dir", tmp_path / "run", timeout=60)
-    assert_one_line_error(result, str(path), fragment)
-    assert "tensorflow" not in result.stderr.lower()
+    assert_one_line_error(run_main(train_command.main, "--data", path, "--checkpoint-dir", tmp_path / "run"),
+                          str(path), fragment)
+
+
+@pytest.mark.parametrize("case, flags", [("ragged", []), ("missing", ["--beta", "-1"])])
+def test_the_scripts_process_refuses_bad_input_before_tensorflow_loads(bad_files, case, flags, tmp_path):
+    """The in-process cases above share this process's TensorFlow: here the script runs in a process where
+    importing TensorFlow fails, so the first error, data or flag, must come before any import of it."""
+    path, _ = bad_files[case]
+    argv = ["beta_vae_main.py", "--data", str(path), *flags, "--checkpoint-dir", str(tmp_path / "run")]
+    code = BLOCK + f"import runpy\nsys.argv = {argv!r}\nrunpy.run_path('beta_vae_main.py', run_name='__main__')\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert_one_line_error(result, *(flags[:1] or [str(path)]))
 
 
 @pytest.mark.parametrize("flags, fragment", [
@@ -64,7 +77,7 @@ def test_bad_data_is_one_line_naming_the_file(bad_files, case, tmp_path):
     (["--epochs", "ten"], "--epochs"), (["--optimizer", "rmsprop"], "--optimizer"),
 ])
 def test_bad_flags_are_one_line(flags, fragment, tmp_path):
-    assert_one_line_error(run_script("beta_vae_main.py", *flags, "--checkpoint-dir", tmp_path, timeout=60), fragment)
+    assert_one_line_error(run_main(train_command.main, *flags, "--checkpoint-dir", tmp_path), fragment)
 
 
 def test_sampling_without_a_checkpoint_and_an_unknown_mode(tmp_path):
@@ -130,7 +143,6 @@ def test_a_diverging_run_keeps_the_last_good_checkpoint(small_run, tmp_path):
     assert np.all(np.isfinite(np.load(tmp_path / "after.npy")))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name, make, flags", [
     ("header.csv", lambda path: np.savetxt(path, factor_data_array(200), delimiter=",", header="a,b,c,d",
                                            comments=""), []),
@@ -140,8 +152,8 @@ def test_a_diverging_run_keeps_the_last_good_checkpoint(small_run, tmp_path):
 ])
 def test_awkward_but_valid_data_trains(tmp_path, name, make, flags):
     make(tmp_path / name)
-    result = run_script("beta_vae_main.py", "--data", tmp_path / name, "--epochs", 2, "--hidden-units", 8,
-                        "--checkpoint-dir", tmp_path / "run", *flags)
+    result = run_main(train_command.main, "--data", tmp_path / name, "--epochs", 2, "--hidden-units", 8,
+                      "--checkpoint-dir", tmp_path / "run", *flags)
     assert result.returncode == 0, result.stderr
     assert "using all of them as one batch" in result.stdout and "\n  2/2 " in result.stdout
 
