@@ -80,8 +80,9 @@ def prior_chunk(model, num_samples, seed, start, mean_only=False):
 
 def prior_chunks(model, num_samples, seed, mean_only=False):
     """The rows of sample_prior, chunk by chunk (float32 arrays), so that any number can be streamed. Always
-    the compiled chunks (XLA unless BETAVAE_XLA=0): eager ops draw other random streams from the same keys, and then the same seed
-    would give other samples (and other scores) in --mode prior, evaluate and the plots."""
+    the compiled chunks (XLA unless BETAVAE_XLA=0): eager ops draw other random streams from the same keys,
+    and then the same seed would give other samples (and other scores) in --mode prior, evaluate and the
+    plots."""
     for start in range(0, num_samples, int(prior_chunk_rows(num_samples))):
         yield prior_chunk(model, num_samples, seed, start, mean_only).numpy()
 

@@ -7,7 +7,7 @@ import types
 import numpy as np
 
 from betavae.cli import UsageError, warn
-from betavae.config import SCHEMA_VERSION, RunConfig
+from betavae.config import SCHEMA_VERSION, RunConfig, default_names
 from betavae.data import loading
 from betavae.fields import FLAG_DEFAULTS, HYPER_PARAMETERS, RESUME_OVERRIDES, spelled
 from betavae.memory import check_memory
@@ -75,7 +75,8 @@ def warn_of_constant_columns(std, names, rows, columns=None):
     """Warn in one line of columns that do not vary in the training rows: the decoder's variance for them can
     shrink without limit (their scale is floored at SCALE_FLOOR), so the loss falls without bound and says
     nothing of the other columns. columns: the run's --columns value (None: all)."""
-    constant = [names[j] if names else f"x{j + 1}" for j in np.flatnonzero(np.asarray(std) <= SCALE_FLOOR)]
+    names = names or default_names(len(std))
+    constant = [names[j] for j in np.flatnonzero(np.asarray(std) <= SCALE_FLOOR)]
     if not constant:
         return
     advice = f"leave {'it' if len(constant) == 1 else 'them'} out" + (

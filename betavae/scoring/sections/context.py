@@ -5,7 +5,6 @@ does not import TensorFlow; the model is restored at the first section that need
 """
 import numpy as np
 
-from betavae.data.run_rows import count_training_rows
 from betavae.scoring.truth import latents_of_test_rows, true_log_densities
 
 
@@ -21,7 +20,7 @@ class EvaluationContext:
         self.test = held_out if rows is None else np.asarray(rows, dtype=np.float32)
         self.rows_label = "held-out test rows" if rows is None else rows_label
         # The split keeps the held-out rows apart from the training rows; rows given may be training rows.
-        self.trained_rows = 0 if rows is None else count_training_rows(self.test, self.train)
+        self.trained_rows = 0 if rows is None else run.training_rows_among(self.test)
         self.truth = run.truth()
         self.unavailable = dict(run.truth_unavailable)  # why a truth file beside the data is none for them
         self.iwae_samples, self.num_samples, self.seed = iwae_samples, num_samples, seed
