@@ -96,6 +96,12 @@ def measure(model, x, k, draws, seed, dataset_size):
                    "seconds": float(np.median(seconds[name]))} for name in GRADIENTS}
 
 
+def refuse(message):
+    """A user's mistake: one line on stderr, exit status 2."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main():
     """Train (or open) the run, measure each K and gradient, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -110,7 +116,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="seed of the training, the batch and the noise")
     args = parser.parse_args()
     if min(args.ks) < 1 or args.draws < 2 or args.rows < 1:
-        parser.error("--ks must be at least 1, --draws at least 2 and --rows at least 1")
+        refuse("--ks must be at least 1, --draws at least 2 and --rows at least 1")
     folder = args.checkpoint_dir
     if folder is None:
         folder = os.path.join(args.workdir or tempfile.mkdtemp(prefix="bench_gradient_snr_"), "run")
@@ -119,7 +125,7 @@ def main():
     try:
         model, config = run.restore_model()
     except UsageError as error:
-        sys.exit(f"error: {error}")
+        refuse(str(error))
     import tensorflow as tf
     tf.keras.utils.set_random_seed(args.seed)
     rows = np.load(config.data, mmap_mode="r")
