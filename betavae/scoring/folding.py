@@ -6,9 +6,13 @@ well below log p(x). With the exact log p(x) of the grid over the prior (a laten
 inference.grid_log_likelihood), the per-row gap log p(x) - ELBO is KL(q(z|x) || p(z|x)): how many nats q
 misses on that row. Without it (a larger latent) the gap is IWAE - ELBO, which sees only what q's own draws
 reach. The ELBO is E_q log p(x|z) from the IWAE's draws minus the KL in closed form. Pure numpy.
+For a folded run of the ELBO it names the training flags to try instead (remedy_flags).
 """
+import shlex
+
 import numpy as np
 
+from betavae.objectives import objective_of
 from betavae.words import counted
 
 # A row is folded when log p(x) exceeds its ELBO by more than this (nats). On a well-fitted linear run (the
@@ -17,6 +21,10 @@ from betavae.words import counted
 FOLDED_GAP = 1.0
 # Above this share of rows the report says what it means: 1% is well above the linear run's 0.
 FOLDED_SHARE = 0.01
+# The training flags the report suggests for a folded run of the beta objective at beta <= 1: of the
+# configurations measured on generated periodic data (docs/folding.md, "Which flags to suggest"), the one of
+# smallest median gap_to_truth whose training costs at most 3 times the default command's.
+REMEDY_FLAGS = ("--posterior", "flow")
 CRITERIA = {"grid": "log p(x) on the grid over the prior - ELBO per row > threshold (nats): KL(q(z|x) || p(z|x)), "
                     "the posterior mass q misses on that row",
             "iwae": "IWAE - ELBO per row > threshold (nats): q(z|x) misses posterior mass on that row, as far as "
@@ -33,6 +41,18 @@ def folded_posterior(row_scores, threshold=FOLDED_GAP):
     return {"share_of_rows": float(np.mean(gap > threshold)), "threshold": threshold, "log_p": estimate,
             "criterion": CRITERIA[estimate], "rows": int(len(gap)), "median_gap": float(np.median(gap)),
             "worst_gap": float(np.max(gap))}
+
+
+def remedy_flags(share, config):
+    """REMEDY_FLAGS as a list for a folded run (share of rows above FOLDED_SHARE) of the beta objective at beta
+    <= 1, whose ELBO the fold bends, unless its config already has every one of them; else []: above beta 1
+    the gap is there by design, and an iwae run's q is a proposal, so neither is a fold to remedy."""
+    if objective_of(config).name != "beta" or config.beta > 1 or share <= FOLDED_SHARE:
+        return []
+    settings = zip(REMEDY_FLAGS[::2], REMEDY_FLAGS[1::2])
+    if all(str(getattr(config, flag[2:].replace("-", "_"))) == value for flag, value in settings):
+        return []
+    return list(REMEDY_FLAGS)
 
 
 def folding_lines(entry, objective="beta", beta=1.0):
@@ -60,9 +80,15 @@ def folding_lines(entry, objective="beta", beta=1.0):
         lines.append(f"note: above {100 * FOLDED_SHARE:g}% of rows the decoder likely maps two regions of z onto "
                      "nearly the same x (a fold, which the truth may have too); there the ELBO understates "
                      "log p(x) and bends the decoder towards posteriors a Gaussian q can follow: on generated "
-                     "periodic data the ELBO moved a decoder started at the truth 0.08 nats away from it, and "
-                     "--objective iwae narrowed the gap (docs/folding.md)")
+                     "periodic data the ELBO moved a decoder started at the truth 0.08 nats away from it"
+                     + _remedy_words(entry.get("remedy_flags")) + " (docs/folding.md)")
     return lines
+
+
+def _remedy_words(flags):
+    """The end of the note that names the suggested training flags as a command fragment ('' for none: a
+    report written before they were suggested)."""
+    return f"; train with `{shlex.join(flags)}` to narrow the gap" if flags else ""
 
 
 def _nats(value):

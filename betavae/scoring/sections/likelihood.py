@@ -3,7 +3,7 @@ or 2), and the sections that report its likelihood: the ELBO, the beta-objective
 of rows whose posterior q misses (folding)."""
 import numpy as np
 
-from betavae.scoring.folding import folded_posterior, folding_lines
+from betavae.scoring.folding import folded_posterior, folding_lines, remedy_flags
 from betavae.scoring.references import ACTIVE_THRESHOLD, active_units
 from betavae.scoring.sections.base import Section, nats
 from betavae.scoring.truth import LINEAR_LABEL
@@ -108,11 +108,14 @@ class FoldingSection(Section):
     name = "folding"
     keys = {"folded_posterior": "the share of rows whose log p(x) exceeds their ELBO by more than `threshold` "
                                 "(1 nat), with `log_p` (`grid`, or `iwae` for a latent above 2 dimensions), "
-                                "`rows`, `criterion` and the median and worst per-row gap: see \"Folded "
-                                "posteriors\""}
+                                "`rows`, `criterion`, the median and worst per-row gap, and `remedy_flags`: the "
+                                "training flags to try instead (argv words), for a run of the beta objective at "
+                                "beta <= 1 whose share is above 1% (unless it trained with them), else empty: see "
+                                "\"Folded posteriors\""}
 
     def compute(self, context):
-        return {"folded_posterior": folded_posterior(context.scores()["row_scores"])}
+        entry = folded_posterior(context.scores()["row_scores"])
+        return {"folded_posterior": {**entry, "remedy_flags": remedy_flags(entry["share_of_rows"], context.config)}}
 
     def lines(self, report):
         return folding_lines(report.get("folded_posterior"), report["objective"], report["beta"])
