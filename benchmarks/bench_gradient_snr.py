@@ -43,9 +43,10 @@ def trained_run(folder, data, epochs, seed):
 
 
 def gradient_function(model, objective, x):
-    """A compiled function of a noise draw [K, rows, latent] giving the loss's gradients, the encoder's and the
+    """A compiled function (as training compiles it: model.compilation) of a noise draw [K, rows, latent] giving the loss's gradients, the encoder's and the
     decoder's each flattened into one vector."""
     import tensorflow as tf
+    from betavae.model.compilation import graph_function
     from betavae.model.vae import batch_terms
     encoder, decoder = model.encoder.trainable_variables, model.decoder.trainable_variables
     weights = tf.ones([x.shape[0]])
@@ -57,7 +58,7 @@ def gradient_function(model, objective, x):
         flat = [tf.reshape(grad, [-1]) for grad in grads]
         return tf.concat(flat[:len(encoder)], 0), tf.concat(flat[len(encoder):], 0)
 
-    return tf.function(gradients, jit_compile=True)
+    return graph_function(gradients)
 
 
 def signal_to_noise(draws):
