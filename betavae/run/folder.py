@@ -12,11 +12,14 @@ import dataclasses
 import errno
 import functools
 import glob
+import importlib
 import io
 import json
 import os
 import re
 import shutil
+import signal
+import threading
 
 import numpy as np
 
@@ -434,21 +437,40 @@ def import_tensorflow(verbose=False):
     """Import TensorFlow with its C++ start-up log silenced unless verbose; returns the module.
 
     TF_CPP_MIN_LOG_LEVEL is not read by every library TensorFlow loads, so stderr is also muted while
-    the import runs (and restored before any Python error could be shown)."""
+    the import runs (and restored before any Python error could be shown). A Ctrl-C during the import,
+    which TensorFlow's import would swallow, is raised once it ends; an import that fails (a library that
+    cannot be mapped under a memory limit, a broken install) is a UsageError."""
     if verbose:
-        import tensorflow as tf
-        return tf
+        return _import_keeping_interrupts()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     saved_stderr = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
-        import tensorflow as tf
+        tf = _import_keeping_interrupts()
     finally:
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)
         os.close(devnull)
     tf.get_logger().setLevel("ERROR")
+    return tf
+
+
+def _import_keeping_interrupts():
+    """importlib.import_module("tensorflow") with SIGINT noted while it runs (in the main thread, where
+    Python handles signals) and raised as KeyboardInterrupt after it."""
+    interrupts = []
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda number, frame: interrupts.append(number)) if main else None
+    try:
+        tf = importlib.import_module("tensorflow")
+    except (ImportError, OSError) as error:
+        raise UsageError(f"cannot load TensorFlow ({first_line(error)})") from None
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    if interrupts:
+        raise KeyboardInterrupt
     return tf
 
 
