@@ -181,6 +181,10 @@ def run_cli(body, sigterm=True):
     except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): nothing more to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13  # as a process ended by SIGPIPE
+    except MemoryError as error:  # an allocation the memory checks did not foresee (numpy's names its size)
+        print(f"error: out of memory ({first_line(error)}); free memory, raise the process's limit (ulimit -v), "
+              "or ask for less", file=sys.stderr)
+        return 2
     except OSError as error:  # one an edge did not name with os_errors: still one line, naming its path
         print(f"error: {os_problem(error)}", file=sys.stderr)
         return 2

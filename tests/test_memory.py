@@ -6,6 +6,7 @@ import resource
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from betavae import memory
@@ -123,3 +124,16 @@ def test_a_flow_posterior_counts_its_head_and_its_steps_activations(monkeypatch)
     for posterior in ("diagonal_gaussian", "flow"):
         setup.check_training_memory(SimpleNamespace(**settings, posterior=posterior))
     assert needed[1] - needed[0] == 4 * (4 * 8 * 94 + 3 * 200 * coupling_activations(3, 2))
+
+
+def test_an_allocation_no_check_foresaw_is_one_line_not_a_traceback(capsys):
+    """The checks estimate; numpy's own MemoryError (as under a small ulimit -v) still ends in one line."""
+    from betavae.cli import run_cli
+
+    def allocate():
+        return np.empty((10 ** 7, 10 ** 6))  # 72.8 TiB: numpy's own MemoryError, nothing allocated
+
+    assert run_cli(allocate) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: out of memory (Unable to allocate 72.8 TiB for an array with shape (10000000, 1000000) and data "
+        "type float64); free memory, raise the process's limit (ulimit -v), or ask for less"]
