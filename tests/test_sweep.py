@@ -38,6 +38,15 @@ def test_betas_that_differ_get_different_folders_and_one_number_twice_is_refused
     for bad in ("1,x", "-1", "nan", ""):
         with pytest.raises(UsageError):
             parse_betas(bad)
+    assert parse_betas(" 2 , 0.5 ") == [0.5, 2.0]
+
+
+@pytest.mark.parametrize("parse", [parse_betas, parse_seeds])
+@pytest.mark.parametrize("text", ["1,,2", "1,2,", ",1", "1, ,2"])
+def test_an_empty_item_between_commas_is_refused_not_dropped(parse, text):
+    """'1,,2' is likely a typo for 1,1.5,2: sweeping 1 and 2 alone would train something else."""
+    with pytest.raises(UsageError, match=f"'{text}': an empty item between commas; expected comma-separated"):
+        parse(text)
 
 
 def test_seeds_and_the_plan_cover_every_beta_with_every_seed(tmp_path):

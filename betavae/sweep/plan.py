@@ -41,16 +41,28 @@ def beta_name(beta):
     return short if float(short) == beta else repr(beta)
 
 
+def _items(text, name, expected):
+    """The comma-separated items of text, stripped ([] for none); an empty item between commas, as in '1,,2'
+    or '1,2,' (a typo for another number), is refused instead of dropped."""
+    parts = [part.strip() for part in text.split(",")]
+    if parts == [""]:
+        return []
+    if "" in parts:
+        raise UsageError(f"{spelled(name)} {text!r}: an empty item between commas; expected {expected}")
+    return parts
+
+
 def parse_betas(text):
     """'0.25,0.5,1' -> [0.25, 0.5, 1.0]; each beta finite and >= 0; two spellings of one number refused. Errors
     name the setting as its reader wrote it (--betas, or the Python API's betas)."""
-    parts = [part.strip() for part in text.split(",") if part.strip()]
+    expected = "comma-separated numbers such as 0.5,1,4"
+    parts = _items(text, "betas", expected)
     try:
         betas = [float(part) for part in parts]
     except ValueError:
-        raise UsageError(f"{spelled('betas')} {text!r}: expected comma-separated numbers such as 0.5,1,4") from None
+        raise UsageError(f"{spelled('betas')} {text!r}: expected {expected}") from None
     if not betas:
-        raise UsageError(f"{spelled('betas')}: no beta given; expected comma-separated numbers such as 0.5,1,4")
+        raise UsageError(f"{spelled('betas')}: no beta given; expected {expected}")
     for position, beta in enumerate(betas):
         if not np.isfinite(beta) or beta < 0:
             raise UsageError(f"{spelled('betas')}: {parts[position]} is not a finite number >= 0")
@@ -62,12 +74,14 @@ def parse_betas(text):
 
 def parse_seeds(text):
     """'0,1,2' -> [0, 1, 2]; distinct integers in TensorFlow's seed range (errors name --seeds or seeds)."""
+    expected = "comma-separated integers such as 0,1,2"
+    parts = _items(text, "seeds", expected)
     try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
+        seeds = [int(part) for part in parts]
     except ValueError:
-        raise UsageError(f"{spelled('seeds')} {text!r}: expected comma-separated integers such as 0,1,2") from None
+        raise UsageError(f"{spelled('seeds')} {text!r}: expected {expected}") from None
     if not seeds:
-        raise UsageError(f"{spelled('seeds')}: no seed given; expected comma-separated integers such as 0,1,2")
+        raise UsageError(f"{spelled('seeds')}: no seed given; expected {expected}")
     for position, seed in enumerate(seeds):
         if not 0 <= seed <= SEED_MAX:
             raise UsageError(f"{spelled('seeds')}: {seed} is not an integer from 0 to {SEED_MAX}")
