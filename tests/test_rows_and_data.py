@@ -132,3 +132,22 @@ def test_rows_of_a_moved_run_say_they_were_not_checked(tmp_path, capsys):
                             "--overwrite")
     test_rows = RunFolder(str(folder / "run")).load_config().test_rows
     assert status == 0 and f"({203 - test_rows} of them training rows)" in out, err
+
+
+def test_held_out_rows_that_are_training_rows_are_counted_and_said(tmp_path, capsys):
+    """A --test-data file sharing 40 of its 50 rows with the training data: the held-out report counts them
+    (it counted given rows only), while a split's held-out rows stay at 0 and unremarked."""
+    data = factor_data_array(203, seed=4)
+    np.save(tmp_path / "d.npy", data)
+    np.save(tmp_path / "test.npy", np.concatenate([data[:40], factor_data_array(10, seed=8)]))
+    committed_run(tmp_path / "shared", tmp_path / "d.npy", flags=("--test-data", str(tmp_path / "test.npy")))
+    status, out, err = call(capsys, "--mode", "evaluate", "--checkpoint-dir", tmp_path / "shared", *QUICK)
+    assert status == 0, err
+    assert json.loads((tmp_path / "shared" / "evaluation.json").read_text())["trained_rows"] == 40
+    assert "held-out test rows: 50 (40 of them training rows)" in " ".join(out.split())
+    committed_run(tmp_path / "split", tmp_path / "d.npy")
+    status, out, err = call(capsys, "--mode", "evaluate", "--checkpoint-dir", tmp_path / "split", *QUICK)
+    assert status == 0, err
+    assert json.loads((tmp_path / "split" / "evaluation.json").read_text())["trained_rows"] == 0
+    header = " ".join(out[out.index("evaluation of"):].split("\n\n")[0].split())
+    assert "held-out test rows: 20" in header and "training rows" not in header

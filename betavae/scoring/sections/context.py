@@ -19,8 +19,9 @@ class EvaluationContext:
         self.given_rows = rows is not None
         self.test = held_out if rows is None else np.asarray(rows, dtype=np.float32)
         self.rows_label = "held-out test rows" if rows is None else rows_label
-        # The split keeps the held-out rows apart from the training rows; rows given may be training rows.
-        self.trained_rows = 0 if rows is None else run.training_rows_among(self.test)
+        # Rows given may be training rows; so may held-out ones: a --test-data file that shares rows with the
+        # training data, or data holding a row twice.
+        self.trained_rows = run.training_rows_among(self.test)
         self.truth = run.truth()
         self.unavailable = dict(run.truth_unavailable)  # why a truth file beside the data is none for them
         self.iwae_samples, self.num_samples, self.seed = iwae_samples, num_samples, seed

@@ -37,7 +37,8 @@ class RunSection(Section):
                 "rows` for rows given to the Python API)",
         "test_rows": "how many rows were scored",
         "trained_rows": "how many of the scored rows are training rows (equal in every column to one): 0 for "
-                        "the held-out test rows, which the run's split keeps apart",
+                        "held-out test rows, unless a `--test-data` file shares rows with the training data or "
+                        "the data hold a row twice",
         "iwae_samples": "importance samples per row of the IWAE estimate",
         "num_samples": "prior samples compared with the rows",
         "seed": "the seed of every random draw of the evaluation",
@@ -59,9 +60,10 @@ class RunSection(Section):
     def header(report, checkpoint_dir):
         """The report's first line: the run folder (as the user named it), checkpoint, objective and rows."""
         checkpoint = (report.get("checkpoint") or {}).get("file", "no checkpoint")
+        count = report.get("trained_rows")
+        said = count is not None and (count > 0 or report.get("rows") != "held-out test rows")
+        among = f" ({training_rows_words(count, report['test_rows'])})" if said else ""
         trained = OBJECTIVES[report["objective"]].title(report)
-        given = report.get("rows") != "held-out test rows" and report.get("trained_rows") is not None
-        among = f" ({training_rows_words(report['trained_rows'], report['test_rows'])})" if given else ""
         return (f"evaluation of {checkpoint_dir} ({checkpoint}): {trained}, latent dim {report['latent_dim']}; "
                 f"{report['rows']}: {report['test_rows']}{among}")
 
