@@ -88,7 +88,10 @@ def _printing(shown):
 
 def _rows(value, name="rows"):
     """value as a 2-D array of finite real numbers (in its own dtype), or a UsageError naming `name`."""
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError:  # numpy's words for nested lists of unequal lengths
+        raise UsageError(_ragged(value, name)) from None
     if array.ndim != 2 or 0 in array.shape:
         raise UsageError(f"{name}: expected a 2-D array (rows x columns), got shape {array.shape}")
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool) or np.iscomplexobj(array):
@@ -97,6 +100,19 @@ def _rows(value, name="rows"):
         row, column = np.argwhere(~np.isfinite(array))[0]
         raise UsageError(f"{name}: row {row + 1}, column {column + 1} is not finite ({array[row, column]})")
     return array
+
+
+def _ragged(value, name):
+    """What is wrong with rows numpy cannot make one array of: the first row of another width than the first
+    row's, as a ragged file's error says it."""
+    try:
+        widths = [len(row) for row in value]
+    except TypeError:  # an item without a length among rows that have one
+        widths = []
+    row = next((index for index, width in enumerate(widths) if width != widths[0]), None)
+    if row is None:
+        return f"{name}: expected a 2-D array (rows x columns) of numbers, got nested sequences of other shapes"
+    return f"{name}: row {row + 1} has {counted(widths[row], 'column')}, expected {widths[0]}"
 
 
 def _table(value, name):
