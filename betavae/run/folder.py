@@ -140,13 +140,16 @@ class RunFolder:
     def writing(self):
         """Hold the run's lock while writing; a second writer gets a UsageError naming this process. A folder
         this call had to create is removed again if nothing was committed into it, with what the call wrote
-        before failing (the run's copy of an array it was given) and the parents it had to create."""
+        before failing (the run's copy of an array it was given) and the parents it had to create; a folder
+        that was there keeps no lock file of this call's when the call wrote no file of a run into it."""
         made = []  # the folders that acquiring the lock creates, the run folder last
         path = os.path.abspath(self.path)
         while not os.path.lexists(path):
             made.insert(0, path)
             path = os.path.dirname(path)
         created = bool(made)
+        lock_made = created or not os.path.lexists(os.path.join(self.path, LOCK_FILE))
+        found = self._run_files() if os.path.isdir(self.path) else set()  # a file there: acquire names it
         self._lock = RunLock(self.path).acquire()
         try:
             self._remove_entries(self.path, lambda name: name.endswith("_temp") and _CHECKPOINT_FILE.match(name))
@@ -162,13 +165,23 @@ class RunFolder:
                 for folder in reversed(made):  # the run folder, then its parents, while nothing else is in them
                     with contextlib.suppress(OSError):
                         os.rmdir(folder)
+            elif lock_made and self._run_files() <= found:
+                # A folder refused (another tool's) or left before this call wrote a file of a run: as it was
+                # found. A writer waiting on this lock file finds it gone once it has the flock, and takes anew.
+                os.remove(self._lock.path)
             self._lock.release()
             self._lock = None
+
+    def _run_files(self):
+        """The names of the files of a run in the folder (is_run_file), but the lock file."""
+        return {name for name in os.listdir(self.path) if is_run_file(name) and name != LOCK_FILE}
 
     def load_config(self):
         """The run's RunConfig, checked field by field; a UsageError for no run or a damaged config.json."""
         path = self.file(CONFIG_FILE)
         if not self.is_run():
+            if os.path.isdir(self.path):  # another tool's folder is named as such, not as a run cut short
+                self._refuse_others_files()
             hint = "training stopped before its first save" if os.path.isfile(path) else "no checkpoint"
             raise UsageError(f"{self.path}: no trained model here ({hint}); train one with "
                              + train_call(checkpoint_dir=self.path))
