@@ -124,3 +124,18 @@ def test_pairs_show_as_many_prior_samples_as_test_rows_mixed_and_translucent(mon
     assert 0 < scatter.get_alpha() < 1
     assert [text.get_text() for text in figure.legends[0].get_texts()] == ["test data (600)",
                                                                            "prior samples (600)"]
+
+
+def test_a_full_disk_while_saving_a_plot_names_the_plot(tmp_path, monkeypatch):
+    import errno
+    from matplotlib.figure import Figure
+    from betavae.cli import UsageError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    figure = Figure()
+    monkeypatch.setattr(figure, "savefig", full)
+    with pytest.raises(UsageError, match=f"^{tmp_path / 'history.png'}: cannot write the plot .No space left"):
+        plots.save_figure(figure, str(tmp_path / "history.png"))
+    assert list(tmp_path.iterdir()) == []

@@ -66,6 +66,20 @@ def test_history_rows_beyond_the_committed_checkpoint_are_not_part_of_the_run(tm
     assert [row["epoch"] for row in folder.read_history()] == [1, 2]
 
 
+@pytest.mark.parametrize("cell, words", [("", "''"), ("1.5e", "'1.5e'"), ("-", "'-'")])
+def test_a_history_cell_that_is_no_number_is_named_by_row_and_column(tmp_path, data_file, cell, words):
+    folder = RunFolder(str(tmp_path / "run"))
+    commit_epochs(folder, make_config(folder.path, data_file), 3)
+    lines = open(folder.file("history.csv"), encoding="utf-8").read().splitlines()
+    header = lines[0].split(",")
+    row = lines[3].split(",")  # epoch 3: row 4 of the file
+    row[header.index("kl")] = cell
+    lines[3] = ",".join(row)
+    open(folder.file("history.csv"), "w", encoding="utf-8").write("\n".join(lines) + "\n")
+    with pytest.raises(UsageError, match=f"history.csv: damaged .row 4, column kl: {words} is not a number.$"):
+        folder.read_history()
+
+
 def test_an_unreadable_newest_checkpoint_falls_back_with_one_warning(tmp_path, data_file, capsys):
     folder = RunFolder(str(tmp_path / "run"))
     commit_epochs(folder, make_config(folder.path, data_file), 3)

@@ -6,6 +6,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from betavae.cli import os_errors
 from betavae.config import default_names
 from betavae.files import atomic_file
 
@@ -207,6 +208,7 @@ def plot_covariances(matrices, path, model="prior samples", reference="test data
 
 def save_figure(figure, path):
     """Write the figure as a PNG in one step (files.atomic_file, so a kill never leaves a half-written plot)."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with atomic_file(path) as handle:
-        figure.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+    with os_errors(path, "cannot write the plot"):  # a full disk names the plot, as every write does
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with atomic_file(path) as handle:
+            figure.savefig(handle, format="png", dpi=110, bbox_inches="tight")

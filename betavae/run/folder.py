@@ -86,6 +86,14 @@ def _while_writing(method):
     return guarded
 
 
+def _history_number(value, number, name):
+    """A cell of history.csv as a float; a ValueError naming its row and column if it is none."""
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"row {number}, column {name}: {value!r} is not a number") from None
+
+
 def _history_header(header):
     """history.csv's header as read, if it is history_columns of some objective's metrics (the three that
     every objective has first); a ValueError naming the expected form otherwise."""
@@ -216,7 +224,7 @@ class RunFolder:
                     if len(values) != len(columns):
                         raise ValueError(f"row {number} has {len(values)} fields, expected {len(columns)}")
                     # an empty cell: a metric the objective gained after an older version trained that epoch
-                    row = {name: float(value) for name, value in zip(columns, values)
+                    row = {name: _history_number(value, number, name) for name, value in zip(columns, values)
                            if value != "" or name not in columns[4:-4]}
                     if not all(map(np.isfinite, row.values())):  # training never commits a non-finite epoch
                         raise ValueError(f"row {number} holds a value that is not finite")
