@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from betavae.scoring import evaluate as scoring
+from betavae.scoring.sections.base import HELD_OUT_ROWS
 from betavae.cli import OneLineParser, UsageError, check_minimum, check_seed, flag_name, run_cli, warn
 from betavae.data import loading
 from betavae.files import ArrayWriter, StreamMoments, check_output_path
@@ -268,7 +269,7 @@ def main(argv=None, mode=None, prog=None):
         folder, config = opened.folder, opened.config
         if args.data:
             opened.located()  # a --data file that is not the run's data is refused before any work
-        rows, label = None, "held-out test rows"
+        rows, label = None, HELD_OUT_ROWS
         if args.rows:
             rows, label = given_rows(args.rows, opened), f"rows of {args.rows}"
         if args.mode in ("evaluate", "plot"):

@@ -21,6 +21,7 @@ from betavae.paths import file_problem
 from betavae.run.folder import HISTORY_FILE, REPORT_FILE
 from betavae.run.opened import open_run
 from betavae.scoring.sections import SECTIONS
+from betavae.scoring.sections.base import HELD_OUT_ROWS
 from betavae.scoring.sections.context import EvaluationContext
 from betavae.scoring.sections.run import RunSection, checkpoint_identity
 
@@ -90,7 +91,7 @@ REPORT_KEYS = ("beta", "objective", "rows", "seed", "iwae_samples", "checkpoint"
 def save_report(folder, report):
     """Write the report to evaluation.json in the RunFolder (held for writing), in one step, or, for rows given
     instead of the held-out test rows, to evaluation_rows.json; returns its path."""
-    return folder.write_report(report_json(report), given_rows=report["rows"] != "held-out test rows")
+    return folder.write_report(report_json(report), given_rows=report["rows"] != HELD_OUT_ROWS)
 
 
 def evaluate_and_save(run, **options):

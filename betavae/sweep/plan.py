@@ -13,6 +13,7 @@ from betavae.files import atomic_write_text
 from betavae.run.folder import LOGS, RunFolder, UsageError
 from betavae.scoring.evaluate import load_report  # numpy only at import: no TensorFlow
 from betavae.scoring.sections import SECTIONS
+from betavae.scoring.sections.base import HELD_OUT_ROWS
 from betavae.scoring.sections.rate import KL_PARTS
 from betavae.scoring.sections.run import checkpoint_identity
 from betavae.cli import SEED_MAX
@@ -125,7 +126,7 @@ def is_current(report, run, latest):
     """Whether an evaluation report is the sweep's evaluation of the run's checkpoint `latest`: not one a
     user made by hand on other rows or with another seed, nor one of an older checkpoint."""
     return (report is not None and report.get("checkpoint") == latest
-            and report.get("rows") == "held-out test rows" and report.get("seed") == run.seed)
+            and report.get("rows") == HELD_OUT_ROWS and report.get("seed") == run.seed)
 
 
 def training_settings(run, epochs, training):

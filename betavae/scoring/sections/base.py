@@ -4,6 +4,10 @@ contributes. evaluate_run, format_report, the key table of docs/evaluation.md an
 sections, so a key is named in one place.
 """
 
+# The report's `rows` of the run's own held-out test rows; rows given after training are labelled otherwise
+# ("rows of FILE", "given rows"), and what is written of them goes elsewhere (evaluation_rows.json).
+HELD_OUT_ROWS = "held-out test rows"
+
 
 class Section:
     """One part of the report. Subclasses set `name`, `keys` (evaluation.json's top-level keys this section

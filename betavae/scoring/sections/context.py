@@ -5,6 +5,7 @@ does not import TensorFlow; the model is restored at the first section that need
 """
 import numpy as np
 
+from betavae.scoring.sections.base import HELD_OUT_ROWS
 from betavae.scoring.truth import latents_of_test_rows, true_log_densities
 
 
@@ -18,7 +19,7 @@ class EvaluationContext:
         self.config = run.located()
         self.given_rows = rows is not None
         self.test = held_out if rows is None else np.asarray(rows, dtype=np.float32)
-        self.rows_label = "held-out test rows" if rows is None else rows_label
+        self.rows_label = HELD_OUT_ROWS if rows is None else rows_label
         # Rows given may be training rows; so may held-out ones: a --test-data file that shares rows with the
         # training data, or data holding a row twice.
         self.trained_rows = run.training_rows_among(self.test)

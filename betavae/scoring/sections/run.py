@@ -4,7 +4,7 @@ import os
 from betavae.data import loading
 from betavae.data.run_rows import training_rows_words
 from betavae.objectives import OBJECTIVES, objective_of
-from betavae.scoring.sections.base import Section
+from betavae.scoring.sections.base import HELD_OUT_ROWS, Section
 
 
 def checkpoint_identity(folder, epoch=None):
@@ -61,7 +61,7 @@ class RunSection(Section):
         """The report's first line: the run folder (as the user named it), checkpoint, objective and rows."""
         checkpoint = (report.get("checkpoint") or {}).get("file", "no checkpoint")
         count = report.get("trained_rows")
-        said = count is not None and (count > 0 or report.get("rows") != "held-out test rows")
+        said = count is not None and (count > 0 or report.get("rows") != HELD_OUT_ROWS)
         among = f" ({training_rows_words(count, report['test_rows'])})" if said else ""
         trained = OBJECTIVES[report["objective"]].title(report)
         return (f"evaluation of {checkpoint_dir} ({checkpoint}): {trained}, latent dim {report['latent_dim']}; "

@@ -3,14 +3,14 @@ encoder means."""
 from betavae.config import default_names
 from betavae.data import loading
 from betavae.files import StreamMoments
-from betavae.scoring.sections.base import Section, number, numbers, percent
+from betavae.scoring.sections.base import HELD_OUT_ROWS, Section, number, numbers, percent
 from betavae.words import counted
 
 
 def scored_rows(report):
     """What the report's rows are called in a line: `test rows` for the held-out ones, else their label (`rows
     of FILE`, `given rows`)."""
-    return "test rows" if report.get("rows", "held-out test rows") == "held-out test rows" else report["rows"]
+    return "test rows" if report.get("rows", HELD_OUT_ROWS) == HELD_OUT_ROWS else report["rows"]
 
 
 def prior_sample_scores(model, num_samples, seed, test, truth, unavailable):
