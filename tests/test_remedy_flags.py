@@ -10,7 +10,8 @@ import pytest
 
 from betavae.commands.training_flags import build_parser, given_flags
 from betavae.fields import FLAG_DEFAULTS
-from betavae.scoring.folding import FOLDED_GAP, FOLDED_SHARE, REMEDY_FLAGS, folded_posterior, folding_lines
+from betavae.scoring.folding import (FOLDED_GAP, FOLDED_SHARE, REMEDY_FLAGS, REMEDY_SETTINGS, folded_posterior,
+                                    folding_lines)
 from betavae.scoring.sections.likelihood import FoldingSection
 from betavae.training.flags import validate_flags
 from test_objectives import config
@@ -65,8 +66,7 @@ def test_no_flags_at_or_under_the_share_threshold():
 
 
 def test_no_flags_for_a_run_that_trained_with_them_already():
-    settings = {flag[2:].replace("-", "_"): value for flag, value in zip(REMEDY_FLAGS[::2], REMEDY_FLAGS[1::2])}
-    typed = {name: type(getattr(config(), name))(value) for name, value in settings.items()}
+    typed = {name: type(getattr(config(), name))(value) for name, value in REMEDY_SETTINGS.items()}
     assert computed(config(beta=1.0, **typed))["remedy_flags"] == []
     for name in typed:  # one of them left at the default's value: the suggestion still changes something
         partly = {key: value for key, value in typed.items() if key != name}
@@ -93,8 +93,6 @@ def test_the_flags_parse_with_the_training_parser_and_change_the_defaults():
     parser = build_parser()
     args = parser.parse_args(list(REMEDY_FLAGS))
     validate_flags(args)
-    pairs = dict(zip(REMEDY_FLAGS[::2], REMEDY_FLAGS[1::2]))
-    names = {flag[2:].replace("-", "_"): value for flag, value in pairs.items()}
-    assert len(pairs) * 2 == len(REMEDY_FLAGS) and given_flags(parser, list(REMEDY_FLAGS)) == set(names)
-    assert all(str(getattr(args, name)) == value for name, value in names.items())
-    assert any(getattr(args, name) != FLAG_DEFAULTS[name] for name in names)
+    assert given_flags(parser, list(REMEDY_FLAGS)) == set(REMEDY_SETTINGS)
+    assert all(getattr(args, name) == value for name, value in REMEDY_SETTINGS.items())
+    assert any(getattr(args, name) != FLAG_DEFAULTS[name] for name in REMEDY_SETTINGS)

@@ -12,6 +12,7 @@ import shlex
 
 import numpy as np
 
+from betavae.cli import flag_name
 from betavae.objectives import objective_of
 from betavae.words import counted
 
@@ -23,8 +24,10 @@ FOLDED_GAP = 1.0
 FOLDED_SHARE = 0.01
 # The training flags the report suggests for a folded run of the beta objective at beta <= 1: of the
 # configurations measured on generated periodic data (docs/folding.md, "Which flags to suggest"), the one of
-# smallest median gap_to_truth whose training costs at most 3 times the default command's.
-REMEDY_FLAGS = ("--posterior", "flow")
+# smallest median gap_to_truth whose training costs at most 3 times the default command's: its settings, and
+# them as argv words.
+REMEDY_SETTINGS = {"posterior": "flow"}
+REMEDY_FLAGS = tuple(word for name, value in REMEDY_SETTINGS.items() for word in (flag_name(name), str(value)))
 CRITERIA = {"grid": "log p(x) on the grid over the prior - ELBO per row > threshold (nats): KL(q(z|x) || p(z|x)), "
                     "the posterior mass q misses on that row",
             "iwae": "IWAE - ELBO per row > threshold (nats): q(z|x) misses posterior mass on that row, as far as "
@@ -49,8 +52,7 @@ def remedy_flags(share, config):
     the gap is there by design, and an iwae run's q is a proposal, so neither is a fold to remedy."""
     if objective_of(config).name != "beta" or config.beta > 1 or share <= FOLDED_SHARE:
         return []
-    settings = zip(REMEDY_FLAGS[::2], REMEDY_FLAGS[1::2])
-    if all(str(getattr(config, flag[2:].replace("-", "_"))) == value for flag, value in settings):
+    if all(getattr(config, name) == value for name, value in REMEDY_SETTINGS.items()):
         return []
     return list(REMEDY_FLAGS)
 
