@@ -25,6 +25,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from betavae.cli import UsageError  # noqa: E402  (needs the path above)
+from betavae.data import loading  # noqa: E402
 from betavae.run.folder import RunFolder  # noqa: E402
 
 GRADIENTS = ("plain", "dreg")
@@ -43,8 +44,8 @@ def trained_run(folder, data, epochs, seed):
 
 
 def gradient_function(model, objective, x):
-    """A compiled function (as training compiles it: model.compilation) of a noise draw [K, rows, latent] giving the loss's gradients, the encoder's and the
-    decoder's each flattened into one vector."""
+    """A compiled function (as training compiles it: model.compilation) of a noise draw [K, rows, latent]
+    giving the loss's gradients, the encoder's and the decoder's each flattened into one vector."""
     import tensorflow as tf
     from betavae.model.compilation import graph_function
     from betavae.model.vae import batch_terms
@@ -125,11 +126,11 @@ def main():
     run = RunFolder(folder)
     try:
         model, config = run.restore_model()
+        rows = loading.load_data(config.data, memory_map=True)  # the run's data as training read it
     except UsageError as error:
         refuse(str(error))
     import tensorflow as tf
     tf.keras.utils.set_random_seed(args.seed)
-    rows = np.load(config.data, mmap_mode="r")
     chosen = np.sort(np.random.default_rng(args.seed).choice(len(rows), min(args.rows, len(rows)), replace=False))
     x = tf.constant(np.asarray(rows[chosen], np.float32))
     print(f"run {folder} (epoch {run.restored_epoch}), {len(chosen)} rows, R = {args.draws} draws")
