@@ -6,14 +6,12 @@ import pytest
 import tensorflow as tf
 
 from betavae.commands import train as train_command
-from betavae.data.loading import epoch_order
 from betavae.model.inference import SAMPLING_CHUNK, sample_prior
-from betavae.model.objectives import BetaObjective
-from betavae.model.vae import BetaVAE, Trainer, make_optimizer
 from betavae.run.folder import RunFolder
 from betavae.serving import export_run
 from betavae.xla_switch import XLA_SWITCH, xla_enabled
 from conftest import committed_run, factor_data_array, run_main
+from test_models import history  # a seeded 4-D training: 330 rows in batches of 64, a partial last batch
 
 
 @pytest.mark.parametrize("value, enabled", [(None, True), ("1", True), ("0", False), (" 0 ", False)])
@@ -41,16 +39,6 @@ def test_a_bad_switch_is_one_line_before_the_command_does_any_work(monkeypatch, 
     assert result.stderr.splitlines() == [f"error: the environment variable {XLA_SWITCH}='on': expected 1 (compile "
                                           "the model's functions with XLA, the default) or 0 (trace them without XLA)"]
     assert not (tmp_path / "run").exists()
-
-
-def history(compiled, epochs=2):
-    """The epoch means of a seeded 4-D training (330 rows in batches of 64: a partial last batch)."""
-    tf.keras.utils.set_random_seed(0)
-    model = BetaVAE(4, 2, 16, np.full(4, 50.0), np.full(4, 10.0))
-    trainer = Trainer(model, make_optimizer("adam", 1e-2), BetaObjective(4.0), seed=7, mc_samples=2)
-    data = tf.constant(factor_data_array(330))
-    return np.array([list(trainer.run_epoch(data, *epoch_order(330, 64, 0, epoch), first_step=epoch * 6,
-                                            compiled=compiled).values()) for epoch in range(epochs)])
 
 
 def test_under_xla_the_compiled_epoch_equals_the_per_step_loop_and_a_seeded_run_repeats(monkeypatch):
