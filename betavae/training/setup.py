@@ -67,8 +67,8 @@ def new_config(args, train, test, data_file=None, names=None):
                         "test_data": args.test_data and os.path.abspath(args.test_data),
                         "test_data_sha256": digest(args.test_data), "batch_size": min(args.batch_size, len(train)),
                         "data_dim": int(train.shape[1]), "column_names": names and tuple(names),
-                        "train_rows": len(train), "test_rows": len(test),
-                        "data_shift": tuple(mean.tolist()), "data_scale": tuple(np.maximum(std, SCALE_FLOOR).tolist())})
+                        "train_rows": len(train), "test_rows": len(test), "data_shift": tuple(mean.tolist()),
+                        "data_scale": tuple(np.maximum(std, SCALE_FLOOR).tolist())})
 
 
 def warn_of_constant_columns(std, names, rows, columns=None):
