@@ -8,9 +8,9 @@ import os
 import numpy as np
 
 from betavae.data import families
-from betavae.cli import UsageError, first_line, warn
+from betavae.cli import first_line, warn
 from betavae.data import loading
-from betavae.paths import check_file
+from betavae.paths import file_problem
 from betavae.scoring.references import gaussian_log_densities
 
 SIGNIFICANCE = 3.0  # standard errors by which a model must beat the Gaussian to call the data non-Gaussian
@@ -24,32 +24,46 @@ def true_log_densities(x, truth):
     return families.log_density(x, truth)
 
 
-def latents_of_test_rows(config):
+def latents_of_test_rows(config, unavailable=None):
     """The true latent coordinates of the run's test rows (from <data>.latents.npy), or None when the data
-    were not generated with them."""
+    were not generated with them. A latents file that cannot be these rows' (unreadable, not a finite numeric
+    [rows, factors] array, or of another number of rows) is named in a one-line warning and taken as none;
+    unavailable (a report's dict, if given) says why under "disentanglement"."""
     if config.test_data:
         path, rows = loading.latents_path(config.test_data), None
+        expected = config.test_rows
     else:
         path = loading.latents_path(config.data)
-        rows = loading.split_indices(config.train_rows + config.test_rows, config.test_fraction,
-                                             config.seed)[1]
+        expected = config.train_rows + config.test_rows
+        rows = loading.split_indices(expected, config.test_fraction, config.seed)[1]
     if not os.path.lexists(path):
         return None
-    try:
-        check_file(path, "an array file")  # before np.load: a FIFO would block it
-        latents = np.load(path, allow_pickle=False)
-    except UsageError as error:
-        warn(f"{error}; going on without the true latents")
-        return None
-    except (OSError, ValueError, EOFError) as error:  # truncated, not an array
-        warn(f"{path}: unreadable ({first_line(error, 80)}); going on without the true latents")
-        return None
-    if latents.ndim != 2:
-        return None
-    expected = config.test_rows if rows is None else config.train_rows + config.test_rows
-    if len(latents) != expected:  # not the latents of these rows
+    latents, problem = _read_latents(path, expected)
+    if problem:
+        warn(f"{path}: {problem}; going on without the true latents")
+        if unavailable is not None:
+            unavailable["disentanglement"] = f"{path}: {problem}"
         return None
     return latents if rows is None else latents[rows]
+
+
+def _read_latents(path, expected_rows):
+    """(the array in the latents file at path, None), or (None, why it cannot be the latents of a data file
+    of expected_rows rows)."""
+    problem = file_problem(path, "an array file")  # before np.load: a FIFO would block it
+    if problem:
+        return None, problem
+    try:
+        latents = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:  # truncated, not an array
+        return None, f"unreadable ({first_line(error, 80)})"
+    if latents.ndim != 2 or not np.issubdtype(latents.dtype, np.number):
+        return None, f"holds a {latents.dtype} array of shape {list(latents.shape)}, not a [rows, factors] array"
+    if len(latents) != expected_rows:
+        return None, f"holds {len(latents)} rows of latents, the data {expected_rows}"
+    if not np.isfinite(latents).all():
+        return None, "holds values that are not finite"
+    return latents, None
 
 
 def mean_and_stderr(values):

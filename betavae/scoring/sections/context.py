@@ -59,7 +59,8 @@ class EvaluationContext:
 
     def latents(self):
         """The true latents of the test rows, or None (other rows given, or data generated without them)."""
-        return self.once("latents", lambda: None if self.given_rows else latents_of_test_rows(self.config))
+        return self.once("latents", lambda: None if self.given_rows else latents_of_test_rows(self.config,
+                                                                                             self.unavailable))
 
     def model_log_p(self):
         """The model's log p(x) per test row: the prior grid's for a latent of 1 or 2, else IWAE's."""

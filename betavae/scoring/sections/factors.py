@@ -53,8 +53,8 @@ class DisentanglementSection(Section):
     def compute(self, context):
         latents = context.latents()
         if latents is None:
-            context.unavailable["disentanglement"] = ("no true factors of these rows: the data were not "
-                                                      "generated with latents, or other rows were given")
+            context.unavailable.setdefault("disentanglement", "no true factors of these rows: the data were not "
+                                                              "generated with latents, or other rows were given")
             return {"disentanglement": None}
         from betavae.model.inference import posterior_parameters
         model = context.model()
