@@ -6,9 +6,10 @@ import numpy as np
 
 from betavae.cli import OneLineParser, check_seed, os_errors, run_cli
 from betavae.data.families import DEFAULT_EIGENVALUE_RATIO, DEFAULT_TOP_EIGENVALUE, NONLINEAR_FAMILIES, generate
-from betavae.data.loading import DataError, file_digest, latents_path, save_array, truth_path
+from betavae.data.loading import (DataError, check_not_side_file, data_files_named, file_digest, latents_path,
+                                  save_array, truth_path)
 from betavae.data.truth import write_truth
-from betavae.files import SUFFIXES, check_output_path, folder_made_for, output_bytes
+from betavae.files import check_output_path, folder_made_for, output_bytes
 from betavae.memory import check_memory
 from betavae.words import counted
 
@@ -56,6 +57,7 @@ def write_dataset(args):
         raise DataError(f"need 1 <= --factors < --dim and --rows >= 1, got {args.factors}, {args.dim}, "
                         f"{args.rows}")
     check_seed(args.seed)
+    check_not_side_file(args.output)
     if os.path.exists(args.output) and not args.overwrite:
         raise DataError(f"{args.output} exists; pass --overwrite to replace it, or choose another --output")
     check_side_files(args.output, args.overwrite)
@@ -88,8 +90,8 @@ def check_side_files(output, overwrite):
     """Refuse to replace the truth or latents beside output (named after its stem, so shared by
     data.npy and data.csv) unless --overwrite: they may be another data file's."""
     stem = os.path.splitext(output)[0]
-    owners = [stem + suffix for suffix in SUFFIXES if os.path.exists(stem + suffix)
-              and not (os.path.exists(output) and os.path.samefile(stem + suffix, output))]
+    owners = [owner for owner in data_files_named(stem)
+              if not (os.path.exists(output) and os.path.samefile(owner, output))]
     for side in (truth_path(output), latents_path(output)):
         if os.path.lexists(side) and not overwrite:
             owner = f"belongs to {owners[0]}" if owners else "exists"

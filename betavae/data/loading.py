@@ -269,14 +269,37 @@ def moments(data):
     return data.mean(axis=0), np.atleast_2d(np.cov(data, rowvar=False))
 
 
+TRUTH_SUFFIX = ".truth.json"
+LATENTS_SUFFIX = ".latents.npy"
+
+
 def truth_path(data_path):
     """Where the true parameters of a generated dataset are kept: beside it, as <name>.truth.json."""
-    return os.path.splitext(data_path)[0] + ".truth.json"
+    return os.path.splitext(data_path)[0] + TRUTH_SUFFIX
 
 
 def latents_path(data_path):
     """Where the true latent coordinates of a generated dataset's rows are kept: <name>.latents.npy."""
-    return os.path.splitext(data_path)[0] + ".latents.npy"
+    return os.path.splitext(data_path)[0] + LATENTS_SUFFIX
+
+
+def check_not_side_file(path, flag="--output"):
+    """Raise a DataError if writing to path would replace the truth or latents file of a data file beside it
+    (<name>.truth.json, <name>.latents.npy beside <name>.npy, .csv, .txt or .dat), however path is spelled
+    (a symlink included): those files are the data's record of their truth, and --overwrite is no licence
+    to destroy them."""
+    for spelling in dict.fromkeys((path, os.path.realpath(path))):
+        for side, label in ((TRUTH_SUFFIX, "truth"), (LATENTS_SUFFIX, "true latents")):
+            owners = data_files_named(spelling[:-len(side)]) if spelling.endswith(side) else []
+            if owners:
+                raise DataError(f"{path}: is the {label} file of {owners[0]}; writing there would destroy it; "
+                                f"choose another {flag}")
+
+
+def data_files_named(stem):
+    """The data files <stem>.npy, .csv, .txt, .dat that exist: those whose truth and latents files are named
+    after stem (so one truth and one latents file serve them all)."""
+    return [stem + suffix for suffix in SUFFIXES if os.path.exists(stem + suffix)]
 
 
 def load_truth(data_path, dim=None, columns=None, *, data_sha256=None, unavailable=None):

@@ -427,15 +427,17 @@ class RunFolder:
 
     def check_output(self, path, inputs=(), replace=False):
         """Refuse (UsageError) an output path that is a file of this or any other run, or one of `inputs`
-        (the data the run was trained or tested on, the rows given to after-training): writing would
-        destroy it. Any other existing file is replaced only if `replace` (--overwrite), except this run's
-        own outputs (prior_samples.npy, recon.npy, codes.npy), which a new output supersedes."""
+        (the data the run was trained or tested on, the rows given to after-training), or the truth or latents
+        file of a data file (loading.check_not_side_file): writing would destroy it. Any other existing file is
+        replaced only if `replace` (--overwrite), except this run's own outputs (prior_samples.npy, recon.npy,
+        codes.npy), which a new output supersedes."""
         real = os.path.realpath(path)
         folder, name = os.path.split(real)
         own = folder == os.path.realpath(self.path)
         if (is_run_file(name) or name == DATA_FILE) and (own or RunFolder(folder).is_run()):
             raise UsageError(f"{path}: is {'this' if own else 'another'} run's own {name}; writing there would "
                              "destroy the run; choose another --output")
+        loading.check_not_side_file(path)
         for source in filter(None, inputs):
             if real == os.path.realpath(source) or (os.path.exists(path) and os.path.exists(source)
                                                     and os.path.samefile(path, source)):
