@@ -38,8 +38,8 @@ def test_no_latents_file_is_no_latents_and_no_warning(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("content, problem", [
-    (np.zeros((ROWS - 1, 2)), f"holds {ROWS - 1} rows of latents, the data {ROWS}"),
-    (np.zeros((ROWS + 7, 2)), f"holds {ROWS + 7} rows of latents, the data {ROWS}"),
+    (np.zeros((ROWS - 1, 2)), f"holds latents of {ROWS - 1} rows, the data {ROWS} rows"),
+    (np.zeros((ROWS + 7, 2)), f"holds latents of {ROWS + 7} rows, the data {ROWS} rows"),
     (np.zeros(ROWS), f"holds a float64 array of shape [{ROWS}], not a [rows, factors] array"),
     (np.zeros((ROWS, 2, 1)), f"holds a float64 array of shape [{ROWS}, 2, 1], not a [rows, factors] array"),
     (np.array([["a", "b"]] * ROWS), f"holds a <U1 array of shape [{ROWS}, 2], not a [rows, factors] array"),
@@ -60,7 +60,7 @@ def test_latents_of_a_test_data_file_must_have_its_rows(tmp_path, capsys):
     config = config_for(tmp_path, test_data=str(tmp_path / "t.npy"))
     config.test_rows = 13
     assert latents_of_test_rows(config) is None
-    assert "t.latents.npy: holds 12 rows of latents, the data 13" in capsys.readouterr().err
+    assert "t.latents.npy: holds latents of 12 rows, the data 13 rows" in capsys.readouterr().err
     config.test_rows = 12
     np.testing.assert_array_equal(latents_of_test_rows(config), np.ones((12, 2)))
 
@@ -74,7 +74,7 @@ def test_a_directory_in_place_of_the_latents_is_named(tmp_path, capsys):
 
 
 def test_the_report_keeps_the_latents_reason_over_the_general_one():
-    said = {"disentanglement": "d.latents.npy: holds 4 rows of latents, the data 5"}
+    said = {"disentanglement": "d.latents.npy: holds latents of 4 rows, the data 5 rows"}
     context = types.SimpleNamespace(latents=lambda: None, unavailable=dict(said))
     assert DisentanglementSection().compute(context) == {"disentanglement": None}
     assert context.unavailable == said

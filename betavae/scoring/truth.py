@@ -12,6 +12,7 @@ from betavae.cli import first_line, warn
 from betavae.data import loading
 from betavae.paths import file_problem
 from betavae.scoring.references import gaussian_log_densities
+from betavae.words import counted
 
 SIGNIFICANCE = 3.0  # standard errors by which a model must beat the Gaussian to call the data non-Gaussian
 LINEAR_LABEL = "best linear-Gaussian model"
@@ -60,7 +61,7 @@ def _read_latents(path, expected_rows):
     if latents.ndim != 2 or not np.issubdtype(latents.dtype, np.number):
         return None, f"holds a {latents.dtype} array of shape {list(latents.shape)}, not a [rows, factors] array"
     if len(latents) != expected_rows:
-        return None, f"holds {len(latents)} rows of latents, the data {expected_rows}"
+        return None, f"holds latents of {counted(len(latents), 'row')}, the data {counted(expected_rows, 'row')}"
     if not np.isfinite(latents).all():
         return None, "holds values that are not finite"
     return latents, None
