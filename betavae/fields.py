@@ -22,6 +22,7 @@ from typing import Callable, Optional
 
 from betavae.cli import SEED_MAX, SEED_MIN, flag_name
 from betavae.objectives import IWAE_GRADIENTS, IWAE_TRAINING_SAMPLES, OBJECTIVES
+from betavae.xla_switch import COMPILATIONS
 
 SCHEMA_VERSION = 1
 
@@ -227,6 +228,9 @@ FIELDS = (
     Field("test_rows", int, check=at_least(1)),
     Field("data_shift", tuple[float, ...], check=each(finite(-math.inf))),
     Field("data_scale", tuple[float, ...], check=each(finite(0.0, strict=True))),
+    # XLA's random kernels draw other noise than TensorFlow's (betavae.xla_switch): whether a run can repeat
+    # depends on it. Runs saved before the field did not record it.
+    Field("compilation", Optional[str], choices=COMPILATIONS, legacy=None),
     Field("resume", bool, "continue the run in --checkpoint-dir", False, config=False, sweep_sets=True),
     Field("overwrite", bool, "replace a run already in --checkpoint-dir", False, config=False, sweep_sets=True),
     Field("verbose", bool, "show TensorFlow's own log messages", False, config=False),

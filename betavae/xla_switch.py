@@ -13,3 +13,13 @@ def xla_enabled():
         raise ValueError(f"the environment variable {XLA_SWITCH}={value!r}: expected 1 (compile the model's "
                          "functions with XLA, the default) or 0 (trace them without XLA)")
     return XLA_VALUES[value]
+
+
+# How a run's graph functions were built, as config.json records it (field compilation).
+COMPILATIONS = {"xla": f"compiled by XLA ({XLA_SWITCH}=1)", "traced": f"traced without XLA ({XLA_SWITCH}=0)",
+                "mixed": "trained partly under each setting (resumed under the other)"}
+
+
+def compilation_now():
+    """How this process builds the graph functions: "xla" or "traced" (COMPILATIONS)."""
+    return "xla" if xla_enabled() else "traced"

@@ -1,6 +1,8 @@
 """The XLA-compiled path that users run by default (the rest of the suite traces without XLA: conftest): the
 BETAVAE_XLA switch's values, a bad one refused in one line, and under XLA the compiled epoch equal to the
 per-step loop, a seeded training repeating exactly, and the exported SavedModel sampling the CLI's numbers."""
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,8 +11,9 @@ from betavae.commands import train as train_command
 from betavae.model.inference import SAMPLING_CHUNK, sample_prior
 from betavae.run.folder import RunFolder
 from betavae.serving import export_run
-from betavae.xla_switch import XLA_SWITCH, xla_enabled
-from conftest import committed_run, factor_data_array, run_main
+from betavae.training.setup import resumed_compilation
+from betavae.xla_switch import COMPILATIONS, XLA_SWITCH, compilation_now, xla_enabled
+from conftest import committed_run, factor_data_array, run_config_for, run_main
 from test_models import history  # a seeded 4-D training: 330 rows in batches of 64, a partial last batch
 
 
@@ -65,3 +68,42 @@ def test_under_xla_the_exported_model_samples_what_the_cli_samples(monkeypatch, 
     loaded = tf.saved_model.load(str(tmp_path / "saved"))
     np.testing.assert_array_equal(loaded.sample(count, 3).numpy(), compiled)
     assert not np.array_equal(compiled, traced)
+
+
+@pytest.mark.parametrize("recorded, switch, kept, warned", [
+    ("xla", "0", "mixed", True), ("traced", "1", "mixed", True),
+    ("xla", "1", "xla", False), ("traced", "0", "traced", False),
+    ("mixed", "1", "mixed", False), ("mixed", "0", "mixed", False),
+    (None, "0", None, False), (None, "1", None, False),  # a run saved before the field: unknown, and it stays so
+])
+def test_a_resumed_run_records_a_change_of_the_switch_as_mixed(monkeypatch, capsys, recorded, switch, kept, warned):
+    monkeypatch.setenv(XLA_SWITCH, switch)
+    assert resumed_compilation(recorded, "runs/a") == kept
+    err = capsys.readouterr().err
+    assert (err != "") is warned
+    if warned:
+        other = "1" if switch == "0" else "0"
+        assert err.count("\n") == 1 and err.startswith(f"warning: runs/a was trained with its functions "
+                                                       f"{COMPILATIONS[recorded]}; this process has them "
+                                                       f"{COMPILATIONS[compilation_now()]}")
+        assert err.endswith(f"(set {XLA_SWITCH}={other} to continue as it began)\n")
+
+
+def test_config_json_records_the_switch_and_resume_warns_when_it_changed(monkeypatch, tmp_path):
+    np.save(tmp_path / "data.npy", factor_data_array(120))
+    monkeypatch.setenv(XLA_SWITCH, "1")
+    assert run_config_for(tmp_path / "x", tmp_path / "data.npy").compilation == "xla"
+    monkeypatch.setenv(XLA_SWITCH, "0")
+    run = RunFolder(str(tmp_path / "run"))
+    assert run_main(train_command.main, "--data", tmp_path / "data.npy", "--checkpoint-dir", run.path,
+                    "--hidden-units", "8", "--epochs", "1").returncode == 0
+    config_file = tmp_path / "run" / "config.json"
+    assert json.loads(config_file.read_text())["compilation"] == "traced"
+    config_file.write_text(config_file.read_text().replace('"traced"', '"xla"'))  # as if begun under XLA
+    result = run_main(train_command.main, "--checkpoint-dir", run.path, "--resume", "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    assert [line for line in result.stderr.splitlines() if "bit for bit" in line] == [
+        f"warning: {run.path} was trained with its functions compiled by XLA ({XLA_SWITCH}=1); this process has "
+        f"them traced without XLA ({XLA_SWITCH}=0), whose random kernels draw other noise, so the resumed run will "
+        f"not repeat an uninterrupted one bit for bit (set {XLA_SWITCH}=1 to continue as it began)"]
+    assert json.loads(config_file.read_text())["compilation"] == "mixed" and run.epochs_done() == 2

@@ -15,6 +15,7 @@ from betavae.model.flow_layout import coupling_activations, coupling_units
 from betavae.objectives import objective_of
 from betavae.run.folder import CONFIG_FILE
 from betavae.words import counted, listed
+from betavae.xla_switch import COMPILATIONS, XLA_SWITCH, compilation_now
 
 # The smallest scale a column is divided by, so that a column that does not vary becomes 0, not NaN (and is
 # warned of: warn_of_constant_columns).
@@ -44,8 +45,23 @@ def resume_config(args, folder, given):
                for name, value in sorted(flags.items()) if value != getattr(config, name)]
     if ignored:
         warn(f"resuming with the settings in {folder.file(CONFIG_FILE)}; ignoring " + ", ".join(ignored))
-    return dataclasses.replace(config, **{name: getattr(args, name) for name in RESUME_OVERRIDES
-                                          if name == "epochs" or name in given})
+    return dataclasses.replace(config, compilation=resumed_compilation(config.compilation, folder.path),
+                               **{name: getattr(args, name) for name in RESUME_OVERRIDES
+                                  if name == "epochs" or name in given})
+
+
+def resumed_compilation(recorded, path):
+    """What config.json records of a resumed run's compilation: "mixed" once it is resumed under the other
+    BETAVAE_XLA setting, with a warning that it can then no longer repeat an uninterrupted run bit for bit;
+    a run that recorded none (saved before the field) stays unknown."""
+    now = compilation_now()
+    if recorded in (None, "mixed", now):
+        return recorded
+    other = "1" if recorded == "xla" else "0"
+    warn(f"{path} was trained with its functions {COMPILATIONS[recorded]}; this process has them "
+         f"{COMPILATIONS[now]}, whose random kernels draw other noise, so the resumed run will not repeat an "
+         f"uninterrupted one bit for bit (set {XLA_SWITCH}={other} to continue as it began)")
+    return "mixed"
 
 
 def new_config(args, train, test, data_file=None, names=None):
@@ -68,7 +84,8 @@ def new_config(args, train, test, data_file=None, names=None):
                         "test_data_sha256": digest(args.test_data), "batch_size": min(args.batch_size, len(train)),
                         "data_dim": int(train.shape[1]), "column_names": names and tuple(names),
                         "train_rows": len(train), "test_rows": len(test), "data_shift": tuple(mean.tolist()),
-                        "data_scale": tuple(np.maximum(std, SCALE_FLOOR).tolist())})
+                        "data_scale": tuple(np.maximum(std, SCALE_FLOOR).tolist()),
+                        "compilation": compilation_now()})
 
 
 def warn_of_constant_columns(std, names, rows, columns=None):
