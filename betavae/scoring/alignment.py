@@ -12,12 +12,9 @@ JACOBIAN_ROWS = 2000  # latent points over which the decoder's Jacobian is avera
 def decoder_directions(model, code_means):
     """The mean Jacobian d E[x|z] / dz of the decoder over the encoder means of the rows, [D, latent_dim], in
     the data's units: column j is the direction in which unit j moves the data."""
-    import tensorflow as tf
-    z = tf.constant(np.asarray(code_means[:JACOBIAN_ROWS], np.float32))
-    with tf.GradientTape() as tape:
-        tape.watch(z)
-        x_mean = model.likelihood(z).mean()
-    return tape.batch_jacobian(x_mean, z).numpy().mean(axis=0)
+    from betavae.model.inference import latent_jacobians
+    z = np.asarray(code_means[:JACOBIAN_ROWS], np.float32)
+    return latent_jacobians(lambda rows: [model.likelihood(rows).mean()], z)[1][0].mean(axis=0)
 
 
 def direction_alignment(directions, loadings):
