@@ -233,11 +233,7 @@ class Run:
         table = _table(rows, "rows")
         chosen = None if table.header is None else columns_module.choose(table, self.config.columns, "rows",
                                                                         self.config.column_names)
-        rows = columns_module.take(table.data, chosen).astype(np.float32)
-        if rows.shape[1] != self.config.data_dim:
-            raise UsageError(f"rows: have {counted(rows.shape[1], 'column')}, the model in {self.path} was trained on "
-                             f"{self.config.data_dim}")
-        return rows
+        return self._opened.fitting(columns_module.take(table.data, chosen).astype(np.float32), "rows")
 
     def evaluate(self, **options):
         """The evaluation report of this run (see the module function evaluate)."""

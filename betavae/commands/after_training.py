@@ -112,12 +112,7 @@ def check_mode_flags(parser, args):
 def given_rows(path, opened):
     """The rows of a --rows file in the columns the OpenRun was trained on; a file of another width is a
     UsageError."""
-    config = opened.config
-    rows = load_rows(path, config.columns, config.column_names)
-    if rows.shape[1] != config.data_dim:
-        raise UsageError(f"{path}: has {counted(rows.shape[1], 'column')}, the model in {opened.folder.path} was "
-                         f"trained on {config.data_dim}")
-    return rows
+    return opened.fitting(load_rows(path, opened.config.columns, opened.config.column_names), path)
 
 
 def trained_words(args, run, rows):

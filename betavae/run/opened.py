@@ -10,6 +10,7 @@ from betavae.cli import UsageError
 from betavae.data import loading
 from betavae.data.run_rows import count_training_rows, load_run_data
 from betavae.run.folder import run_folder
+from betavae.words import counted
 
 _UNREAD = object()  # the truth before it is read (None is an answer: data of unknown origin)
 
@@ -45,6 +46,15 @@ class OpenRun:
         if self._data is None:
             self._data = load_run_data(self.located())
         return self._data
+
+    def fitting(self, rows, label):
+        """rows [n, columns], unless they have another number of columns than the model was trained on: a
+        UsageError naming label (the file or argument they came from). The one check of rows given after
+        training, for the command's --rows and the API's rows alike."""
+        if rows.shape[1] != self.config.data_dim:
+            raise UsageError(f"{label}: {counted(rows.shape[1], 'column')}, but the model in {self.folder.path} was "
+                             f"trained on {counted(self.config.data_dim, 'column')}")
+        return rows
 
     def training_rows_among(self, rows):
         """How many of rows are training rows of the run (run_rows.count_training_rows), or None when the
