@@ -44,3 +44,14 @@ def test_a_failed_import_is_one_line(monkeypatch, error):
                                          r"Cannot allocate memory)"):
         folder.import_tensorflow()
     assert (os.fstat(2).st_dev, os.fstat(2).st_ino) == (stderr.st_dev, stderr.st_ino)  # not left on /dev/null
+
+
+def test_a_handler_installed_outside_python_is_left_in_place(monkeypatch):
+    """signal.getsignal gives None for a handler Python did not install (an embedding's): signal.signal could
+    not put it back, so the import must not replace it."""
+    installed = []
+    monkeypatch.setattr(folder.signal, "getsignal", lambda number: None)
+    monkeypatch.setattr(folder.signal, "signal", lambda number, handler: installed.append(handler))
+    module = types.SimpleNamespace(__name__="tensorflow")
+    monkeypatch.setattr(folder.importlib, "import_module", lambda name: module)
+    assert folder.import_tensorflow(verbose=True) is module and installed == []

@@ -481,9 +481,10 @@ def import_tensorflow(verbose=False):
 
 def _import_keeping_interrupts():
     """importlib.import_module("tensorflow") with SIGINT noted while it runs (in the main thread, where
-    Python handles signals) and raised as KeyboardInterrupt after it."""
+    Python handles signals) and raised as KeyboardInterrupt after it. A SIGINT handler installed outside
+    Python (an embedding program's), which Python could not put back, is left alone."""
     interrupts = []
-    main = threading.current_thread() is threading.main_thread()
+    main = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not None
     previous = signal.signal(signal.SIGINT, lambda number, frame: interrupts.append(number)) if main else None
     try:
         tf = importlib.import_module("tensorflow")
