@@ -18,7 +18,7 @@ from betavae.cli import UsageError
 from betavae.commands import sweep as sweep_command
 from betavae.run.folder import RunFolder
 from betavae.run.lock import RunLock
-from betavae.sweep import engines
+from betavae.sweep import engines, worker
 from betavae.sweep.plan import SweepRun
 from conftest import REPO, factor_data_array
 
@@ -41,7 +41,7 @@ class FakeEngine:
         task = self.running.pop(0)
         status = self.status if self.stopped else 0
         return [(handles[0], lambda: {"run": task["run"], "status": status, "seconds": 0.1,
-                                      "message": "stopped during training; its last epoch is saved"})]
+                                      "message": "stopped during training; epoch 3 is saved"})]
 
     def stop(self, handles):
         self.stopped.append(list(handles))
@@ -179,13 +179,14 @@ def test_more_cpus_per_task_than_the_cluster_has_is_refused_at_once(tmp_path, ca
     assert not any("Traceback" in line for line in err)
 
 
-def start_sweep(tmp_path):
-    """A two-run sweep (300 epochs each) in its own session; returns it once run 0 printed an epoch line."""
+def start_sweep(tmp_path, engine="local"):
+    """A two-run sweep (300 epochs each) on `engine` in its own session; returns it once run 0 printed an epoch
+    line."""
     np.save(tmp_path / "small.npy", factor_data_array(rows=2000))
     sweep_dir = tmp_path / "sweep"
-    command = [sys.executable, "beta_vae_sweep.py", "--betas", "1,2", "--epochs", "300", "--iwae-samples", "10",
-               "--sweep-dir", str(sweep_dir), "--", "--data", str(tmp_path / "small.npy"), "--hidden-units", "8",
-               "--batch-size", "100"]
+    command = [sys.executable, "beta_vae_sweep.py", "--engine", engine, "--betas", "1,2", "--epochs", "300",
+               "--iwae-samples", "10", "--sweep-dir", str(sweep_dir), "--", "--data", str(tmp_path / "small.npy"),
+               "--hidden-units", "8", "--batch-size", "100"]
     process = subprocess.Popen(command, cwd=REPO, start_new_session=True, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     log, deadline = sweep_dir / "beta_1_seed_0" / "train.log", time.time() + 240
@@ -196,18 +197,28 @@ def start_sweep(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target, number", [("group", signal.SIGINT), ("driver", signal.SIGTERM)])
-def test_a_signal_stops_a_real_sweep_with_its_model_saved_and_says_how_to_resume(tmp_path, target, number):
-    process, command, sweep_dir = start_sweep(tmp_path)
+@pytest.mark.parametrize("target, number, engine", [("group", signal.SIGINT, "local"),
+                                                    ("driver", signal.SIGTERM, "local"),
+                                                    ("driver", signal.SIGTERM, "ray")])  # a scheduler's stop
+def test_a_signal_stops_a_real_sweep_with_its_model_saved_and_says_how_to_resume(tmp_path, target, number, engine):
+    if engine == "ray":
+        pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+    process, command, sweep_dir = start_sweep(tmp_path, engine)
     (os.killpg if target == "group" else os.kill)(process.pid, number)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 128 + number, err
-    assert "FAILED" not in out and "stopped during training; its last epoch is saved" in out
+    assert "FAILED" not in out
     assert err.strip().splitlines()[-1].endswith("Resume with the same command: betavae sweep "
                                                  + " ".join(command[2:]))
-    assert RunFolder(str(sweep_dir / "beta_1_seed_0")).newest_checkpoint() is not None
-    assert not (sweep_dir / "beta_2_seed_0").exists()  # the next run never started
-    RunLock(str(sweep_dir / "beta_1_seed_0")).acquire().release()
+    started = sorted(path.name for path in sweep_dir.iterdir() if path.is_dir())
+    if engine == "local":
+        assert started == ["beta_1_seed_0"]  # one run at a time: the next never started
+    for name in started:  # Ray runs as many at once as there are cores
+        newest = RunFolder(str(sweep_dir / name)).newest_checkpoint()
+        assert f"stopped during training; {f'epoch {newest[0]} is saved' if newest else 'no epoch was saved yet'}" \
+            in out
+        RunLock(str(sweep_dir / name)).acquire().release()
+    assert RunFolder(str(sweep_dir / "beta_1_seed_0")).newest_checkpoint() is not None  # it printed epoch 1
 
 
 @pytest.mark.slow
@@ -306,3 +317,10 @@ def test_a_sweep_that_loses_a_worker_runs_its_run_again_and_the_engines_give_one
     local = sweep_losing_a_worker(tmp_path, "local")
     pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt (the local engine passed)")
     assert sweep_losing_a_worker(tmp_path, "ray") == local
+
+
+def test_a_stopped_run_says_which_epoch_is_saved_or_that_none_is(good, tmp_path):
+    folder, _ = good
+    assert worker.stopped_message("training", str(folder / "run")) == "stopped during training; epoch 2 is saved"
+    assert worker.stopped_message("training", str(tmp_path)) == "stopped during training; no epoch was saved yet"
+    assert worker.stopped_message("evaluation", str(folder / "run")) == "stopped during evaluation"

@@ -14,6 +14,7 @@ import traceback
 from datetime import datetime, timezone
 
 from betavae.cli import run_cli
+from betavae.run.folder import RunFolder
 from betavae.sweep.plan import EVALUATE_LOG, TRAIN_LOG, training_settings
 from betavae.sweep.progress import EpochRecorder
 
@@ -100,6 +101,16 @@ def evaluate(folder, iwae_samples, seed):
     print(f"wrote {path}")
 
 
+def stopped_message(step, folder):
+    """What a run stopped during `step` keeps, as the sweep reports it: after training, the epoch of the
+    newest checkpoint in its folder, or that none was saved yet (stopped while it set up or before its
+    first epoch ended)."""
+    if step != "training":
+        return f"stopped during {step}"
+    newest = RunFolder(folder).newest_checkpoint()
+    return "stopped during training; " + (f"epoch {newest[0]} is saved" if newest else "no epoch was saved yet")
+
+
 def run_task(task):
     """Train (if needed) and evaluate one run in this process; returns {'run', 'status', 'message',
     'seconds'}. task: a dict with run (a sweep.plan.SweepRun), training (its training settings, None to skip
@@ -126,9 +137,8 @@ def run_task(task):
             except KeyboardInterrupt:  # a second Ctrl-C while the step was handling the first
                 status = STOPPED[0]
             if status in STOPPED:
-                saved = "; its last epoch is saved" if step == "training" else ""
                 return {"run": run, "status": status, "seconds": time.perf_counter() - started,
-                        "message": f"stopped during {step}{saved}"}
+                        "message": stopped_message(step, run.folder)}
             if status != 0:
                 return {"run": run, "status": status, "seconds": time.perf_counter() - started,
                         "message": f"{script} failed (exit {status}): {last_error(log_path)}; see {log_path}"}
