@@ -32,7 +32,7 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip slow tests unless asked for (--slow) or on CI, keeping a local run near five minutes."""
+    """Skip slow tests unless asked for (--slow) or on CI, keeping a local run under three minutes."""
     if config.getoption("--slow") or os.environ.get("CI") == "true":
         return
     skip = pytest.mark.skip(reason="slow: run with --slow (CI runs it)")
