@@ -1,17 +1,17 @@
 """Do default runs reach the optimum on data they were never tuned on? Generates fresh data, trains default
-runs on fresh seeds, evaluates them and prints each gap against issue 12's targets (a benchmark, not a test).
+runs on fresh seeds, evaluates them and prints each gap against the targets below (a benchmark, not a test).
 
     python benchmarks/bench_convergence.py                          # linear beta 1 and 4, 200 epochs each
     python benchmarks/bench_convergence.py --families sine sheet mixture --betas 1 --seeds 1 2 3 4 5
     python benchmarks/bench_convergence.py --families periodic saturating roll fold periodic:24 roll:24 \
-        --betas 1 --seeds 1 2 3 4 5 6 7 8 9 10                        # issue 18's families, ten seeds
+        --betas 1 --seeds 1 2 3 4 5 6 7 8 9 10                        # the folding families, ten seeds
     python benchmarks/bench_convergence.py --families periodic --betas 1 --seeds 1 2 3 --epochs 60 \
         --flags "--posterior flow"                                   # other training flags (docs/folding.md)
 
 A family is a name (--dim 10) or name:D. Targets: linear data, beta 1: gap_to_linear_optimum <= 0.01 and
 gap_to_fa <= 0.005; beta > 1: gap_to_linear_optimum <= 0.005 with the optimum's active units; non-linear
 data, beta 1: gap_to_truth <= 0.05. At the end, per family and beta, a table of gap_to_truth over the seeds
-(worst and median; issue 18's targets: worst <= 0.05, median <= 0.02). Each run takes about 90 s of training
+(worst and median; targets: worst <= 0.05, median <= 0.02). Each run takes about 90 s of training
 and 30 s of evaluation on an idle 2-core machine (the exact -log p(x) of a 2-D latent adds 15-50 s).
 Each run's line also gives gap_decomposition's to_truth, approximation and amortization (n/a for a posterior
 that is no diagonal Gaussian) and the training command's wall and CPU seconds (its cost).
@@ -85,7 +85,8 @@ def family_spec(text):
 
 
 def summary(gaps_by_case):
-    """The table of gap_to_truth per (family, D, beta) over its seeds: worst, median, issue 18's targets."""
+    """The table of gap_to_truth per (family, D, beta) over its seeds: worst, median, and whether both
+    meet their targets."""
     lines = ["| data | beta | seeds | worst gap_to_truth | median | worst <= 0.05 and median <= 0.02 |",
              "| --- | --- | --- | --- | --- | --- |"]
     for (family, dim, beta), values in gaps_by_case.items():

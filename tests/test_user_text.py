@@ -1,5 +1,5 @@
 """What the package says to its users speaks of the project alone: no numbers of the project's issues in
-messages, docstrings or comments of the code users run."""
+messages, docstrings or comments of the code users run (the benchmarks too)."""
 import glob
 import os
 import re
@@ -9,9 +9,9 @@ from conftest import REPO
 ISSUE_NUMBER = re.compile(r"\bissues? #?\d+", re.IGNORECASE)
 
 
-def test_no_issue_numbers_in_the_package_or_the_scripts():
+def test_no_issue_numbers_in_the_package_the_scripts_or_the_benchmarks():
     files = glob.glob(os.path.join(REPO, "betavae", "**", "*.py"), recursive=True) + glob.glob(
-        os.path.join(REPO, "*.py"))
+        os.path.join(REPO, "*.py")) + glob.glob(os.path.join(REPO, "benchmarks", "*.py"))
     found = [f"{os.path.relpath(path, REPO)}: {match.group()}" for path in files
              for match in ISSUE_NUMBER.finditer(open(path, encoding="utf-8").read())]
     assert len(files) > 40 and not found, found
